@@ -1,0 +1,43 @@
+// Bundles each entry point of Reuse Lens into dist/.
+// One bundle per process: the CLI, the extension host, the worker, the webview (browser).
+// Entries whose source does not exist yet are skipped, so the build works at every stage.
+import * as esbuild from 'esbuild';
+import { existsSync } from 'node:fs';
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+// h5wasm is ESM-only and reads import.meta.url to locate itself; in a CommonJS bundle
+// that must come from __filename.
+const importMetaUrl = {
+  banner: { js: "const __import_meta_url = require('url').pathToFileURL(__filename).href;" },
+  define: { 'import.meta.url': '__import_meta_url' },
+};
+
+const node = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'info',
+  ...importMetaUrl,
+};
+
+const entries = [
+  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', ...node,
+    banner: { js: '#!/usr/bin/env node\n' + importMetaUrl.banner.js } },
+  { entryPoints: ['src/worker/main.ts'], outfile: 'dist/worker.js', ...node },
+  { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', ...node, external: ['vscode'] },
+  { entryPoints: ['webview/report/main.ts'], outfile: 'dist/webview/report.js', bundle: true, platform: 'browser',
+    format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'info' },
+  { entryPoints: ['webview/summary/main.ts'], outfile: 'dist/webview/summary.js', bundle: true, platform: 'browser',
+    format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'info' },
+].filter((e) => existsSync(e.entryPoints[0]));
+
+if (watch) {
+  for (const e of entries) (await esbuild.context(e)).watch();
+} else {
+  await Promise.all(entries.map((e) => esbuild.build(e)));
+}

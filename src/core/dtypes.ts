@@ -1,0 +1,79 @@
+import { DType, DTYPE_SIZE } from './types';
+
+// Decoding of stored elements into float64. Half floats go through a 64K-entry table,
+// built once on first use, because a table lookup beats bit twiddling per element.
+let f16Table: Float32Array | undefined;
+function halfTable(): Float32Array {
+  if (f16Table) return f16Table;
+  const t = new Float32Array(65536);
+  for (let h = 0; h < 65536; h++) {
+    const s = h & 0x8000 ? -1 : 1;
+    const e = (h >> 10) & 0x1f;
+    const m = h & 0x3ff;
+    if (e === 0) t[h] = s * m * 2 ** -24;
+    else if (e === 31) t[h] = m ? NaN : s * Infinity;
+    else t[h] = s * (1 + m / 1024) * 2 ** (e - 15);
+  }
+  return (f16Table = t);
+}
+
+/** Number of elements of a shape; throws a RangeError when it is not a safe integer. */
+export function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) {
+    if (!Number.isSafeInteger(d) || d < 0) throw new RangeError(`invalid dimension ${d}`);
+    n *= d;
+    if (!Number.isSafeInteger(n)) throw new RangeError(`shape [${shape.join(', ')}] has too many elements`);
+  }
+  return n;
+}
+
+export function byteLengthOf(dtype: DType, shape: readonly number[]): number {
+  return numel(shape) * DTYPE_SIZE[dtype];
+}
+
+/**
+ * Decodes `count` elements of `dtype` from `src` (starting at byte 0) into `out` at `outOffset`.
+ * Little-endian fast paths use typed-array views when aligned.
+ */
+export function decodeInto(src: Uint8Array, dtype: DType, littleEndian: boolean, count: number, out: Float64Array, outOffset = 0): void {
+  const size = DTYPE_SIZE[dtype];
+  if (src.byteLength < count * size) throw new RangeError('short buffer');
+  const aligned = (src.byteOffset % size) === 0;
+  if (littleEndian && aligned) {
+    switch (dtype) {
+      case 'F32': { const v = new Float32Array(src.buffer, src.byteOffset, count); for (let i = 0; i < count; i++) out[outOffset + i] = v[i]; return; }
+      case 'F64': { out.set(new Float64Array(src.buffer, src.byteOffset, count), outOffset); return; }
+      case 'F16': { const t = halfTable(); const v = new Uint16Array(src.buffer, src.byteOffset, count); for (let i = 0; i < count; i++) out[outOffset + i] = t[v[i]]; return; }
+      case 'BF16': {
+        const v = new Uint16Array(src.buffer, src.byteOffset, count);
+        const u = new Uint32Array(1); const f = new Float32Array(u.buffer);
+        for (let i = 0; i < count; i++) { u[0] = v[i] << 16; out[outOffset + i] = f[0]; }
+        return;
+      }
+      case 'I32': { const v = new Int32Array(src.buffer, src.byteOffset, count); for (let i = 0; i < count; i++) out[outOffset + i] = v[i]; return; }
+      case 'I16': { const v = new Int16Array(src.buffer, src.byteOffset, count); for (let i = 0; i < count; i++) out[outOffset + i] = v[i]; return; }
+      case 'I64': { const v = new BigInt64Array(src.buffer, src.byteOffset, count); for (let i = 0; i < count; i++) out[outOffset + i] = Number(v[i]); return; }
+      default: break;
+    }
+  }
+  const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  const le = littleEndian;
+  switch (dtype) {
+    case 'F64': for (let i = 0; i < count; i++) out[outOffset + i] = dv.getFloat64(i * 8, le); return;
+    case 'F32': for (let i = 0; i < count; i++) out[outOffset + i] = dv.getFloat32(i * 4, le); return;
+    case 'F16': { const t = halfTable(); for (let i = 0; i < count; i++) out[outOffset + i] = t[dv.getUint16(i * 2, le)]; return; }
+    case 'BF16': for (let i = 0; i < count; i++) { const b = dv.getUint16(i * 2, le); dv2.setUint32(0, b << 16); out[outOffset + i] = dv2.getFloat32(0); } return;
+    case 'I64': for (let i = 0; i < count; i++) out[outOffset + i] = Number(dv.getBigInt64(i * 8, le)); return;
+    case 'I32': for (let i = 0; i < count; i++) out[outOffset + i] = dv.getInt32(i * 4, le); return;
+    case 'I16': for (let i = 0; i < count; i++) out[outOffset + i] = dv.getInt16(i * 2, le); return;
+    case 'I8': for (let i = 0; i < count; i++) out[outOffset + i] = dv.getInt8(i); return;
+    case 'U8': for (let i = 0; i < count; i++) out[outOffset + i] = src[i]; return;
+    case 'BOOL': for (let i = 0; i < count; i++) out[outOffset + i] = src[i] ? 1 : 0; return;
+  }
+}
+const dv2 = new DataView(new ArrayBuffer(4));
+
+export function isFloatDType(d: DType): boolean {
+  return d === 'F64' || d === 'F32' || d === 'F16' || d === 'BF16';
+}

@@ -1,0 +1,31 @@
+/**
+ * An error about a user's input: names the file and the problem in one line.
+ * The CLI prints `message` and exits 1; the extension shows it as is.
+ * Any other thrown error is a bug in Reuse Lens.
+ */
+export class CheckpointError extends Error {
+  constructor(readonly file: string, readonly problem: string) {
+    super(`${file}: ${problem}`);
+    this.name = 'CheckpointError';
+  }
+}
+
+/** Thrown when a pickle names a global outside the allow-list. Nothing was executed. */
+export class UnsafePickleError extends CheckpointError {
+  constructor(file: string, readonly global: string) {
+    super(file, `refused to load: pickle calls ${global}, which is not a tensor type; nothing was executed`);
+    this.message = `refused to load ${file}: pickle calls ${global}, which is not a tensor type; nothing was executed`;
+    this.name = 'UnsafePickleError';
+  }
+}
+
+export class CancelledError extends Error {
+  constructor() { super('cancelled'); this.name = 'CancelledError'; }
+}
+
+/** Checked by long loops; the worker and CLI pass one in. */
+export interface CancelToken { readonly cancelled: boolean }
+export const NEVER_CANCELLED: CancelToken = { cancelled: false };
+export function throwIfCancelled(token: CancelToken | undefined): void {
+  if (token?.cancelled) throw new CancelledError();
+}

@@ -1,0 +1,80 @@
+// Types shared by every part of the engine. Plain data: no classes, no I/O.
+
+/** Element types, named as safetensors names them. */
+export type DType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
+
+export const DTYPE_SIZE: Record<DType, number> = {
+  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+};
+
+export type FormatName =
+  | 'safetensors' | 'safetensors-sharded'
+  | 'pytorch-zip' | 'pytorch-legacy'
+  | 'npy' | 'npz'
+  | 'keras-h5' | 'keras-v3' | 'tfjs' | 'onnx'
+  | 'folder';
+
+/**
+ * Where a tensor's bytes are, and how to turn them into numbers in canonical layout.
+ * Readers describe; src/core/tensorData.ts reads. Keeping every byte read in one module
+ * is what lets the speed work (chunking, buffer reuse, prefetch) happen in one place.
+ */
+export type TensorLocation =
+  /** Elements stored contiguously in C order at `offset` of `file`. */
+  | { kind: 'contiguous'; file: string; offset: number; littleEndian: boolean }
+  /**
+   * A strided view into a storage (PyTorch): element i of the view is at
+   * storage element storageOffset + sum(index_k * strides[k]).
+   * `offset` is the byte offset of the storage's first element in `file`;
+   * `storageElements` is the storage's length in elements (bounds check).
+   */
+  | { kind: 'strided'; file: string; offset: number; littleEndian: boolean;
+      storageOffset: number; strides: number[]; storageElements: number }
+  /** Bytes produced by a loader (deflated zip entry, HDF5 dataset, ...), raw in `dtype`. */
+  | { kind: 'loader'; load: () => Promise<Uint8Array>; littleEndian: boolean };
+
+export interface TensorInfo {
+  /** Flattened, dotted name as the user knows it: `features.0.weight`. */
+  name: string;
+  dtype: DType;
+  /** Shape in canonical (PyTorch) layout. */
+  shape: number[];
+  /** Shape as stored in the file, when it differs from `shape` (Keras/TF.js kernels). */
+  storedShape?: number[];
+  /** Permutation taking stored axes to canonical axes: canonical[k] = stored[perm[k]]. */
+  permute?: number[];
+  /** Dequantization for quantized storage (TF.js): value = stored * scale + min. */
+  dequantize?: { scale: number; min: number };
+  location: TensorLocation;
+}
+
+/** A value in a checkpoint that is not a tensor: epoch, optimizer settings, ... */
+export interface NonTensorEntry {
+  name: string;
+  /** Short type name: `int`, `float`, `str`, `dict`, `list`, `None`, `optimizer state`, ... */
+  type: string;
+  /** A short printable rendering, cut to a reasonable length. */
+  value: string;
+}
+
+export interface Checkpoint {
+  path: string;
+  format: FormatName;
+  tensors: TensorInfo[];
+  entries: NonTensorEntry[];
+  /** Free-form metadata from the file (safetensors `__metadata__`, Keras config, ...). */
+  metadata?: Record<string, string>;
+  /** Files this checkpoint is made of (shards, external data), with size and mtime at open. */
+  files: { path: string; size: number; mtimeMs: number }[];
+  /** Layer order declared by the file itself (Keras layer list, ONNX node order), if any. */
+  layerOrder?: string[];
+  /** Problems found while opening that did not stop it (listed by inspect). */
+  warnings: string[];
+}
+
+export interface TensorStats {
+  min: number; max: number; mean: number; std: number;
+  /** Fraction of elements that are exactly zero. */
+  zeros: number;
+  nan: number; inf: number;
+}
