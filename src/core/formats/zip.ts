@@ -2,6 +2,7 @@
 // are zip archives. We take the central directory from yauzl; stored entries are then read with
 // positioned reads (data offset from the local header), deflated ones are inflated with a cap.
 import * as yauzl from 'yauzl';
+import { Readable } from 'node:stream';
 import { RandomAccessFile } from '../fileio';
 import { CheckpointError } from '../errors';
 
@@ -83,13 +84,12 @@ export class ZipArchive {
 /** yauzl reads through our RandomAccessFile so reads are counted and bounded the same way. */
 class Reader extends yauzl.RandomAccessReader {
   constructor(private readonly raf: RandomAccessFile) { super(); }
-  override _readStreamForRange(start: number, end: number): NodeJS.ReadableStream {
-    const { Readable } = require('node:stream') as typeof import('node:stream');
+  override _readStreamForRange(start: number, end: number): Readable {
     const raf = this.raf;
     return Readable.from((async function* () {
       const step = 1 << 20;
       for (let p = start; p < end; p += step) yield Buffer.from(await raf.read(p, Math.min(step, end - p)));
     })());
   }
-  override close(cb: (err?: Error) => void): void { cb(); }
+  override close(cb: (err: Error | null) => void): void { cb(null); }
 }
