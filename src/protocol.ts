@@ -8,6 +8,284 @@ export type {
 
 // ---- Worker RPC (extension host <-> worker, JSON-RPC over IPC) ----
 // (owned by the extension/worker work; see src/worker and src/extension)
+// The worker (dist/worker.js) is forked by the extension host and speaks vscode-jsonrpc over
+// the IPC channel. Method names are the only values here: both sides take them from this one
+// table so a rename cannot leave one side behind.
+import type { InspectResult as _InspectResult, Report as _Report, AnalyzeOptions as _AnalyzeOptions } from './core/reportTypes';
+
+export const WorkerMethod = {
+  /** Request: headers (and with `stats`, per-tensor statistics) of one checkpoint. */
+  inspect: 'reuseLens/inspect',
+  /** Request: compare source with target; progress arrives as `progress` notifications. */
+  analyze: 'reuseLens/analyze',
+  /** Request: the conv filter grids of one layer of a recent analysis (kept out of `analyze`'s answer when large). */
+  filterGrids: 'reuseLens/filterGrids',
+  /** Request: liveness and memory; answered between chunks even while an analysis runs. */
+  ping: 'reuseLens/ping',
+  /** Notification worker -> host: progress of one analyze request. */
+  progress: 'reuseLens/progress',
+} as const;
+
+export interface InspectParams {
+  path: string;
+  /** Read every tensor for min/max/mean/std/zeros (slow on big files); headers only otherwise. */
+  stats?: boolean;
+}
+export type InspectResponse = _InspectResult;
+
+export interface AnalyzeParams {
+  source: string;
+  target: string;
+  options?: Partial<_AnalyzeOptions>;
+  /** Chosen by the host; echoed in every `progress` notification of this request. */
+  progressId: string;
+  /**
+   * Filter grids (out x in RMSE per conv weight) above this many values in total are left out
+   * of the answer (a big network's grids are hundreds of MB of JSON, and parsing that would
+   * block the extension host); fetch one layer's with `filterGrids`. Default 200 000.
+   */
+  maxGridValues?: number;
+}
+export interface AnalyzeResponse {
+  report: _Report;
+  /** Names the worker keeps this analysis under for `filterGrids` (until it restarts). */
+  analysisId: string;
+  /** Layers whose `filterGrid`s were left out of `report` (see maxGridValues). */
+  gridsOmitted: string[];
+  durationMs: number;
+}
+
+export interface FilterGridsParams { analysisId: string; layer: string }
+/** Param sourceName/targetName -> grid, for the conv weights of the layer. */
+export interface FilterGridsResponse {
+  grids: { role: string; rows: number; cols: number; values: number[] }[];
+}
+
+export interface PingResponse {
+  pid: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+  /** Requests the worker is working on. */
+  active: number;
+}
+
+export interface ProgressParams {
+  progressId: string;
+  done: number;
+  total: number;
+  message: string;
+}
+
+/** `code` of a JSON-RPC error from the worker, and what `data` then holds. */
+export const WorkerErrorCode = {
+  /** The checkpoint is bad or unreadable: `message` names the file and the problem. */
+  checkpoint: -32001,
+  /** A pickle called a global outside the allow-list; nothing ran. */
+  unsafe: -32002,
+  /** Cancelled by the host (same number as LSP's RequestCancelled). */
+  cancelled: -32800,
+  /** Anything else: a bug in Reuse Lens; `data.stack` has the stack. */
+  internal: -32603,
+  /** filterGrids: the analysis is no longer in the worker's memory. */
+  unknownAnalysis: -32004,
+} as const;
+export interface WorkerErrorData { file?: string; global?: string; stack?: string }
+
+/** Request method -> params and result, for typed wrappers on both sides. */
+export interface WorkerRequests {
+  'reuseLens/inspect': { params: InspectParams; result: InspectResponse };
+  'reuseLens/analyze': { params: AnalyzeParams; result: AnalyzeResponse };
+  'reuseLens/filterGrids': { params: FilterGridsParams; result: FilterGridsResponse };
+  'reuseLens/ping': { params: Record<string, never>; result: PingResponse };
+}
+
+
+// ---- Summary webview messages (extension host <-> checkpoint summary editor) ----
+// (owned by the extension work; see src/extension/summary and webview/summary)
+export type SummaryToWebview =
+  | { type: 'loading'; path: string; fileName: string }
+  /** `withStats` false: headers only (fast); a second message with stats follows. */
+  | { type: 'summary'; path: string; fileName: string; result: _InspectResult; withStats: boolean; statsError?: string }
+  | { type: 'error'; path: string; fileName: string; message: string };
+
+export type SummaryFromWebview =
+  | { type: 'ready' }
+  | { type: 'reload' }
+  | { type: 'analyze' }
+  | { type: 'selectSource' }
+  | { type: 'compareWithSource' };
 
 // ---- Webview messages (extension host <-> report panel / checkpoint summary) ----
-// (owned by the report panel work; see webview/)
+// (owned by the report panel work; see webview/report and src/extension/report)
+// Every message crossing the webview boundary is checked by the guards below before use:
+// the host never trusts the webview (it may be scripted by a malicious report name),
+// and the webview never trusts a message it did not expect. The guards are the only code
+// in this file; they are pure so both the browser bundle and the host import them.
+import type { Report as ReportForGuards } from './core/reportTypes';
+
+/** viewType of the report WebviewPanel (and of its serializer: `onWebviewPanel:reuseLens.report`). */
+export const REPORT_VIEW_TYPE = 'reuseLens.report';
+
+/** The part of AnalyzeOptions the panel re-judges with and saves to `reuseLens.thresholds.*`. */
+export interface Thresholds { metric: 'relRmse' | 'rmse'; reuseBelow: number; fineTuneBelow: number }
+
+export type ExportFormat = 'json' | 'csv' | 'markdown' | 'plan-json' | 'pytorch' | 'keras';
+export type ExportDestination = 'editor' | 'clipboard';
+
+/** A conv kernel in canonical layout [out, in, kh, kw], values row-major. */
+export interface FilterTensor { shape: number[]; values: number[] }
+/** RMSE per (output filter, input channel), row-major [rows=out][cols=in]. */
+export interface FilterGrid { rows: number; cols: number; values: number[] }
+
+/** Host -> report webview. */
+export type ToReportWebview =
+  /** Show (or replace) the report. `settings` are the thresholds currently in the user's settings. */
+  | { type: 'report'; analysisId: string; report: ReportForGuards; settings?: Thresholds }
+  /** Answer to requestFilters; null side when that checkpoint has no such tensor; `error` in words. */
+  | { type: 'filters'; requestId: number; layer: string; source: FilterTensor | null; target: FilterTensor | null; error?: string }
+  /** Answer to requestGrid: the conv weight's filter x input-channel RMSE grid (null when there is none). */
+  | { type: 'grid'; requestId: number; layer: string; grid: FilterGrid | null; error?: string }
+  | { type: 'notice'; level: 'info' | 'error'; text: string };
+
+/** Report webview -> host. */
+export type FromReportWebview =
+  /** The page has loaded and listens: send it the report. */
+  | { type: 'ready' }
+  /** Filter weights of the layer's conv kernel (first conv layers with 1 or 3 input channels). The host looks the tensor names up in its own copy of the report. */
+  | { type: 'requestFilters'; requestId: number; layer: string }
+  /** The layer's filter grid, when the report came without it (big reports: the worker keeps grids, see `filterGrids`). */
+  | { type: 'requestGrid'; requestId: number; layer: string }
+  | { type: 'saveThresholds'; thresholds: Thresholds }
+  /** `content` is produced in the webview (it reflects the live thresholds). */
+  | { type: 'export'; format: ExportFormat; destination: ExportDestination; content: string }
+  /** Open the source or target checkpoint (the host takes the path from its own report). */
+  | { type: 'reveal'; side: 'source' | 'target' };
+
+/** What the webview keeps with vscode.setState, and the serializer gets back after a reload. */
+export interface ReportWebviewState { analysisId: string; report?: ReportForGuards; view?: Record<string, unknown> }
+
+/** Largest export the host accepts from the webview (characters). */
+export const MAX_EXPORT_CHARS = 64 * 1024 * 1024;
+
+const EXPORT_FORMATS: readonly string[] = ['json', 'csv', 'markdown', 'plan-json', 'pytorch', 'keras'];
+const VERDICTS: readonly string[] = ['reuse', 'fine-tune', 'retrain', 'incompatible', 'source-only', 'target-only'];
+
+type Obj = Record<string, unknown>;
+function isObj(v: unknown): v is Obj { return typeof v === 'object' && v !== null && !Array.isArray(v); }
+function isStr(v: unknown, max = 100_000): v is string { return typeof v === 'string' && v.length <= max; }
+function isNum(v: unknown): v is number { return typeof v === 'number' && Number.isFinite(v); }
+function isNumOrNull(v: unknown): boolean { return v === null || isNum(v); }
+function isStrOrNull(v: unknown): boolean { return v === null || isStr(v); }
+function isNumArray(v: unknown, max = 1 << 26): v is number[] {
+  if (!Array.isArray(v) || v.length > max) return false;
+  for (const x of v) if (typeof x !== 'number') return false; // NaN allowed in data arrays
+  return true;
+}
+function isShape(v: unknown): v is number[] {
+  return Array.isArray(v) && v.length <= 8 && v.every((d) => Number.isInteger(d) && d >= 0);
+}
+
+export function isThresholds(v: unknown): v is Thresholds {
+  return isObj(v) && (v.metric === 'relRmse' || v.metric === 'rmse')
+    && isNum(v.reuseBelow) && isNum(v.fineTuneBelow) && v.reuseBelow >= 0 && v.fineTuneBelow >= v.reuseBelow;
+}
+
+function isFilterTensor(v: unknown): v is FilterTensor {
+  if (!isObj(v) || !isShape(v.shape) || v.shape.length !== 4 || !isNumArray(v.values)) return false;
+  return v.values.length === v.shape.reduce((a, b) => a * b, 1);
+}
+
+function isFilterGrid(v: unknown): v is FilterGrid {
+  return isObj(v) && Number.isInteger(v.rows) && Number.isInteger(v.cols) && isNumArray(v.values)
+    && v.values.length === (v.rows as number) * (v.cols as number);
+}
+
+function isCheckpointSummary(v: unknown): boolean {
+  return isObj(v) && isStr(v.path) && isStr(v.format) && isNum(v.tensors) && isNum(v.parameters);
+}
+
+function isParam(v: unknown): boolean {
+  if (!isObj(v)) return false;
+  if (!isStr(v.role) || !isStrOrNull(v.sourceName) || !isStrOrNull(v.targetName) || !isShape(v.shape)) return false;
+  if (!isNumOrNull(v.rmse) || !isNumOrNull(v.relRmse) || !isNumOrNull(v.cosine) || !isNumOrNull(v.maxAbsDiff)) return false;
+  if (v.filterRmse !== undefined && !isNumArray(v.filterRmse)) return false;
+  if (v.filterGrid !== undefined && !isFilterGrid(v.filterGrid)) return false;
+  return true;
+}
+
+function isLayer(v: unknown): boolean {
+  return isObj(v) && isStr(v.name) && isNum(v.index) && isStr(v.kind) && isStrOrNull(v.sourceName)
+    && isStrOrNull(v.targetName) && isStr(v.matchedBy) && isStr(v.verdict) && VERDICTS.includes(v.verdict as string)
+    && isStr(v.reason) && isNumOrNull(v.kernelRmse) && isNumOrNull(v.kernelRelRmse) && isNum(v.parameters)
+    && Array.isArray(v.params) && v.params.every(isParam);
+}
+
+/** Structural check of a report: everything the panel reads has the type it expects. */
+export function isReport(v: unknown): v is ReportForGuards {
+  if (!isObj(v) || v.schema !== 'reuse-lens/report@1') return false;
+  if (!isCheckpointSummary(v.source) || !isCheckpointSummary(v.target)) return false;
+  const o = v.options;
+  if (!isObj(o) || !isThresholds(o) || !Array.isArray(o.prefixRules)) return false;
+  if (!Array.isArray(v.layers) || !v.layers.every(isLayer)) return false;
+  const u = v.unmatched;
+  if (!isObj(u) || !Array.isArray(u.source) || !Array.isArray(u.target)) return false;
+  const s = v.summary;
+  if (!isObj(s) || !isObj(s.byVerdict) || !isObj(s.matchedBy) || !isObj(s.network) || !isStr(s.text)) return false;
+  if (!isStr(s.network.verdict) || !isStr(s.network.reason)) return false;
+  return Array.isArray(v.warnings) && v.warnings.every((w) => isStr(w));
+}
+
+/** Validates a message from the report webview; returns it typed, or undefined to drop it. */
+export function parseFromReportWebview(v: unknown): FromReportWebview | undefined {
+  if (!isObj(v)) return undefined;
+  switch (v.type) {
+    case 'ready': return { type: 'ready' };
+    case 'requestFilters':
+      return Number.isInteger(v.requestId) && isStr(v.layer, 10_000)
+        ? { type: 'requestFilters', requestId: v.requestId as number, layer: v.layer as string } : undefined;
+    case 'requestGrid':
+      return Number.isInteger(v.requestId) && isStr(v.layer, 10_000)
+        ? { type: 'requestGrid', requestId: v.requestId as number, layer: v.layer as string } : undefined;
+    case 'saveThresholds':
+      return isThresholds(v.thresholds)
+        ? { type: 'saveThresholds', thresholds: { metric: v.thresholds.metric, reuseBelow: v.thresholds.reuseBelow, fineTuneBelow: v.thresholds.fineTuneBelow } } : undefined;
+    case 'export':
+      return isStr(v.format) && EXPORT_FORMATS.includes(v.format) && (v.destination === 'editor' || v.destination === 'clipboard')
+        && isStr(v.content, MAX_EXPORT_CHARS)
+        ? { type: 'export', format: v.format as ExportFormat, destination: v.destination, content: v.content } : undefined;
+    case 'reveal':
+      return v.side === 'source' || v.side === 'target' ? { type: 'reveal', side: v.side } : undefined;
+    default: return undefined;
+  }
+}
+
+/** Validates a message from the host; returns it typed, or undefined to drop it. */
+export function parseToReportWebview(v: unknown): ToReportWebview | undefined {
+  if (!isObj(v)) return undefined;
+  switch (v.type) {
+    case 'report':
+      if (!isStr(v.analysisId, 10_000) || !isReport(v.report)) return undefined;
+      if (v.settings !== undefined && !isThresholds(v.settings)) return undefined;
+      return { type: 'report', analysisId: v.analysisId, report: v.report, settings: v.settings };
+    case 'filters':
+      if (!Number.isInteger(v.requestId) || !isStr(v.layer, 10_000)) return undefined;
+      if (!(v.source === null || isFilterTensor(v.source)) || !(v.target === null || isFilterTensor(v.target))) return undefined;
+      if (v.error !== undefined && !isStr(v.error)) return undefined;
+      return { type: 'filters', requestId: v.requestId as number, layer: v.layer, source: v.source, target: v.target, error: v.error };
+    case 'grid':
+      if (!Number.isInteger(v.requestId) || !isStr(v.layer, 10_000)) return undefined;
+      if (!(v.grid === null || isFilterGrid(v.grid)) || (v.error !== undefined && !isStr(v.error))) return undefined;
+      return { type: 'grid', requestId: v.requestId as number, layer: v.layer, grid: v.grid, error: v.error };
+    case 'notice':
+      return (v.level === 'info' || v.level === 'error') && isStr(v.text) ? { type: 'notice', level: v.level, text: v.text } : undefined;
+    default: return undefined;
+  }
+}
+
+/** Validates the state the serializer gets back after a reload. */
+export function parseReportWebviewState(v: unknown): ReportWebviewState | undefined {
+  if (!isObj(v) || !isStr(v.analysisId, 10_000)) return undefined;
+  const report = v.report !== undefined && isReport(v.report) ? v.report : undefined;
+  const view = isObj(v.view) ? v.view : undefined;
+  return { analysisId: v.analysisId, report, view };
+}

@@ -1,9 +1,13 @@
 import { DType, DTYPE_SIZE } from './types';
 
-// Decoding of stored elements into float64. Half floats go through a 64K-entry table,
-// built once on first use, because a table lookup beats bit twiddling per element.
+// Decoding of stored elements into numbers. Half floats (F16, BF16) go through 64K-entry
+// tables built once on first use: a lookup beats bit twiddling per element, and every half
+// value is exactly representable in float32, so a Float32Array table loses nothing.
 let f16Table: Float32Array | undefined;
-function halfTable(): Float32Array {
+let bf16Table: Float32Array | undefined;
+
+/** float16 bit pattern → value, for all 65536 patterns (subnormals, ±Inf and NaN included). */
+export function halfTable(): Float32Array {
   if (f16Table) return f16Table;
   const t = new Float32Array(65536);
   for (let h = 0; h < 65536; h++) {
@@ -15,6 +19,15 @@ function halfTable(): Float32Array {
     else t[h] = s * (1 + m / 1024) * 2 ** (e - 15);
   }
   return (f16Table = t);
+}
+
+/** bfloat16 bit pattern → value: bfloat16 is the top half of a float32. */
+export function bfloat16Table(): Float32Array {
+  if (bf16Table) return bf16Table;
+  const t = new Float32Array(65536);
+  const u = new Uint32Array(t.buffer);
+  for (let h = 0; h < 65536; h++) u[h] = h << 16;
+  return (bf16Table = t);
 }
 
 /** Number of elements of a shape; throws a RangeError when it is not a safe integer. */
@@ -40,17 +53,12 @@ export function decodeInto(src: Uint8Array, dtype: DType, littleEndian: boolean,
   const size = DTYPE_SIZE[dtype];
   if (src.byteLength < count * size) throw new RangeError('short buffer');
   const aligned = (src.byteOffset % size) === 0;
-  if (littleEndian && aligned) {
+  if (littleEndian && aligned && HOST_LITTLE_ENDIAN) {
     switch (dtype) {
       case 'F32': { const v = new Float32Array(src.buffer, src.byteOffset, count); for (let i = 0; i < count; i++) out[outOffset + i] = v[i]; return; }
       case 'F64': { out.set(new Float64Array(src.buffer, src.byteOffset, count), outOffset); return; }
       case 'F16': { const t = halfTable(); const v = new Uint16Array(src.buffer, src.byteOffset, count); for (let i = 0; i < count; i++) out[outOffset + i] = t[v[i]]; return; }
-      case 'BF16': {
-        const v = new Uint16Array(src.buffer, src.byteOffset, count);
-        const u = new Uint32Array(1); const f = new Float32Array(u.buffer);
-        for (let i = 0; i < count; i++) { u[0] = v[i] << 16; out[outOffset + i] = f[0]; }
-        return;
-      }
+      case 'BF16': { const t = bfloat16Table(); const v = new Uint16Array(src.buffer, src.byteOffset, count); for (let i = 0; i < count; i++) out[outOffset + i] = t[v[i]]; return; }
       case 'I32': { const v = new Int32Array(src.buffer, src.byteOffset, count); for (let i = 0; i < count; i++) out[outOffset + i] = v[i]; return; }
       case 'I16': { const v = new Int16Array(src.buffer, src.byteOffset, count); for (let i = 0; i < count; i++) out[outOffset + i] = v[i]; return; }
       case 'I64': { const v = new BigInt64Array(src.buffer, src.byteOffset, count); for (let i = 0; i < count; i++) out[outOffset + i] = Number(v[i]); return; }
@@ -63,7 +71,7 @@ export function decodeInto(src: Uint8Array, dtype: DType, littleEndian: boolean,
     case 'F64': for (let i = 0; i < count; i++) out[outOffset + i] = dv.getFloat64(i * 8, le); return;
     case 'F32': for (let i = 0; i < count; i++) out[outOffset + i] = dv.getFloat32(i * 4, le); return;
     case 'F16': { const t = halfTable(); for (let i = 0; i < count; i++) out[outOffset + i] = t[dv.getUint16(i * 2, le)]; return; }
-    case 'BF16': for (let i = 0; i < count; i++) { const b = dv.getUint16(i * 2, le); dv2.setUint32(0, b << 16); out[outOffset + i] = dv2.getFloat32(0); } return;
+    case 'BF16': { const t = bfloat16Table(); for (let i = 0; i < count; i++) out[outOffset + i] = t[dv.getUint16(i * 2, le)]; return; }
     case 'I64': for (let i = 0; i < count; i++) out[outOffset + i] = Number(dv.getBigInt64(i * 8, le)); return;
     case 'I32': for (let i = 0; i < count; i++) out[outOffset + i] = dv.getInt32(i * 4, le); return;
     case 'I16': for (let i = 0; i < count; i++) out[outOffset + i] = dv.getInt16(i * 2, le); return;
@@ -72,7 +80,28 @@ export function decodeInto(src: Uint8Array, dtype: DType, littleEndian: boolean,
     case 'BOOL': for (let i = 0; i < count; i++) out[outOffset + i] = src[i] ? 1 : 0; return;
   }
 }
-const dv2 = new DataView(new ArrayBuffer(4));
+
+/**
+ * Decodes `count` little-endian F32, F16 or BF16 elements from `src` into a Float32Array,
+ * exactly (every F16/BF16 value is a float32). `src` must be 2-byte aligned for the half
+ * types (tensorData's chunk buffers are). Returns a view of `src` itself for aligned F32:
+ * no copy at all.
+ */
+export function decodeFloat32(src: Uint8Array, dtype: 'F32' | 'F16' | 'BF16', count: number, out: Float32Array): Float32Array {
+  if (src.byteLength < count * DTYPE_SIZE[dtype]) throw new RangeError('short buffer');
+  if (dtype === 'F32') {
+    if (src.byteOffset % 4 === 0) return new Float32Array(src.buffer, src.byteOffset, count);
+    new Uint8Array(out.buffer, out.byteOffset, count * 4).set(src.subarray(0, count * 4));
+    return out.subarray(0, count);
+  }
+  const t = dtype === 'F16' ? halfTable() : bfloat16Table();
+  const v = new Uint16Array(src.buffer, src.byteOffset, count);
+  for (let i = 0; i < count; i++) out[i] = t[v[i]];
+  return out.subarray(0, count);
+}
+
+/** True on little-endian hosts (all that Node runs on in practice); typed-array views are host-endian. */
+export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export function isFloatDType(d: DType): boolean {
   return d === 'F64' || d === 'F32' || d === 'F16' || d === 'BF16';

@@ -48,6 +48,8 @@ export interface ParamReport {
   filterRmse?: number[];
   /** Conv weights: RMSE per (output filter, input channel), row-major [out][in]. */
   filterGrid?: { rows: number; cols: number; values: number[] };
+  /** Element type in the source (target when source-less). Integer tensors (num_batches_tracked) never drive a verdict. */
+  dtype?: DType;
   /** NaN/Inf counts when any: metrics then cover only the finite pairs, and say so in the reason. */
   nonFinite?: { source: number; target: number };
 }
@@ -64,6 +66,8 @@ export interface LayerReport {
   verdict: Verdict;
   /** The verdict's reason, in words. */
   reason: string;
+  /** Role of the param whose metric drove the verdict (`weight`; for BN `running_mean`/`running_var`); kernelRmse/kernelRelRmse are its metrics. */
+  drivenBy?: string | null;
   /** Kernel (main weight) metrics, copied from the weight param for convenience. */
   kernelRmse: number | null;
   kernelRelRmse: number | null;

@@ -1,6 +1,6 @@
 import { TensorInfo } from './types';
 import { DTYPE_SIZE } from './types';
-import { decodeInto, numel } from './dtypes';
+import { decodeInto, decodeFloat32, numel, HOST_LITTLE_ENDIAN } from './dtypes';
 import { RandomAccessFile } from './fileio';
 import { CheckpointError, CancelToken, throwIfCancelled } from './errors';
 
@@ -12,6 +12,26 @@ import { CheckpointError, CancelToken, throwIfCancelled } from './errors';
  */
 export class FilePool {
   private files = new Map<string, Promise<RandomAccessFile>>();
+  /**
+   * Chunk buffers returned by finished streams, reused by the next ones. Without this each
+   * tensor pair allocated four fresh megabyte buffers, and a compare of 60 tensors could
+   * hold hundreds of MB of them before a garbage collection came around to freeing them.
+   */
+  private spare: ArrayBuffer[] = [];
+
+  /** A buffer of at least `bytes` bytes (fresh ArrayBuffers are aligned for any typed array). */
+  acquire(bytes: number): ArrayBuffer {
+    const i = this.spare.findIndex((b) => b.byteLength >= bytes);
+    if (i >= 0) return this.spare.splice(i, 1)[0];
+    return new ArrayBuffer(Math.max(bytes, 8));
+  }
+
+  /** Gives buffers back for reuse; keeps a few, the largest. */
+  release(...bufs: ArrayBuffer[]): void {
+    this.spare.push(...bufs);
+    if (this.spare.length > 8) this.spare = this.spare.sort((a, b) => b.byteLength - a.byteLength).slice(0, 8);
+  }
+
   get(path: string): Promise<RandomAccessFile> {
     let f = this.files.get(path);
     if (!f) { f = RandomAccessFile.open(path); this.files.set(path, f); }
@@ -20,41 +40,140 @@ export class FilePool {
   async closeAll(): Promise<void> {
     const all = [...this.files.values()];
     this.files.clear();
+    this.spare = [];
     await Promise.all(all.map(async (p) => { try { await (await p).close(); } catch { /* already failed to open */ } }));
   }
 }
 
 /** Largest tensor we materialise whole (elements). Larger ones must be contiguous to stream. */
 export const MAX_MATERIALISED_ELEMENTS = 1 << 28;
+/**
+ * Elements per chunk: 1 MB of float32 per side. Large enough that the cost of one read
+ * (a round trip to libuv's thread pool) is small next to copying the bytes, small enough
+ * that the chunk is still in cache when the kernel reads it. bench/ measures both ways.
+ */
 export const DEFAULT_CHUNK_ELEMENTS = 1 << 18;
 
 export interface Chunk { data: Float64Array; start: number; length: number }
 
-/** Yields the tensor's values in canonical order, `chunkElements` at a time (last may be shorter). */
+/** Chunk values: native float32 when both tensors of a pair are stored as 32 bits or less. */
+export type Values = Float32Array | Float64Array;
+
+/** Aligned chunks of a source and a target tensor: elements [start, start + length) of each. */
+export interface PairChunk { start: number; length: number; source: Values; target: Values }
+
+/**
+ * Yields the tensor's values in canonical order, `chunkElements` at a time (last may be shorter).
+ * The chunk's `data` is reused: it is valid until the next call of `next()`.
+ * While the consumer works on one chunk, the next one is already being read.
+ */
 export async function* streamTensor(t: TensorInfo, pool: FilePool, chunkElements = DEFAULT_CHUNK_ELEMENTS, token?: CancelToken): AsyncGenerator<Chunk> {
   const n = numel(t.shape);
-  const loc = t.location;
-  if (loc.kind === 'contiguous' && !t.permute && !t.dequantize) {
-    const file = await pool.get(loc.file);
-    const size = DTYPE_SIZE[t.dtype];
-    const end = loc.offset + n * size;
-    if (end > file.size) throw new CheckpointError(loc.file, `tensor ${t.name} needs bytes ${loc.offset}..${end} but the file has ${file.size} (truncated?)`);
-    const bytes = new Uint8Array(chunkElements * size);
-    const out = new Float64Array(chunkElements);
-    for (let start = 0; start < n; start += chunkElements) {
+  const side = await openSide(t, pool, chunkElements, 'f64', token);
+  let pending: Promise<void> | undefined;
+  try {
+    pending = n > 0 ? side.fetch(0, Math.min(chunkElements, n), 0) : undefined;
+    for (let start = 0, slot = 0; start < n; start += chunkElements, slot ^= 1) {
       throwIfCancelled(token);
       const count = Math.min(chunkElements, n - start);
-      const raw = await file.read(loc.offset + start * size, count * size, bytes);
-      decodeInto(raw, t.dtype, loc.littleEndian, count, out);
-      yield { data: out, start, length: count };
+      await pending;
+      const next = start + chunkElements;
+      pending = next < n ? side.fetch(next, Math.min(chunkElements, n - next), slot ^ 1) : undefined;
+      yield { data: side.values(slot, start, count) as Float64Array, start, length: count };
     }
-    return;
+  } finally {
+    // A consumer that stops early must not leave a read writing into our buffers.
+    await pending?.catch(() => undefined);
+    side.dispose();
   }
-  const all = await readTensor(t, pool, token);
-  for (let start = 0; start < n; start += chunkElements) {
+}
+
+/**
+ * Streams a source and a target tensor of the same element count in lockstep: both files
+ * are read at once, and the next pair of chunks is read while the consumer computes on
+ * this one. Values come as Float32Array when both tensors are F32/F16/BF16 stored
+ * contiguously (F32 is handed out without any copy, halves are decoded exactly by table),
+ * else as Float64Array. Chunk buffers are reused: valid until the next `next()`.
+ * Memory: four chunk buffers (two per side), however large the tensors.
+ */
+export async function* streamPair(s: TensorInfo, t: TensorInfo, pool: FilePool, chunkElements = DEFAULT_CHUNK_ELEMENTS, token?: CancelToken): AsyncGenerator<PairChunk> {
+  const n = numel(s.shape);
+  if (numel(t.shape) !== n) throw new Error(`streamPair: ${s.name} has ${n} elements, ${t.name} has ${numel(t.shape)}`);
+  const mode: Mode = float32Capable(s) && float32Capable(t) ? 'f32' : 'f64';
+  const [a, b] = await Promise.all([openSide(s, pool, chunkElements, mode, token), openSide(t, pool, chunkElements, mode, token)]);
+  const fetch = (start: number, slot: number): Promise<unknown> => {
     const count = Math.min(chunkElements, n - start);
-    yield { data: all.subarray(start, start + count), start, length: count };
+    return Promise.all([a.fetch(start, count, slot), b.fetch(start, count, slot)]);
+  };
+  let pending: Promise<unknown> | undefined;
+  try {
+    pending = n > 0 ? fetch(0, 0) : undefined;
+    for (let start = 0, slot = 0; start < n; start += chunkElements, slot ^= 1) {
+      throwIfCancelled(token);
+      const count = Math.min(chunkElements, n - start);
+      await pending;
+      pending = start + chunkElements < n ? fetch(start + chunkElements, slot ^ 1) : undefined;
+      yield { start, length: count, source: a.values(slot, start, count), target: b.values(slot, start, count) };
+    }
+  } finally {
+    await pending?.catch(() => undefined);
+    a.dispose(); b.dispose();
   }
+}
+
+type Mode = 'f32' | 'f64';
+
+/** Stored so that chunks can be handed out as float32 without loss or reordering. */
+function float32Capable(t: TensorInfo): boolean {
+  return (t.dtype === 'F32' || t.dtype === 'F16' || t.dtype === 'BF16') && isPlainContiguous(t) && t.location.kind === 'contiguous' && t.location.littleEndian && HOST_LITTLE_ENDIAN;
+}
+
+function isPlainContiguous(t: TensorInfo): boolean {
+  return t.location.kind === 'contiguous' && !t.permute && !t.dequantize;
+}
+
+/** One tensor's side of a stream: `fetch` reads a chunk's bytes into a slot, `values` decodes it. */
+interface Side {
+  fetch(start: number, count: number, slot: number): Promise<void>;
+  values(slot: number, start: number, count: number): Values;
+  /** Returns the side's buffers to the pool; call once no read is in flight. */
+  dispose(): void;
+}
+
+async function openSide(t: TensorInfo, pool: FilePool, chunkElements: number, mode: Mode, token?: CancelToken): Promise<Side> {
+  const n = numel(t.shape);
+  if (!isPlainContiguous(t)) {
+    // Strided, permuted, dequantized or loader-backed: small in practice, so materialised
+    // (as float64: such a side never takes the float32 mode, see float32Capable).
+    const all = await readTensor(t, pool, token);
+    return { fetch: async () => undefined, values: (_slot, start, count) => all.subarray(start, start + count), dispose: () => undefined };
+  }
+  const loc = t.location as Extract<TensorInfo['location'], { kind: 'contiguous' }>;
+  const file = await pool.get(loc.file);
+  const size = DTYPE_SIZE[t.dtype];
+  const end = loc.offset + n * size;
+  if (end > file.size) throw new CheckpointError(loc.file, `tensor ${t.name} needs bytes ${loc.offset}..${end} but the file has ${file.size} (truncated?)`);
+  const per = Math.min(chunkElements, Math.max(n, 1));
+  const f32 = mode === 'f32' && t.dtype !== 'F32';
+  const f64 = mode === 'f64' && !(t.dtype === 'F64' && loc.littleEndian && HOST_LITTLE_ENDIAN);
+  const owned = [pool.acquire(per * size), pool.acquire(per * size)];
+  if (f32 || f64) owned.push(pool.acquire(per * (f32 ? 4 : 8)));
+  const bytes = [new Uint8Array(owned[0], 0, per * size), new Uint8Array(owned[1], 0, per * size)];
+  const fetch = async (start: number, count: number, slot: number): Promise<void> => {
+    await file.read(loc.offset + start * size, count * size, bytes[slot]);
+  };
+  const dispose = (): void => pool.release(...owned);
+  if (mode === 'f32') {
+    const dtype = t.dtype as 'F32' | 'F16' | 'BF16';
+    const out = f32 ? new Float32Array(owned[2], 0, per) : new Float32Array(0);
+    return { fetch, dispose, values: (slot, _start, count) => decodeFloat32(bytes[slot], dtype, count, out) };
+  }
+  if (!f64) return { fetch, dispose, values: (slot, _start, count) => new Float64Array(owned[slot], 0, count) };
+  const out = new Float64Array(owned[2], 0, per);
+  return {
+    fetch, dispose,
+    values: (slot, _start, count) => { decodeInto(bytes[slot].subarray(0, count * size), t.dtype, loc.littleEndian, count, out); return out.subarray(0, count); },
+  };
 }
 
 /** Reads the whole tensor into a Float64Array in canonical layout. */

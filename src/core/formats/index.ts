@@ -1,5 +1,6 @@
 // Format detection and dispatch: by content (magic bytes) first, the extension only breaks ties.
-import { Checkpoint } from '../types';
+import { basename } from 'node:path';
+import { Checkpoint, FormatName } from '../types';
 import { CheckpointError } from '../errors';
 import { RandomAccessFile } from '../fileio';
 import { FormatReader } from './reader';
@@ -14,12 +15,55 @@ export async function readHead(path: string, n = 4096): Promise<Uint8Array> {
   try { return await f.read(0, Math.min(n, f.size)); } finally { await f.close(); }
 }
 
+/** Usual file name endings of each format: used to break ties and to word errors, never to decide alone. */
+const EXTENSIONS: Partial<Record<FormatName, string[]>> = {
+  'safetensors': ['.safetensors'],
+  'safetensors-sharded': ['.safetensors.index.json'],
+  'pytorch-zip': ['.pt', '.pth', '.bin', '.ckpt', '.tar'],
+  'pytorch-legacy': ['.pt', '.pth', '.bin', '.ckpt', '.tar'],
+  'npy': ['.npy'],
+  'npz': ['.npz'],
+  'keras-h5': ['.h5', '.hdf5', '.weights.h5'],
+  'keras-v3': ['.keras'],
+  'tfjs': ['.json'],
+  'onnx': ['.onnx'],
+};
+
+function formatsNamedBy(path: string): FormatName[] {
+  const name = basename(path).toLowerCase();
+  return (Object.keys(EXTENSIONS) as FormatName[]).filter((f) => EXTENSIONS[f]!.some((e) => name.endsWith(e)));
+}
+
+const KNOWN = 'safetensors, PyTorch, NumPy, Keras, TF.js, ONNX';
+
 export async function detectReader(path: string): Promise<FormatReader> {
   const head = await readHead(path);
   if (head.byteLength === 0) throw new CheckpointError(path, 'is empty');
-  const r = readers.find((x) => x.sniff(head, path));
-  if (!r) throw new CheckpointError(path, 'is not a checkpoint format Reuse Lens reads (safetensors, PyTorch, NumPy, Keras, TF.js, ONNX)');
-  return r;
+  const matches = readers.filter((x) => x.sniff(head, path));
+  if (matches.length === 0) throw new CheckpointError(path, whyNotRecognised(head, path));
+  // Content decides; when two formats' checks both accept the bytes, the file's name breaks the tie.
+  const named = formatsNamedBy(path);
+  return matches.find((r) => named.includes(r.format)) ?? matches[0];
+}
+
+function whyNotRecognised(head: Uint8Array, path: string): string {
+  const named = formatsNamedBy(path);
+  const what = looksLikeText(head) ? 'is a text file' : `starts with bytes ${hex(head.subarray(0, 8))}`;
+  const claim = named.length ? `, though its name suggests ${named[0]}` : '';
+  return `is not a checkpoint format Reuse Lens reads (${KNOWN}): it ${what}${claim}`;
+}
+
+function looksLikeText(head: Uint8Array): boolean {
+  const n = Math.min(head.byteLength, 512);
+  for (let i = 0; i < n; i++) {
+    const c = head[i];
+    if (c === 0 || (c < 32 && c !== 9 && c !== 10 && c !== 13)) return false;
+  }
+  return true;
+}
+
+function hex(b: Uint8Array): string {
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(' ');
 }
 
 export async function openCheckpointFile(path: string): Promise<Checkpoint> {

@@ -1,0 +1,82 @@
+// A stand-in for `reuse-lens compare` while the CLI does not exist yet (and a way to time the
+// streaming kernel alone): opens two checkpoints with the engine's readers, pairs tensors by
+// name and shape, and accumulates the comparison sums over every pair exactly as metrics.ts
+// does. Prints one JSON line: wall ms, peak RSS, pairs, elements, a checksum of the RMSEs.
+//
+//   node driver.js SRC TGT [--mode=pair|stream]
+//   node driver.js --inspect FILE   ms and bytes read to open FILE's headers
+//   --mode=pair   (default) tensorData.comparePair: native dtypes, prefetch, both files at once
+//   --mode=stream streamTensor + accumulatePair in lockstep, the simple API
+import { openCheckpoint } from '../src/core/formats/open';
+import { FilePool, streamTensor, streamPair } from '../src/core/tensorData';
+import { accumulatePair, emptySums, metricsOf } from '../src/core/kernels';
+import { Checkpoint, TensorInfo } from '../src/core/types';
+import { RandomAccessFile } from '../src/core/fileio';
+import { CheckpointError } from '../src/core/errors';
+
+async function open(path: string): Promise<Checkpoint> {
+  try {
+    return await openCheckpoint(path);
+  } catch (e) {
+    if (!(e instanceof CheckpointError) || !path.endsWith('.safetensors')) throw e;
+    return openSafetensorsMinimal(path); // until the safetensors reader is registered
+  }
+}
+
+async function openSafetensorsMinimal(path: string): Promise<Checkpoint> {
+  const f = await RandomAccessFile.open(path);
+  const n = Number(new DataView((await f.read(0, 8)).buffer).getBigUint64(0, true));
+  const header = JSON.parse(Buffer.from(await f.read(8, n)).toString('utf8')) as Record<string, { dtype: TensorInfo['dtype']; shape: number[]; data_offsets: [number, number] }>;
+  await f.close();
+  const tensors: TensorInfo[] = Object.entries(header).filter(([k]) => k !== '__metadata__').map(([name, v]) => ({
+    name, dtype: v.dtype, shape: v.shape, location: { kind: 'contiguous', file: path, offset: 8 + n + v.data_offsets[0], littleEndian: true },
+  }));
+  return { path, format: 'safetensors', tensors, entries: [], files: [], warnings: [] };
+}
+
+/** `--inspect FILE`: time and bytes read to open a checkpoint's headers (what `inspect` does). */
+async function inspect(path: string): Promise<void> {
+  const before = RandomAccessFile.bytesRead;
+  const t0 = performance.now();
+  try {
+    const c = await openCheckpoint(path);
+    const ms = performance.now() - t0;
+    process.stdout.write(JSON.stringify({ ms, bytesRead: RandomAccessFile.bytesRead - before, tensors: c.tensors.length }) + '\n');
+  } catch (e) {
+    process.stdout.write(JSON.stringify({ error: (e as Error).message }) + '\n');
+  }
+}
+
+async function main(): Promise<void> {
+  const i = process.argv.indexOf('--inspect');
+  if (i >= 0) return inspect(process.argv[i + 1]);
+  const [srcPath, tgtPath] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+  const mode = process.argv.find((a) => a.startsWith('--mode='))?.slice(7) ?? 'pair';
+  const t0 = performance.now();
+  const [src, tgt] = await Promise.all([open(srcPath), open(tgtPath)]);
+  const byName = new Map(tgt.tensors.map((t) => [t.name, t]));
+  const pool = new FilePool();
+  let pairs = 0, elements = 0, checksum = 0;
+  for (const s of src.tensors) {
+    const t = byName.get(s.name);
+    if (!t || t.shape.join() !== s.shape.join()) continue;
+    let acc = emptySums();
+    if (mode === 'stream') {
+      const gs = streamTensor(s, pool), gt = streamTensor(t, pool);
+      for (;;) {
+        const [a, b] = await Promise.all([gs.next(), gt.next()]);
+        if (a.done || b.done) break;
+        accumulatePair(acc, a.value.data, b.value.data, a.value.length);
+      }
+    } else {
+      for await (const c of streamPair(s, t, pool)) accumulatePair(acc, c.source, c.target, c.length);
+    }
+    pairs++; elements += acc.n;
+    checksum += metricsOf(acc).rmse ?? 0;
+  }
+  await pool.closeAll();
+  const wall = performance.now() - t0;
+  process.stdout.write(JSON.stringify({ wallMs: wall, peakRssMB: process.resourceUsage().maxRSS / 1024, pairs, elements, checksum, mode }) + '\n');
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });

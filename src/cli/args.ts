@@ -1,0 +1,70 @@
+// Command-line parsing with node:util parseArgs; every mistake becomes a UsageError (exit 2).
+import { parseArgs, ParseArgsConfig } from 'node:util';
+import { AnalyzeOptions, DEFAULT_OPTIONS } from '../core/reportTypes';
+import { UsageError } from './usage';
+
+export type OutputKind = 'table' | 'json' | 'md' | 'csv' | 'plan-pytorch' | 'plan-keras' | 'plan-json';
+
+export type Command =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'inspect'; file: string; stats: boolean; json: boolean }
+  | { kind: 'compare'; source: string; target: string; output: OutputKind; options: AnalyzeOptions };
+
+function parse(argv: string[], options: NonNullable<ParseArgsConfig['options']>) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message.split('\n')[0]);
+  }
+}
+
+function number(flag: string, v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const x = Number(v);
+  if (v.trim() === '' || !Number.isFinite(x) || x < 0) throw new UsageError(`${flag} needs a non-negative number, got '${v}'`);
+  return x;
+}
+
+export function parseCommand(argv: string[]): Command {
+  if (argv.length === 0) throw new UsageError('missing command');
+  const [cmd, ...rest] = argv;
+  if (cmd === '--help' || cmd === '-h' || cmd === 'help') return { kind: 'help' };
+  if (cmd === '--version' || cmd === '-v') return { kind: 'version' };
+  if (rest.includes('--help') || rest.includes('-h')) return { kind: 'help' };
+  if (cmd === 'inspect') {
+    const { values, positionals } = parse(rest, { stats: { type: 'boolean' }, json: { type: 'boolean' } });
+    if (positionals.length !== 1) throw new UsageError(positionals.length ? `inspect takes one FILE, got ${positionals.length}` : 'inspect needs a FILE');
+    return { kind: 'inspect', file: positionals[0], stats: !!values.stats, json: !!values.json };
+  }
+  if (cmd === 'compare') {
+    const { values, positionals } = parse(rest, {
+      json: { type: 'boolean' }, md: { type: 'boolean' }, csv: { type: 'boolean' }, plan: { type: 'string' },
+      metric: { type: 'string' }, 'reuse-below': { type: 'string' }, 'fine-tune-below': { type: 'string' },
+      prefix: { type: 'string', multiple: true }, 'no-default-prefixes': { type: 'boolean' },
+    });
+    if (positionals.length !== 2) throw new UsageError(positionals.length < 2 ? 'compare needs SOURCE and TARGET' : `compare takes SOURCE and TARGET, got ${positionals.length} paths`);
+    const outputs: OutputKind[] = [];
+    if (values.json) outputs.push('json');
+    if (values.md) outputs.push('md');
+    if (values.csv) outputs.push('csv');
+    if (values.plan !== undefined) {
+      const p = values.plan as string;
+      if (p !== 'pytorch' && p !== 'keras' && p !== 'json') throw new UsageError(`--plan must be pytorch, keras or json, got '${p}'`);
+      outputs.push(`plan-${p}`);
+    }
+    if (outputs.length > 1) throw new UsageError('choose one of --json, --md, --csv, --plan');
+    const metric = (values.metric as string | undefined) ?? DEFAULT_OPTIONS.metric;
+    if (metric !== 'relRmse' && metric !== 'rmse') throw new UsageError(`--metric must be relRmse or rmse, got '${metric}'`);
+    const reuseBelow = number('--reuse-below', values['reuse-below'] as string | undefined, DEFAULT_OPTIONS.reuseBelow);
+    const fineTuneBelow = number('--fine-tune-below', values['fine-tune-below'] as string | undefined, Math.max(DEFAULT_OPTIONS.fineTuneBelow, reuseBelow));
+    if (fineTuneBelow < reuseBelow) throw new UsageError(`--fine-tune-below (${fineTuneBelow}) must not be below --reuse-below (${reuseBelow})`);
+    const prefixes = (values.prefix as string[] | undefined) ?? [];
+    const prefixRules = [...(values['no-default-prefixes'] ? [] : DEFAULT_OPTIONS.prefixRules), ...prefixes];
+    return {
+      kind: 'compare', source: positionals[0], target: positionals[1], output: outputs[0] ?? 'table',
+      options: { metric, reuseBelow, fineTuneBelow, prefixRules },
+    };
+  }
+  throw new UsageError(`unknown command '${cmd}'`);
+}

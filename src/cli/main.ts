@@ -1,0 +1,58 @@
+// `reuse-lens`: the command line over the same engine as the extension.
+// Exit 0 on success, 1 on bad input (one line on stderr naming the file), 2 on wrong usage.
+import { analyzePaths, inspectPath } from '../core/engine';
+import { CheckpointError } from '../core/errors';
+import { planJson, planKeras, planPytorch, toCsv, toMarkdown } from '../core/exports';
+import { parseCommand } from './args';
+import { formatInspect, formatReport } from './format';
+import { USAGE, UsageError } from './usage';
+import { version } from '../../package.json';
+
+async function run(argv: string[]): Promise<number> {
+  let cmd;
+  try {
+    cmd = parseCommand(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`reuse-lens: ${e.message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const out = (s: string) => new Promise<void>((resolve) => { process.stdout.write(s, () => resolve()); });
+  switch (cmd.kind) {
+    case 'help': await out(USAGE + '\n'); return 0;
+    case 'version': await out(`${version}\n`); return 0;
+    case 'inspect': {
+      const r = await inspectPath(cmd.file, { stats: cmd.stats });
+      await out(cmd.json ? JSON.stringify(r, null, 2) + '\n' : formatInspect(r));
+      return 0;
+    }
+    case 'compare': {
+      const interactive = cmd.output === 'table' && process.stderr.isTTY;
+      const r = await analyzePaths(cmd.source, cmd.target, cmd.options, {
+        onProgress: interactive ? (p) => process.stderr.write(`\r${p.total ? Math.floor((100 * p.done) / p.total) : 100}% ${p.message}`.slice(0, 79).padEnd(79)) : undefined,
+      });
+      if (interactive) process.stderr.write('\r' + ' '.repeat(79) + '\r');
+      const text = {
+        table: formatReport, json: (x: typeof r) => JSON.stringify(x, null, 2) + '\n', md: toMarkdown, csv: toCsv,
+        'plan-pytorch': planPytorch, 'plan-keras': planKeras, 'plan-json': planJson,
+      }[cmd.output](r);
+      await out(text);
+      return 0;
+    }
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (e: unknown) => {
+    if (e instanceof CheckpointError) {
+      process.stderr.write(`reuse-lens: ${e.message.split('\n')[0]}\n`);
+    } else {
+      // Not the user's input: a bug in Reuse Lens. One line unless asked for the stack.
+      const err = e as Error;
+      process.stderr.write(`reuse-lens: internal error: ${err?.message ?? String(e)}\n`);
+      if (process.env.REUSE_LENS_DEBUG) process.stderr.write(`${err?.stack}\n`);
+    }
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,26 @@
+// The usage text, printed by --help and (on stderr) after a usage error.
+export const USAGE = `Usage:
+  reuse-lens compare SOURCE TARGET [options]   compare two checkpoints layer by layer
+  reuse-lens inspect FILE [--stats] [--json]   list a checkpoint's tensors and layers
+  reuse-lens --help | --version
+
+compare options:
+  --json                    print the report as JSON (schema reuse-lens/report@1)
+  --md                      print the report as a Markdown table
+  --csv                     print one CSV row per parameter
+  --plan pytorch|keras|json print the reuse plan: which tensors to copy and freeze
+  --metric relRmse|rmse     kernel metric the thresholds apply to (default relRmse)
+  --reuse-below X           reuse as is below X (default 0.1)
+  --fine-tune-below Y       fine-tune below Y, retrain above (default 0.6)
+  --prefix P                strip name prefix P before matching by name (repeatable)
+  --no-default-prefixes     do not strip the default prefixes (module., _orig_mod.)
+
+inspect options:
+  --stats                   read every tensor: min, max, mean, std, fraction of zeros
+  --json                    print JSON (schema reuse-lens/inspect@1)
+
+Exit status: 0 success, 1 bad input (a checkpoint cannot be read), 2 wrong usage.`;
+
+export class UsageError extends Error {
+  constructor(message: string) { super(message); this.name = 'UsageError'; }
+}

@@ -1,0 +1,440 @@
+// Keras checkpoints: HDF5 files written by tf.keras 2.x (`model.save('x.h5')`, `save_weights('x.h5')`)
+// and Keras 3 (`save_weights('x.weights.h5')`, and `model.save('x.keras')`, a zip holding
+// config.json and model.weights.h5). Tensors are named `<layer>.<variable>` (`conv2d.kernel`) and
+// described in canonical (PyTorch) layout: Keras stores kernels channels-last, see kerasLayout.
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Checkpoint, NonTensorEntry, TensorInfo } from '../types';
+import { CheckpointError } from '../errors';
+import { RandomAccessFile, fileSignature } from '../fileio';
+import { FormatReader, LIMITS } from './reader';
+import { Hdf5File, isHdf5, readHdf5Dataset } from './hdf5';
+import { ZipArchive } from './zip';
+
+// ---------------------------------------------------------------------------------------------
+// Canonical layout
+
+export interface Layout { shape: number[]; storedShape?: number[]; permute?: number[] }
+
+const DEPTHWISE_CLASSES = /^Depthwise(Conv)?\d?D$/;
+
+/**
+ * Canonical (PyTorch) layout of a Keras/TF.js variable, from its layer class (when known), its
+ * variable name and its stored shape:
+ * - conv kernels `[k..., in, out]` → `[out, in, k...]`; Conv*Transpose kernels are stored
+ *   `[k..., out, in]` and the same permutation gives PyTorch's ConvTranspose `[in, out, k...]`;
+ * - depthwise kernels `[k..., in, mult]` → `[in*mult, 1, k...]`: output channel c*mult+m, as
+ *   PyTorch's grouped conv (groups=in) numbers them, is the C-order flattening of (c, m), so
+ *   permuting to `[in, mult, k...]` already is `[in*mult, 1, k...]` in memory;
+ * - dense (and recurrent) kernels `[in, out]` → `[out, in]`;
+ * - everything else (biases, BN vectors, embeddings `[vocab, dim]`, as PyTorch) unchanged.
+ */
+export function kerasLayout(layerClass: string | undefined, variable: string, stored: number[]): Layout {
+  const r = stored.length;
+  const isKernel = variable === 'kernel' || variable === 'pointwise_kernel' || variable === 'recurrent_kernel';
+  const depthwise = variable === 'depthwise_kernel' || (variable === 'kernel' && !!layerClass && DEPTHWISE_CLASSES.test(layerClass));
+  if (depthwise && r >= 3 && r <= 5) {
+    const k = stored.slice(0, r - 2);
+    const [cin, mult] = stored.slice(r - 2);
+    const perm = [r - 2, r - 1, ...k.map((_, i) => i)];
+    return { shape: [cin * mult, 1, ...k], storedShape: stored, permute: perm };
+  }
+  if (!isKernel) return { shape: stored };
+  if (r === 2) return { shape: [stored[1], stored[0]], storedShape: stored, permute: [1, 0] };
+  // A rank 3-5 kernel is a conv kernel unless the class says otherwise (EinsumDense, ...).
+  if (r >= 3 && r <= 5 && (!layerClass || /Conv/.test(layerClass))) {
+    const perm = [r - 1, r - 2, ...Array.from({ length: r - 2 }, (_, i) => i)];
+    return { shape: perm.map((p) => stored[p]), storedShape: stored, permute: perm };
+  }
+  return { shape: stored };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layer classes and the roles of Keras 3's numbered variables
+
+/** Layer class from a default Keras name (`conv2d_3` → Conv2D), for files without a config. */
+const CLASS_OF_DEFAULT_NAME: Record<string, string> = {
+  conv1d: 'Conv1D', conv2d: 'Conv2D', conv3d: 'Conv3D',
+  conv1d_transpose: 'Conv1DTranspose', conv2d_transpose: 'Conv2DTranspose', conv3d_transpose: 'Conv3DTranspose',
+  depthwise_conv1d: 'DepthwiseConv1D', depthwise_conv2d: 'DepthwiseConv2D',
+  separable_conv1d: 'SeparableConv1D', separable_conv2d: 'SeparableConv2D',
+  dense: 'Dense', einsum_dense: 'EinsumDense', embedding: 'Embedding',
+  batch_normalization: 'BatchNormalization', layer_normalization: 'LayerNormalization',
+  group_normalization: 'GroupNormalization', p_re_lu: 'PReLU', prelu: 'PReLU',
+};
+
+export function classFromDefaultName(name: string): string | undefined {
+  const leaf = name.split(/[./]/).pop() ?? name;
+  return CLASS_OF_DEFAULT_NAME[leaf.replace(/_\d+$/, '')] ?? CLASS_OF_DEFAULT_NAME[leaf];
+}
+
+/** Names of a Keras 3 layer's variables in `vars/<i>` order (the order the layer creates them). */
+function variableNames(cls: string | undefined, cfg: Record<string, unknown>, parentClass?: string, segment?: string): string[] | undefined {
+  if (segment === 'cell' || (cls && /Cell$/.test(cls)) || (parentClass && /^(LSTM|GRU|SimpleRNN)$/.test(parentClass))) {
+    return cfg.use_bias === false ? ['kernel', 'recurrent_kernel'] : ['kernel', 'recurrent_kernel', 'bias'];
+  }
+  if (!cls) return undefined;
+  const useBias = cfg.use_bias !== false;
+  if (/^SeparableConv\dD$/.test(cls)) return useBias ? ['depthwise_kernel', 'pointwise_kernel', 'bias'] : ['depthwise_kernel', 'pointwise_kernel'];
+  if (/Conv\dD(Transpose)?$/.test(cls) || cls === 'Dense' || cls === 'EinsumDense') return useBias ? ['kernel', 'bias'] : ['kernel'];
+  if (cls === 'BatchNormalization') {
+    return [...(cfg.scale !== false ? ['gamma'] : []), ...(cfg.center !== false ? ['beta'] : []), 'moving_mean', 'moving_variance'];
+  }
+  if (/Normalization$/.test(cls) && cls !== 'Normalization') return [...(cfg.scale !== false ? ['gamma'] : []), ...(cfg.center !== false ? ['beta'] : [])];
+  if (cls === 'Embedding') return ['embeddings'];
+  if (cls === 'PReLU') return ['alpha'];
+  return undefined;
+}
+
+interface ConfigLayer { cls: string; config: Record<string, unknown> }
+
+/** Layers of a Keras model config (Functional/Sequential, nested models flattened as `outer.inner`), in config order. */
+export function configLayers(modelConfig: unknown): Map<string, ConfigLayer> {
+  const out = new Map<string, ConfigLayer>();
+  const walk = (node: unknown, prefix: string): void => {
+    if (!node || typeof node !== 'object') return;
+    const n = node as Record<string, unknown>;
+    const cfg = (n.config && typeof n.config === 'object' ? n.config : {}) as Record<string, unknown>;
+    // Keras <= 2.2 wrote a Sequential's config as the bare list of its layers.
+    const layers = Array.isArray(n.config) ? n.config : Array.isArray(cfg.layers) ? cfg.layers : Array.isArray(n.layers) ? n.layers : undefined;
+    if (!layers) return;
+    for (const l of layers) {
+      if (!l || typeof l !== 'object') continue;
+      const lr = l as Record<string, unknown>;
+      const lc = (lr.config && typeof lr.config === 'object' ? lr.config : {}) as Record<string, unknown>;
+      const name = typeof lc.name === 'string' ? lc.name : typeof lr.name === 'string' ? lr.name : undefined;
+      if (!name) continue;
+      const full = prefix ? `${prefix}.${name}` : name;
+      if (!out.has(full)) out.set(full, { cls: String(lr.class_name ?? ''), config: lc });
+      walk(lr, full);
+    }
+  };
+  // model.save .h5: {class_name, config}; TF.js: modelTopology {model_config: {...}} or the same.
+  const root = modelConfig as Record<string, unknown> | null;
+  walk(root && typeof root === 'object' && 'model_config' in root ? root.model_config : root, '');
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Readers
+
+const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
+const KERAS_ZIP_ENTRIES = ['metadata.json', 'config.json', 'model.weights.h5', 'assets/', 'variables.h5'];
+
+export const kerasH5Reader: FormatReader = {
+  format: 'keras-h5',
+  sniff: (head) => isHdf5(head),
+  open: (path) => openKerasHdf5(path, path, {}),
+};
+
+export const kerasZipReader: FormatReader = {
+  format: 'keras-v3',
+  sniff(head: Uint8Array, path: string): boolean {
+    if (!ZIP_MAGIC.every((b, i) => head[i] === b)) return false;
+    if (path.toLowerCase().endsWith('.keras')) return true;
+    // First entry's name, from the local header: Keras writes metadata.json or config.json first.
+    if (head.byteLength < 30) return false;
+    const n = head[26] | (head[27] << 8);
+    const name = Buffer.from(head.subarray(30, 30 + n)).toString('utf8');
+    return KERAS_ZIP_ENTRIES.includes(name);
+  },
+  open: openKerasZip,
+};
+
+interface OpenContext {
+  /** Layer classes by name from a model config found outside the HDF5 file (config.json). */
+  config?: Map<string, ConfigLayer>;
+  /** Re-creates the HDF5 file if it went away (a temp file extracted from a .keras). */
+  ensure?: () => Promise<string>;
+  metadata?: Record<string, string>;
+  entries?: NonTensorEntry[];
+  files?: Checkpoint['files'];
+  warnings?: string[];
+}
+
+/** Opens an HDF5 Keras file at `fsPath` (shown as `displayPath`). */
+export async function openKerasHdf5(fsPath: string, displayPath: string, ctx: OpenContext): Promise<Checkpoint> {
+  const f = await Hdf5File.open(fsPath, displayPath);
+  try {
+    const base = f.kind('model_weights') === 'group' && hasChunkedAttr(f, 'model_weights', 'layer_names') ? 'model_weights'
+      : hasChunkedAttr(f, '', 'layer_names') ? '' : undefined;
+    const files = ctx.files ?? [await fileSignature(fsPath)];
+    const common = {
+      path: displayPath,
+      entries: [...(ctx.entries ?? [])],
+      files,
+      warnings: [...(ctx.warnings ?? [])],
+      metadata: { ...(ctx.metadata ?? {}) },
+    };
+    for (const k of ['keras_version', 'backend']) {
+      const v = f.attr('', k) ?? (base ? f.attr(base, k) : null);
+      if (typeof v === 'string') common.metadata[k] = v;
+    }
+    const loader = (ds: string) => async () => readHdf5Dataset(ctx.ensure ? await ctx.ensure() : fsPath, ds, displayPath);
+    if (base !== undefined) return { ...common, format: 'keras-h5', ...readKeras2(f, base, ctx, common, loader) };
+    if (f.kind('layers') === 'group' || f.kind('_layer_checkpoint_dependencies') === 'group') {
+      return { ...common, format: 'keras-v3', ...readKeras3(f, ctx, common, loader) };
+    }
+    throw new CheckpointError(displayPath, 'is an HDF5 file but not a Keras checkpoint: it has no model_weights group, no layer_names attribute and no layers/<name>/vars groups');
+  } finally {
+    f.close();
+  }
+}
+
+type Common = { path: string; entries: NonTensorEntry[]; warnings: string[]; metadata: Record<string, string> };
+type Loader = (dataset: string) => () => Promise<Uint8Array>;
+
+/** Keras 2 writes long string-list attributes in chunks: `layer_names0`, `layer_names1`, ... */
+function chunkedAttr(f: Hdf5File, path: string, name: string): string[] | null {
+  const whole = f.attr(path, name);
+  if (whole !== null) return asStrings(whole);
+  const names = f.attrNames(path);
+  if (!names.includes(`${name}0`)) return null;
+  const out: string[] = [];
+  for (let i = 0; names.includes(`${name}${i}`); i++) out.push(...asStrings(f.attr(path, `${name}${i}`)));
+  return out;
+}
+
+function hasChunkedAttr(f: Hdf5File, path: string, name: string): boolean {
+  const names = f.attrNames(path);
+  return names.includes(name) || names.includes(`${name}0`);
+}
+
+function asStrings(v: unknown): string[] {
+  if (v === null || v === undefined) return [];
+  if (Array.isArray(v)) return v.map(String);
+  return [String(v)];
+}
+
+function parseJsonAttr(f: Hdf5File, path: string, name: string): unknown {
+  const v = f.attr(path, name);
+  if (typeof v !== 'string') return undefined;
+  try { return JSON.parse(v); } catch { return undefined; }
+}
+
+function readKeras2(f: Hdf5File, base: string, ctx: OpenContext, common: Common, loader: Loader): Pick<Checkpoint, 'tensors' | 'layerOrder'> {
+  const modelConfig = parseJsonAttr(f, '', 'model_config');
+  const classes = ctx.config ?? configLayers(modelConfig);
+  if (modelConfig && typeof modelConfig === 'object') {
+    const cls = (modelConfig as Record<string, unknown>).class_name;
+    if (typeof cls === 'string') common.metadata.model_class = cls;
+  }
+  const layerNames = chunkedAttr(f, base, 'layer_names') ?? [];
+  const tensors: TensorInfo[] = [];
+  const prefix = base ? `${base}/` : '';
+  for (const layer of layerNames) {
+    if (f.kind(prefix + layer) !== 'group') { common.warnings.push(`layer ${layer} is listed in layer_names but has no group`); continue; }
+    const weightNames = chunkedAttr(f, prefix + layer, 'weight_names') ?? [];
+    for (const wn of weightNames) {
+      const ds = `${prefix}${layer}/${wn}`;
+      if (f.kind(ds) !== 'dataset') { common.warnings.push(`weight ${wn} of layer ${layer} is listed but missing`); continue; }
+      const parts = wn.replace(/:\d+$/, '').split('/').filter(Boolean);
+      if (parts[0] === layer) parts.shift();
+      const variable = parts[parts.length - 1] ?? wn;
+      const name = [layer, ...parts].join('.');
+      // A nested model's weights (`sequential/conv2d/kernel:0`) take the inner layer's class.
+      const inner = parts.length > 1 ? parts[parts.length - 2] : layer;
+      const cls = classes.get(parts.length > 1 ? `${layer}.${inner}` : layer)?.cls ?? classes.get(inner)?.cls ?? classFromDefaultName(inner);
+      const t = describe(f, ds, name, cls, variable, loader, common);
+      if (t) tensors.push(t);
+    }
+  }
+  if (f.kind('optimizer_weights') === 'group') {
+    const n = (chunkedAttr(f, 'optimizer_weights', 'weight_names') ?? []).length;
+    common.entries.push({ name: 'optimizer_weights', type: 'optimizer state', value: `${n} variable${n === 1 ? '' : 's'}` });
+  }
+  const training = f.attr('', 'training_config');
+  if (typeof training === 'string') common.entries.push({ name: 'training_config', type: 'dict', value: cut(training) });
+  return { tensors, layerOrder: layerOrderOf(tensors) };
+}
+
+/** Containers Keras 3 nests layers in; they are not part of a layer's name. */
+const CONTAINER_SEGMENTS = new Set(['layers', '_layer_checkpoint_dependencies']);
+/** Root groups that are not model weights. */
+const SKIPPED_ROOT = new Set(['optimizer', 'metrics', 'compile_metrics', 'loss', 'loss_tracker']);
+
+function readKeras3(f: Hdf5File, ctx: OpenContext, common: Common, loader: Loader): Pick<Checkpoint, 'tensors' | 'layerOrder'> {
+  const classes = ctx.config ?? new Map<string, ConfigLayer>();
+  if (!ctx.config) common.warnings.push('no model config (a bare .weights.h5): layer order is the file\'s alphabetical order and variable roles are inferred from layer names');
+  const found: { layer: string; segments: string[]; varsPath: string }[] = [];
+  const visit = (path: string, segments: string[], depth: number): void => {
+    if (depth > 32) return;
+    for (const key of f.keys(path)) {
+      const child = path ? `${path}/${key}` : key;
+      if (depth === 0 && SKIPPED_ROOT.has(key)) {
+        if (key === 'optimizer') {
+          const n = f.keys(`${child}/vars`).length;
+          common.entries.push({ name: 'optimizer', type: 'optimizer state', value: `${n} variable${n === 1 ? '' : 's'}` });
+        }
+        continue;
+      }
+      // RNG state of Dropout and friends: not a weight.
+      if (/^seed_generator/.test(key)) continue;
+      if (f.kind(child) !== 'group') continue;
+      if (key === 'vars') {
+        if (segments.length && f.keys(child).length) found.push({ layer: segments.join('.'), segments, varsPath: child });
+        continue;
+      }
+      visit(child, CONTAINER_SEGMENTS.has(key) ? segments : [...segments, key], depth + 1);
+    }
+  };
+  visit('', [], 0);
+  // Network order: the config's layer order; layers not in the config keep the file's order after them.
+  const configOrder = [...classes.keys()];
+  const rank = (name: string): number => {
+    const i = configOrder.indexOf(name);
+    if (i >= 0) return i;
+    const parts = name.split('.');
+    for (let k = parts.length - 1; k > 0; k--) {
+      const j = configOrder.indexOf(parts.slice(0, k).join('.'));
+      if (j >= 0) return j + 0.5;
+    }
+    return configOrder.length;
+  };
+  found.sort((a, b) => rank(a.layer) - rank(b.layer));
+  const tensors: TensorInfo[] = [];
+  for (const { layer, segments, varsPath } of found) {
+    const last = segments[segments.length - 1];
+    const entry = classes.get(layer) ?? classes.get(last);
+    const parent = segments.length > 1 ? classes.get(segments.slice(0, -1).join('.')) ?? classes.get(segments[segments.length - 2]) : undefined;
+    const cls = entry?.cls ?? classFromDefaultName(last);
+    const indices = f.keys(varsPath).filter((k) => /^\d+$/.test(k)).sort((a, b) => Number(a) - Number(b));
+    let names = variableNames(cls, entry?.config ?? {}, parent?.cls, last);
+    if (names && names.length !== indices.length) {
+      common.warnings.push(`layer ${layer} (${cls}) has ${indices.length} variables where ${names.length} were expected; roles guessed from shapes`);
+      names = undefined;
+    }
+    indices.forEach((idx, i) => {
+      const ds = `${varsPath}/${idx}`;
+      const variable = names?.[i] ?? guessVariable(f, ds, i);
+      const t = describe(f, ds, `${layer}.${variable}`, cls, variable, loader, common);
+      if (t) tensors.push(t);
+    });
+  }
+  return { tensors, layerOrder: layerOrderOf(tensors) };
+}
+
+/** Role of a numbered variable of a layer of unknown class: a kernel first, then a bias. */
+function guessVariable(f: Hdf5File, ds: string, i: number): string {
+  const r = f.dataset(ds).shape.length;
+  if (i === 0 && r >= 2) return 'kernel';
+  if (i === 1 && r === 1) return 'bias';
+  return `var${i}`;
+}
+
+function describe(f: Hdf5File, ds: string, name: string, cls: string | undefined, variable: string, loader: Loader, common: Common): TensorInfo | undefined {
+  const info = f.dataset(ds);
+  if (!info.dtype) { common.warnings.push(`${name}: ${info.typeDescription} is not a numeric type Reuse Lens compares; skipped`); return undefined; }
+  const layout = kerasLayout(cls, variable, info.shape);
+  return { name, dtype: info.dtype, ...layout, location: { kind: 'loader', littleEndian: true, load: loader(ds) } };
+}
+
+function layerOrderOf(tensors: TensorInfo[]): string[] {
+  const seen = new Set<string>();
+  for (const t of tensors) {
+    const cutAt = t.name.lastIndexOf('.');
+    seen.add(cutAt < 0 ? t.name : t.name.slice(0, cutAt));
+  }
+  return [...seen];
+}
+
+function cut(s: string, n = 200): string { return s.length > n ? s.slice(0, n - 1) + '…' : s; }
+
+// ---------------------------------------------------------------------------------------------
+// .keras zip
+
+/** Largest model.weights.h5 we inflate (stored entries are copied in chunks and have no cap). */
+const MAX_INFLATED_WEIGHTS = 2 ** 31 - 1;
+const MAX_CONFIG_BYTES = 64 * 1024 * 1024;
+
+async function openKerasZip(path: string): Promise<Checkpoint> {
+  const zip = await ZipArchive.open(path);
+  let config: Map<string, ConfigLayer> | undefined;
+  const metadata: Record<string, string> = {};
+  let weightsEntry;
+  try {
+    weightsEntry = zip.find('model.weights.h5') ?? zip.entries.find((e) => e.name.endsWith('.weights.h5') || e.name === 'variables.h5');
+    if (!weightsEntry) throw new CheckpointError(path, `is a zip archive but not a Keras .keras file: it has no model.weights.h5 (entries: ${zip.entries.slice(0, 5).map((e) => e.name).join(', ')})`);
+    const cfgEntry = zip.find('config.json');
+    if (cfgEntry) {
+      const json = parseJson(await zip.readEntry(cfgEntry, MAX_CONFIG_BYTES), path, 'config.json');
+      config = configLayers(json);
+      const cls = (json as Record<string, unknown> | null)?.class_name;
+      if (typeof cls === 'string') metadata.model_class = cls;
+    }
+    const metaEntry = zip.find('metadata.json');
+    if (metaEntry) {
+      const meta = parseJson(await zip.readEntry(metaEntry, MAX_CONFIG_BYTES), path, 'metadata.json') as Record<string, unknown> | null;
+      for (const k of ['keras_version', 'date_saved']) if (meta && typeof meta[k] === 'string') metadata[k] = meta[k] as string;
+    }
+  } finally {
+    await zip.close();
+  }
+  const sig = await fileSignature(path);
+  const entryName = weightsEntry.name;
+  const ensure = () => extractOnce(path, sig, entryName);
+  const fsPath = await ensure();
+  return openKerasHdf5(fsPath, path, {
+    config, ensure, metadata, files: [sig],
+    warnings: config ? [] : ['no config.json in the archive: variable roles are inferred from layer names'],
+  });
+}
+
+function parseJson(bytes: Uint8Array, path: string, entry: string): unknown {
+  try { return JSON.parse(Buffer.from(bytes).toString('utf8')); } catch (e) {
+    throw new CheckpointError(path, `${entry} is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+// HDF5 (and so h5wasm) reads files by name, so the weights inside a .keras are extracted to a
+// private temp folder, once per (archive, size, mtime), and removed when the process exits.
+const extracted = new Map<string, Promise<string>>();
+let tempRoot: string | undefined;
+
+function extractOnce(path: string, sig: { size: number; mtimeMs: number }, entryName: string): Promise<string> {
+  const key = `${path}\0${sig.size}\0${sig.mtimeMs}`;
+  const known = extracted.get(key);
+  if (known) {
+    return known.then((p) => existsSync(p) ? p : (extracted.delete(key), extractOnce(path, sig, entryName)));
+  }
+  const p = extract(path, entryName).catch((e) => { extracted.delete(key); throw e; });
+  extracted.set(key, p);
+  return p;
+}
+
+async function extract(path: string, entryName: string): Promise<string> {
+  if (!tempRoot || !existsSync(tempRoot)) {
+    tempRoot = mkdtempSync(join(tmpdir(), 'reuse-lens-keras-'));
+    const dir = tempRoot;
+    process.once('exit', () => { try { rmSync(dir, { recursive: true, force: true }); } catch { /* best effort */ } });
+  }
+  const target = join(tempRoot, `${extracted.size}-${Date.now()}.weights.h5`);
+  const zip = await ZipArchive.open(path);
+  try {
+    const e = zip.find(entryName);
+    if (!e) throw new CheckpointError(path, `zip entry ${entryName} disappeared`);
+    const out = await openFile(target, 'w', 0o600);
+    try {
+      if (e.compression === 0) {
+        // Stored: copy with positioned reads, a chunk at a time.
+        const src = await RandomAccessFile.open(path);
+        try {
+          const start = await zip.dataOffset(e);
+          const step = 4 << 20;
+          const buf = new Uint8Array(step);
+          for (let done = 0; done < e.compressedSize; done += step) {
+            const n = Math.min(step, e.compressedSize - done);
+            await out.write(await src.read(start + done, n, buf), 0, n);
+          }
+        } finally { await src.close(); }
+      } else {
+        await out.write(await zip.readEntry(e, Math.min(MAX_INFLATED_WEIGHTS, LIMITS.maxHeaderBytes * 8)));
+      }
+    } finally { await out.close(); }
+  } finally {
+    await zip.close();
+  }
+  return target;
+}

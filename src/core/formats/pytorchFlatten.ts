@@ -1,0 +1,154 @@
+// From the object a torch.save pickle describes to what a user compares: the model's tensors
+// under dotted names, and everything else (epoch, optimizer state, an EMA copy) as listed
+// entries. Checkpoints wrap the weights in many ways ({'state_dict': ...}, {'model': ...},
+// nested module dicts); this is where those conventions live.
+//
+// Walks are iterative with a depth limit and a visit budget, because the object graph comes
+// from an untrusted pickle: it may be deep, shared many times over (a DAG that is exponential
+// as a tree) or cyclic.
+import { CheckpointError } from '../errors';
+import { NonTensorEntry } from '../types';
+import { PyDict, PyList, PyObject, PyTuple, PyValue, shortRepr, typeNameOf } from './pickleValues';
+import { OpaqueTensor, TensorRef } from './pytorchGlobals';
+
+/** Where the weights usually are, in the order we look for them. */
+export const MODEL_KEYS = ['state_dict', 'model_state_dict', 'model', 'net', 'network', 'module', 'ema', 'model_ema', 'params', 'weights'];
+/** Top-level keys that are training machinery, never weights to compare. */
+const TRAINING_KEYS = /^(optim(izer)?s?(_state(_dict)?)?|(lr_)?schedulers?(_state(_dict)?)?|scaler|amp|grad_scaler)$/i;
+
+export const FLATTEN_LIMITS = { maxDepth: 256, maxVisits: 5_000_000, maxEntries: 10_000 };
+
+export interface FlatTensor { name: string; tensor: TensorRef }
+
+export interface Flattened {
+  tensors: FlatTensor[];
+  entries: NonTensorEntry[];
+  modelKey?: string;
+  warnings: string[];
+}
+
+/** Children of a container as (key, value) pairs; undefined for leaves. */
+function children(v: PyValue): [string, PyValue][] | undefined {
+  if (v instanceof PyDict) return v.keys.map((k, i) => [keyName(k), v.values[i]]);
+  if (v instanceof PyList || v instanceof PyTuple) return v.items.map((x, i) => [String(i), x]);
+  if (v instanceof PyObject && v.className === 'argparse.Namespace' && v.state instanceof PyDict) return children(v.state);
+  return undefined;
+}
+
+function keyName(k: PyValue): string {
+  return typeof k === 'string' ? k : typeof k === 'number' || typeof k === 'bigint' ? String(k) : shortRepr(k, 60);
+}
+
+function isOptimizerState(v: PyValue): boolean {
+  return v instanceof PyDict && v.get('state') !== undefined && v.get('param_groups') !== undefined;
+}
+
+class Walker {
+  visits = 0;
+  constructor(private readonly file: string) {}
+
+  /** Depth-first, in order, without recursion. `visit` returns false to skip a node's children. */
+  walk(root: PyValue, prefix: string, visit: (path: string, v: PyValue) => boolean): void {
+    const stack: { path: string; v: PyValue; depth: number }[] = [{ path: prefix, v: root, depth: 0 }];
+    while (stack.length) {
+      const { path, v, depth } = stack.pop()!;
+      if (++this.visits > FLATTEN_LIMITS.maxVisits) throw new CheckpointError(this.file, `checkpoint object graph has more than ${FLATTEN_LIMITS.maxVisits} nodes (shared or cyclic structure?)`);
+      if (!visit(path, v)) continue;
+      const kids = children(v);
+      if (!kids) continue;
+      if (depth >= FLATTEN_LIMITS.maxDepth) throw new CheckpointError(this.file, `checkpoint nests more than ${FLATTEN_LIMITS.maxDepth} levels deep`);
+      for (let i = kids.length - 1; i >= 0; i--) stack.push({ path: path ? `${path}.${kids[i][0]}` : kids[i][0], v: kids[i][1], depth: depth + 1 });
+    }
+  }
+
+  countTensors(v: PyValue): number {
+    let n = 0;
+    this.walk(v, '', (_p, x) => { if (x instanceof TensorRef) n++; return true; });
+    return n;
+  }
+}
+
+export function flattenCheckpoint(root: PyValue, file: string): Flattened {
+  const w = new Walker(file);
+  const out: Flattened = { tensors: [], entries: [], warnings: [] };
+  const seen = new Set<string>();
+  let droppedEntries = 0;
+
+  const addEntry = (e: NonTensorEntry): void => {
+    if (out.entries.length < FLATTEN_LIMITS.maxEntries) out.entries.push(e); else droppedEntries++;
+  };
+
+  /** Puts every tensor of `v` under `prefix`; non-tensor leaves become entries named `entryPrefix...`. */
+  const takeModel = (v: PyValue, prefix: string, entryPrefix: string): void => {
+    w.walk(v, prefix, (path, x) => {
+      if (x instanceof TensorRef) {
+        const name = path || 'tensor';
+        if (seen.has(name)) out.warnings.push(`two tensors are named ${name}; only the first is used`);
+        else { seen.add(name); out.tensors.push({ name, tensor: x }); }
+        return false;
+      }
+      if (children(x)) return true;
+      const entryName = entryPrefix && path ? `${entryPrefix}.${path}` : entryPrefix || path || '(root)';
+      if (x instanceof OpaqueTensor) {
+        out.warnings.push(`${entryName} is a ${x.kind} tensor, which Reuse Lens does not compare`);
+        addEntry({ name: entryName, type: 'tensor', value: `${x.kind} (not compared)` });
+      } else {
+        addEntry({ name: entryName, type: typeNameOf(x), value: shortRepr(x) });
+      }
+      return false;
+    });
+  };
+
+  /** One entry for a whole top-level value that is not the model. */
+  const summarise = (name: string, v: PyValue): void => {
+    if (v instanceof TensorRef) {
+      addEntry({ name, type: 'tensor', value: `${v.dtype} [${v.shape.join(', ')}] (not compared)` });
+      return;
+    }
+    if (children(v)) {
+      const n = w.countTensors(v);
+      if (n > 0 || isOptimizerState(v)) {
+        const type = isOptimizerState(v) ? 'optimizer state' : v instanceof PyDict ? 'state dict' : typeNameOf(v);
+        addEntry({ name, type, value: `${n} tensor${n === 1 ? '' : 's'}` });
+        return;
+      }
+    }
+    addEntry({ name, type: typeNameOf(v), value: shortRepr(v) });
+  };
+
+  const top = root instanceof PyObject && root.className === 'argparse.Namespace' && root.state instanceof PyDict ? root.state : root;
+  if (top instanceof TensorRef) {
+    out.tensors.push({ name: 'tensor', tensor: top });
+  } else if (!(top instanceof PyDict)) {
+    if (children(top)) takeModel(top, '', '');
+    else addEntry({ name: '(root)', type: typeNameOf(top), value: shortRepr(top) });
+  } else {
+    const holdsTensorsDirectly = top.values.some((v) => v instanceof TensorRef);
+    let modelKey: string | undefined;
+    if (!holdsTensorsDirectly) {
+      for (const k of MODEL_KEYS) {
+        const v = top.get(k);
+        if (v !== undefined && children(v) && w.countTensors(v) > 0) { modelKey = k; break; }
+      }
+    }
+    if (modelKey !== undefined) {
+      out.modelKey = modelKey;
+      for (let i = 0; i < top.keys.length; i++) {
+        const name = keyName(top.keys[i]);
+        if (name === modelKey) takeModel(top.values[i], '', modelKey);
+        else summarise(name, top.values[i]);
+      }
+    } else {
+      // The top level is the model (a state_dict, or nested module dicts); training machinery
+      // beside it is listed, not flattened into the weights.
+      for (let i = 0; i < top.keys.length; i++) {
+        const name = keyName(top.keys[i]);
+        const v = top.values[i];
+        if (!(v instanceof TensorRef) && (TRAINING_KEYS.test(name) || isOptimizerState(v))) summarise(name, v);
+        else takeModel(v, name, '');
+      }
+    }
+  }
+  if (droppedEntries) out.warnings.push(`${droppedEntries} more non-tensor entries are not listed`);
+  return out;
+}

@@ -1,0 +1,134 @@
+// safetensors: 8-byte little-endian header length N, N bytes of JSON, then raw tensor bytes.
+// https://github.com/huggingface/safetensors — we read the header only; tensor bytes are read
+// later through each tensor's 'contiguous' location.
+import { Checkpoint, DType, DTYPE_SIZE, TensorInfo } from '../types';
+import { CheckpointError } from '../errors';
+import { RandomAccessFile } from '../fileio';
+import { numel } from '../dtypes';
+import { FormatReader, LIMITS } from './reader';
+
+const DTYPES: ReadonlySet<string> = new Set(['F64', 'F32', 'F16', 'BF16', 'I64', 'I32', 'I16', 'I8', 'U8', 'BOOL']);
+
+/** Header of one safetensors file, parsed and checked against the file's size. */
+export interface SafetensorsHeader {
+  tensors: TensorInfo[];
+  metadata?: Record<string, string>;
+  warnings: string[];
+  size: number;
+  mtimeMs: number;
+}
+
+/** Reads and validates the header of `path`. Every problem is a CheckpointError naming the file. */
+export async function readSafetensorsHeader(path: string): Promise<SafetensorsHeader> {
+  const file = await RandomAccessFile.open(path);
+  try {
+    if (file.size < 8) throw new CheckpointError(path, `truncated: a safetensors file starts with an 8-byte header length, but the file has ${file.size} bytes`);
+    const lenBytes = await file.read(0, 8);
+    // BigInt so that a lying length such as 2^60 is reported exactly and never becomes a Number.
+    const claimed = new DataView(lenBytes.buffer, lenBytes.byteOffset, 8).getBigUint64(0, true);
+    if (claimed > BigInt(file.size - 8)) {
+      throw new CheckpointError(path, `safetensors header claims ${claimed} bytes but the file has ${file.size} (truncated or not safetensors)`);
+    }
+    if (claimed > BigInt(LIMITS.maxHeaderBytes)) {
+      throw new CheckpointError(path, `safetensors header claims ${claimed} bytes, more than the limit of ${LIMITS.maxHeaderBytes}`);
+    }
+    const n = Number(claimed);
+    const text = Buffer.from(await file.read(8, n)).toString('utf8');
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
+      throw new CheckpointError(path, `safetensors header is not valid JSON (${(e as Error).message})`);
+    }
+    const parsed = parseHeader(path, json, 8 + n, file.size);
+    return { ...parsed, size: file.size, mtimeMs: file.mtimeMs };
+  } finally {
+    await file.close();
+  }
+}
+
+function parseHeader(path: string, json: unknown, dataStart: number, fileSize: number): { tensors: TensorInfo[]; metadata?: Record<string, string>; warnings: string[] } {
+  if (!isObject(json)) throw new CheckpointError(path, 'safetensors header is not a JSON object');
+  const warnings: string[] = [];
+  let metadata: Record<string, string> | undefined;
+  const spans: { t: TensorInfo; begin: number; end: number }[] = [];
+  const keys = Object.keys(json);
+  if (keys.length > LIMITS.maxTensors + 1) throw new CheckpointError(path, `safetensors header lists ${keys.length} tensors, more than the limit of ${LIMITS.maxTensors}`);
+  for (const name of keys) {
+    const v = json[name];
+    if (name === '__metadata__') {
+      if (!isObject(v)) throw new CheckpointError(path, 'safetensors __metadata__ is not an object');
+      metadata = {};
+      // The format says string → string; other writers put numbers here, which we keep as text.
+      for (const [k, x] of Object.entries(v)) metadata[k] = typeof x === 'string' ? x : JSON.stringify(x);
+      continue;
+    }
+    const where = `tensor ${name}`;
+    if (!isObject(v)) throw new CheckpointError(path, `${where}: header entry is not an object`);
+    const { dtype, shape, data_offsets: offsets } = v;
+    if (typeof dtype !== 'string') throw new CheckpointError(path, `${where}: dtype missing`);
+    if (!DTYPES.has(dtype)) throw new CheckpointError(path, `${where} has dtype ${dtype}, which Reuse Lens does not read (supported: ${[...DTYPES].join(' ')})`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new CheckpointError(path, `${where}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+    }
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((d) => Number.isSafeInteger(d) && d >= 0) || offsets[1] < offsets[0]) {
+      throw new CheckpointError(path, `${where}: data_offsets ${JSON.stringify(offsets)} is not a pair [begin, end] with begin <= end`);
+    }
+    const [begin, end] = offsets as [number, number];
+    let count: number;
+    try {
+      count = numel(shape as number[]);
+    } catch {
+      throw new CheckpointError(path, `${where}: shape [${(shape as number[]).join(', ')}] has too many elements`);
+    }
+    const size = DTYPE_SIZE[dtype as DType];
+    if (count * size !== end - begin) {
+      throw new CheckpointError(path, `${where}: ${dtype} [${(shape as number[]).join(', ')}] needs ${count * size} bytes but data_offsets span ${end - begin}`);
+    }
+    if (dataStart + end > fileSize) {
+      throw new CheckpointError(path, `${where} needs bytes ${dataStart + begin}..${dataStart + end} but the file has ${fileSize} (truncated?)`);
+    }
+    const t: TensorInfo = {
+      name, dtype: dtype as DType, shape: shape as number[],
+      location: { kind: 'contiguous', file: path, offset: dataStart + begin, littleEndian: true },
+    };
+    spans.push({ t, begin, end });
+  }
+  // File order of data is the order the writer saw the tensors: network order for torch and
+  // transformers, whereas JSON key order is sorted by name.
+  spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  // Overlapping tensors are an error, not a warning: the reference implementation refuses such
+  // files, and two tensors sharing bytes would make a comparison silently wrong.
+  let prev: { t: TensorInfo; end: number } | undefined;
+  for (const s of spans) {
+    if (s.end === s.begin) continue;
+    if (prev && s.begin < prev.end) {
+      throw new CheckpointError(path, `tensors ${prev.t.name} and ${s.t.name} overlap (bytes ${s.begin}..${prev.end} of the data)`);
+    }
+    prev = s;
+  }
+  return { tensors: spans.map((s) => s.t), metadata, warnings };
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/** First 8 bytes a plausible header length (little-endian) and byte 8 opens the JSON object. */
+export function looksLikeSafetensors(head: Uint8Array): boolean {
+  if (head.byteLength < 10) return false;
+  const n = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);
+  return n >= 2n && n <= BigInt(LIMITS.maxHeaderBytes) && head[8] === 0x7b /* { */;
+}
+
+export const safetensorsReader: FormatReader = {
+  format: 'safetensors',
+  sniff: (head) => looksLikeSafetensors(head),
+  async open(path: string): Promise<Checkpoint> {
+    const h = await readSafetensorsHeader(path);
+    return {
+      path, format: 'safetensors', tensors: h.tensors, entries: [], metadata: h.metadata,
+      files: [{ path, size: h.size, mtimeMs: h.mtimeMs }], warnings: h.warnings,
+    };
+  },
+};

@@ -1,0 +1,99 @@
+// Builds the Report (schema reuse-lens/report@1, see reportTypes.ts and DESIGN.md) from the
+// layer pairs and the metrics measured for each tensor pair. Verdicts come from verdicts.ts,
+// the same code the webview runs when it re-judges.
+import { Checkpoint, TensorInfo } from './types';
+import { AnalyzeOptions, CheckpointSummary, LayerReport, ParamReport, Report } from './reportTypes';
+import { LayerPair } from './matching';
+import { ROLE_ORDER } from './layers';
+import { numel } from './dtypes';
+import { TensorPairMetrics } from './metrics';
+import { judgeLayer, summarise } from './verdicts';
+
+export function checkpointSummary(ck: Checkpoint): CheckpointSummary {
+  return { path: ck.path, format: ck.format, tensors: ck.tensors.length, parameters: ck.tensors.reduce((s, t) => s + safeNumel(t.shape), 0) };
+}
+
+function safeNumel(shape: number[]): number {
+  try { return numel(shape); } catch { return 0; }
+}
+
+export interface ParamPair { role: string; source?: TensorInfo; target?: TensorInfo }
+
+/** The tensors of a layer pair, paired by role, in role order. */
+export function paramPairs(pair: LayerPair): ParamPair[] {
+  const byRole = new Map<string, ParamPair>();
+  for (const lt of pair.source?.tensors ?? []) byRole.set(lt.role, { role: lt.role, source: lt.tensor });
+  for (const lt of pair.target?.tensors ?? []) {
+    const p = byRole.get(lt.role);
+    if (p) p.target = lt.tensor; else byRole.set(lt.role, { role: lt.role, target: lt.tensor });
+  }
+  const rank = (r: string) => { const i = ROLE_ORDER.indexOf(r); return i < 0 ? ROLE_ORDER.length : i; };
+  return [...byRole.values()].sort((a, b) => rank(a.role) - rank(b.role));
+}
+
+/** Whether a param pair is compared: both sides present with the same shape. */
+export function comparable(p: ParamPair): p is Required<ParamPair> {
+  return !!p.source && !!p.target && p.source.shape.join(',') === p.target.shape.join(',');
+}
+
+/** Key of a tensor pair in the metrics map. */
+export function pairKey(s: TensorInfo, t: TensorInfo): string {
+  return `${s.name}\u0000${t.name}`;
+}
+
+function paramReport(p: ParamPair, m: TensorPairMetrics | undefined): ParamReport {
+  const s = p.source, t = p.target;
+  const r: ParamReport = {
+    role: p.role,
+    sourceName: s?.name ?? null,
+    targetName: t?.name ?? null,
+    shape: [...(s ?? t)!.shape],
+    dtype: (s ?? t)!.dtype,
+    rmse: m?.rmse ?? null, relRmse: m?.relRmse ?? null, cosine: m?.cosine ?? null, maxAbsDiff: m?.maxAbsDiff ?? null,
+  };
+  if (s && t && s.shape.join(',') !== t.shape.join(',')) { r.sourceShape = [...s.shape]; r.targetShape = [...t.shape]; }
+  if (m?.filterRmse) r.filterRmse = m.filterRmse;
+  if (m?.filterGrid) r.filterGrid = m.filterGrid;
+  if (m?.nonFinite) r.nonFinite = m.nonFinite;
+  return r;
+}
+
+export function layerReport(pair: LayerPair, index: number, metrics: ReadonlyMap<string, TensorPairMetrics>, options: AnalyzeOptions): LayerReport {
+  const params = paramPairs(pair).map((p) => paramReport(p, p.source && p.target ? metrics.get(pairKey(p.source, p.target)) : undefined));
+  const layer: LayerReport = {
+    name: pair.name,
+    index,
+    kind: (pair.source ?? pair.target)!.kind,
+    sourceName: pair.source?.name ?? null,
+    targetName: pair.target?.name ?? null,
+    matchedBy: pair.matchedBy,
+    verdict: 'retrain', reason: '', drivenBy: null, kernelRmse: null, kernelRelRmse: null,
+    parameters: (pair.target ?? pair.source)!.parameters,
+    params,
+  };
+  return { ...layer, ...judgeLayer(layer, options) };
+}
+
+export function buildReport(source: Checkpoint, target: Checkpoint, pairs: readonly LayerPair[], metrics: ReadonlyMap<string, TensorPairMetrics>, options: AnalyzeOptions, warnings: string[] = []): Report {
+  const layers = pairs.map((p, i) => layerReport(p, i, metrics, options));
+  // Every tensor without a counterpart: whole one-sided layers, and one-sided roles (a bias only in the target).
+  const params = layers.flatMap((l) => l.params);
+  const unmatched = {
+    source: params.filter((p) => p.sourceName !== null && p.targetName === null).map((p) => p.sourceName!),
+    target: params.filter((p) => p.targetName !== null && p.sourceName === null).map((p) => p.targetName!),
+  };
+  const allWarnings = [...warnings, ...source.warnings.map((w) => `${source.path}: ${w}`), ...target.warnings.map((w) => `${target.path}: ${w}`)];
+  for (const l of layers) for (const p of l.params) {
+    if (p.nonFinite) allWarnings.push(`${l.name} ${p.role}: ${p.nonFinite.source} NaN/Inf in the source, ${p.nonFinite.target} in the target; metrics cover the finite pairs only`);
+  }
+  return {
+    schema: 'reuse-lens/report@1',
+    source: checkpointSummary(source),
+    target: checkpointSummary(target),
+    options: { ...options, prefixRules: [...options.prefixRules] },
+    layers,
+    unmatched,
+    summary: summarise(layers),
+    warnings: allWarnings,
+  };
+}

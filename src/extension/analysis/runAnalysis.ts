@@ -1,0 +1,116 @@
+// One "Analyze Reusability" from start to finish: cache lookup, a cancellable progress
+// notification and status bar while the worker works, the report stored and revealed, and a
+// check that neither file changed while it was read.
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import { cacheKey, stampCheckpoint, FileStamp } from '../cache/cacheKey';
+import type { AnalysisEntry, AnalysisStore } from '../analysisStore';
+import type { Diagnostics } from '../diagnostics';
+import type { WorkerStatus } from './statusBar';
+import { readSettings } from '../settings';
+import { worker, currentWorker } from '../workerHost';
+import { isCancelled } from '../worker/errors';
+import { log } from '../log';
+
+export interface AnalysisDeps {
+  context: vscode.ExtensionContext;
+  store: AnalysisStore;
+  status: WorkerStatus;
+  diagnostics: Diagnostics;
+  /** Reveals the finished analysis in the Reuse Analysis view. */
+  reveal(entry: AnalysisEntry): void;
+}
+
+/** Analyses running now: "Cancel Analysis" cancels them all. */
+const running = new Set<vscode.CancellationTokenSource>();
+
+export function cancelAll(): number {
+  const n = running.size;
+  for (const c of running) c.cancel();
+  return n;
+}
+
+export function runningCount(): number { return running.size; }
+
+function sameStamps(a: FileStamp[], b: FileStamp[]): boolean {
+  return a.length === b.length && a.every((x, i) => x.path === b[i].path && x.size === b[i].size && x.mtimeMs === b[i].mtimeMs);
+}
+
+export async function runAnalysis(deps: AnalysisDeps, source: string, target: string): Promise<AnalysisEntry | undefined> {
+  const { options } = readSettings();
+  const label = `${path.basename(source)} → ${path.basename(target)}`;
+  let stamps: [FileStamp[], FileStamp[]];
+  try {
+    stamps = [await stampCheckpoint(source), await stampCheckpoint(target)];
+  } catch (e) {
+    void vscode.window.showErrorMessage(`Reuse Lens: cannot analyze ${label}: ${(e as Error).message}`);
+    return undefined;
+  }
+  const key = cacheKey(stamps[0], stamps[1], options);
+  const readMax = deps.diagnostics.begin();
+  const t0 = Date.now();
+  const finish = (outcome: 'done' | 'cached' | 'cancelled' | 'failed') => deps.diagnostics.end(
+    { source, target, outcome, durationMs: Date.now() - t0 }, readMax,
+    { workerRestarts: currentWorker()?.restarts ?? 0, workerPid: currentWorker()?.pid ?? null },
+  );
+
+  const cached = await deps.store.cache.get(key);
+  if (cached) {
+    log().info(`analysis ${label}: served from cache (${key})`);
+    const entry = await deps.store.add(key, cached.response);
+    deps.reveal(entry);
+    await finish('cached');
+    return entry;
+  }
+
+  const cts = new vscode.CancellationTokenSource();
+  running.add(cts);
+  const bar = deps.status.startAnalysis(label);
+  try {
+    const response = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Reuse Lens: analyzing ${label}`, cancellable: true },
+      async (progress, token) => {
+        const sub = token.onCancellationRequested(() => cts.cancel());
+        let last = 0;
+        try {
+          return await worker(deps.context).analyze({ source, target, options }, (p) => {
+            const pct = p.total > 0 ? Math.min(100, (100 * p.done) / p.total) : 0;
+            progress.report({ increment: Math.max(0, pct - last), message: p.message });
+            last = Math.max(last, pct);
+            bar.update(pct);
+          }, cts.token);
+        } finally { sub.dispose(); }
+      });
+    const after = [await stampCheckpoint(source), await stampCheckpoint(target)];
+    if (!sameStamps(stamps[0], after[0]) || !sameStamps(stamps[1], after[1])) {
+      await finish('failed');
+      const again = await vscode.window.showWarningMessage(
+        `Reuse Lens: a checkpoint changed while it was being read (${label}); the numbers may mix two versions. Run again when it has settled.`, 'Run Again');
+      if (again) return runAnalysis(deps, source, target);
+      return undefined;
+    }
+    await deps.store.cache.put(key, response);
+    const entry = await deps.store.add(key, response);
+    deps.reveal(entry);
+    await finish('done');
+    void vscode.window.showInformationMessage(`Reuse Lens: ${response.report.summary.text}`, 'Open Report').then((b) => {
+      if (b) void vscode.commands.executeCommand('reuseLens.openReport', entry.id);
+    });
+    return entry;
+  } catch (e) {
+    if (isCancelled(e)) {
+      await finish('cancelled');
+      log().info(`analysis ${label}: cancelled`);
+      void vscode.window.showInformationMessage(`Reuse Lens: analysis of ${label} cancelled.`);
+      return undefined;
+    }
+    await finish('failed');
+    const b = await vscode.window.showErrorMessage(`Reuse Lens: ${(e as Error).message}`, 'Show Log');
+    if (b) log().show(true);
+    return undefined;
+  } finally {
+    running.delete(cts);
+    cts.dispose();
+    bar.done();
+  }
+}

@@ -1,0 +1,99 @@
+// The analyses run so far in this workspace: a short list (kept in workspaceState) pointing at
+// full reports in the report cache (global storage). The Reuse Analysis view, the report panel
+// and the inline hints read from here.
+//
+// For the report panel (src/extension/report/**): `getAnalysisStore().getReport(id)` gives the
+// Report of an analysis id (the id passed to `reuseLens.showReport`), and `filterGrids(id, layer)`
+// the conv filter grids the worker left out of a big report.
+import * as vscode from 'vscode';
+import type { Report } from '../core/reportTypes';
+import type { AnalyzeResponse, FilterGridsResponse } from '../protocol';
+import { ReportCache } from './cache/reportCache';
+import { analysisDescription, analysisLabel } from './model/analysisNodes';
+
+export interface AnalysisEntry {
+  /** The cache key: stable for the same files and options. */
+  id: string;
+  source: string;
+  target: string;
+  createdAt: number;
+  label: string;
+  description: string;
+  /** The worker's id for filterGrids (valid until the worker restarts). */
+  workerAnalysisId?: string;
+  gridsOmitted: string[];
+}
+
+const STATE_KEY = 'reuseLens.analyses';
+const MAX_ENTRIES = 30;
+
+export class AnalysisStore implements vscode.Disposable {
+  private entries: AnalysisEntry[];
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+
+  constructor(private readonly state: vscode.Memento, readonly cache: ReportCache,
+    private readonly grids: (workerAnalysisId: string, layer: string) => Promise<FilterGridsResponse>) {
+    this.entries = state.get<AnalysisEntry[]>(STATE_KEY, []).filter((e) => typeof e?.id === 'string');
+  }
+
+  list(): AnalysisEntry[] { return this.entries; }
+  get(id: string): AnalysisEntry | undefined { return this.entries.find((e) => e.id === id); }
+  /** The newest analysis first. */
+  latest(): AnalysisEntry | undefined { return this.entries[0]; }
+
+  async getReport(id: string): Promise<Report | undefined> {
+    return (await this.cache.get(id))?.response.report;
+  }
+
+  /** Filter grids of one layer; from the report when it kept them, else from the worker. */
+  async filterGrids(id: string, layer: string): Promise<FilterGridsResponse | undefined> {
+    const report = await this.getReport(id);
+    const l = report?.layers.find((x) => x.name === layer);
+    if (l && l.params.some((p) => p.filterGrid)) {
+      return { grids: l.params.filter((p) => p.filterGrid).map((p) => ({ role: p.role, ...p.filterGrid! })) };
+    }
+    const e = this.get(id);
+    if (!e?.workerAnalysisId || !e.gridsOmitted.includes(layer)) return undefined;
+    try { return await this.grids(e.workerAnalysisId, layer); } catch { return undefined; }
+  }
+
+  async add(id: string, response: AnalyzeResponse): Promise<AnalysisEntry> {
+    const r = response.report;
+    const entry: AnalysisEntry = {
+      id, source: r.source.path, target: r.target.path, createdAt: Date.now(),
+      label: analysisLabel(r), description: analysisDescription(r),
+      workerAnalysisId: response.analysisId, gridsOmitted: response.gridsOmitted,
+    };
+    this.entries = [entry, ...this.entries.filter((e) => e.id !== id)].slice(0, MAX_ENTRIES);
+    await this.save();
+    return entry;
+  }
+
+  async remove(id: string): Promise<void> {
+    this.entries = this.entries.filter((e) => e.id !== id);
+    await this.save();
+  }
+
+  async clear(): Promise<void> {
+    this.entries = [];
+    await this.cache.clear();
+    await this.save();
+  }
+
+  private async save(): Promise<void> {
+    await this.state.update(STATE_KEY, this.entries);
+    void vscode.commands.executeCommand('setContext', 'reuseLens.hasAnalyses', this.entries.length > 0);
+    this.changed.fire();
+  }
+
+  dispose(): void { this.changed.dispose(); }
+}
+
+let store: AnalysisStore | undefined;
+export function setAnalysisStore(s: AnalysisStore): void { store = s; }
+/** The extension's store (set during activation). */
+export function getAnalysisStore(): AnalysisStore {
+  if (!store) throw new Error('Reuse Lens is not activated');
+  return store;
+}

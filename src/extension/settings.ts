@@ -1,0 +1,46 @@
+// The extension's settings (contributes.configuration in package.json), read in one place.
+import * as vscode from 'vscode';
+import { AnalyzeOptions, DEFAULT_OPTIONS } from '../core/reportTypes';
+
+export const DEFAULT_INCLUDE = ['**/*.{pt,pth,bin,ckpt,safetensors,npz,npy,h5,keras,onnx}', '**/model.json', '**/*.safetensors.index.json'];
+export const DEFAULT_EXCLUDE = ['**/{node_modules,.git,.venv,venv}/**'];
+
+export interface Settings {
+  include: string[];
+  exclude: string[];
+  options: AnalyzeOptions;
+  memoryLimitMb: number;
+  followSymlinks: boolean;
+  hints: boolean;
+}
+
+export function readSettings(): Settings {
+  const c = vscode.workspace.getConfiguration('reuseLens');
+  const metric = c.get<string>('thresholds.metric') === 'rmse' ? 'rmse' : 'relRmse';
+  return {
+    include: strings(c.get('include'), DEFAULT_INCLUDE),
+    exclude: strings(c.get('exclude'), DEFAULT_EXCLUDE),
+    options: {
+      metric,
+      reuseBelow: num(c.get('thresholds.reuseBelow'), DEFAULT_OPTIONS.reuseBelow),
+      fineTuneBelow: num(c.get('thresholds.fineTuneBelow'), DEFAULT_OPTIONS.fineTuneBelow),
+      prefixRules: strings(c.get('prefixRules'), DEFAULT_OPTIONS.prefixRules),
+    },
+    memoryLimitMb: Math.max(256, Math.floor(num(c.get('worker.memoryLimitMb'), 4096))),
+    followSymlinks: c.get<boolean>('followSymlinks') === true,
+    hints: c.get<boolean>('hints.enabled') !== false,
+  };
+}
+
+/** One glob from several: `{a,b}` (findFiles and watchers take one pattern). */
+export function joinGlobs(globs: string[]): string {
+  return globs.length === 1 ? globs[0] : `{${globs.join(',')}}`;
+}
+
+function strings(v: unknown, dflt: string[]): string[] {
+  if (typeof v === 'string') return [v];
+  return Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : dflt;
+}
+function num(v: unknown, dflt: number): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : dflt;
+}

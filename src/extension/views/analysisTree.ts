@@ -1,0 +1,77 @@
+// The Reuse Analysis view: analyses run so far -> their layers in network order, each with a
+// verdict icon, the kernel RMSE as description and the reason (with numbers) as tooltip.
+import * as vscode from 'vscode';
+import type { LayerReport, Report } from '../../core/reportTypes';
+import type { AnalysisEntry, AnalysisStore } from '../analysisStore';
+import { VERDICT_ICON, analysisTooltip, layerDescription, layerTooltip, layersInOrder } from '../model/analysisNodes';
+
+export type AnalysisNode =
+  | { kind: 'analysis'; entry: AnalysisEntry }
+  | { kind: 'layer'; entry: AnalysisEntry; report: Report; layer: LayerReport }
+  | { kind: 'missing'; entry: AnalysisEntry };
+
+export class AnalysisTree implements vscode.TreeDataProvider<AnalysisNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<AnalysisNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly sub: vscode.Disposable;
+  private nodes = new Map<string, AnalysisNode>();
+
+  constructor(private readonly store: AnalysisStore) {
+    this.sub = store.onDidChange(() => this.changed.fire(undefined));
+  }
+
+  /** The node of an analysis, for TreeView.reveal. */
+  nodeOf(id: string): AnalysisNode | undefined { return this.nodes.get(id); }
+
+  getParent(node: AnalysisNode): AnalysisNode | undefined {
+    return node.kind === 'analysis' ? undefined : this.nodes.get(node.entry.id);
+  }
+
+  async getChildren(node?: AnalysisNode): Promise<AnalysisNode[]> {
+    if (!node) {
+      this.nodes = new Map(this.store.list().map((entry) => [entry.id, { kind: 'analysis', entry } as AnalysisNode]));
+      return [...this.nodes.values()];
+    }
+    if (node.kind !== 'analysis') return [];
+    const report = await this.store.getReport(node.entry.id);
+    if (!report) return [{ kind: 'missing', entry: node.entry }];
+    return layersInOrder(report).map((layer) => ({ kind: 'layer', entry: node.entry, report, layer }));
+  }
+
+  async getTreeItem(node: AnalysisNode): Promise<vscode.TreeItem> {
+    if (node.kind === 'analysis') {
+      const item = new vscode.TreeItem(node.entry.label, vscode.TreeItemCollapsibleState.Collapsed);
+      item.id = `analysis:${node.entry.id}`;
+      item.description = node.entry.description;
+      item.iconPath = new vscode.ThemeIcon('git-compare');
+      item.contextValue = 'reuseAnalysis';
+      item.command = { command: 'reuseLens.openReport', title: 'Open Report', arguments: [node.entry.id] };
+      const report = await this.store.getReport(node.entry.id);
+      item.tooltip = report ? md(analysisTooltip(report)) : `${node.entry.source} → ${node.entry.target}`;
+      return item;
+    }
+    if (node.kind === 'missing') {
+      const item = new vscode.TreeItem('Report no longer stored: run the analysis again', vscode.TreeItemCollapsibleState.None);
+      item.iconPath = new vscode.ThemeIcon('warning');
+      return item;
+    }
+    const v = VERDICT_ICON[node.layer.verdict];
+    const item = new vscode.TreeItem(node.layer.name, vscode.TreeItemCollapsibleState.None);
+    item.id = `analysis:${node.entry.id}:${node.layer.index}`;
+    item.iconPath = new vscode.ThemeIcon(v.icon, new vscode.ThemeColor(v.color));
+    item.description = `${v.label} · ${layerDescription(node.layer, node.report.options.metric)}`;
+    item.tooltip = md(layerTooltip(node.layer, node.report));
+    item.contextValue = `reuseLayer.${node.layer.verdict}`;
+    item.accessibilityInformation = { label: `${node.layer.name}: ${v.label}. ${node.layer.reason}` };
+    item.command = { command: 'reuseLens.openReport', title: 'Open Report', arguments: [node.entry.id, node.layer.name] };
+    return item;
+  }
+
+  dispose(): void { this.sub.dispose(); this.changed.dispose(); }
+}
+
+function md(text: string): vscode.MarkdownString {
+  const m = new vscode.MarkdownString(text);
+  m.supportHtml = false;
+  return m;
+}

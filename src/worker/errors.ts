@@ -1,0 +1,30 @@
+// Turns whatever the engine threw into a JSON-RPC error the extension can tell apart:
+// a bad checkpoint (show the message as is), an unsafe pickle, a cancel, or a bug (with stack).
+import { ResponseError } from 'vscode-jsonrpc/node';
+import { CancelledError, CheckpointError, UnsafePickleError } from '../core/errors';
+import { WorkerErrorCode, WorkerErrorData } from '../protocol';
+
+export function toResponseError(e: unknown): ResponseError<WorkerErrorData> {
+  if (e instanceof ResponseError) return e as ResponseError<WorkerErrorData>;
+  if (e instanceof UnsafePickleError) return new ResponseError(WorkerErrorCode.unsafe, e.message, { file: e.file, global: e.global });
+  if (e instanceof CheckpointError) return new ResponseError(WorkerErrorCode.checkpoint, e.message, { file: e.file });
+  if (e instanceof CancelledError) return new ResponseError(WorkerErrorCode.cancelled, 'cancelled');
+  const err = e instanceof Error ? e : new Error(String(e));
+  // Node's own errors about a path (ENOENT, EACCES, EISDIR) are the user's problem, not a bug.
+  const code = (err as NodeJS.ErrnoException).code;
+  const path = (err as NodeJS.ErrnoException).path;
+  if (typeof code === 'string' && typeof path === 'string') {
+    return new ResponseError(WorkerErrorCode.checkpoint, `${path}: ${describeErrno(code, err.message)}`, { file: path });
+  }
+  return new ResponseError(WorkerErrorCode.internal, `internal error in Reuse Lens: ${err.message}`, { stack: err.stack });
+}
+
+function describeErrno(code: string, fallback: string): string {
+  switch (code) {
+    case 'ENOENT': return 'does not exist (deleted or moved?)';
+    case 'EACCES': case 'EPERM': return 'cannot be read (permission denied)';
+    case 'EISDIR': return 'is a folder, not a checkpoint file';
+    case 'ELOOP': return 'is a symbolic link loop';
+    default: return fallback;
+  }
+}

@@ -1,0 +1,91 @@
+// The background process: serves the engine to the extension host over JSON-RPC (IPC).
+// Forked by src/extension/worker/client.ts. Everything that reads tensor data runs here, so a
+// slow, huge or hostile checkpoint can cost this process its life but never freeze the editor.
+import {
+  createMessageConnection, IPCMessageReader, IPCMessageWriter, CancellationToken, ResponseError,
+} from 'vscode-jsonrpc/node';
+import type { CancelToken } from '../core/errors';
+import {
+  WorkerMethod, WorkerErrorCode, InspectParams, InspectResponse, AnalyzeParams, AnalyzeResponse,
+  FilterGridsParams, FilterGridsResponse, PingResponse, ProgressParams,
+} from '../protocol';
+import { inspectPath, analyzePaths } from './engineBridge';
+import { toResponseError } from './errors';
+import { RecentReports, stripLargeGrids } from './gridStrip';
+import { ProgressThrottle } from './progressThrottle';
+
+if (typeof process.send !== 'function') {
+  process.stderr.write('reuse-lens worker: must be started with child_process.fork (no IPC channel)\n');
+  process.exit(2);
+}
+
+const connection = createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
+const recent = new RecentReports();
+let active = 0;
+let nextAnalysisId = 1;
+
+/** The engine polls `cancelled` between chunks; the host's `$/cancelRequest` flips it. */
+function cancelTokenOf(ct: CancellationToken): CancelToken {
+  return { get cancelled() { return ct.isCancellationRequested; } };
+}
+
+async function serve<T>(work: () => Promise<T>): Promise<T | ResponseError<unknown>> {
+  active++;
+  try {
+    return await work();
+  } catch (e) {
+    return toResponseError(e);
+  } finally {
+    active--;
+  }
+}
+
+connection.onRequest(WorkerMethod.inspect, (p: InspectParams, ct: CancellationToken) =>
+  serve<InspectResponse>(() => inspectPath(p.path, { stats: p.stats === true, token: cancelTokenOf(ct) })));
+
+connection.onRequest(WorkerMethod.analyze, (p: AnalyzeParams, ct: CancellationToken) =>
+  serve<AnalyzeResponse>(async () => {
+    const started = performance.now();
+    const progress = new ProgressThrottle(100, (done, total, message) => {
+      const n: ProgressParams = { progressId: p.progressId, done, total, message };
+      void connection.sendNotification(WorkerMethod.progress, n);
+    });
+    const full = await analyzePaths(p.source, p.target, p.options ?? {}, {
+      onProgress: (x: { done: number; total: number; message: string }) => progress.report(x.done, x.total, x.message),
+      token: cancelTokenOf(ct),
+    });
+    progress.flush();
+    const analysisId = `a${process.pid}-${nextAnalysisId++}`;
+    recent.put(analysisId, full);
+    const { report, omitted } = stripLargeGrids(full, p.maxGridValues);
+    return { report, analysisId, gridsOmitted: omitted, durationMs: Math.round(performance.now() - started) };
+  }));
+
+connection.onRequest(WorkerMethod.filterGrids, (p: FilterGridsParams) =>
+  serve<FilterGridsResponse>(async () => {
+    const report = recent.get(p.analysisId);
+    if (!report) throw new ResponseError(WorkerErrorCode.unknownAnalysis, `analysis ${p.analysisId} is no longer in the worker's memory; run it again`);
+    const layer = report.layers.find((l) => l.name === p.layer);
+    if (!layer) throw new ResponseError(WorkerErrorCode.unknownAnalysis, `analysis ${p.analysisId} has no layer ${p.layer}`);
+    return { grids: layer.params.filter((x) => x.filterGrid).map((x) => ({ role: x.role, ...x.filterGrid! })) };
+  }));
+
+connection.onRequest(WorkerMethod.ping, (): PingResponse => {
+  const m = process.memoryUsage();
+  return { pid: process.pid, rssBytes: m.rss, heapUsedBytes: m.heapUsed, active };
+});
+
+// The host went away (window closed, extension host crashed): leave no orphan behind.
+process.on('disconnect', () => process.exit(0));
+connection.onClose(() => process.exit(0));
+// A bug that escaped a request: say what it was on stderr (the host logs it and shows the
+// reason) and die, rather than keep serving from a broken state.
+process.on('uncaughtException', (e) => {
+  process.stderr.write(`reuse-lens worker: uncaught ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exit(70);
+});
+process.on('unhandledRejection', (e) => {
+  process.stderr.write(`reuse-lens worker: unhandled rejection ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+});
+
+connection.listen();

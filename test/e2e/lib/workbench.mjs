@@ -1,0 +1,130 @@
+// Driving the VS Code workbench (code-server in Chromium) the way a user does: activity bar,
+// view panes, tree items, context menus, the command palette, notifications.
+// Selectors rely on roles and aria labels, which VS Code keeps stable for screen readers.
+
+/** Waits until the workbench has rendered and the Explorer shows the folder. */
+export async function waitForWorkbench(page, timeout = 90_000) {
+  await page.waitForSelector('.monaco-workbench', { timeout });
+  await page.locator('.explorer-folders-view, .pane-body .monaco-list').first().waitFor({ timeout });
+}
+
+/** Clicks an activity-bar entry by the start of its aria label (e.g. "Reuse Lens", "Explorer"). */
+export async function openActivity(page, label) {
+  const item = page.locator(`.activitybar [role="tab"][aria-label^="${label}"], .activitybar a[aria-label^="${label}"]`).first();
+  await item.waitFor({ timeout: 30_000 });
+  const checked = await item.getAttribute('aria-selected').catch(() => null)
+    ?? await item.getAttribute('aria-checked').catch(() => null);
+  if (checked !== 'true') await item.click();
+}
+
+/** The view pane with the given title in the side bar (e.g. "Checkpoints"). */
+export function pane(page, title) {
+  return page.locator('.part.sidebar .pane').filter({
+    has: page.locator('.pane-header', { hasText: new RegExp(`^\\s*${escapeRe(title)}`, 'i') }),
+  }).first();
+}
+
+/** Expands a collapsed pane. */
+export async function expandPane(page, title) {
+  const p = pane(page, title);
+  await p.waitFor({ timeout: 30_000 });
+  const header = p.locator('.pane-header').first();
+  if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
+  return p;
+}
+
+/** A tree row whose accessible name (label, description, ...) contains text. */
+export function treeItem(scope, text) {
+  return scope.locator('[role="treeitem"]').filter({ hasText: text }).first();
+}
+
+/** Expands a tree row if it is collapsible and collapsed. */
+export async function expandItem(item) {
+  await item.waitFor({ timeout: 30_000 });
+  if ((await item.getAttribute('aria-expanded')) === 'false') {
+    await item.click();
+    await item.page().waitForFunction((el) => el.getAttribute('aria-expanded') === 'true', await item.elementHandle(), { timeout: 10_000 }).catch(() => {});
+  }
+}
+
+/** All tree row accessible names in a pane (aria-label, else text). */
+export async function treeLabels(scope) {
+  return scope.locator('[role="treeitem"]').evaluateAll((els) =>
+    els.map((e) => (e.getAttribute('aria-label') || e.textContent || '').trim()));
+}
+
+/** Right-clicks target and clicks the context-menu entry with that exact label. */
+export async function contextMenu(page, target, label) {
+  await target.click({ button: 'right' });
+  const item = page.getByRole('menuitem', { name: label, exact: false }).first();
+  try {
+    await item.waitFor({ timeout: 10_000 });
+  } catch (e) {
+    const shown = await page.getByRole('menuitem').allTextContents().catch(() => []);
+    await page.keyboard.press('Escape');
+    throw new Error(`context menu has no "${label}"; it shows: ${shown.map((s) => s.trim()).filter(Boolean).join(' | ')}`);
+  }
+  await item.click();
+}
+
+/** Runs a command from the command palette by its title (as a user types it). */
+export async function runCommand(page, title, { timeout = 15_000 } = {}) {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout });
+  await input.fill(`>${title}`);
+  const row = page.locator('.quick-input-list [role="option"]').filter({ hasText: title }).first();
+  try {
+    await row.waitFor({ timeout });
+  } catch {
+    const shown = await page.locator('.quick-input-list [role="option"]').allTextContents().catch(() => []);
+    await page.keyboard.press('Escape');
+    throw new Error(`command palette has no "${title}"; it offers: ${shown.slice(0, 8).join(' | ') || '(nothing)'}`);
+  }
+  await row.click();
+}
+
+/** Opens a workspace file with Quick Open (Ctrl+P) by its relative path. */
+export async function quickOpen(page, relPath) {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout: 15_000 });
+  await input.fill(relPath);
+  const name = relPath.split('/').pop();
+  const row = page.locator('.quick-input-list [role="option"]').filter({ hasText: name }).first();
+  await row.waitFor({ timeout: 15_000 });
+  await page.keyboard.press('Enter');
+}
+
+/** Visible notification toasts' text. */
+export async function notifications(page) {
+  return page.locator('.notifications-toasts .notification-toast, .notification-list-item').evaluateAll((els) =>
+    els.map((e) => (e.getAttribute('aria-label') || e.textContent || '').trim()));
+}
+
+/** Dismisses all notifications (so they do not cover what the next step screenshots). */
+export async function clearNotifications(page) {
+  await runCommand(page, 'Notifications: Clear All Notifications').catch(() => {});
+  await page.keyboard.press('Escape');
+}
+
+/** Frames of webviews (report panel, checkpoint summary) that contain a selector. */
+export async function webviewFrame(page, selector, timeout = 30_000) {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    for (const f of page.frames()) {
+      if (f === page.mainFrame()) continue;
+      try {
+        if (await f.locator(selector).count()) return f;
+      } catch { /* frame navigating */ }
+    }
+    await page.waitForTimeout(300);
+  }
+  throw new Error(`no webview frame contains ${selector} within ${timeout} ms`);
+}
+
+export function escapeRe(s) {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,85 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compareTensors } from '../../src/core/metrics';
+import { FilePool } from '../../src/core/tensorData';
+import { TensorInfo } from '../../src/core/types';
+
+/** An in-memory tensor: float64 little-endian bytes handed out by a loader. */
+function mem(name: string, shape: number[], values: number[]): TensorInfo {
+  const bytes = new Uint8Array(new Float64Array(values).buffer);
+  return { name, dtype: 'F64', shape, location: { kind: 'loader', load: async () => bytes, littleEndian: true } };
+}
+
+function seeded(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => { x = (x * 1664525 + 1013904223) >>> 0; return x / 2 ** 32 - 0.5; };
+}
+
+/** The same metrics computed the obvious way, whole arrays at once. */
+function reference(s: number[], t: number[], shape: number[]) {
+  const n = s.length;
+  let dd = 0, ss = 0, tt = 0, st = 0, mx = 0;
+  for (let i = 0; i < n; i++) { const d = s[i] - t[i]; dd += d * d; ss += s[i] ** 2; tt += t[i] ** 2; st += s[i] * t[i]; mx = Math.max(mx, Math.abs(d)); }
+  const [out, inp] = shape;
+  const cell = n / (out * inp);
+  const filterRmse = Array.from({ length: out }, (_, o) => {
+    let a = 0; for (let k = o * inp * cell; k < (o + 1) * inp * cell; k++) a += (s[k] - t[k]) ** 2;
+    return Math.sqrt(a / (inp * cell));
+  });
+  const grid = Array.from({ length: out * inp }, (_, c) => {
+    let a = 0; for (let k = c * cell; k < (c + 1) * cell; k++) a += (s[k] - t[k]) ** 2;
+    return Math.sqrt(a / cell);
+  });
+  return { rmse: Math.sqrt(dd / n), relRmse: Math.sqrt(dd / n) / Math.sqrt(ss / n), cosine: st / Math.sqrt(ss * tt), maxAbsDiff: mx, filterRmse, grid };
+}
+
+function close(a: number, b: number, what: string) {
+  assert.ok(Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
+}
+
+test('per-filter and per-cell RMSE are right when chunk boundaries fall inside filters and cells', async () => {
+  const shape = [5, 3, 3, 3];
+  const rnd = seeded(7);
+  const s = Array.from({ length: 135 }, rnd);
+  const t = s.map((v, i) => v + (i % 11 === 0 ? 0.3 : 0.01) * rnd());
+  const ref = reference(s, t, shape);
+  const pool = new FilePool();
+  // 7 and 13 divide neither a cell (9) nor a filter (27); 1000 holds the whole tensor in one chunk.
+  for (const chunkElements of [7, 13, 1000]) {
+    const m = await compareTensors(mem('s', shape, s), mem('t', shape, t), pool, { conv: true, chunkElements });
+    close(m.rmse!, ref.rmse, 'rmse'); close(m.relRmse!, ref.relRmse, 'relRmse'); close(m.cosine!, ref.cosine, 'cosine');
+    close(m.maxAbsDiff!, ref.maxAbsDiff, 'maxAbsDiff');
+    assert.equal(m.filterRmse!.length, 5);
+    m.filterRmse!.forEach((v, i) => close(v, ref.filterRmse[i], `filter ${i} at chunk ${chunkElements}`));
+    assert.deepEqual([m.filterGrid!.rows, m.filterGrid!.cols], [5, 3]);
+    m.filterGrid!.values.forEach((v, i) => close(v, ref.grid[i], `cell ${i} at chunk ${chunkElements}`));
+  }
+  await pool.closeAll();
+});
+
+test('counts NaN and Inf instead of returning a NaN RMSE', async () => {
+  const pool = new FilePool();
+  const m = await compareTensors(mem('s', [4], [1, NaN, 3, 4]), mem('t', [4], [1, 2, Infinity, 5]), pool, { conv: false });
+  assert.deepEqual(m.nonFinite, { source: 1, target: 1 });
+  // Only the finite pairs (1,1) and (4,5) count.
+  close(m.rmse!, Math.sqrt(1 / 2), 'rmse');
+  assert.ok(Number.isFinite(m.rmse!));
+});
+
+test('relative RMSE of identical tensors is 0 and of an all-zero source with a change is undefined (null)', async () => {
+  const pool = new FilePool();
+  const same = await compareTensors(mem('s', [3], [1, 2, 3]), mem('t', [3], [1, 2, 3]), pool, { conv: false });
+  assert.deepEqual([same.rmse, same.relRmse, same.maxAbsDiff], [0, 0, 0]);
+  const zero = await compareTensors(mem('s', [2], [0, 0]), mem('t', [2], [1, 1]), pool, { conv: false });
+  assert.equal(zero.relRmse, null);
+  assert.equal(zero.rmse, 1);
+});
+
+test('stops between chunks when cancelled', async () => {
+  const pool = new FilePool();
+  const token = { cancelled: false };
+  const n = 100;
+  await assert.rejects(compareTensors(mem('s', [n], new Array(n).fill(1)), mem('t', [n], new Array(n).fill(2)), pool, {
+    conv: false, chunkElements: 10, token, onElements: () => { token.cancelled = true; },
+  }), /cancelled/);
+});

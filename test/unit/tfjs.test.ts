@@ -1,0 +1,64 @@
+// TF.js layers models in the published format (model.json + binary shards), written by
+// test/fixtures/gen_keras_tfjs_onnx.py, checked value by value against numpy.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openCheckpoint } from '../../src/core/formats/open';
+import { FilePool, readTensor } from '../../src/core/tensorData';
+import { CheckpointError } from '../../src/core/errors';
+import { Checkpoint } from '../../src/core/types';
+
+const dir = join(__dirname, '..', 'fixtures', 'tfjs');
+interface Expected { layerOrder: string[]; tensors: { name: string; shape: number[]; values: number[] }[] }
+const expected = (f: string): Expected => JSON.parse(readFileSync(join(dir, f), 'utf8'));
+
+async function assertMatches(ck: Checkpoint, exp: Expected, tol: number): Promise<void> {
+  assert.deepEqual(ck.tensors.map((t) => t.name), exp.tensors.map((t) => t.name));
+  assert.deepEqual(ck.layerOrder, exp.layerOrder);
+  const pool = new FilePool();
+  try {
+    for (const [i, e] of exp.tensors.entries()) {
+      const t = ck.tensors[i];
+      assert.deepEqual(t.shape, e.shape, `${e.name} shape`);
+      const v = await readTensor(t, pool);
+      assert.equal(v.length, e.values.length);
+      for (let k = 0; k < v.length; k++) assert.ok(Math.abs(v[k] - e.values[k]) <= tol * Math.max(1, Math.abs(e.values[k])), `${e.name}[${k}]: ${v[k]} vs ${e.values[k]}`);
+    }
+  } finally { await pool.closeAll(); }
+}
+
+test('reads a TF.js model.json with two shards, a weight spanning both, kernels in PyTorch layout', async () => {
+  const ck = await openCheckpoint(join(dir, 'cnn', 'model.json'));
+  assert.equal(ck.format, 'tfjs');
+  await assertMatches(ck, expected('cnn_expected.json'), 1e-7);
+  // conv2d/kernel straddles the shard boundary: it is read with a loader joining both shards.
+  assert.equal(ck.tensors[0].location.kind, 'loader');
+  assert.deepEqual(ck.tensors[0].shape, [4, 3, 3, 3]);
+  assert.equal(ck.files.length, 3);
+});
+
+test('dequantizes uint8, uint16 and float16 weights to the values numpy dequantizes', async () => {
+  const ck = await openCheckpoint(join(dir, 'cnn_quant', 'model.json'));
+  await assertMatches(ck, expected('cnn_quant_expected.json'), 1e-6);
+  const k = ck.tensors.find((t) => t.name === 'conv2d.kernel')!;
+  assert.equal(k.dtype, 'U8');
+  assert.ok(k.dequantize && k.dequantize.scale > 0);
+  assert.equal(ck.tensors.find((t) => t.name === 'batch_normalization.gamma')!.dtype, 'F16');
+  assert.equal(ck.tensors.find((t) => t.name === 'conv2d.bias')!.location.kind, 'loader'); // uint16, dequantized by its loader
+});
+
+test('a missing shard is a CheckpointError naming the shard', async () => {
+  await assert.rejects(openCheckpoint(join(dir, 'missing_shard', 'model.json')),
+    (e: unknown) => e instanceof CheckpointError && e.message.includes('group1-shard2of2.bin') && /no such file/.test(e.message));
+});
+
+test('a short shard is a CheckpointError naming the shard and the bytes missing', async () => {
+  await assert.rejects(openCheckpoint(join(dir, 'short_shard', 'model.json')),
+    (e: unknown) => e instanceof CheckpointError && e.file.endsWith('group1-shard2of2.bin') && /short/.test(e.message));
+});
+
+test('refuses shard paths that leave the model\'s folder', async () => {
+  await assert.rejects(openCheckpoint(join(dir, 'escape', 'model.json')),
+    (e: unknown) => e instanceof CheckpointError && /refused shard path \.\.\/cnn/.test(e.message));
+});

@@ -1,0 +1,100 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { judgeLayer, summarise, rejudgeReport, fmt } from '../../src/core/verdicts';
+import { DEFAULT_OPTIONS, LayerReport, ParamReport, Report } from '../../src/core/reportTypes';
+
+function param(role: string, shape: number[], relRmse: number | null, extra: Partial<ParamReport> = {}): ParamReport {
+  return { role, sourceName: `s.${role}`, targetName: `t.${role}`, shape, dtype: 'F32', rmse: relRmse === null ? null : relRmse / 10, relRmse, cosine: 1, maxAbsDiff: 0, ...extra };
+}
+function layer(kind: LayerReport['kind'], params: ParamReport[], extra: Partial<LayerReport> = {}): LayerReport {
+  return { name: 'l', index: 0, kind, sourceName: 's', targetName: 't', matchedBy: 'name', verdict: 'retrain', reason: '', kernelRmse: null, kernelRelRmse: null,
+    parameters: params.reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0), params, ...extra };
+}
+const O = DEFAULT_OPTIONS;
+
+test('judges a conv layer by its kernel relative RMSE against the thresholds, with the numbers in the reason', () => {
+  const j = (v: number) => judgeLayer(layer('conv', [param('weight', [8, 3, 3, 3], v), param('bias', [8], 5)]), O);
+  assert.equal(j(0.034).verdict, 'reuse');
+  assert.match(j(0.034).reason, /^kernel relative RMSE 0\.034 < 0\.1: reuse as is/);
+  assert.equal(j(0.3).verdict, 'fine-tune');
+  assert.match(j(0.3).reason, /0\.3 ≥ 0\.1 and < 0\.6/);
+  assert.equal(j(1.41).verdict, 'retrain');
+  // Conv bias changed a lot (5) yet does not drive the verdict, and the reason says why.
+  assert.match(j(0.034).reason, /bias relative RMSE 5 \(conv bias is insensitive: reusable directly/);
+  assert.equal(j(0.034).kernelRelRmse, 0.034);
+});
+
+test('judges a BN layer by the running statistic that changed most, BN weight/bias reported beside', () => {
+  const bn = layer('bn', [param('weight', [8], 0.9), param('bias', [8], 0.9), param('running_mean', [8], 0.05), param('running_var', [8], 0.3),
+    param('num_batches_tracked', [], 50, { dtype: 'I64' })]);
+  const j = judgeLayer(bn, O);
+  assert.equal(j.verdict, 'fine-tune');
+  assert.equal(j.drivenBy, 'running_var');
+  assert.match(j.reason, /running var relative RMSE 0\.3/);
+  assert.match(j.reason, /BN weight 0\.9, bias 0\.9 \(BN weight\/bias matter less/);
+});
+
+test('integer counters (num_batches_tracked) never drive a verdict', () => {
+  const j = judgeLayer(layer('other', [param('num_batches_tracked', [], 100, { dtype: 'I64' })]), O);
+  assert.equal(j.verdict, 'reuse');
+  assert.match(j.reason, /integer/);
+});
+
+test('a shape clash is incompatible with both shapes in the reason', () => {
+  const p = param('weight', [1000, 512], null, { sourceShape: [1000, 512], targetShape: [5, 512] });
+  const j = judgeLayer(layer('linear', [p]), O);
+  assert.equal(j.verdict, 'incompatible');
+  assert.match(j.reason, /\[1000, 512\] in the source, \[5, 512\] in the target/);
+});
+
+test('NaN in the source kernel makes the layer retrain and says so; in the target it is reported', () => {
+  const bad = judgeLayer(layer('conv', [param('weight', [2, 2, 1, 1], 0.01, { nonFinite: { source: 3, target: 0 } })]), O);
+  assert.equal(bad.verdict, 'retrain');
+  assert.match(bad.reason, /3 NaN\/Inf/);
+  const tgt = judgeLayer(layer('conv', [param('weight', [2, 2, 1, 1], 0.01, { nonFinite: { source: 0, target: 2 } })]), O);
+  assert.equal(tgt.verdict, 'reuse');
+  assert.match(tgt.reason, /target kernel holds 2 NaN\/Inf/);
+});
+
+test('source-only and target-only layers say where they are', () => {
+  assert.equal(judgeLayer(layer('conv', [], { targetName: null }), O).verdict, 'source-only');
+  assert.equal(judgeLayer(layer('conv', [], { sourceName: null }), O).verdict, 'target-only');
+});
+
+test('the absolute-RMSE metric uses rmse instead of relRmse', () => {
+  const l = layer('linear', [param('weight', [4, 4], 0.5)]); // rmse 0.05
+  assert.equal(judgeLayer(l, O).verdict, 'fine-tune');
+  const j = judgeLayer(l, { ...O, metric: 'rmse' });
+  assert.equal(j.verdict, 'reuse');
+  assert.match(j.reason, /weight RMSE 0\.05 < 0\.1/);
+});
+
+test('the network verdict is an estimate from parameter shares, and the summary line says so', () => {
+  const big = (rel: number, n: number) => layer('linear', [param('weight', [n, 1], rel)]);
+  const layers = [big(0.01, 900), big(0.3, 50), big(2, 50)].map((l) => ({ ...l, ...judgeLayer(l, O) }));
+  const s = summarise(layers);
+  assert.equal(s.network.verdict, 'reusable');
+  assert.equal(s.network.estimate, true);
+  assert.match(s.network.reason, /^estimate/);
+  assert.equal(s.text, '1 of 3 layers reusable (900 of 1000 parameters); 1 fine-tune, 1 retrain, 0 incompatible — network looks reusable (estimate)');
+  const mostlyRetrain = [big(0.01, 100), big(2, 900)].map((l) => ({ ...l, ...judgeLayer(l, O) }));
+  assert.equal(summarise(mostlyRetrain).network.verdict, 'not reusable');
+});
+
+test('re-judging under new thresholds changes verdicts and summary from stored metrics alone', () => {
+  const layers = [layer('conv', [param('weight', [8, 3, 3, 3], 0.3)])].map((l) => ({ ...l, ...judgeLayer(l, O) }));
+  const report: Report = {
+    schema: 'reuse-lens/report@1', source: { path: 'a', format: 'npy', tensors: 1, parameters: 216 }, target: { path: 'b', format: 'npy', tensors: 1, parameters: 216 },
+    options: O, layers, unmatched: { source: [], target: [] }, summary: summarise(layers), warnings: [],
+  };
+  assert.equal(report.layers[0].verdict, 'fine-tune');
+  const loose = rejudgeReport(report, { ...O, reuseBelow: 0.5, fineTuneBelow: 0.9 });
+  assert.equal(loose.layers[0].verdict, 'reuse');
+  assert.equal(loose.summary.byVerdict.reuse, 1);
+  assert.equal(loose.options.reuseBelow, 0.5);
+  assert.equal(report.layers[0].verdict, 'fine-tune', 'the original report is left as it was');
+});
+
+test('formats numbers for reasons with three significant digits', () => {
+  assert.deepEqual([fmt(0.0341234), fmt(1.41421), fmt(0), fmt(null), fmt(0.00001234)], ['0.0341', '1.41', '0', 'n/a', '1.23e-5']);
+});

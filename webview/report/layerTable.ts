@@ -1,0 +1,227 @@
+// The layer table: sortable headers, expandable parameter rows, keyboard selection, and
+// virtual scrolling (only the rows in view exist in the DOM; see virtualWindow.ts).
+import type { LayerReport, ParamReport, Report } from '../../src/protocol';
+import { h, clear } from './dom';
+import { fmt, fmtCount, fmtShape } from './format';
+import { bnStatsChange, kernelParam, rowIndexOfLayer, tableRows, type Row, type SortKey, type TableView } from './tableModel';
+import { VERDICT_LABEL } from './theme';
+import { scrollToRow, visibleWindow } from './virtualWindow';
+
+/** Must match --row-height in media/report.css. */
+export const ROW_HEIGHT = 24;
+
+interface Column { key: SortKey | 'reason'; label: string; title: string; width: string; numeric?: boolean }
+
+const COLUMNS: Column[] = [
+  { key: 'index', label: '#', title: 'Position in network order', width: '4.2em', numeric: true },
+  { key: 'name', label: 'Layer', title: 'Layer name (source name after prefix rules)', width: 'minmax(9em, 1.4fr)' },
+  { key: 'kind', label: 'Kind', title: 'Layer kind', width: '5em' },
+  { key: 'verdict', label: 'Verdict', title: 'What to do with this layer in the target network', width: '7.6em' },
+  { key: 'rmse', label: 'RMSE', title: 'Root mean square difference of the kernels', width: '6em', numeric: true },
+  { key: 'relRmse', label: 'Rel. RMSE', title: 'RMSE divided by the RMS of the source kernel', width: '6.2em', numeric: true },
+  { key: 'cosine', label: 'Cosine', title: 'Cosine similarity of the kernels', width: '5.2em', numeric: true },
+  { key: 'maxAbsDiff', label: 'Max |Δ|', title: 'Largest absolute difference of one weight', width: '5.8em', numeric: true },
+  { key: 'bnStats', label: 'BN stats Δ', title: 'Batch norm: the larger relative RMSE of running mean and running variance', width: '6.4em', numeric: true },
+  { key: 'parameters', label: 'Params', title: 'Parameters in the layer', width: '5em', numeric: true },
+  { key: 'matchedBy', label: 'Matched by', title: 'How the source layer was paired with the target layer', width: '6.8em' },
+  { key: 'reason', label: 'Reason', title: 'Why this verdict', width: 'minmax(14em, 3fr)' },
+];
+
+export interface LayerTableEvents {
+  onSelect(name: string): void;
+  onViewChange(view: TableView): void;
+  onToggleExpand(name: string): void;
+  onSort(key: SortKey): void;
+}
+
+export class LayerTable {
+  readonly element: HTMLElement;
+  private readonly head: HTMLElement;
+  private readonly body: HTMLElement;
+  private readonly sizer: HTMLElement;
+  private readonly rowsEl: HTMLElement;
+  private readonly caption: HTMLElement;
+  private rows: Row[] = [];
+  private view: TableView | undefined;
+  private selected: string | undefined;
+  private changed = new Map<string, string>();
+  private total = 0;
+  private frame = 0;
+
+  constructor(private readonly events: LayerTableEvents) {
+    this.head = h('div', { class: 'lt-row lt-head', role: 'row', 'aria-rowindex': 1 });
+    this.rowsEl = h('div', { class: 'lt-rows', role: 'rowgroup' });
+    this.sizer = h('div', { class: 'lt-sizer' }, this.rowsEl);
+    this.body = h('div', { class: 'lt-body', tabindex: 0, 'aria-label': 'Layers: arrow keys move the selection, Enter shows parameters' }, this.sizer);
+    this.caption = h('div', { class: 'lt-caption', 'aria-live': 'polite' });
+    const grid = h('div', { class: 'lt-grid', role: 'table', 'aria-label': 'Layers' }, h('div', { role: 'rowgroup' }, this.head), this.body);
+    grid.style.setProperty('--lt-columns', COLUMNS.map((c) => c.width).join(' '));
+    this.element = h('div', { class: 'layer-table' }, h('div', { class: 'lt-scroll-x' }, grid), this.caption);
+    this.body.addEventListener('scroll', () => this.schedule());
+    this.body.addEventListener('keydown', (e) => this.onKey(e));
+    this.rowsEl.addEventListener('click', (e) => this.onClick(e));
+    this.rowsEl.addEventListener('dblclick', (e) => {
+      const name = this.layerAt(e.target);
+      if (name) this.events.onToggleExpand(name);
+    });
+    new ResizeObserver(() => this.schedule()).observe(this.body);
+  }
+
+  update(report: Report, view: TableView, selected: string | undefined, changed: Map<string, string>): void {
+    this.view = view;
+    this.selected = selected;
+    this.changed = changed;
+    this.total = report.layers.length;
+    this.rows = tableRows(report, view);
+    this.grid()?.setAttribute('aria-rowcount', String(this.rows.length + 1));
+    this.renderHead();
+    const shown = this.rows.filter((r) => r.type === 'layer').length;
+    this.caption.textContent = shown === this.total ? `${this.total} layers` : `${shown} of ${this.total} layers match the filter`;
+    this.sizer.style.height = `${this.rows.length * ROW_HEIGHT}px`;
+    this.render();
+  }
+
+  /** Scrolls the selected layer's row into view (after a click in the chart). */
+  reveal(name: string): void {
+    const i = rowIndexOfLayer(this.rows, name);
+    if (i < 0) return;
+    this.body.scrollTop = scrollToRow(i, this.body.scrollTop, this.body.clientHeight, ROW_HEIGHT);
+    this.render();
+  }
+
+  /** How many row elements are in the DOM (the virtual window), for tests and the e2e suite. */
+  get renderedRows(): number { return this.rowsEl.childElementCount; }
+
+  private grid(): HTMLElement | null { return this.element.querySelector('.lt-grid'); }
+
+  private schedule(): void {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => { this.frame = 0; this.render(); });
+  }
+
+  private renderHead(): void {
+    clear(this.head);
+    for (const c of COLUMNS) {
+      const sortable = c.key !== 'reason';
+      const active = this.view?.sortKey === c.key;
+      const dir = this.view?.sortDir === 'asc' ? 'ascending' : 'descending';
+      const cell = h('div', { class: `lt-cell lt-hcell${c.numeric ? ' num' : ''}`, role: 'columnheader', 'aria-sort': sortable ? (active ? dir : 'none') : undefined });
+      if (sortable) {
+        const arrow = active ? (this.view?.sortDir === 'asc' ? ' ▲' : ' ▼') : '';
+        const b = h('button', { class: 'lt-sort', title: `${c.title} — click to sort`, 'aria-label': `Sort by ${c.label}` }, c.label, h('span', { class: 'lt-arrow', 'aria-hidden': 'true' }, arrow));
+        b.addEventListener('click', () => this.events.onSort(c.key as SortKey));
+        cell.append(b);
+      } else {
+        cell.append(h('span', { title: c.title }, c.label));
+      }
+      this.head.append(cell);
+    }
+  }
+
+  private render(): void {
+    const w = visibleWindow({ scrollTop: this.body.scrollTop, viewportHeight: this.body.clientHeight || 400, rowHeight: ROW_HEIGHT, rowCount: this.rows.length });
+    this.rowsEl.style.transform = `translateY(${w.padTop}px)`;
+    const frag = document.createDocumentFragment();
+    for (let i = w.start; i < w.end; i++) frag.append(this.renderRow(this.rows[i], i));
+    clear(this.rowsEl);
+    this.rowsEl.append(frag);
+    if (this.rows.length === 0) {
+      this.rowsEl.append(h('div', { class: 'lt-empty' }, this.total ? 'No layer matches the filter.' : 'This report has no layers.'));
+    }
+  }
+
+  private renderRow(row: Row, i: number): HTMLElement {
+    return row.type === 'layer' ? this.layerRow(row.layer, i) : this.paramRow(row.layer, row.param, i);
+  }
+
+  private layerRow(l: LayerReport, i: number): HTMLElement {
+    const expanded = this.view?.expanded.includes(l.name) ?? false;
+    const was = this.changed.get(l.name);
+    const k = kernelParam(l);
+    const bn = bnStatsChange(l);
+    const cls = ['lt-row', 'lt-layer', l.name === this.selected ? 'selected' : '', was ? 'changed' : ''].filter(Boolean).join(' ');
+    const toggle = h('button', {
+      class: 'lt-expand', 'aria-expanded': expanded ? 'true' : 'false',
+      'aria-label': `${expanded ? 'Hide' : 'Show'} parameters of ${l.name}`, title: `${expanded ? 'Hide' : 'Show'} parameters`, tabindex: -1,
+    }, expanded ? '▾' : '▸');
+    toggle.addEventListener('click', (e) => { e.stopPropagation(); this.events.onToggleExpand(l.name); });
+    const verdict = h('span', { class: `verdict v-${l.verdict}`, title: was ? `was ${VERDICT_LABEL[was as LayerReport['verdict']] ?? was} with the report's thresholds` : VERDICT_LABEL[l.verdict] },
+      h('span', { class: 'dot', 'aria-hidden': 'true' }), VERDICT_LABEL[l.verdict], was ? h('span', { class: 'was', 'aria-label': `changed from ${was}` }, ' *') : null);
+    return h('div', { class: cls, role: 'row', 'aria-rowindex': i + 2, 'aria-selected': l.name === this.selected ? 'true' : 'false', 'data-layer': l.name, title: l.reason },
+      h('div', { class: 'lt-cell num lt-idx', role: 'cell' }, toggle, String(l.index)),
+      h('div', { class: 'lt-cell lt-name', role: 'cell' }, l.name),
+      h('div', { class: 'lt-cell muted', role: 'cell' }, l.kind),
+      h('div', { class: 'lt-cell', role: 'cell' }, verdict),
+      h('div', { class: 'lt-cell num', role: 'cell' }, fmt(l.kernelRmse)),
+      h('div', { class: 'lt-cell num', role: 'cell' }, fmt(l.kernelRelRmse)),
+      h('div', { class: 'lt-cell num', role: 'cell' }, fmt(k?.cosine)),
+      h('div', { class: 'lt-cell num', role: 'cell' }, fmt(k?.maxAbsDiff)),
+      h('div', { class: 'lt-cell num', role: 'cell' }, bn === null ? '' : fmt(bn)),
+      h('div', { class: 'lt-cell num', role: 'cell' }, fmtCount(l.parameters)),
+      h('div', { class: 'lt-cell muted', role: 'cell' }, l.matchedBy),
+      h('div', { class: 'lt-cell lt-reason', role: 'cell' }, l.reason),
+    );
+  }
+
+  private paramRow(l: LayerReport, p: ParamReport, i: number): HTMLElement {
+    const shapes = p.sourceShape && p.targetShape && p.sourceShape.join() !== p.targetShape.join()
+      ? `${fmtShape(p.sourceShape)} → ${fmtShape(p.targetShape)}` : fmtShape(p.shape);
+    const notes: string[] = [];
+    if (p.sourceName === null) notes.push('only in the target');
+    else if (p.targetName === null) notes.push('only in the source');
+    if (p.sourceShape && p.targetShape && p.sourceShape.join() !== p.targetShape.join()) notes.push(`shape ${fmtShape(p.sourceShape)} in the source, ${fmtShape(p.targetShape)} in the target`);
+    if (p.nonFinite) notes.push(`NaN/Inf: ${p.nonFinite.source} in the source, ${p.nonFinite.target} in the target`);
+    if (l.drivenBy === p.role) notes.push('drives the verdict');
+    const names = p.sourceName === p.targetName ? p.sourceName ?? '' : `${p.sourceName ?? '—'} ↔ ${p.targetName ?? '—'}`;
+    const count = (p.targetShape ?? p.shape).reduce((a, b) => a * b, 1);
+    return h('div', { class: 'lt-row lt-param', role: 'row', 'aria-rowindex': i + 2, 'data-layer': l.name, title: names },
+      h('div', { class: 'lt-cell', role: 'cell' }),
+      h('div', { class: 'lt-cell lt-name lt-role', role: 'cell' }, p.role),
+      h('div', { class: 'lt-cell muted', role: 'cell', title: shapes }, shapes),
+      h('div', { class: 'lt-cell', role: 'cell' }),
+      h('div', { class: 'lt-cell num', role: 'cell' }, fmt(p.rmse)),
+      h('div', { class: 'lt-cell num', role: 'cell' }, fmt(p.relRmse)),
+      h('div', { class: 'lt-cell num', role: 'cell' }, fmt(p.cosine)),
+      h('div', { class: 'lt-cell num', role: 'cell' }, fmt(p.maxAbsDiff)),
+      h('div', { class: 'lt-cell', role: 'cell' }),
+      h('div', { class: 'lt-cell num', role: 'cell' }, fmtCount(count)),
+      h('div', { class: 'lt-cell', role: 'cell' }),
+      h('div', { class: 'lt-cell lt-reason muted', role: 'cell' }, notes.join('; ')),
+    );
+  }
+
+  private layerAt(target: EventTarget | null): string | undefined {
+    const row = target instanceof Element ? target.closest('[data-layer]') : null;
+    return row?.getAttribute('data-layer') ?? undefined;
+  }
+
+  private onClick(e: MouseEvent): void {
+    const name = this.layerAt(e.target);
+    if (name) this.events.onSelect(name);
+  }
+
+  private onKey(e: KeyboardEvent): void {
+    const layerRows = this.rows.filter((r) => r.type === 'layer').map((r) => r.layer.name);
+    if (!layerRows.length) return;
+    const at = this.selected ? layerRows.indexOf(this.selected) : -1;
+    let next: string | undefined;
+    switch (e.key) {
+      case 'ArrowDown': next = layerRows[Math.min(layerRows.length - 1, at + 1)]; break;
+      case 'ArrowUp': next = layerRows[Math.max(0, at - 1)]; break;
+      case 'Home': next = layerRows[0]; break;
+      case 'End': next = layerRows[layerRows.length - 1]; break;
+      case 'Enter': case ' ': case 'ArrowRight': case 'ArrowLeft':
+        if (this.selected) {
+          const open = this.view?.expanded.includes(this.selected) ?? false;
+          if (e.key === 'ArrowRight' && open) break;
+          if (e.key === 'ArrowLeft' && !open) break;
+          this.events.onToggleExpand(this.selected);
+          e.preventDefault();
+        }
+        return;
+      default: return;
+    }
+    e.preventDefault();
+    if (next) { this.events.onSelect(next); this.reveal(next); }
+  }
+}

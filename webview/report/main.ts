@@ -1,0 +1,239 @@
+// The report panel's page: receives a report from the host, draws header, chart, table and
+// detail pane, re-judges live when thresholds move, and asks the host for what only it can
+// do (read filter weights, save settings, open an editor, copy to the clipboard).
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import '@vscode-elements/elements/dist/vscode-textfield/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import type { ExportDestination, ExportFormat, Report, Thresholds, ToReportWebview, Verdict } from '../../src/protocol';
+import { parseReportWebviewState, parseToReportWebview } from '../../src/protocol';
+import { DetailPane, type FiltersState, type GridState } from './detailPane';
+import { canDrawFilters, convWeight } from './detailModel';
+import { h } from './dom';
+import { exportContent } from './exportModel';
+import { Header } from './header';
+import { LayerTable } from './layerTable';
+import { changedVerdicts, rejudge, sameThresholds, thresholdsOf } from './rejudge';
+import { RmseChart } from './rmseChart';
+import { toggleExpanded, toggleSort, toggleVerdict } from './tableModel';
+import { setThreshold, switchMetric } from './thresholdModel';
+import { Toolbar } from './toolbar';
+import { DEFAULT_VIEW, parseView, type ViewState } from './viewState';
+import { loadState, post, saveState } from './vscodeApi';
+import { VERDICT_LABEL } from './theme';
+
+let analysisId = '';
+let original: Report | undefined;
+let judged: Report | undefined;
+let settings: Thresholds | undefined;
+let view: ViewState = DEFAULT_VIEW;
+let changed = new Map<string, string>();
+let nextRequest = 1;
+const grids = new Map<string, GridState>();
+const filters = new Map<string, FiltersState>();
+const pending = new Map<number, string>();
+
+// ---- layout ----
+const header = new Header({
+  onReveal: (side) => post({ type: 'reveal', side }),
+  onToggleVerdict: (v: Verdict) => setView({ ...view, table: toggleVerdict(view.table, v) }),
+});
+const toolbar = new Toolbar({
+  onThresholds: (which, value) => setThresholds(setThreshold(current(), which, value)),
+  onMetric: (metric) => { if (original) setThresholds(switchMetric(original, current(), metric)); },
+  onReset: () => setThresholds(undefined),
+  onSave: () => { post({ type: 'saveThresholds', thresholds: current() }); toolbar.flash('Saving…'); },
+  onExport: (format: ExportFormat, destination: ExportDestination) => {
+    if (judged) post({ type: 'export', format, destination, content: exportContent(judged, format) });
+  },
+});
+const chartMetric = h('vscode-single-select', { 'aria-label': 'Chart metric', id: 'chart-metric' });
+for (const [v, label] of [['relRmse', 'Relative RMSE'], ['rmse', 'RMSE']] as const) {
+  const o = h('vscode-option', { value: v }, label);
+  chartMetric.append(o);
+}
+chartMetric.addEventListener('change', () => setView({ ...view, chartMetric: chartMetric.value === 'rmse' ? 'rmse' : 'relRmse' }));
+const logScale = h('vscode-checkbox', { label: 'Log scale', 'aria-label': 'Log scale' });
+logScale.addEventListener('change', () => setView({ ...view, logScale: logScale.checked }));
+const chartNote = h('span', { class: 'muted small chart-note' });
+const canvas = h('canvas', { role: 'img', 'aria-label': 'Kernel RMSE per layer in network order, coloured by verdict; click a bar to select the layer' });
+const chart = new RmseChart({ canvas, onSelect: (name) => select(name, true) });
+const legend = h('div', { class: 'legend-verdicts small' });
+
+const filterField = h('vscode-textfield', { placeholder: 'Filter layers: name, kind, verdict, reason…', 'aria-label': 'Filter layers', class: 'filter' });
+filterField.addEventListener('input', () => setView({ ...view, table: { ...view.table, filter: filterField.value } }));
+const table = new LayerTable({
+  onSelect: (name) => select(name, false),
+  onViewChange: (t) => setView({ ...view, table: t }),
+  onToggleExpand: (name) => setView({ ...view, table: toggleExpanded(view.table, name) }),
+  onSort: (key) => setView({ ...view, table: toggleSort(view.table, key) }),
+});
+const detail = new DetailPane();
+const notice = h('div', { class: 'notice', role: 'status', 'aria-live': 'polite', hidden: true });
+const loading = h('p', { class: 'muted loading' }, 'Loading the report…');
+
+const main = h('main', { class: 'report', hidden: true },
+  header.element,
+  toolbar.element,
+  h('section', { class: 'card chart-card', 'aria-label': 'Kernel distance per layer' },
+    h('div', { class: 'card-head' }, h('h2', {}, 'Kernel distance by layer'), h('div', { class: 'card-tools' }, chartMetric, logScale)),
+    h('div', { class: 'chart-box' }, canvas),
+    h('div', { class: 'chart-foot' }, legend, chartNote)),
+  h('div', { class: 'split' },
+    h('section', { class: 'card table-card', 'aria-label': 'Layers table' },
+      h('div', { class: 'card-head' }, h('h2', {}, 'Layers'), filterField),
+      table.element),
+    h('div', { class: 'card detail-card' }, detail.element)));
+document.body.append(notice, loading, main);
+
+// ---- state ----
+function current(): Thresholds {
+  return view.thresholds ?? (original ? thresholdsOf(original) : { metric: 'relRmse', reuseBelow: 0.1, fineTuneBelow: 0.6 });
+}
+
+function setThresholds(t: Thresholds | undefined): void {
+  const same = !t || (original && sameThresholds(t, thresholdsOf(original)));
+  view = { ...view, thresholds: same ? undefined : t };
+  rejudgeNow();
+  renderAll();
+}
+
+function rejudgeNow(): void {
+  if (!original) return;
+  judged = rejudge(original, current());
+  changed = changedVerdicts(original, judged);
+}
+
+function setView(next: ViewState): void {
+  view = next;
+  renderAll();
+}
+
+function select(name: string, fromChart: boolean): void {
+  if (view.selected === name) return;
+  view = { ...view, selected: name };
+  renderAll();
+  if (fromChart) table.reveal(name);
+}
+
+function persist(): void {
+  saveState({ analysisId, report: original, view: { ...view } as unknown as Record<string, unknown> });
+}
+
+function renderAll(): void {
+  if (!judged || !original) return;
+  const t = current();
+  const dirty = !sameThresholds(t, thresholdsOf(original));
+  header.update(judged, view.table.verdicts, dirty);
+  toolbar.update(judged, t, dirty, changed.size, settings);
+  chartMetric.value = view.chartMetric;
+  logScale.checked = view.logScale;
+  chart.update(judged, view.chartMetric, view.logScale, view.selected);
+  const missing = judged.layers.filter((l) => (view.chartMetric === 'relRmse' ? l.kernelRelRmse : l.kernelRmse) === null).length;
+  chartNote.textContent = [
+    t.metric !== view.chartMetric ? `Threshold lines are on ${t.metric === 'relRmse' ? 'relative RMSE' : 'RMSE'}: switch the chart to it to see them.` : '',
+    missing ? `${missing} layer${missing === 1 ? ' has' : 's have'} no bar (incompatible shapes or only on one side).` : '',
+  ].filter(Boolean).join(' ');
+  legendFor(judged);
+  if (filterField.value !== view.table.filter && document.activeElement !== filterField) filterField.value = view.table.filter;
+  table.update(judged, view.table, view.selected, changed);
+  renderDetail();
+  persist();
+}
+
+function legendFor(r: Report): void {
+  legend.replaceChildren(...(Object.keys(VERDICT_LABEL) as Verdict[])
+    .filter((v) => r.summary.byVerdict[v] > 0)
+    .map((v) => h('span', { class: `legend-item v-${v}` }, h('span', { class: 'swatch', 'aria-hidden': 'true' }), VERDICT_LABEL[v])));
+}
+
+let shownDetail = '';
+function renderDetail(): void {
+  const layer = judged?.layers.find((l) => l.name === view.selected);
+  if (!layer) { if (shownDetail !== '') { detail.empty(); shownDetail = ''; } return; }
+  const w = convWeight(layer);
+  if (w && !w.filterGrid && w.filterRmse && !grids.has(layer.name)) request('requestGrid', layer.name, grids);
+  if (canDrawFilters(layer) && !filters.has(layer.name)) request('requestFilters', layer.name, filters);
+  const was = changed.get(layer.name);
+  // Redraw only when something the pane shows changed (a chart redraw per keystroke flickers).
+  const key = JSON.stringify([layer.name, layer.verdict, layer.reason, was, grids.get(layer.name)?.status, filters.get(layer.name)?.status]);
+  if (key === shownDetail) return;
+  shownDetail = key;
+  detail.show({ layer, was: was ? VERDICT_LABEL[was as Verdict] : undefined, grid: grids.get(layer.name), filters: filters.get(layer.name) });
+}
+
+function request(type: 'requestGrid' | 'requestFilters', layer: string, into: Map<string, { status: string }>): void {
+  const requestId = nextRequest++;
+  pending.set(requestId, layer);
+  into.set(layer, { status: 'loading' });
+  post({ type, requestId, layer });
+}
+
+function showNotice(level: 'info' | 'error', text: string): void {
+  notice.hidden = false;
+  notice.className = `notice ${level}`;
+  notice.textContent = text;
+  window.setTimeout(() => { if (notice.textContent === text) notice.hidden = true; }, 6000);
+}
+
+function onMessage(m: ToReportWebview): void {
+  switch (m.type) {
+    case 'report': {
+      const sameAnalysis = m.analysisId === analysisId;
+      analysisId = m.analysisId;
+      original = m.report;
+      settings = m.settings;
+      if (!sameAnalysis) { grids.clear(); filters.clear(); }
+      if (view.selected && !original.layers.some((l) => l.name === view.selected)) view = { ...view, selected: undefined };
+      if (!view.selected) {
+        // Start on the first conv layer: it has the most to show (filters, grid).
+        const first = original.layers.find((l) => l.kind === 'conv') ?? original.layers[0];
+        view = { ...view, selected: first?.name };
+      }
+      rejudgeNow();
+      loading.hidden = true;
+      main.hidden = false;
+      shownDetail = '';
+      renderAll();
+      return;
+    }
+    case 'grid': {
+      if (pending.get(m.requestId) !== m.layer) return;
+      pending.delete(m.requestId);
+      grids.set(m.layer, m.error ? { status: 'error', message: m.error } : { status: 'ready', grid: m.grid });
+      renderDetail();
+      return;
+    }
+    case 'filters': {
+      if (pending.get(m.requestId) !== m.layer) return;
+      pending.delete(m.requestId);
+      filters.set(m.layer, m.error ? { status: 'error', message: m.error } : { status: 'ready', source: m.source, target: m.target });
+      renderDetail();
+      return;
+    }
+    case 'notice':
+      if (m.text.startsWith('Saved')) settings = current();
+      if (judged && original) toolbar.update(judged, current(), !sameThresholds(current(), thresholdsOf(original)), changed.size, settings);
+      toolbar.flash(m.text);
+      showNotice(m.level, m.text);
+      return;
+  }
+}
+
+window.addEventListener('message', (e: MessageEvent) => {
+  const m = parseToReportWebview(e.data);
+  if (m) onMessage(m);
+});
+
+// A theme switch changes body classes; chart colours are canvas pixels and must be redrawn.
+new MutationObserver(() => {
+  if (judged) { chart.retheme(judged, view.chartMetric, view.logScale); shownDetail = ''; renderDetail(); }
+}).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+
+// After a reload, draw what we had at once; the host sends the current report too.
+const restored = parseReportWebviewState(loadState());
+if (restored) {
+  view = parseView(restored.view);
+  if (restored.report) onMessage({ type: 'report', analysisId: restored.analysisId, report: restored.report });
+}
+post({ type: 'ready' });

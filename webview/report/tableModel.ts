@@ -1,0 +1,123 @@
+// The layer table without the DOM: which rows exist (layers, plus the parameters of expanded
+// layers), in which order, after the user's filter. The DOM code only draws the rows that
+// virtualWindow.ts says are visible.
+import type { LayerReport, ParamReport, Report, Verdict } from '../../src/protocol';
+
+export type SortKey =
+  | 'index' | 'name' | 'kind' | 'matchedBy' | 'verdict' | 'rmse' | 'relRmse' | 'cosine' | 'maxAbsDiff' | 'bnStats' | 'parameters';
+export type SortDir = 'asc' | 'desc';
+
+export interface TableView {
+  sortKey: SortKey;
+  sortDir: SortDir;
+  /** Case-insensitive text matched against names, kind, verdict and reason. */
+  filter: string;
+  /** Verdicts shown; empty means all. */
+  verdicts: Verdict[];
+  /** Names of layers whose parameters are shown under them. */
+  expanded: string[];
+}
+
+export const DEFAULT_TABLE_VIEW: TableView = { sortKey: 'index', sortDir: 'asc', filter: '', verdicts: [], expanded: [] };
+
+export type Row =
+  | { type: 'layer'; layer: LayerReport }
+  | { type: 'param'; layer: LayerReport; param: ParamReport };
+
+/** Verdicts from best to worst, so sorting by verdict puts reusable layers first. */
+export const VERDICT_ORDER: Verdict[] = ['reuse', 'fine-tune', 'retrain', 'incompatible', 'source-only', 'target-only'];
+
+/** The layer's main weight: the parameter whose metrics stand for the layer in the table. */
+export function kernelParam(layer: LayerReport): ParamReport | undefined {
+  return layer.params.find((p) => p.role === 'weight') ?? layer.params[0];
+}
+
+/**
+ * How much a BN layer's running statistics moved: the larger relative RMSE of running_mean
+ * and running_var (the companion study found these matter more than BN weight and bias).
+ * Null for layers without running statistics.
+ */
+export function bnStatsChange(layer: LayerReport): number | null {
+  let best: number | null = null;
+  for (const p of layer.params) {
+    if ((p.role === 'running_mean' || p.role === 'running_var') && p.relRmse !== null) best = best === null ? p.relRmse : Math.max(best, p.relRmse);
+  }
+  return best;
+}
+
+function layerKey(layer: LayerReport, key: SortKey): number | string | null {
+  switch (key) {
+    case 'index': return layer.index;
+    case 'name': return layer.name;
+    case 'kind': return layer.kind;
+    case 'matchedBy': return layer.matchedBy;
+    case 'verdict': return VERDICT_ORDER.indexOf(layer.verdict);
+    case 'rmse': return layer.kernelRmse;
+    case 'relRmse': return layer.kernelRelRmse;
+    case 'cosine': return kernelParam(layer)?.cosine ?? null;
+    case 'maxAbsDiff': return kernelParam(layer)?.maxAbsDiff ?? null;
+    case 'bnStats': return bnStatsChange(layer);
+    case 'parameters': return layer.parameters;
+  }
+}
+
+/** Compares two layers by `key`; missing values (null) sort last in both directions; ties keep network order. */
+export function compareLayers(a: LayerReport, b: LayerReport, key: SortKey, dir: SortDir): number {
+  const ka = layerKey(a, key), kb = layerKey(b, key);
+  if (ka === null || kb === null || (typeof ka === 'number' && Number.isNaN(ka)) || (typeof kb === 'number' && Number.isNaN(kb))) {
+    const na = ka === null || Number.isNaN(ka), nb = kb === null || Number.isNaN(kb);
+    if (na !== nb) return na ? 1 : -1;
+    return a.index - b.index;
+  }
+  let c: number;
+  if (typeof ka === 'string' || typeof kb === 'string') c = String(ka).localeCompare(String(kb), undefined, { numeric: true });
+  else c = ka - kb;
+  if (c === 0) return a.index - b.index;
+  return dir === 'asc' ? c : -c;
+}
+
+export function matchesFilter(layer: LayerReport, view: TableView): boolean {
+  if (view.verdicts.length > 0 && !view.verdicts.includes(layer.verdict)) return false;
+  const q = view.filter.trim().toLowerCase();
+  if (!q) return true;
+  // Every word must match somewhere, so "conv retrain" finds retrained conv layers.
+  const hay = [layer.name, layer.sourceName ?? '', layer.targetName ?? '', layer.kind, layer.verdict, layer.reason, layer.matchedBy]
+    .join('\n').toLowerCase();
+  return q.split(/\s+/).every((w) => hay.includes(w));
+}
+
+/** The rows of the table, in display order. */
+export function tableRows(report: Report, view: TableView): Row[] {
+  const layers = report.layers.filter((l) => matchesFilter(l, view));
+  layers.sort((a, b) => compareLayers(a, b, view.sortKey, view.sortDir));
+  const expanded = new Set(view.expanded);
+  const rows: Row[] = [];
+  for (const layer of layers) {
+    rows.push({ type: 'layer', layer });
+    if (expanded.has(layer.name)) for (const param of layer.params) rows.push({ type: 'param', layer, param });
+  }
+  return rows;
+}
+
+/** Clicking a header: the same key flips the direction; a new key starts in its natural direction. */
+export function toggleSort(view: TableView, key: SortKey): TableView {
+  if (view.sortKey === key) return { ...view, sortDir: view.sortDir === 'asc' ? 'desc' : 'asc' };
+  // Distances are most interesting largest first; names and positions in reading order.
+  const desc: SortKey[] = ['rmse', 'relRmse', 'maxAbsDiff', 'bnStats', 'parameters'];
+  return { ...view, sortKey: key, sortDir: desc.includes(key) ? 'desc' : 'asc' };
+}
+
+export function toggleExpanded(view: TableView, layer: string): TableView {
+  const has = view.expanded.includes(layer);
+  return { ...view, expanded: has ? view.expanded.filter((n) => n !== layer) : [...view.expanded, layer] };
+}
+
+export function toggleVerdict(view: TableView, v: Verdict): TableView {
+  const has = view.verdicts.includes(v);
+  return { ...view, verdicts: has ? view.verdicts.filter((x) => x !== v) : [...view.verdicts, v] };
+}
+
+/** Row index of a layer's own row, or -1 when filtered out (to scroll a chart click into view). */
+export function rowIndexOfLayer(rows: Row[], name: string): number {
+  return rows.findIndex((r) => r.type === 'layer' && r.layer.name === name);
+}
