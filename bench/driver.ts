@@ -3,12 +3,12 @@
 // name and shape, and accumulates the comparison sums over every pair exactly as metrics.ts
 // does. Prints one JSON line: wall ms, peak RSS, pairs, elements, a checksum of the RMSEs.
 //
-//   node driver.js SRC TGT [--mode=pair|stream]
+//   node driver.js SRC TGT [--mode=pair|stream] [--chunk=ELEMENTS]
 //   node driver.js --inspect FILE   ms and bytes read to open FILE's headers
 //   --mode=pair   (default) tensorData.comparePair: native dtypes, prefetch, both files at once
 //   --mode=stream streamTensor + accumulatePair in lockstep, the simple API
 import { openCheckpoint } from '../src/core/formats/open';
-import { FilePool, streamTensor, streamPair } from '../src/core/tensorData';
+import { FilePool, streamTensor, streamPair, DEFAULT_CHUNK_ELEMENTS } from '../src/core/tensorData';
 import { accumulatePair, emptySums, metricsOf } from '../src/core/kernels';
 import { Checkpoint, TensorInfo } from '../src/core/types';
 import { RandomAccessFile } from '../src/core/fileio';
@@ -52,6 +52,7 @@ async function main(): Promise<void> {
   if (i >= 0) return inspect(process.argv[i + 1]);
   const [srcPath, tgtPath] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
   const mode = process.argv.find((a) => a.startsWith('--mode='))?.slice(7) ?? 'pair';
+  const chunk = Number(process.argv.find((a) => a.startsWith('--chunk='))?.slice(8) ?? DEFAULT_CHUNK_ELEMENTS);
   const t0 = performance.now();
   const [src, tgt] = await Promise.all([open(srcPath), open(tgtPath)]);
   const byName = new Map(tgt.tensors.map((t) => [t.name, t]));
@@ -62,14 +63,14 @@ async function main(): Promise<void> {
     if (!t || t.shape.join() !== s.shape.join()) continue;
     let acc = emptySums();
     if (mode === 'stream') {
-      const gs = streamTensor(s, pool), gt = streamTensor(t, pool);
+      const gs = streamTensor(s, pool, chunk), gt = streamTensor(t, pool, chunk);
       for (;;) {
         const [a, b] = await Promise.all([gs.next(), gt.next()]);
         if (a.done || b.done) break;
         accumulatePair(acc, a.value.data, b.value.data, a.value.length);
       }
     } else {
-      for await (const c of streamPair(s, t, pool)) accumulatePair(acc, c.source, c.target, c.length);
+      for await (const c of streamPair(s, t, pool, chunk)) accumulatePair(acc, c.source, c.target, c.length);
     }
     pairs++; elements += acc.n;
     checksum += metricsOf(acc).rmse ?? 0;

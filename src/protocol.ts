@@ -20,6 +20,8 @@ export const WorkerMethod = {
   analyze: 'reuseLens/analyze',
   /** Request: the conv filter grids of one layer of a recent analysis (kept out of `analyze`'s answer when large). */
   filterGrids: 'reuseLens/filterGrids',
+  /** Request: the values of one tensor in canonical layout (conv filters for the report panel), size-capped. */
+  readTensor: 'reuseLens/readTensor',
   /** Request: liveness and memory; answered between chunks even while an analysis runs. */
   ping: 'reuseLens/ping',
   /** Notification worker -> host: progress of one analyze request. */
@@ -61,6 +63,14 @@ export interface FilterGridsResponse {
   grids: { role: string; rows: number; cols: number; values: number[] }[];
 }
 
+export interface ReadTensorParams {
+  path: string;
+  name: string;
+  /** Refuse tensors with more elements than this (default 1 000 000): the answer is JSON. */
+  maxElements?: number;
+}
+export interface ReadTensorResponse { name: string; shape: number[]; values: number[] }
+
 export interface PingResponse {
   pid: number;
   rssBytes: number;
@@ -96,6 +106,7 @@ export interface WorkerRequests {
   'reuseLens/inspect': { params: InspectParams; result: InspectResponse };
   'reuseLens/analyze': { params: AnalyzeParams; result: AnalyzeResponse };
   'reuseLens/filterGrids': { params: FilterGridsParams; result: FilterGridsResponse };
+  'reuseLens/readTensor': { params: ReadTensorParams; result: ReadTensorResponse };
   'reuseLens/ping': { params: Record<string, never>; result: PingResponse };
 }
 
@@ -140,7 +151,7 @@ export interface FilterGrid { rows: number; cols: number; values: number[] }
 /** Host -> report webview. */
 export type ToReportWebview =
   /** Show (or replace) the report. `settings` are the thresholds currently in the user's settings. */
-  | { type: 'report'; analysisId: string; report: ReportForGuards; settings?: Thresholds }
+  | { type: 'report'; analysisId: string; report: ReportForGuards; settings?: Thresholds; select?: string }
   /** Answer to requestFilters; null side when that checkpoint has no such tensor; `error` in words. */
   | { type: 'filters'; requestId: number; layer: string; source: FilterTensor | null; target: FilterTensor | null; error?: string }
   /** Answer to requestGrid: the conv weight's filter x input-channel RMSE grid (null when there is none). */
@@ -266,7 +277,8 @@ export function parseToReportWebview(v: unknown): ToReportWebview | undefined {
     case 'report':
       if (!isStr(v.analysisId, 10_000) || !isReport(v.report)) return undefined;
       if (v.settings !== undefined && !isThresholds(v.settings)) return undefined;
-      return { type: 'report', analysisId: v.analysisId, report: v.report, settings: v.settings };
+      if (v.select !== undefined && !isStr(v.select, 10_000)) return undefined;
+      return { type: 'report', analysisId: v.analysisId, report: v.report, settings: v.settings, select: v.select };
     case 'filters':
       if (!Number.isInteger(v.requestId) || !isStr(v.layer, 10_000)) return undefined;
       if (!(v.source === null || isFilterTensor(v.source)) || !(v.target === null || isFilterTensor(v.target))) return undefined;

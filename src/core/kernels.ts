@@ -11,6 +11,10 @@
 //   and only then the range is summed again, element by element, skipping bad pairs.
 // - One loop per array type (Float32Array, Float64Array) keeps each loop monomorphic:
 //   a loop that has seen both runs slower on either. accumulatePair dispatches.
+// - Float32 chunks that live in a WebAssembly arena (tensorData reads into one) go to the
+//   SIMD loop of simd.ts: two float64 lanes per instruction, about 1.5x the JS loop.
+
+import { arenaOf } from './simd';
 
 export interface PairSums {
   /** Finite pairs counted. */
@@ -36,12 +40,33 @@ export function emptySums(): PairSums {
 export function accumulatePair(acc: PairSums, s: ArrayLike<number>, t: ArrayLike<number>, length: number): void {
   if (length <= 0) return;
   if (s instanceof Float32Array && t instanceof Float32Array) {
+    if (length >= SIMD_MIN && s.buffer === t.buffer && simdF32(acc, s, t, length)) return;
     if (!sumF32(acc, s, t, length)) careful(acc, s, t, length);
   } else if (s instanceof Float64Array && t instanceof Float64Array) {
     if (!sumF64(acc, s, t, length)) careful(acc, s, t, length);
   } else {
     careful(acc, s, t, length);
   }
+}
+
+/** Below this many elements the call into WebAssembly costs more than it saves. */
+const SIMD_MIN = 32;
+
+function simdF32(acc: PairSums, s: Float32Array, t: Float32Array, length: number): boolean {
+  const arena = arenaOf(s.buffer);
+  if (!arena) return false;
+  const n4 = length & ~3;
+  arena.sumF32(s.byteOffset, t.byteOffset, n4);
+  const r = arena.result;
+  let dd = r[0], ss = r[1], tt = r[2], st = r[3];
+  let mx = Math.max(r[4], r[5], -r[6], -r[7]);
+  for (let i = n4; i < length; i++) {
+    const a = s[i], b = t[i], d = a - b;
+    dd += d * d; ss += a * a; tt += b * b; st += a * b;
+    const ad = Math.abs(d);
+    if (ad > mx) mx = ad;
+  }
+  return commit(acc, length, dd, ss, tt, st, mx);
 }
 
 // The two fast loops are the same text on different array types (see the header comment).

@@ -16,8 +16,16 @@ export interface TensorPairMetrics extends PairMetrics {
   n: number;
 }
 
-/** Grids with more cells than this are left out of the report (a 1024×1024 conv would be megabytes of JSON). */
-export const MAX_GRID_CELLS = 1 << 18;
+/**
+ * Grids with more cells than this (256×256) are left out of the report: the grid is display
+ * detail, and a 512×512 conv alone would add megabytes of JSON to every report message.
+ */
+export const MAX_GRID_CELLS = 1 << 16;
+
+/** Grid cells keep 7 significant digits (relative error < 1e-6): enough for a heat map, half the JSON. */
+function gridValue(x: number): number {
+  return Number.isFinite(x) && x !== 0 ? Number(x.toPrecision(7)) : x;
+}
 
 export interface CompareOptions {
   /** Treat as a conv weight [out, in, ...]: per-filter and per-cell RMSE. */
@@ -84,7 +92,7 @@ export async function compareTensors(s: TensorInfo, t: TensorInfo, pool: FilePoo
   if (total.nonFiniteSource || total.nonFiniteTarget) m.nonFinite = { source: total.nonFiniteSource, target: total.nonFiniteTarget };
   if (conv) {
     m.filterRmse = Array.from(filterSq!, (sq, f) => rootMean(sq, filterN![f]));
-    if (withGrid) m.filterGrid = { rows: outCh, cols: inCh, values: Array.from(cellSq!, (sq, c) => rootMean(sq, cellN![c])) };
+    if (withGrid) m.filterGrid = { rows: outCh, cols: inCh, values: Array.from(cellSq!, (sq, c) => gridValue(rootMean(sq, cellN![c]))) };
   }
   return m;
 }

@@ -3,6 +3,7 @@ import { DTYPE_SIZE } from './types';
 import { decodeInto, decodeFloat32, numel, HOST_LITTLE_ENDIAN } from './dtypes';
 import { RandomAccessFile } from './fileio';
 import { CheckpointError, CancelToken, throwIfCancelled } from './errors';
+import { Arena, createArena, SLOT_BYTES } from './simd';
 
 /**
  * Reads tensor data described by TensorInfo.location. The only module that turns stored
@@ -16,20 +17,22 @@ export class FilePool {
    * Chunk buffers returned by finished streams, reused by the next ones. Without this each
    * tensor pair allocated four fresh megabyte buffers, and a compare of 60 tensors could
    * hold hundreds of MB of them before a garbage collection came around to freeing them.
+   * Buffers up to a slot's size come from a WebAssembly memory arena (src/core/simd.ts),
+   * so the SIMD kernel runs on the bytes where the file read put them.
    */
-  private spare: ArrayBuffer[] = [];
+  private spare: Uint8Array[] = [];
+  private arena: Arena | undefined | null;
 
-  /** A buffer of at least `bytes` bytes (fresh ArrayBuffers are aligned for any typed array). */
-  acquire(bytes: number): ArrayBuffer {
+  /** A buffer of at least `bytes` bytes, 16-aligned. Give it back with `release`. */
+  acquire(bytes: number): Uint8Array {
+    if (bytes <= SLOT_BYTES) {
+      if (this.arena === undefined) this.arena = createArena() ?? null;
+      const slot = this.arena?.take();
+      if (slot) return slot;
+    }
     const i = this.spare.findIndex((b) => b.byteLength >= bytes);
     if (i >= 0) return this.spare.splice(i, 1)[0];
-    return new ArrayBuffer(Math.max(bytes, 8));
-  }
-
-  /** Gives buffers back for reuse; keeps a few, the largest. */
-  release(...bufs: ArrayBuffer[]): void {
-    this.spare.push(...bufs);
-    if (this.spare.length > 8) this.spare = this.spare.sort((a, b) => b.byteLength - a.byteLength).slice(0, 8);
+    return new Uint8Array(Math.max(bytes, 16));
   }
 
   get(path: string): Promise<RandomAccessFile> {
@@ -37,6 +40,16 @@ export class FilePool {
     if (!f) { f = RandomAccessFile.open(path); this.files.set(path, f); }
     return f;
   }
+
+  /** Gives buffers back for reuse; keeps a few of the others, the largest. */
+  release(...bufs: Uint8Array[]): void {
+    for (const b of bufs) {
+      if (this.arena && b.buffer === this.arena.memory.buffer) this.arena.give(b);
+      else this.spare.push(b);
+    }
+    if (this.spare.length > 8) this.spare = this.spare.sort((a, b) => b.byteLength - a.byteLength).slice(0, 8);
+  }
+
   async closeAll(): Promise<void> {
     const all = [...this.files.values()];
     this.files.clear();
@@ -158,18 +171,18 @@ async function openSide(t: TensorInfo, pool: FilePool, chunkElements: number, mo
   const f64 = mode === 'f64' && !(t.dtype === 'F64' && loc.littleEndian && HOST_LITTLE_ENDIAN);
   const owned = [pool.acquire(per * size), pool.acquire(per * size)];
   if (f32 || f64) owned.push(pool.acquire(per * (f32 ? 4 : 8)));
-  const bytes = [new Uint8Array(owned[0], 0, per * size), new Uint8Array(owned[1], 0, per * size)];
+  const bytes = [owned[0].subarray(0, per * size), owned[1].subarray(0, per * size)];
   const fetch = async (start: number, count: number, slot: number): Promise<void> => {
     await file.read(loc.offset + start * size, count * size, bytes[slot]);
   };
   const dispose = (): void => pool.release(...owned);
   if (mode === 'f32') {
     const dtype = t.dtype as 'F32' | 'F16' | 'BF16';
-    const out = f32 ? new Float32Array(owned[2], 0, per) : new Float32Array(0);
+    const out = f32 ? new Float32Array(owned[2].buffer, owned[2].byteOffset, per) : new Float32Array(0);
     return { fetch, dispose, values: (slot, _start, count) => decodeFloat32(bytes[slot], dtype, count, out) };
   }
-  if (!f64) return { fetch, dispose, values: (slot, _start, count) => new Float64Array(owned[slot], 0, count) };
-  const out = new Float64Array(owned[2], 0, per);
+  if (!f64) return { fetch, dispose, values: (slot, _start, count) => new Float64Array(owned[slot].buffer, owned[slot].byteOffset, count) };
+  const out = new Float64Array(owned[2].buffer, owned[2].byteOffset, per);
   return {
     fetch, dispose,
     values: (slot, _start, count) => { decodeInto(bytes[slot].subarray(0, count * size), t.dtype, loc.littleEndian, count, out); return out.subarray(0, count); },

@@ -155,8 +155,9 @@ function sideNotes(layer: LayerReport, d: ParamReport, o: AnalyzeOptions): strin
     else if (b) notes.push(`bias ${fmt(valueOf(b, o))}`);
   }
   if (d.nonFinite && d.nonFinite.target > 0) notes.push(`the target ${label(layer.kind, d.role)} holds ${d.nonFinite.target} NaN/Inf values, left out of the metrics`);
-  const onlyS = layer.params.filter((p) => p.sourceName !== null && p.targetName === null).map((p) => label(layer.kind, p.role));
-  const onlyT = layer.params.filter((p) => p.sourceName === null && p.targetName !== null).map((p) => label(layer.kind, p.role));
+  // A counter one framework keeps and another does not (num_batches_tracked) is not worth a word.
+  const onlyS = layer.params.filter((p) => p.sourceName !== null && p.targetName === null && !isInteger(p)).map((p) => label(layer.kind, p.role));
+  const onlyT = layer.params.filter((p) => p.sourceName === null && p.targetName !== null && !isInteger(p)).map((p) => label(layer.kind, p.role));
   if (onlyS.length) notes.push(`${onlyS.join(', ')} only in the source`);
   if (onlyT.length) notes.push(`${onlyT.join(', ')} only in the target (initialise it)`);
   return notes.length ? `; ${notes.join('; ')}` : '';

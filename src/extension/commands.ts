@@ -12,6 +12,7 @@ import { AnalysisDeps, cancelAll, runAnalysis } from './analysis/runAnalysis';
 import { checkpointsUnder, relativeLabel } from './model/discovery';
 import { Candidate, planAnalysis } from './model/pairing';
 import { log } from './log';
+import { summaryViewTypeFor } from './summary/summaryEditor';
 
 export const COMMANDS = {
   analyze: 'reuseLens.analyze',
@@ -142,7 +143,7 @@ export function registerCommands(context: vscode.ExtensionContext, index: Checkp
   });
   reg(COMMANDS.openSummary, (arg?: unknown, multi?: unknown) => {
     const p = targetsOf(arg, multi)[0];
-    if (p && !p.isFolder) return vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(p.path), 'reuseLens.checkpointSummary');
+    if (p && !p.isFolder) return vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(p.path), summaryViewTypeFor(p.path));
     return undefined;
   });
   reg(COMMANDS.removeAnalysis, (node?: AnalysisNode) => { if (node) return store.remove(node.entry.id); return undefined; });

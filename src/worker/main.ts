@@ -7,12 +7,13 @@ import {
 import type { CancelToken } from '../core/errors';
 import {
   WorkerMethod, WorkerErrorCode, InspectParams, InspectResponse, AnalyzeParams, AnalyzeResponse,
-  FilterGridsParams, FilterGridsResponse, PingResponse, ProgressParams,
+  FilterGridsParams, FilterGridsResponse, PingResponse, ProgressParams, ReadTensorParams, ReadTensorResponse,
 } from '../protocol';
 import { inspectPath, analyzePaths } from './engineBridge';
 import { toResponseError } from './errors';
 import { RecentReports, stripLargeGrids } from './gridStrip';
 import { ProgressThrottle } from './progressThrottle';
+import { readTensorValues } from './readTensor';
 
 if (typeof process.send !== 'function') {
   process.stderr.write('reuse-lens worker: must be started with child_process.fork (no IPC channel)\n');
@@ -69,6 +70,8 @@ connection.onRequest(WorkerMethod.filterGrids, (p: FilterGridsParams) =>
     if (!layer) throw new ResponseError(WorkerErrorCode.unknownAnalysis, `analysis ${p.analysisId} has no layer ${p.layer}`);
     return { grids: layer.params.filter((x) => x.filterGrid).map((x) => ({ role: x.role, ...x.filterGrid! })) };
   }));
+
+connection.onRequest(WorkerMethod.readTensor, (p: ReadTensorParams) => serve<ReadTensorResponse>(() => readTensorValues(p)));
 
 connection.onRequest(WorkerMethod.ping, (): PingResponse => {
   const m = process.memoryUsage();

@@ -48,14 +48,6 @@ function verdicts(r: Report): Record<string, string> {
   return Object.fromEntries(r.layers.filter((l) => l.name in DESIGNED).map((l) => [l.name, l.verdict]));
 }
 
-/** PyTorch files need the pickle reader; until it is registered these tests say so and skip. */
-async function pytorchReadable(): Promise<string | false> {
-  try { await inspectPath(f('source.pt')); return false; } catch (e) {
-    if (e instanceof CheckpointError && /not a checkpoint format/.test(e.message)) return 'the PyTorch reader is not registered in src/core/formats/all.ts yet';
-    throw e;
-  }
-}
-
 test('compares safetensors checkpoints with every number within 1e-6 of numpy, verdicts as designed', async () => {
   const r = await analyzePaths(f('source.safetensors'), f('target.safetensors'));
   checkAgainstNumpy(r, expected.pairs['source-target']);
@@ -84,9 +76,7 @@ test('aligns renamed layers by order and shape around an inserted block, numbers
   assert.deepEqual(r.layers.map((l) => l.targetName), ['stem.conv', 'stem.bn', 'body.conv1', 'body.bn1', 'body.extra0', 'body.extra1', 'body.conv2', 'body.bn2', 'head.fc1', 'head.fc2']);
 });
 
-test('compares a torch.save .pt with a .safetensors of the same weights (cross-format)', async (t) => {
-  const skip = await pytorchReadable();
-  if (skip) { t.skip(skip); return; }
+test('compares a torch.save .pt with a .safetensors of the same weights (cross-format)', async () => {
   const r = await analyzePaths(f('source.pt'), f('target.safetensors'));
   checkAgainstNumpy(r, expected.pairs['source-target']);
   assert.deepEqual(verdicts(r), DESIGNED);
@@ -94,9 +84,7 @@ test('compares a torch.save .pt with a .safetensors of the same weights (cross-f
   checkAgainstNumpy(r2, expected.pairs['source-target']);
 });
 
-test('matches a DataParallel training checkpoint (module. prefix, optimizer state) by prefix rule', async (t) => {
-  const skip = await pytorchReadable();
-  if (skip) { t.skip(skip); return; }
+test('matches a DataParallel training checkpoint (module. prefix, optimizer state) by prefix rule', async () => {
   const r = await analyzePaths(f('source.pt'), f('target_wrapped.pt'));
   const strip = (n: string) => n.replace(/^(state_dict\.)?module\./, '');
   checkAgainstNumpy(r, expected.pairs['source-target'], strip);
@@ -140,4 +128,16 @@ test('inspect lists tensors and layers from the header, and with stats matches n
     for (const k of ['min', 'max', 'mean', 'std', 'zeros'] as const) near(t.stats![k], e[k], `${t.name} ${k}`);
     assert.equal(t.stats!.nan, 0);
   }
+});
+
+test('compares a Keras .h5 with a PyTorch .pt of the same CNN: all layers by order+shape, RMSE as numpy', async () => {
+  const cross = JSON.parse(readFileSync(join(DIR, '..', 'keras', 'cross_expected.json'), 'utf8')) as
+    { layers: { keras: string; torch: string; params: { role: string; torchName: string; rmse: number }[] }[] };
+  const r = await analyzePaths(join(DIR, '..', 'keras', 'cross_cnn.h5'), join(DIR, '..', 'keras', 'cross_cnn.pt'));
+  assert.deepEqual(r.layers.map((l) => [l.sourceName, l.targetName, l.matchedBy]), cross.layers.map((l) => [l.keras, l.torch, 'order+shape']));
+  for (const l of cross.layers) {
+    const got = r.layers.find((x) => x.targetName === l.torch)!;
+    for (const p of l.params) near(got.params.find((x) => x.targetName === p.torchName)?.rmse, p.rmse, p.torchName);
+  }
+  assert.doesNotMatch(r.layers[1].reason, /num batches tracked/, 'a counter only PyTorch keeps is not worth a word');
 });

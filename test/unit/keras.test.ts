@@ -79,3 +79,37 @@ test('an HDF5 file that is not a Keras checkpoint is a CheckpointError saying so
   const p = join(dir, 'not_keras.h5');
   await assert.rejects(openCheckpoint(p), (e: unknown) => e instanceof CheckpointError && e.message.includes(p) && /not a Keras checkpoint/.test(e.message));
 });
+
+test('puts Conv1D, Conv3D, Conv2DTranspose, depthwise and dense kernels in PyTorch\'s layout, element by element', async () => {
+  const { kerasLayout } = await import('../../src/core/formats/keras');
+  const { permute } = await import('../../src/core/tensorData');
+  // Stored values are their own C-order index, so each canonical element names its source.
+  const check = (cls: string | undefined, variable: string, stored: number[], canonical: number[], src: (c: number[]) => number[]) => {
+    const l = kerasLayout(cls, variable, stored);
+    assert.deepEqual(l.shape, canonical, `${cls} ${variable} shape`);
+    const n = stored.reduce((a, b) => a * b, 1);
+    const values = Float64Array.from({ length: n }, (_, i) => i);
+    const out = l.permute ? permute(values, l.storedShape!, l.permute) : values;
+    const strides = (s: number[]) => s.map((_, k) => s.slice(k + 1).reduce((a, b) => a * b, 1));
+    const ss = strides(stored);
+    const idx = new Array(canonical.length).fill(0);
+    for (let i = 0; i < n; i++) {
+      const want = src(idx).reduce((p, v, k) => p + v * ss[k], 0);
+      assert.equal(out[i], want, `${cls} ${variable} at [${idx}]`);
+      for (let k = canonical.length - 1; k >= 0; k--) { if (++idx[k] < canonical[k]) break; idx[k] = 0; }
+    }
+  };
+  // Conv1D [k, in, out] -> [out, in, k]
+  check('Conv1D', 'kernel', [3, 2, 4], [4, 2, 3], ([o, i, k]) => [k, i, o]);
+  // Conv3D [d, h, w, in, out] -> [out, in, d, h, w]
+  check('Conv3D', 'kernel', [2, 3, 2, 2, 3], [3, 2, 2, 3, 2], ([o, i, d, h, w]) => [d, h, w, i, o]);
+  // Conv2DTranspose stores [h, w, out, in]; PyTorch's ConvTranspose2d weight is [in, out, h, w]
+  check('Conv2DTranspose', 'kernel', [3, 2, 5, 4], [4, 5, 3, 2], ([i, o, h, w]) => [h, w, o, i]);
+  // Depthwise [h, w, in, mult] -> [in*mult, 1, h, w]; output channel c*mult+m
+  check('DepthwiseConv2D', 'kernel', [2, 3, 4, 2], [8, 1, 2, 3], ([oc, , h, w]) => [h, w, Math.floor(oc / 2), oc % 2]);
+  // DepthwiseConv1D [k, in, mult] -> [in*mult, 1, k]
+  check(undefined, 'depthwise_kernel', [3, 2, 3], [6, 1, 3], ([oc, , k]) => [k, Math.floor(oc / 3), oc % 3]);
+  // Dense [in, out] -> [out, in]; embeddings stay [vocab, dim]
+  check('Dense', 'kernel', [3, 5], [5, 3], ([o, i]) => [i, o]);
+  check('Embedding', 'embeddings', [7, 3], [7, 3], ([v, d]) => [v, d]);
+});

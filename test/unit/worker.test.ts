@@ -7,6 +7,7 @@ import { fork, spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { WorkerClient, WorkerLog } from '../../src/extension/worker/client';
 import { WorkerRequestError } from '../../src/extension/worker/errors';
@@ -158,12 +159,38 @@ test('cancel that the worker does not answer within the grace period kills it; t
   assert.equal(c.lost.length, 0, 'a cancel is not reported as a crash');
 });
 
+let big: Promise<[string, string]> | undefined;
+/** Two 96 MB checkpoints, written once for the tests that need a long analysis. */
+function bigPair(): Promise<[string, string]> {
+  big ??= (async () => {
+    const src = path.join(tmp, 'big_a.safetensors');
+    const tgt = path.join(tmp, 'big_b.safetensors');
+    const n = 24 * 1024 * 1024;
+    await writeBigSafetensors(src, n, 1);
+    await writeBigSafetensors(tgt, n, 2);
+    return [src, tgt] as [string, string];
+  })();
+  return big;
+}
+
+test('while a large analysis runs in the worker, the host\'s event loop is never blocked for more than 100 ms', async () => {
+  const [src, tgt] = await bigPair();
+  const c = client();
+  await c.ping();
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  h.enable();
+  let progress = 0;
+  const a = await c.analyze({ source: src, target: tgt }, () => { progress++; });
+  h.disable();
+  const blockedMs = h.max / 1e6 - 10;
+  assert.equal(a.report.schema, 'reuse-lens/report@1');
+  assert.ok(a.durationMs > 200, `the analysis was long enough to matter (${a.durationMs} ms)`);
+  assert.ok(progress > 0);
+  assert.ok(blockedMs < 100, `event loop blocked for ${blockedMs.toFixed(1)} ms`);
+});
+
 test('cancel of a long analysis stops it within a second, in the same worker (the engine checks the token between chunks)', async () => {
-  const src = path.join(tmp, 'big_a.safetensors');
-  const tgt = path.join(tmp, 'big_b.safetensors');
-  const n = 24 * 1024 * 1024; // 96 MB each
-  await writeBigSafetensors(src, n, 1);
-  await writeBigSafetensors(tgt, n, 2);
+  const [src, tgt] = await bigPair();
   const c = client({ cancelGraceMs: 5000 });
   const cts = new CancellationTokenSource();
   let firstProgress!: () => void;

@@ -144,8 +144,10 @@ export class DetailPane {
       return sec;
     }
     const { pixels, max } = heatmapPixels(grid);
-    const cell = Math.max(1, Math.min(16, Math.floor(HEATMAP_MAX / Math.max(grid.rows, grid.cols))));
-    const width = Math.min(HEATMAP_MAX, grid.cols * cell), height = Math.min(HEATMAP_MAX, grid.rows * cell);
+    // Cells may be wider than tall: a 64x3 grid should not be a hair-thin strip.
+    const cellH = Math.max(1, Math.min(16, Math.floor(HEATMAP_MAX / grid.rows)));
+    const cellW = Math.max(cellH, Math.min(40, Math.floor(HEATMAP_MAX / grid.cols)));
+    const width = Math.min(HEATMAP_MAX, grid.cols * cellW), height = Math.min(HEATMAP_MAX, grid.rows * cellH);
     const canvas = h('canvas', { class: 'heatmap', width, height, role: 'img', 'aria-label': `Heatmap of ${grid.rows} filters by ${grid.cols} input channels, RMSE from 0 to ${fmt(max)}` });
     const src = document.createElement('canvas');
     src.width = grid.cols; src.height = grid.rows;

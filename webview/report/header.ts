@@ -25,7 +25,7 @@ export class Header {
     this.element.append(
       h('div', { class: 'network' },
         h('span', { class: `network-verdict ${netClass}`, 'aria-label': `Network verdict: ${net.verdict}` },
-          h('span', { class: 'dot', 'aria-hidden': 'true' }), `Network ${net.verdict}`),
+          h('span', { class: 'dot', 'aria-hidden': 'true' }), `The network is ${net.verdict}`),
         net.estimate ? h('span', { class: 'tag', title: 'Judged from kernel distances; no replacement experiment was run' }, 'estimate') : null,
         thresholdsChanged ? h('span', { class: 'tag tag-warn', title: 'Verdicts follow the thresholds set below, not the ones the analysis ran with' }, 'live thresholds') : null),
       h('p', { class: 'network-reason' }, net.reason),

@@ -13,18 +13,17 @@ export const ROW_HEIGHT = 24;
 interface Column { key: SortKey | 'reason'; label: string; title: string; width: string; numeric?: boolean }
 
 const COLUMNS: Column[] = [
-  { key: 'index', label: '#', title: 'Position in network order', width: '4.2em', numeric: true },
-  { key: 'name', label: 'Layer', title: 'Layer name (source name after prefix rules)', width: 'minmax(9em, 1.4fr)' },
-  { key: 'kind', label: 'Kind', title: 'Layer kind', width: '5em' },
-  { key: 'verdict', label: 'Verdict', title: 'What to do with this layer in the target network', width: '7.6em' },
-  { key: 'rmse', label: 'RMSE', title: 'Root mean square difference of the kernels', width: '6em', numeric: true },
-  { key: 'relRmse', label: 'Rel. RMSE', title: 'RMSE divided by the RMS of the source kernel', width: '6.2em', numeric: true },
-  { key: 'cosine', label: 'Cosine', title: 'Cosine similarity of the kernels', width: '5.2em', numeric: true },
-  { key: 'maxAbsDiff', label: 'Max |Δ|', title: 'Largest absolute difference of one weight', width: '5.8em', numeric: true },
+  { key: 'index', label: '#', title: 'Position in network order', width: '3.8em', numeric: true },
+  { key: 'name', label: 'Layer', title: 'Layer name (source name after prefix rules)', width: 'minmax(10em, 1.6fr)' },
+  { key: 'kind', label: 'Kind', title: 'Layer kind', width: '4.4em' },
+  { key: 'verdict', label: 'Verdict', title: 'What to do with this layer in the target network', width: '8.6em' },
+  { key: 'rmse', label: 'RMSE', title: 'Root mean square difference of the kernels', width: '5.4em', numeric: true },
+  { key: 'relRmse', label: 'Rel. RMSE', title: 'RMSE divided by the RMS of the source kernel', width: '6.4em', numeric: true },
+  { key: 'cosine', label: 'Cosine', title: 'Cosine similarity of the kernels', width: '4.8em', numeric: true },
+  { key: 'maxAbsDiff', label: 'Max |Δ|', title: 'Largest absolute difference of one weight', width: '5.4em', numeric: true },
   { key: 'bnStats', label: 'BN stats Δ', title: 'Batch norm: the larger relative RMSE of running mean and running variance', width: '6.4em', numeric: true },
-  { key: 'parameters', label: 'Params', title: 'Parameters in the layer', width: '5em', numeric: true },
-  { key: 'matchedBy', label: 'Matched by', title: 'How the source layer was paired with the target layer', width: '6.8em' },
-  { key: 'reason', label: 'Reason', title: 'Why this verdict', width: 'minmax(14em, 3fr)' },
+  { key: 'parameters', label: 'Params', title: 'Parameters in the layer', width: '4.6em', numeric: true },
+  { key: 'reason', label: 'Reason', title: 'Why this verdict', width: 'minmax(10em, 3fr)' },
 ];
 
 export interface LayerTableEvents {
@@ -78,6 +77,7 @@ export class LayerTable {
     const shown = this.rows.filter((r) => r.type === 'layer').length;
     this.caption.textContent = shown === this.total ? `${this.total} layers` : `${shown} of ${this.total} layers match the filter`;
     this.sizer.style.height = `${this.rows.length * ROW_HEIGHT}px`;
+    this.body.style.height = `${Math.max(3, this.rows.length) * ROW_HEIGHT + 2}px`;
     this.render();
   }
 
@@ -149,7 +149,7 @@ export class LayerTable {
       h('span', { class: 'dot', 'aria-hidden': 'true' }), VERDICT_LABEL[l.verdict], was ? h('span', { class: 'was', 'aria-label': `changed from ${was}` }, ' *') : null);
     return h('div', { class: cls, role: 'row', 'aria-rowindex': i + 2, 'aria-selected': l.name === this.selected ? 'true' : 'false', 'data-layer': l.name, title: l.reason },
       h('div', { class: 'lt-cell num lt-idx', role: 'cell' }, toggle, String(l.index)),
-      h('div', { class: 'lt-cell lt-name', role: 'cell' }, l.name),
+      h('div', { class: 'lt-cell lt-name', role: 'cell', title: l.name }, l.name),
       h('div', { class: 'lt-cell muted', role: 'cell' }, l.kind),
       h('div', { class: 'lt-cell', role: 'cell' }, verdict),
       h('div', { class: 'lt-cell num', role: 'cell' }, fmt(l.kernelRmse)),
@@ -158,7 +158,6 @@ export class LayerTable {
       h('div', { class: 'lt-cell num', role: 'cell' }, fmt(k?.maxAbsDiff)),
       h('div', { class: 'lt-cell num', role: 'cell' }, bn === null ? '' : fmt(bn)),
       h('div', { class: 'lt-cell num', role: 'cell' }, fmtCount(l.parameters)),
-      h('div', { class: 'lt-cell muted', role: 'cell' }, l.matchedBy),
       h('div', { class: 'lt-cell lt-reason', role: 'cell' }, l.reason),
     );
   }
@@ -185,7 +184,6 @@ export class LayerTable {
       h('div', { class: 'lt-cell num', role: 'cell' }, fmt(p.maxAbsDiff)),
       h('div', { class: 'lt-cell', role: 'cell' }),
       h('div', { class: 'lt-cell num', role: 'cell' }, fmtCount(count)),
-      h('div', { class: 'lt-cell', role: 'cell' }),
       h('div', { class: 'lt-cell lt-reason muted', role: 'cell' }, notes.join('; ')),
     );
   }

@@ -184,6 +184,7 @@ function onMessage(m: ToReportWebview): void {
       original = m.report;
       settings = m.settings;
       if (!sameAnalysis) { grids.clear(); filters.clear(); }
+      if (m.select && original.layers.some((l) => l.name === m.select)) view = { ...view, selected: m.select };
       if (view.selected && !original.layers.some((l) => l.name === view.selected)) view = { ...view, selected: undefined };
       if (!view.selected) {
         // Start on the first conv layer: it has the most to show (filters, grid).
@@ -195,6 +196,7 @@ function onMessage(m: ToReportWebview): void {
       main.hidden = false;
       shownDetail = '';
       renderAll();
+      if (m.select && view.selected === m.select) table.reveal(m.select);
       return;
     }
     case 'grid': {

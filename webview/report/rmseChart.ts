@@ -12,7 +12,7 @@ import { readTheme, VERDICT_LABEL, type ThemeColors } from './theme';
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, LogarithmicScale, Tooltip);
 
 interface ThresholdLine { value: number; label: string; color: string }
-interface ThresholdOptions { lines: ThresholdLine[]; font: string; color: string }
+interface ThresholdOptions { lines: ThresholdLine[]; font: string; color: string; selected: number; selectedColor: string }
 
 declare module 'chart.js' {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
@@ -24,6 +24,22 @@ declare module 'chart.js' {
 /** Dashed horizontal lines with a label at the right end, drawn over the bars. */
 const thresholdLines: Plugin<'bar'> = {
   id: 'reuseThresholds',
+  // The selected layer: a band behind its bar, visible even when 500 bars are 2 px wide.
+  beforeDatasetsDraw(chart, _args, options) {
+    const opts = options as Partial<ThresholdOptions>;
+    if (opts.selected === undefined || opts.selected < 0) return;
+    const x = chart.scales.x;
+    const n = chart.data.labels?.length ?? 0;
+    if (!n) return;
+    const cx = x.getPixelForValue(opts.selected);
+    const half = Math.max(3, (chart.chartArea.right - chart.chartArea.left) / n / 2);
+    const { ctx, chartArea: area } = chart;
+    ctx.save();
+    ctx.fillStyle = opts.selectedColor ?? 'rgba(0,127,212,0.25)';
+    ctx.globalAlpha = 0.25;
+    ctx.fillRect(cx - half, area.top, half * 2, area.bottom - area.top);
+    ctx.restore();
+  },
   afterDatasetsDraw(chart, _args, options) {
     const opts = options as Partial<ThresholdOptions>;
     if (!opts.lines || !opts.lines.length) return;
@@ -49,6 +65,12 @@ const thresholdLines: Plugin<'bar'> = {
 };
 Chart.register(thresholdLines);
 
+function isMajorLogTick(n: number): boolean {
+  if (!(n > 0)) return false;
+  const m = n / 10 ** Math.floor(Math.log10(n));
+  return [1, 2, 5, 10].some((k) => Math.abs(m - k) < 1e-6);
+}
+
 export interface RmseChartOptions {
   canvas: HTMLCanvasElement;
   onSelect(layerName: string): void;
@@ -60,6 +82,7 @@ export class RmseChart {
   private series: ChartSeries | undefined;
   private selected: string | undefined;
   private metric: ChartMetric = 'relRmse';
+  private log = false;
   private theme: ThemeColors = readTheme();
 
   constructor(private readonly opts: RmseChartOptions) {}
@@ -72,9 +95,15 @@ export class RmseChart {
     const s = this.series;
     const t = this.theme;
     const colors = s.verdicts.map((v) => t.verdict[v]);
+    // A border on every bar would eat thin bars whole (chart.js insets it): only on the selected one.
+    const many = s.labels.length > 60;
     const border = s.labels.map((name) => (name === selected ? t.foreground : 'transparent'));
+    const borderWidth = s.labels.map((name) => (name === selected && !many ? 2 : 0));
     const lines: ThresholdLine[] = s.thresholds.map((x) => ({ value: x.value, label: x.label, color: t.verdict[x.verdict] }));
     const yTitle = metric === 'relRmse' ? 'kernel relative RMSE' : 'kernel RMSE';
+    // chart.js does not swap a scale's type in place (bars vanish): rebuild on a log toggle.
+    if (this.chart && this.log !== logScale) { this.chart.destroy(); this.chart = undefined; }
+    this.log = logScale;
     if (!this.chart) {
       Chart.defaults.font.family = t.font;
       this.chart = new Chart(this.opts.canvas, {
@@ -87,7 +116,7 @@ export class RmseChart {
     const c = this.chart;
     c.data.labels = s.labels;
     const ds = c.data.datasets[0];
-    ds.data = s.values; ds.backgroundColor = colors; ds.borderColor = border;
+    ds.data = s.values; ds.backgroundColor = colors; ds.borderColor = border; ds.borderWidth = borderWidth;
     c.options = this.options(logScale, yTitle, lines);
     c.update('none');
   }
@@ -118,29 +147,41 @@ export class RmseChart {
       },
       scales: {
         x: {
-          ticks: { color: t.muted, autoSkip: true, maxRotation: 60, minRotation: 0, font: { size: 11 } },
+          title: { display: this.layers.length > 40, text: 'layers in network order (hover for names)', color: t.muted, font: { size: 11 } },
+          ticks: {
+            color: t.muted, autoSkip: true, maxRotation: 50, minRotation: 0, font: { size: 11 },
+            // Many layers: positions read better than a wall of rotated names.
+            callback: (_v: string | number, i: number) => {
+              const name = this.layers[i]?.name ?? '';
+              if (this.layers.length > 40) return String(i);
+              return name.length > 22 ? `…${name.slice(-21)}` : name;
+            },
+          },
           grid: { display: false },
           border: { color: t.grid },
         },
         y: {
           type: logScale ? ('logarithmic' as const) : ('linear' as const),
           beginAtZero: !logScale,
+          // A log axis starts a decade below the smallest bar, so small distances still show as bars.
+          min: logScale ? this.logMin() : undefined,
           title: { display: true, text: yTitle + (logScale ? ' (log scale)' : ''), color: t.muted, font: { size: 11 } },
           ticks: {
-            color: t.muted, font: { size: 11 },
+            color: t.muted, font: { size: 11 }, autoSkip: !logScale,
             callback: (v: string | number) => {
               const n = Number(v);
               // Log axes label every minor tick: keep 1, 2, 5 of each decade only.
-              if (logScale) { const m = n / 10 ** Math.floor(Math.log10(n)); if (![1, 2, 5].some((k) => Math.abs(m - k) < 1e-6)) return ''; }
+              if (logScale && !isMajorLogTick(n)) return '';
               return fmt(n);
             },
           },
-          grid: { color: t.grid },
+          // Log axes: grid lines at 1, 2, 5 of each decade only; the rest is noise.
+          grid: { color: (ctx: { tick?: { value: number } }) => (logScale && ctx.tick && !isMajorLogTick(ctx.tick.value) ? 'transparent' : t.grid) },
           border: { color: t.grid },
         },
       },
       plugins: {
-        reuseThresholds: { lines, font: t.font, color: t.foreground },
+        reuseThresholds: { lines, font: t.font, color: t.foreground, selected: this.layers.findIndex((l) => l.name === this.selected), selectedColor: t.selection },
         tooltip: {
           backgroundColor: t.tooltipBg, titleColor: t.tooltipFg, bodyColor: t.tooltipFg, borderColor: t.tooltipBorder, borderWidth: 1,
           displayColors: false, padding: 8,
@@ -151,6 +192,12 @@ export class RmseChart {
         },
       },
     };
+  }
+
+  private logMin(): number | undefined {
+    const pos = (this.series?.values ?? []).filter((v): v is number => v !== null && v > 0);
+    if (!pos.length) return undefined;
+    return 10 ** Math.floor(Math.log10(Math.min(...pos)) - 0.3);
   }
 
   private tooltipLines(l: LayerReport | undefined): string[] {

@@ -54,6 +54,8 @@ export type Hdf5AttrValue = string | number | boolean | string[] | number[] | nu
 
 /** One open HDF5 file, read-only. Always `close()` it (try/finally). */
 export class Hdf5File {
+  /** Member names per group path: lookups walk from the root, and big models have many. */
+  private readonly keyCache = new Map<string, Set<string>>();
   private constructor(readonly path: string, private readonly lib: H5Module, private readonly file: H5.File) {}
 
   /**
@@ -151,8 +153,10 @@ export class Hdf5File {
     const parts = p.split('/');
     let cur: H5.Group = this.file;
     for (let i = 0; i < parts.length; i++) {
-      const names = this.guard(() => cur.keys());
-      if (!names.includes(parts[i])) return null;
+      const where = parts.slice(0, i).join('/');
+      let names = this.keyCache.get(where);
+      if (!names) { const g = cur; names = new Set(this.guard(() => g.keys())); this.keyCache.set(where, names); }
+      if (!names.has(parts[i])) return null;
       const next = this.guard(() => cur.get(parts[i]));
       if (i === parts.length - 1) {
         const { Group, Dataset, Datatype } = this.lib;

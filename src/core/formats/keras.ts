@@ -67,7 +67,11 @@ const CLASS_OF_DEFAULT_NAME: Record<string, string> = {
 
 export function classFromDefaultName(name: string): string | undefined {
   const leaf = name.split(/[./]/).pop() ?? name;
-  return CLASS_OF_DEFAULT_NAME[leaf.replace(/_\d+$/, '')] ?? CLASS_OF_DEFAULT_NAME[leaf];
+  for (const key of [leaf.replace(/_\d+$/, ''), leaf]) {
+    // Own keys only: a layer named `constructor` is not Object's.
+    if (Object.prototype.hasOwnProperty.call(CLASS_OF_DEFAULT_NAME, key)) return CLASS_OF_DEFAULT_NAME[key];
+  }
+  return undefined;
 }
 
 /** Names of a Keras 3 layer's variables in `vars/<i>` order (the order the layer creates them). */
@@ -349,8 +353,14 @@ function cut(s: string, n = 200): string { return s.length > n ? s.slice(0, n - 
 const MAX_INFLATED_WEIGHTS = 2 ** 31 - 1;
 const MAX_CONFIG_BYTES = 64 * 1024 * 1024;
 
+/** Opens the archive with a file we close ourselves if the zip directory turns out damaged. */
+async function openZip(path: string): Promise<ZipArchive> {
+  const raf = await RandomAccessFile.open(path);
+  try { return await ZipArchive.open(path, raf); } catch (e) { await raf.close(); throw e; }
+}
+
 async function openKerasZip(path: string): Promise<Checkpoint> {
-  const zip = await ZipArchive.open(path);
+  const zip = await openZip(path);
   let config: Map<string, ConfigLayer> | undefined;
   const metadata: Record<string, string> = {};
   let weightsEntry;
@@ -411,7 +421,7 @@ async function extract(path: string, entryName: string): Promise<string> {
     process.once('exit', () => { try { rmSync(dir, { recursive: true, force: true }); } catch { /* best effort */ } });
   }
   const target = join(tempRoot, `${extracted.size}-${Date.now()}.weights.h5`);
-  const zip = await ZipArchive.open(path);
+  const zip = await openZip(path);
   try {
     const e = zip.find(entryName);
     if (!e) throw new CheckpointError(path, `zip entry ${entryName} disappeared`);

@@ -390,7 +390,19 @@ class Machine implements CallContext {
 }
 
 const utf8Decoder = new TextDecoder('utf-8');
-function utf8(b: Uint8Array): string { return utf8Decoder.decode(b); }
+/** Most pickle strings are short ASCII names and keys; building those directly is much faster. */
+function utf8(b: Uint8Array): string {
+  if (b.length <= 64) {
+    let s = '';
+    for (let i = 0; i < b.length; i++) {
+      const c = b[i];
+      if (c >= 0x80) return utf8Decoder.decode(b);
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+  return utf8Decoder.decode(b);
+}
 
 export function latin1(b: Uint8Array): string {
   let s = '';

@@ -158,6 +158,9 @@ export const SAFE_GLOBALS: ReadonlyMap<string, GlobalImpl> = new Map<string, Glo
   ['_codecs.encode', impl((args, _k, ctx) => toBytes(args[0], args[1] ?? 'utf-8', ctx))],
   ['copyreg._reconstructor', reconstructor],
   ['copyreg.__newobj__', newobj],
+  // Lightning's hyper-parameter dict: a plain dict subclass, rebuilt by NEWOBJ + SETITEMS.
+  ...['pytorch_lightning.utilities.parsing', 'lightning_fabric.utilities.data', 'lightning.fabric.utilities.data']
+    .map((m): [string, GlobalImpl] => [`${m}.AttributeDict`, impl(() => new PyDict('AttributeDict'))]),
   ['argparse.Namespace', impl((_a, kwargs) => { const o = new PyObject('argparse.Namespace'); if (kwargs) o.state = kwargs; return o; })],
   ['numpy.core.multiarray.scalar', numpyScalar],
   ['numpy._core.multiarray.scalar', numpyScalar],

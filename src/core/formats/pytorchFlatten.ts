@@ -14,7 +14,7 @@ import { OpaqueTensor, TensorRef } from './pytorchGlobals';
 /** Where the weights usually are, in the order we look for them. */
 export const MODEL_KEYS = ['state_dict', 'model_state_dict', 'model', 'net', 'network', 'module', 'ema', 'model_ema', 'params', 'weights'];
 /** Top-level keys that are training machinery, never weights to compare. */
-const TRAINING_KEYS = /^(optim(izer)?s?(_state(_dict)?)?|(lr_)?schedulers?(_state(_dict)?)?|scaler|amp|grad_scaler)$/i;
+const TRAINING_KEYS = /^(optim(izer)?s?(_states?(_dicts?)?)?|(lr_)?schedulers?(_states?(_dicts?)?)?|scaler|amp|grad_scaler)$/i;
 
 export const FLATTEN_LIMITS = { maxDepth: 256, maxVisits: 5_000_000, maxEntries: 10_000 };
 

@@ -31,6 +31,14 @@ const STORED: Record<string, { dtype: DType; size: number }> = {
   float32: { dtype: 'F32', size: 4 }, int32: { dtype: 'I32', size: 4 }, bool: { dtype: 'BOOL', size: 1 },
 };
 
+/**
+ * Quantized storage: element type as TensorInfo describes it, and bytes per stored element.
+ * uint16 has no element type of ours; its loader dequantizes to float32 (see below).
+ */
+const QUANTIZED: Record<string, { dtype: DType; size: number }> = {
+  uint8: { dtype: 'U8', size: 1 }, uint16: { dtype: 'F32', size: 2 }, float16: { dtype: 'F16', size: 2 },
+};
+
 /** A range of bytes in the concatenation of a group's shards. */
 interface Shard { path: string; start: number; size: number }
 
@@ -77,8 +85,7 @@ export async function openTfjs(path: string): Promise<Checkpoint> {
       }
       if (tensors.length >= LIMITS.maxTensors) throw new CheckpointError(path, `more than ${LIMITS.maxTensors} weights`);
       const q = w.quantization;
-      const stored = q ? (q.dtype === 'uint8' ? { dtype: 'U8' as DType, size: 1 } : q.dtype === 'uint16' ? { dtype: 'U8' as DType, size: 2 } : q.dtype === 'float16' ? { dtype: 'F16' as DType, size: 2 } : undefined)
-        : STORED[w.dtype];
+      const stored = q ? own(QUANTIZED, q.dtype) : own(STORED, w.dtype);
       if (!stored) {
         // Strings have per-element lengths: the offsets of the weights after one are unknown.
         warnings.push(`${w.name}: ${q ? `quantization ${q.dtype}` : `dtype ${w.dtype}`} is not supported; it and the rest of its group are skipped`);
@@ -105,7 +112,6 @@ export async function openTfjs(path: string): Promise<Checkpoint> {
         else {
           // There is no U16 element type: the loader dequantizes uint16 to float32 itself.
           const read = readRange(shards, offset, bytes);
-          t.dtype = 'F32';
           t.location = { kind: 'loader', littleEndian: true, load: async () => dequantizeU16(await read(), scale, min) };
         }
       }
@@ -119,6 +125,11 @@ export async function openTfjs(path: string): Promise<Checkpoint> {
   const layerOrder = declared.filter((l) => present.has(l));
   for (const l of present) if (!layerOrder.includes(l)) layerOrder.push(l);
   return { path, format: 'tfjs', tensors, entries: [], metadata, files, layerOrder, warnings };
+}
+
+/** A table lookup that ignores inherited keys (`constructor`, `__proto__` in a hostile manifest). */
+function own<T>(table: Record<string, T>, key: unknown): T | undefined {
+  return typeof key === 'string' && Object.prototype.hasOwnProperty.call(table, key) ? table[key] : undefined;
 }
 
 /** A shard path from the manifest, refused if it leaves the model's folder. */

@@ -11,6 +11,8 @@ import { readSettings } from '../settings';
 import { worker, currentWorker } from '../workerHost';
 import { isCancelled } from '../worker/errors';
 import { log } from '../log';
+import { symlinkProblem } from '../model/symlinks';
+import { realpath } from 'node:fs/promises';
 
 export interface AnalysisDeps {
   context: vscode.ExtensionContext;
@@ -37,8 +39,13 @@ function sameStamps(a: FileStamp[], b: FileStamp[]): boolean {
 }
 
 export async function runAnalysis(deps: AnalysisDeps, source: string, target: string): Promise<AnalysisEntry | undefined> {
-  const { options } = readSettings();
+  const { options, followSymlinks } = readSettings();
   const label = `${path.basename(source)} → ${path.basename(target)}`;
+  const roots = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+  for (const p of [source, target]) {
+    const problem = symlinkProblem(p, await realpath(p).catch(() => p), roots, followSymlinks);
+    if (problem) { void vscode.window.showWarningMessage(`Reuse Lens: ${p} ${problem}.`); return undefined; }
+  }
   let stamps: [FileStamp[], FileStamp[]];
   try {
     stamps = [await stampCheckpoint(source), await stampCheckpoint(target)];
@@ -65,6 +72,7 @@ export async function runAnalysis(deps: AnalysisDeps, source: string, target: st
 
   const cts = new vscode.CancellationTokenSource();
   running.add(cts);
+  void vscode.commands.executeCommand('setContext', 'reuseLens.analysisRunning', true);
   const bar = deps.status.startAnalysis(label);
   try {
     const response = await vscode.window.withProgress(
@@ -111,6 +119,7 @@ export async function runAnalysis(deps: AnalysisDeps, source: string, target: st
   } finally {
     running.delete(cts);
     cts.dispose();
+    void vscode.commands.executeCommand('setContext', 'reuseLens.analysisRunning', running.size > 0);
     bar.done();
   }
 }

@@ -11,6 +11,13 @@ import { isCancelled } from '../worker/errors';
 import { log } from '../log';
 
 export const SUMMARY_VIEW_TYPE = 'reuseLens.checkpointSummary';
+/** Same editor, `priority: option`, for extensions other tools also use (.bin, .h5, .npz). */
+export const SUMMARY_OPTION_VIEW_TYPE = 'reuseLens.checkpointSummaryOption';
+
+/** The summary's viewType whose selector matches this file (package.json customEditors). */
+export function summaryViewTypeFor(file: string): string {
+  return /\.(bin|h5|npz)$/i.test(file) ? SUMMARY_OPTION_VIEW_TYPE : SUMMARY_VIEW_TYPE;
+}
 
 export class CheckpointSummaryProvider implements vscode.CustomReadonlyEditorProvider {
   constructor(private readonly context: vscode.ExtensionContext) {}

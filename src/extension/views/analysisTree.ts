@@ -45,7 +45,8 @@ export class AnalysisTree implements vscode.TreeDataProvider<AnalysisNode>, vsco
       item.description = node.entry.description;
       item.iconPath = new vscode.ThemeIcon('git-compare');
       item.contextValue = 'reuseAnalysis';
-      item.command = { command: 'reuseLens.openReport', title: 'Open Report', arguments: [node.entry.id] };
+      // No click command: a click expands the layers; the report opens from the inline button,
+      // the context menu, or a click on a layer.
       const report = await this.store.getReport(node.entry.id);
       item.tooltip = report ? md(analysisTooltip(report)) : `${node.entry.source} → ${node.entry.target}`;
       return item;
@@ -62,7 +63,7 @@ export class AnalysisTree implements vscode.TreeDataProvider<AnalysisNode>, vsco
     item.description = `${v.label} · ${layerDescription(node.layer, node.report.options.metric)}`;
     item.tooltip = md(layerTooltip(node.layer, node.report));
     item.contextValue = `reuseLayer.${node.layer.verdict}`;
-    item.accessibilityInformation = { label: `${node.layer.name}: ${v.label}. ${node.layer.reason}` };
+    item.accessibilityInformation = { label: `${node.layer.name}, ${node.layer.verdict}, ${item.description}. ${node.layer.reason}` };
     item.command = { command: 'reuseLens.openReport', title: 'Open Report', arguments: [node.entry.id, node.layer.name] };
     return item;
   }

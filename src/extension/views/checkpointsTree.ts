@@ -3,10 +3,11 @@
 // shows one error item with the reason, and the rest of the tree works as usual.
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import type { CheckpointIndex } from '../checkpointIndex';
+import type { CheckpointIndex, InspectOutcome } from '../checkpointIndex';
 import { groupByFolder, FolderGroup } from '../model/discovery';
 import { checkpointChildren, CheckpointChild, fileDescription, layerDescription, tensorDescription, tensorTooltip } from '../model/checkpointNodes';
 import { formatCount } from '../model/format';
+import { summaryViewTypeFor } from '../summary/summaryEditor';
 
 export type CheckpointNode =
   | { kind: 'folder'; group: FolderGroup }
@@ -19,6 +20,7 @@ export class CheckpointsTree implements vscode.TreeDataProvider<CheckpointNode>,
   private readonly changed = new vscode.EventEmitter<CheckpointNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly fileNodes = new Map<string, CheckpointNode>();
+  private readonly described = new Map<string, InspectOutcome>();
   private readonly sub: vscode.Disposable;
 
   constructor(private readonly index: CheckpointIndex) {
@@ -35,8 +37,12 @@ export class CheckpointsTree implements vscode.TreeDataProvider<CheckpointNode>,
     if (node.kind === 'folder') return node.group.files.map((p) => this.fileNode(p));
     if (node.kind === 'file') {
       const outcome = await this.index.inspect(node.path);
-      // The file's own item shows format/params or the error once known.
-      setTimeout(() => this.changed.fire(node), 0);
+      // The file's own item shows format/params or the error once known: redraw it once per
+      // outcome (redrawing re-asks for children, so firing every time would loop).
+      if (this.described.get(node.path) !== outcome) {
+        this.described.set(node.path, outcome);
+        setTimeout(() => { if (this.fileNodes.get(node.path) === node) this.changed.fire(node); }, 0);
+      }
       if (!outcome.ok) return [{ kind: 'error', file: node.path, message: outcome.message }];
       const kids = checkpointChildren(outcome.result);
       if (kids.length === 0) return [{ kind: 'error', file: node.path, message: 'holds no tensors' }];
@@ -74,7 +80,7 @@ export class CheckpointsTree implements vscode.TreeDataProvider<CheckpointNode>,
         item.resourceUri = uri;
         item.contextValue = 'checkpointFile';
         item.tooltip = node.path;
-        item.command = { command: 'vscode.openWith', title: 'Open Checkpoint Summary', arguments: [uri, 'reuseLens.checkpointSummary'] };
+        item.command = { command: 'vscode.openWith', title: 'Open Checkpoint Summary', arguments: [uri, summaryViewTypeFor(node.path)] };
         const blocked = this.index.blockedReason(node.path);
         const known = this.index.peek(node.path);
         const outcome = known ? await Promise.race([known, Promise.resolve(undefined)]) : undefined;

@@ -15,7 +15,7 @@ import {
 } from 'vscode-jsonrpc/node';
 import {
   WorkerMethod, WorkerRequests, InspectParams, AnalyzeParams, ProgressParams, AnalyzeResponse, InspectResponse,
-  FilterGridsParams, FilterGridsResponse, PingResponse,
+  FilterGridsParams, FilterGridsResponse, PingResponse, ReadTensorParams, ReadTensorResponse,
 } from '../../protocol';
 import { describeExit } from './exitReason';
 import { WorkerRequestError, fromResponseError } from './errors';
@@ -101,6 +101,10 @@ export class WorkerClient {
 
   filterGrids(params: FilterGridsParams): Promise<FilterGridsResponse> {
     return this.request(WorkerMethod.filterGrids, params);
+  }
+
+  readTensor(params: ReadTensorParams, token?: CancellationLike): Promise<ReadTensorResponse> {
+    return this.request(WorkerMethod.readTensor, params, token);
   }
 
   ping(): Promise<PingResponse> {
@@ -273,9 +277,9 @@ export class WorkerClient {
 }
 
 function describeParams(p: unknown): string {
-  const o = p as Partial<InspectParams & AnalyzeParams & FilterGridsParams>;
+  const o = p as Partial<InspectParams & AnalyzeParams & FilterGridsParams & ReadTensorParams>;
   if (o.source && o.target) return `${o.source} -> ${o.target}`;
-  if (o.path) return `${o.path}${o.stats ? ' (stats)' : ''}`;
+  if (o.path) return `${o.path}${o.name ? `#${o.name}` : ''}${o.stats ? ' (stats)' : ''}`;
   if (o.analysisId) return `${o.analysisId}/${o.layer}`;
   return '';
 }

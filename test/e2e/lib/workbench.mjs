@@ -8,13 +8,19 @@ export async function waitForWorkbench(page, timeout = 90_000) {
   await page.locator('.explorer-folders-view, .pane-body .monaco-list').first().waitFor({ timeout });
 }
 
-/** Clicks an activity-bar entry by the start of its aria label (e.g. "Reuse Lens", "Explorer"). */
+/** Shows a side-bar container by its activity-bar entry (e.g. "Reuse Lens", "Explorer"). */
 export async function openActivity(page, label) {
-  const item = page.locator(`.activitybar [role="tab"][aria-label^="${label}"], .activitybar a[aria-label^="${label}"]`).first();
+  // Clicking the entry of the container already shown would hide the side bar: look first.
+  const sidebar = page.locator('.part.sidebar');
+  if (await sidebar.isVisible().catch(() => false)) {
+    const title = await sidebar.locator('.composite.title .title-label').first().innerText().catch(() => '');
+    if (title.trim().toLowerCase().startsWith(label.toLowerCase())) return;
+  }
+  const item = page.locator(`.activitybar [aria-label^="${label}"]`).first();
   await item.waitFor({ timeout: 30_000 });
-  const checked = await item.getAttribute('aria-selected').catch(() => null)
-    ?? await item.getAttribute('aria-checked').catch(() => null);
-  if (checked !== 'true') await item.click();
+  await item.click();
+  await sidebar.locator('.composite.title .title-label', { hasText: new RegExp(escapeRe(label), 'i') }).first()
+    .waitFor({ timeout: 10_000 });
 }
 
 /** The view pane with the given title in the side bar (e.g. "Checkpoints"). */
@@ -64,7 +70,11 @@ export async function contextMenu(page, target, label) {
     await page.keyboard.press('Escape');
     throw new Error(`context menu has no "${label}"; it shows: ${shown.map((s) => s.trim()).filter(Boolean).join(' | ')}`);
   }
-  await item.click();
+  // The menu lives in a shadow root behind a full-window .context-view-block, which fails
+  // Playwright's hit test for clicks; keyboard selection is what a user can do too.
+  await item.focus();
+  await page.keyboard.press('Enter');
+  await page.locator('.context-view .monaco-menu').waitFor({ state: 'detached', timeout: 5_000 }).catch(() => {});
 }
 
 /** Runs a command from the command palette by its title (as a user types it). */

@@ -1,0 +1,319 @@
+// ONNX models: the graph's initializers are the weights. The .onnx file is walked with positioned
+// reads (ModelProto → graph → node / initializer) instead of being decoded whole: an initializer's
+// raw_data (or packed float_data/double_data) is recorded as an offset in the file and read later
+// like any contiguous tensor, so opening a 1 GB model reads kilobytes. The small messages (nodes,
+// initializer headers) are decoded by protobufjs with the ONNX schema (onnxSchema.ts).
+// Initializers stored outside (data_location EXTERNAL) point into files beside the model; a
+// location that leaves the model's folder is refused.
+import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
+import * as protobuf from 'protobufjs';
+import { Checkpoint, DType, DTYPE_SIZE, TensorInfo, TensorLocation } from '../types';
+import { CheckpointError } from '../errors';
+import { RandomAccessFile, fileSignature, describeFsError } from '../fileio';
+import { numel } from '../dtypes';
+import { FormatReader, LIMITS } from './reader';
+import { onnxTypes, ONNX_DTYPE, TENSOR_DATA_FIELDS } from './onnxSchema';
+
+export const onnxReader: FormatReader = {
+  format: 'onnx',
+  sniff(head: Uint8Array, path: string): boolean {
+    // A ModelProto has no magic; it starts with ir_version (field 1, varint: 0x08) in every
+    // exporter we know. The extension breaks the tie with other files starting with 0x08.
+    return path.toLowerCase().endsWith('.onnx') || (head[0] === 0x08 && head.byteLength > 2 && head[1] < 20 && head[2] === 0x12);
+  },
+  open: openOnnx,
+};
+
+const DTYPE_OF: Partial<Record<number, DType>> = {
+  [ONNX_DTYPE.FLOAT]: 'F32', [ONNX_DTYPE.UINT8]: 'U8', [ONNX_DTYPE.INT8]: 'I8', [ONNX_DTYPE.INT16]: 'I16',
+  [ONNX_DTYPE.INT32]: 'I32', [ONNX_DTYPE.INT64]: 'I64', [ONNX_DTYPE.BOOL]: 'BOOL', [ONNX_DTYPE.FLOAT16]: 'F16',
+  [ONNX_DTYPE.DOUBLE]: 'F64', [ONNX_DTYPE.BFLOAT16]: 'BF16',
+};
+const DTYPE_NAME = Object.fromEntries(Object.entries(ONNX_DTYPE).map(([k, v]) => [v, k])) as Record<number, string>;
+
+/** Largest message we decode in memory (a node, an initializer's header fields). */
+const MAX_SMALL_MESSAGE = 64 * 1024 * 1024;
+
+interface Range { start: number; end: number; wire: number }
+interface Field { no: number; wire: number; start: number; end: number; tagStart: number }
+
+/** Sequential reads of varints and byte ranges through a small window over the file. */
+class Walker {
+  private buf: Uint8Array = new Uint8Array(0);
+  private bufStart = 0;
+  constructor(readonly file: RandomAccessFile) {}
+
+  private async ensure(pos: number, n: number): Promise<void> {
+    if (pos >= this.bufStart && pos + n <= this.bufStart + this.buf.byteLength) return;
+    const len = Math.min(Math.max(n, 16384), this.file.size - pos);
+    if (len < n) throw new CheckpointError(this.file.path, `truncated: a protobuf field at byte ${pos} runs past the end of the file (${this.file.size} bytes)`);
+    this.buf = await this.file.read(pos, len);
+    this.bufStart = pos;
+  }
+
+  async varint(pos: number, limit: number): Promise<{ value: number; next: number }> {
+    await this.ensure(pos, Math.min(10, limit - pos));
+    let value = 0, mul = 1;
+    for (let i = 0; i < 10; i++) {
+      if (pos + i >= limit) break;
+      const b = this.buf[pos + i - this.bufStart];
+      value += (b & 0x7f) * mul;
+      mul *= 128;
+      if (!(b & 0x80)) return { value, next: pos + i + 1 };
+    }
+    throw new CheckpointError(this.file.path, `malformed protobuf varint at byte ${pos} (truncated or not an ONNX file)`);
+  }
+
+  async bytes(start: number, end: number): Promise<Uint8Array> {
+    if (end - start > MAX_SMALL_MESSAGE) throw new CheckpointError(this.file.path, `a protobuf message at byte ${start} is ${end - start} bytes, over the limit of ${MAX_SMALL_MESSAGE}`);
+    return this.file.read(start, end - start);
+  }
+
+  /** Calls `visit` for each field of the message in [start, end). */
+  async fields(start: number, end: number, visit: (f: Field) => Promise<void> | void): Promise<void> {
+    let pos = start;
+    while (pos < end) {
+      const tagStart = pos;
+      const tag = await this.varint(pos, end);
+      const no = Math.floor(tag.value / 8), wire = tag.value & 7;
+      if (no === 0) throw new CheckpointError(this.file.path, `malformed protobuf (field number 0 at byte ${pos}): not an ONNX model or damaged`);
+      pos = tag.next;
+      let vStart = pos, vEnd: number;
+      if (wire === 0) vEnd = (await this.varint(pos, end)).next;
+      else if (wire === 1) vEnd = pos + 8;
+      else if (wire === 5) vEnd = pos + 4;
+      else if (wire === 2) { const l = await this.varint(pos, end); vStart = l.next; vEnd = l.next + l.value; }
+      else throw new CheckpointError(this.file.path, `malformed protobuf (wire type ${wire} at byte ${tagStart}): not an ONNX model or damaged`);
+      if (vEnd > end) throw new CheckpointError(this.file.path, `truncated: field ${no} at byte ${tagStart} needs bytes up to ${vEnd} but its message ends at ${end}${end === this.file.size ? ' (the end of the file)' : ''}`);
+      await visit({ no, wire, start: vStart, end: vEnd, tagStart });
+      pos = vEnd;
+    }
+  }
+}
+
+interface Initializer {
+  name: string;
+  dims: number[];
+  dataType: number;
+  external?: Record<string, string>;
+  /** Where each data field's values are, by field number. */
+  data: Map<number, Range[]>;
+}
+
+interface NodeInfo { opType: string; inputs: string[]; transB?: number }
+
+export async function openOnnx(path: string): Promise<Checkpoint> {
+  const file = await RandomAccessFile.open(path);
+  const inits: Initializer[] = [];
+  const nodes: NodeInfo[] = [];
+  const metadata: Record<string, string> = {};
+  const warnings: string[] = [];
+  try {
+    if (file.size === 0) throw new CheckpointError(path, 'is empty');
+    const w = new Walker(file);
+    const types = onnxTypes();
+    let sawGraph = false;
+    await w.fields(0, file.size, async (f) => {
+      if (f.no === 1 && f.wire === 0) metadata.ir_version = String((await w.varint(f.start, f.end)).value);
+      else if ((f.no === 2 || f.no === 3) && f.wire === 2 && f.end - f.start < 4096) metadata[f.no === 2 ? 'producer_name' : 'producer_version'] = Buffer.from(await w.bytes(f.start, f.end)).toString('utf8');
+      else if (f.no === 8 && f.wire === 2) {
+        const op = types.OperatorSetIdProto.toObject(types.OperatorSetIdProto.decode(await w.bytes(f.start, f.end)), { longs: Number }) as { domain?: string; version?: number };
+        if (!op.domain) metadata.opset = String(op.version ?? '');
+      } else if (f.no === 7 && f.wire === 2) {
+        sawGraph = true;
+        await w.fields(f.start, f.end, async (g) => {
+          if (g.no === 1 && g.wire === 2) nodes.push(decodeNode(types.NodeProto, await w.bytes(g.start, g.end), path));
+          else if (g.no === 5 && g.wire === 2) {
+            if (inits.length >= LIMITS.maxTensors) throw new CheckpointError(path, `more than ${LIMITS.maxTensors} initializers`);
+            inits.push(await readInitializer(w, g.start, g.end, types.TensorProtoHeader, path));
+          } else if (g.no === 2 && g.wire === 2 && g.end - g.start < 4096) metadata.graph_name = Buffer.from(await w.bytes(g.start, g.end)).toString('utf8');
+          else if (g.no === 15 && g.wire === 2) warnings.push('sparse initializers are not read');
+        });
+      }
+    });
+    if (!sawGraph) throw new CheckpointError(path, 'is not an ONNX model: no graph found');
+  } catch (e) {
+    if (e instanceof CheckpointError) throw e;
+    throw new CheckpointError(path, `is not a readable ONNX model (${(e as Error).message})`);
+  } finally {
+    await file.close();
+  }
+
+  const files: Checkpoint['files'] = [await fileSignature(path)];
+  const folder = dirname(path);
+  const consumers = consumersOf(nodes);
+  const tensors: TensorInfo[] = [];
+  for (const init of inits) {
+    const t = await describeInitializer(init, path, folder, files, warnings, consumers.get(init.name));
+    if (t) tensors.push(t);
+  }
+  return { path, format: 'onnx', tensors, entries: [], metadata, files, layerOrder: layerOrderOf(nodes, new Set(inits.map((i) => i.name))), warnings };
+}
+
+function decodeNode(type: protobuf.Type, bytes: Uint8Array, path: string): NodeInfo {
+  let n: { input?: string[]; op_type?: string; attribute?: { name?: string; i?: number }[] };
+  try { n = type.toObject(type.decode(bytes), { longs: Number }) as typeof n; } catch (e) {
+    throw new CheckpointError(path, `a graph node cannot be decoded (${(e as Error).message})`);
+  }
+  const transB = n.attribute?.find((a) => a.name === 'transB')?.i;
+  return { opType: n.op_type ?? '', inputs: n.input ?? [], transB };
+}
+
+async function readInitializer(w: Walker, start: number, end: number, headerType: protobuf.Type, path: string): Promise<Initializer> {
+  const data = new Map<number, Range[]>();
+  const headerParts: Uint8Array[] = [];
+  const dataFields = new Set<number>(Object.values(TENSOR_DATA_FIELDS));
+  await w.fields(start, end, async (f) => {
+    if (dataFields.has(f.no)) {
+      let list = data.get(f.no);
+      if (!list) { list = []; data.set(f.no, list); }
+      list.push({ start: f.start, end: f.end, wire: f.wire });
+    } else {
+      headerParts.push(await w.bytes(f.tagStart, f.end));
+    }
+  });
+  let h: { dims?: number[]; data_type?: number; name?: string; external_data?: { key?: string; value?: string }[]; data_location?: number };
+  try {
+    h = headerType.toObject(headerType.decode(Buffer.concat(headerParts)), { longs: Number }) as typeof h;
+  } catch (e) {
+    throw new CheckpointError(path, `an initializer at byte ${start} cannot be decoded (${(e as Error).message})`);
+  }
+  const external = h.data_location === 1 ? Object.fromEntries((h.external_data ?? []).map((e) => [e.key ?? '', e.value ?? ''])) : undefined;
+  return { name: h.name ?? '', dims: (h.dims ?? []).map(Number), dataType: h.data_type ?? 0, external, data };
+}
+
+/** For each initializer name, the (node, input position) that consume it, to canonicalise MatMul/Gemm weights. */
+function consumersOf(nodes: NodeInfo[]): Map<string, { node: NodeInfo; index: number }[]> {
+  const m = new Map<string, { node: NodeInfo; index: number }[]>();
+  for (const node of nodes) node.inputs.forEach((name, index) => {
+    let l = m.get(name);
+    if (!l) { l = []; m.set(name, l); }
+    l.push({ node, index });
+  });
+  return m;
+}
+
+async function describeInitializer(init: Initializer, path: string, folder: string, files: Checkpoint['files'],
+  warnings: string[], uses: { node: NodeInfo; index: number }[] | undefined): Promise<TensorInfo | undefined> {
+  const { name, dims } = init;
+  const typeName = DTYPE_NAME[init.dataType] ?? `type ${init.dataType}`;
+  const dtype = DTYPE_OF[init.dataType];
+  if (!dtype) { warnings.push(`${name}: ${typeName} initializers are not compared; skipped`); return undefined; }
+  let n: number;
+  try { n = numel(dims); } catch { throw new CheckpointError(path, `initializer ${name} has impossible dims [${dims.join(', ')}]`); }
+  const bytes = n * DTYPE_SIZE[dtype];
+  let location: TensorLocation;
+  if (init.external) {
+    location = await externalLocation(init, path, folder, bytes, files);
+  } else if (init.data.has(TENSOR_DATA_FIELDS.raw_data)) {
+    const r = init.data.get(TENSOR_DATA_FIELDS.raw_data)!;
+    const last = r[r.length - 1];
+    if (last.end - last.start !== bytes) throw new CheckpointError(path, `initializer ${name}: raw_data has ${last.end - last.start} bytes, its dims [${dims.join(', ')}] of ${typeName} need ${bytes}`);
+    location = { kind: 'contiguous', file: path, offset: last.start, littleEndian: true };
+  } else {
+    const typed = typedLocation(init, dtype, n, path);
+    if (!typed) {
+      if (n > 0) warnings.push(`${name}: no data (neither raw_data nor a typed field); skipped`);
+      if (n > 0) return undefined;
+      location = { kind: 'loader', littleEndian: true, load: async () => new Uint8Array(0) };
+    } else location = typed;
+  }
+  const t: TensorInfo = { name, dtype, shape: dims, location };
+  // MatMul(x, W) and Gemm(x, W, transB=0) hold W as [in, out]; canonical is PyTorch's [out, in].
+  if (dims.length === 2 && uses?.some((u) => u.index === 1 && (u.node.opType === 'MatMul' || (u.node.opType === 'Gemm' && !u.node.transB)))) {
+    t.storedShape = dims; t.permute = [1, 0]; t.shape = [dims[1], dims[0]];
+  }
+  return t;
+}
+
+/** Typed repeated fields: packed floats/doubles are contiguous in the file; varints need decoding. */
+function typedLocation(init: Initializer, dtype: DType, n: number, path: string): TensorLocation | undefined {
+  const f = TENSOR_DATA_FIELDS;
+  const one = (no: number): Range | undefined => { const r = init.data.get(no); return r && r.length === 1 && r[0].wire === 2 ? r[0] : undefined; };
+  const need = (r: Range, size: number): void => {
+    if (r.end - r.start !== n * size) throw new CheckpointError(path, `initializer ${init.name}: typed data has ${r.end - r.start} bytes, its dims need ${n * size}`);
+  };
+  if (dtype === 'F32' && one(f.float_data)) { const r = one(f.float_data)!; need(r, 4); return { kind: 'contiguous', file: path, offset: r.start, littleEndian: true }; }
+  if (dtype === 'F64' && one(f.double_data)) { const r = one(f.double_data)!; need(r, 8); return { kind: 'contiguous', file: path, offset: r.start, littleEndian: true }; }
+  const field = dtype === 'F32' ? f.float_data : dtype === 'F64' ? f.double_data : dtype === 'I64' ? f.int64_data : f.int32_data;
+  const ranges = init.data.get(field);
+  if (!ranges) return undefined;
+  return { kind: 'loader', littleEndian: true, load: () => decodeTyped(path, ranges, field, dtype, n, init.name) };
+}
+
+/** Reads a typed field's values (packed or not) and returns them as little-endian bytes of `dtype`. */
+async function decodeTyped(path: string, ranges: Range[], field: number, dtype: DType, n: number, name: string): Promise<Uint8Array> {
+  const file = await RandomAccessFile.open(path);
+  const values: number[] = [];
+  try {
+    for (const r of ranges) {
+      const bytes = await file.read(r.start, r.end - r.start);
+      const rd = protobuf.Reader.create(bytes);
+      const packed = r.wire === 2;
+      // Unpacked elements were recorded one by one; packed ones are a run of the element encoding.
+      try {
+        while (rd.pos < rd.len) {
+          if (values.length > n) break;
+          if (field === TENSOR_DATA_FIELDS.float_data) values.push(rd.float());
+          else if (field === TENSOR_DATA_FIELDS.double_data) values.push(rd.double());
+          else if (field === TENSOR_DATA_FIELDS.int64_data) values.push(Number(rd.int64()));
+          else values.push(rd.int32());
+          if (!packed) break;
+        }
+      } catch (e) {
+        throw new CheckpointError(path, `initializer ${name}: typed data is damaged (${(e as Error).message})`);
+      }
+    }
+  } finally { await file.close(); }
+  if (values.length !== n) throw new CheckpointError(path, `initializer ${name}: ${values.length} values in its typed field, its dims need ${n}`);
+  const out = new Uint8Array(n * DTYPE_SIZE[dtype]);
+  const dv = new DataView(out.buffer);
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    switch (dtype) {
+      case 'F32': dv.setFloat32(i * 4, v, true); break;
+      case 'F64': dv.setFloat64(i * 8, v, true); break;
+      case 'I64': dv.setBigInt64(i * 8, BigInt(v), true); break;
+      case 'I32': dv.setInt32(i * 4, v, true); break;
+      // FLOAT16/BFLOAT16 travel as their 16 bits in int32_data.
+      case 'F16': case 'BF16': case 'I16': dv.setUint16(i * 2, v & 0xffff, true); break;
+      case 'I8': case 'U8': case 'BOOL': out[i] = v & 0xff; break;
+    }
+  }
+  return out;
+}
+
+async function externalLocation(init: Initializer, path: string, folder: string, bytes: number, files: Checkpoint['files']): Promise<TensorLocation> {
+  const ext = init.external!;
+  const loc = ext.location;
+  if (!loc) throw new CheckpointError(path, `initializer ${init.name} is stored externally but names no location`);
+  if (isAbsolute(loc) || /^[a-z]+:/i.test(loc) || loc.split(/[\\/]/).includes('..')) {
+    throw new CheckpointError(path, `refused: initializer ${init.name} points to external data ${loc}, outside the model's folder`);
+  }
+  const dataPath = normalize(join(folder, loc));
+  if (!dataPath.startsWith(normalize(folder) + sep)) throw new CheckpointError(path, `refused: initializer ${init.name} points to external data ${loc}, outside the model's folder`);
+  const offset = ext.offset ? Number(ext.offset) : 0;
+  const length = ext.length ? Number(ext.length) : bytes;
+  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length)) throw new CheckpointError(path, `initializer ${init.name}: external data offset/length are not valid numbers`);
+  if (length !== bytes) throw new CheckpointError(path, `initializer ${init.name}: external data length ${length} does not match its dims (${bytes} bytes)`);
+  let sig = files.find((f) => f.path === dataPath);
+  if (!sig) {
+    try { sig = await fileSignature(dataPath); } catch (e) {
+      throw new CheckpointError(dataPath, `external data of ${path} cannot be read: ${describeFsError(e)}`);
+    }
+    files.push(sig);
+  }
+  if (offset + length > sig.size) throw new CheckpointError(dataPath, `truncated: initializer ${init.name} needs bytes ${offset}..${offset + length} but the file has ${sig.size}`);
+  return { kind: 'contiguous', file: dataPath, offset, littleEndian: true };
+}
+
+/** Layers in the order the graph's nodes first consume their initializers. */
+function layerOrderOf(nodes: NodeInfo[], initNames: Set<string>): string[] {
+  const seen = new Set<string>();
+  for (const node of nodes) for (const input of node.inputs) {
+    if (!initNames.has(input)) continue;
+    const cut = Math.max(input.lastIndexOf('.'), input.lastIndexOf('/'));
+    seen.add(cut < 0 ? input : input.slice(0, cut));
+  }
+  return [...seen];
+}

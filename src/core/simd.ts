@@ -1,0 +1,158 @@
+// A WebAssembly SIMD version of the float32 pair kernel (kernels.ts sumF32), and the memory
+// arenas it works in. Why: the profile of a float32 compare showed the JS loop as the largest
+// single cost after reading (about 5 cycles per element: one subtract, four multiplies, four
+// float64 adds, an abs and a compare, one element at a time). The SIMD loop does two float64
+// lanes per instruction and measured about 2x faster on the same chunks (bench/README.md).
+//
+// WebAssembly can only read its own linear memory, and copying each chunk in would cost
+// what the SIMD saves; so chunk buffers are carved out of a WebAssembly.Memory (an arena per
+// FilePool), the file is read straight into them, and the kernel runs where the bytes land.
+//
+// The module is 250 bytes, assembled below from the opcodes (no toolchain needed). If the
+// runtime lacks WebAssembly SIMD, `createArena` returns undefined and the JS loops run.
+
+/** Where the kernel leaves its sums (eight float64 at byte 0..64); chunk slots start at 64 KiB. */
+const RESULT_BYTES = 65536;
+
+/** Byte size of one arena slot: one default chunk of float32 (see tensorData DEFAULT_CHUNK_ELEMENTS). */
+export const SLOT_BYTES = 1 << 20;
+/** Slots per arena: two streams of a pair (four byte buffers and two decode buffers each). */
+export const SLOTS = 12;
+
+export interface Arena {
+  readonly memory: WebAssembly.Memory;
+  /** Sums over n (a multiple of 4) float32 pairs at byte offsets s and t of the arena. */
+  sumF32(s: number, t: number, n: number): void;
+  /** dd, ss, tt, st, then max d (2 lanes) and min d (2 lanes) of the last sumF32. */
+  readonly result: Float64Array;
+  /** A free slot (SLOT_BYTES long, 16-aligned), or undefined when all are in use. */
+  take(): Uint8Array | undefined;
+  give(slot: Uint8Array): void;
+}
+
+const arenas = new WeakMap<ArrayBufferLike, Arena>();
+
+/** The arena whose memory `buffer` is, if any: how accumulatePair knows the SIMD kernel can run. */
+export function arenaOf(buffer: ArrayBufferLike): Arena | undefined {
+  return arenas.get(buffer);
+}
+
+let compiled: WebAssembly.Module | null | undefined;
+
+function module(): WebAssembly.Module | null {
+  if (compiled !== undefined) return compiled;
+  try {
+    compiled = new WebAssembly.Module(assemble());
+  } catch {
+    compiled = null; // no SIMD in this runtime: the JS loops do the work
+  }
+  return compiled;
+}
+
+export function createArena(): Arena | undefined {
+  const mod = module();
+  if (!mod) return undefined;
+  const pages = (RESULT_BYTES + SLOTS * SLOT_BYTES) / 65536;
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+  const instance = new WebAssembly.Instance(mod, { env: { mem: memory } });
+  const sum = instance.exports.sumF32 as (s: number, t: number, n: number) => void;
+  const buf = memory.buffer;
+  const free: Uint8Array[] = [];
+  for (let i = SLOTS - 1; i >= 0; i--) free.push(new Uint8Array(buf, RESULT_BYTES + i * SLOT_BYTES, SLOT_BYTES));
+  const arena: Arena = {
+    memory,
+    sumF32: sum,
+    result: new Float64Array(buf, 0, 8),
+    take: () => free.pop(),
+    give: (slot) => { free.push(slot); },
+  };
+  arenas.set(buf, arena);
+  return arena;
+}
+
+// ---- the module, byte by byte ------------------------------------------------------------
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
+  return out;
+}
+const str = (s: string) => [...uleb(s.length), ...Buffer.from(s, 'utf8')];
+const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
+
+// Opcodes (WebAssembly core + SIMD proposal, final numbering).
+const I32 = 0x7f, V128 = 0x7b;
+const get = (i: number) => [0x20, i], set = (i: number) => [0x21, i], tee = (i: number) => [0x22, i];
+const i32const = (v: number) => [0x41, ...uleb(v)]; // small non-negative values only
+const I32_ADD = 0x6a, I32_SHL = 0x74, I32_LT_U = 0x49, I32_GE_U = 0x4f;
+const F64_ADD = 0xa0;
+const f64store = (offset: number) => [0x39, 3, ...uleb(offset)];
+const simd = (op: number) => [0xfd, ...uleb(op)];
+// v128.load64_zero: two float32 into the low half (align 2^2: float32 chunks are 4-aligned).
+const load64 = (offset: number) => [...simd(0x5d), 2, offset];
+const PROMOTE_LOW = simd(0x5f); // f64x2.promote_low_f32x4
+const extract = (lane: number) => [...simd(0x21), lane]; // f64x2.extract_lane
+// pmin/pmax are one instruction (minpd/maxpd); min/max would add NaN and ±0 handling we do
+// not need: a NaN anywhere already makes the sums NaN, and then kernels.ts recounts carefully.
+const F64X2_ADD = simd(0xf0), F64X2_SUB = simd(0xf1), F64X2_MUL = simd(0xf2), F64X2_PMIN = simd(0xf6), F64X2_PMAX = simd(0xf7);
+
+function assemble(): Uint8Array<ArrayBuffer> {
+  // Params: 0 s, 1 t (byte offsets), 2 n (elements, multiple of 4). Locals: 3 end;
+  // v128: 4, 5 unused, 6 alo, 7 ahi, 8 blo, 9 bhi, 10 dlo, 11 dhi, then the accumulators
+  // 12/13 dd, 14/15 ss, 16/17 tt, 18/19 st (low and high pair of lanes), 20 max d, 21 min d.
+  const madd = (acc: number, x: number, y: number) => [...get(acc), ...get(x), ...get(y), ...F64X2_MUL, ...F64X2_ADD, ...set(acc)];
+  const loop = [
+    ...get(0), ...load64(0), ...PROMOTE_LOW, ...set(6),
+    ...get(0), ...load64(8), ...PROMOTE_LOW, ...set(7),
+    ...get(1), ...load64(0), ...PROMOTE_LOW, ...set(8),
+    ...get(1), ...load64(8), ...PROMOTE_LOW, ...set(9),
+    ...get(6), ...get(8), ...F64X2_SUB, ...set(10),
+    ...get(7), ...get(9), ...F64X2_SUB, ...set(11),
+    ...madd(12, 10, 10), ...madd(13, 11, 11),
+    ...madd(14, 6, 6), ...madd(15, 7, 7),
+    ...madd(16, 8, 8), ...madd(17, 9, 9),
+    ...madd(18, 6, 8), ...madd(19, 7, 9),
+    // Largest and smallest difference (no abs in the loop): max|d| = max(dmax, -dmin).
+    ...get(20), ...get(10), ...F64X2_PMAX, ...set(20),
+    ...get(21), ...get(10), ...F64X2_PMIN, ...set(21),
+    ...get(20), ...get(11), ...F64X2_PMAX, ...set(20),
+    ...get(21), ...get(11), ...F64X2_PMIN, ...set(21),
+    ...get(0), ...i32const(16), I32_ADD, ...set(0),
+    ...get(1), ...i32const(16), I32_ADD, ...set(1),
+    ...get(0), ...get(3), I32_LT_U, 0x0d, 0, // br_if 0: again while s < end
+  ];
+  const store = (lo: number, hi: number, offset: number, combine: number[], scalar: number) => [
+    ...i32const(0), ...get(lo), ...get(hi), ...combine, ...tee(lo), ...extract(0), ...get(lo), ...extract(1), scalar, ...f64store(offset),
+  ];
+  const body = [
+    2, 1, I32, 18, V128, // local declarations
+    ...get(0), ...get(2), ...i32const(2), I32_SHL, I32_ADD, ...set(3),
+    0x02, 0x40, // block
+    ...get(0), ...get(3), I32_GE_U, 0x0d, 0, // br_if 0: nothing to do
+    0x03, 0x40, ...loop, 0x0b, // loop ... end
+    0x0b, // end block
+    ...store(12, 13, 0, F64X2_ADD, F64_ADD),
+    ...store(14, 15, 8, F64X2_ADD, F64_ADD),
+    ...store(16, 17, 16, F64X2_ADD, F64_ADD),
+    ...store(18, 19, 24, F64X2_ADD, F64_ADD),
+    // dmax lanes to 32..48, dmin lanes to 48..64: kernels.ts takes max|d| from the four.
+    ...i32const(0), ...get(20), ...extract(0), ...f64store(32),
+    ...i32const(0), ...get(20), ...extract(1), ...f64store(40),
+    ...i32const(0), ...get(21), ...extract(0), ...f64store(48),
+    ...i32const(0), ...get(21), ...extract(1), ...f64store(56),
+    0x0b,
+  ];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, [1, 0x60, 3, I32, I32, I32, 0]), // type: (i32 i32 i32) -> ()
+    ...section(2, [1, ...str('env'), ...str('mem'), 0x02, 0x00, 1]), // import memory env.mem, min 1 page
+    ...section(3, [1, 0]), // one function of type 0
+    ...section(7, [1, ...str('sumF32'), 0x00, 0]), // export it
+    ...section(10, [1, ...uleb(body.length), ...body]),
+  ]);
+}

@@ -1,0 +1,131 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+const CLI = join(ROOT, 'dist', 'cli.js');
+const DIR = join(ROOT, 'test', 'fixtures', 'pairs');
+const SRC = join(DIR, 'source.safetensors');
+const TGT = join(DIR, 'target.safetensors');
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: ROOT });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+before(() => {
+  // `npm test` builds first; a lone run of this file builds when the bundle is missing.
+  if (!existsSync(CLI)) {
+    const b = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(b.status, 0, b.stderr);
+  }
+});
+
+test('compare prints a layer table in network order and the one-line summary, exit 0', () => {
+  const r = cli('compare', SRC, TGT);
+  assert.equal(r.code, 0, r.err);
+  const lines = r.out.trimEnd().split('\n');
+  const header = lines.findIndex((l) => /^#\s+layer\s+kind\s+matched by\s+kernel RMSE\s+rel\. RMSE\s+cosine\s+verdict\s+reason$/.test(l));
+  assert.ok(header > 0, r.out);
+  const rows = lines.slice(header + 2, header + 10);
+  assert.deepEqual(rows.map((l) => l.split(/\s+/)[1]), ['features.0', 'features.1', 'features.3', 'features.4', 'features.6', 'features.7', 'classifier.0', 'classifier.2']);
+  assert.match(rows[0], /reuse\s+kernel relative RMSE 0\.0188 < 0\.1: reuse as is/);
+  assert.match(rows[7], /incompatible\s+weight shape \[10, 32\] in the source, \[5, 32\] in the target/);
+  assert.equal(lines.at(-1), '2 of 8 layers reusable (257 of 4584 parameters); 2 fine-tune, 3 retrain, 1 incompatible — network looks partly reusable (estimate)');
+  assert.equal(r.err, '');
+});
+
+test('--json prints the reuse-lens/report@1 report with the fields DESIGN.md names', () => {
+  const r = cli('compare', SRC, TGT, '--json');
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  assert.equal(j.schema, 'reuse-lens/report@1');
+  for (const k of ['source', 'target', 'options', 'layers', 'unmatched', 'summary']) assert.ok(k in j, k);
+  assert.deepEqual(Object.keys(j.source).sort(), ['format', 'parameters', 'path', 'tensors']);
+  const l = j.layers[0];
+  for (const k of ['name', 'kind', 'sourceName', 'targetName', 'matchedBy', 'verdict', 'reason', 'params']) assert.ok(k in l, k);
+  for (const k of ['role', 'sourceName', 'targetName', 'shape', 'rmse', 'relRmse', 'cosine', 'maxAbsDiff']) assert.ok(k in l.params[0], k);
+});
+
+test('--md, --csv and --plan pytorch|keras|json print their exports', () => {
+  const md = cli('compare', SRC, TGT, '--md');
+  assert.equal(md.code, 0);
+  assert.match(md.out, /^# Reuse Lens report/);
+  assert.match(md.out, /\| 7 \| classifier\.2 \| linear \| name \|/);
+  const csv = cli('compare', SRC, TGT, '--csv');
+  assert.equal(csv.code, 0);
+  assert.match(csv.out, /^layer_index,layer,kind,matched_by,verdict,role,/);
+  assert.equal(csv.out.trimEnd().split('\r\n').length, 1 + 25);
+  const py = cli('compare', SRC, TGT, '--plan', 'pytorch');
+  assert.equal(py.code, 0);
+  assert.match(py.out, /weights_only=True/);
+  assert.match(py.out, /def apply_reuse_plan\(model/);
+  const keras = cli('compare', SRC, TGT, '--plan', 'keras');
+  assert.match(keras.out, /set_weights/);
+  const json = JSON.parse(cli('compare', SRC, TGT, '--plan', 'json').out);
+  assert.deepEqual(json.layers.freeze, ['features.0', 'features.1']);
+});
+
+test('thresholds, metric and prefix flags reach the verdicts', () => {
+  const loose = JSON.parse(cli('compare', SRC, TGT, '--json', '--reuse-below', '0.5', '--fine-tune-below', '2').out);
+  assert.equal(loose.layers.find((l: { name: string }) => l.name === 'features.3').verdict, 'reuse');
+  assert.deepEqual(loose.options, { metric: 'relRmse', reuseBelow: 0.5, fineTuneBelow: 2, prefixRules: ['module.', '_orig_mod.'] });
+  const abs = JSON.parse(cli('compare', SRC, TGT, '--json', '--metric', 'rmse', '--no-default-prefixes', '--prefix', 'net.').out);
+  assert.deepEqual(abs.options.prefixRules, ['net.']);
+  assert.equal(abs.options.metric, 'rmse');
+  assert.match(abs.layers[0].reason, /kernel RMSE 0\.00201 < 0\.1/);
+});
+
+test('bad input exits 1 with one line on stderr naming the file and the problem', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'reuse-cli-'));
+  try {
+    const junk = join(dir, 'junk.pt');
+    writeFileSync(junk, 'this is not a checkpoint at all');
+    for (const [args, file] of [[['compare', SRC, join(dir, 'missing.safetensors')], 'missing.safetensors'], [['compare', junk, TGT], 'junk.pt'], [['inspect', junk], 'junk.pt']] as const) {
+      const r = cli(...args);
+      assert.equal(r.code, 1, r.err);
+      assert.equal(r.err.trimEnd().split('\n').length, 1, r.err);
+      assert.ok(r.err.includes(file), r.err);
+      assert.doesNotMatch(r.err, /\n\s+at /);
+      assert.equal(r.out, '');
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('wrong usage exits 2 with the usage on stderr', () => {
+  for (const args of [[], ['compare', SRC], ['compare', SRC, TGT, '--bogus'], ['compare', SRC, TGT, '--plan', 'caffe'],
+    ['compare', SRC, TGT, '--json', '--md'], ['compare', SRC, TGT, '--reuse-below', 'x'], ['inspect'], ['frobnicate']]) {
+    const r = cli(...args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, /Usage:\n {2}reuse-lens compare SOURCE TARGET/);
+    assert.equal(r.out, '');
+  }
+});
+
+test('--help and --version print to stdout and exit 0', () => {
+  const h = cli('--help');
+  assert.equal(h.code, 0);
+  assert.match(h.out, /reuse-lens inspect FILE/);
+  const v = cli('--version');
+  assert.equal(v.code, 0);
+  assert.match(v.out, /^\d+\.\d+\.\d+\n$/);
+});
+
+test('inspect lists layers and tensors; --stats adds min/max/mean/std/zeros; --json has the inspect schema', () => {
+  const plain = cli('inspect', SRC);
+  assert.equal(plain.code, 0, plain.err);
+  assert.match(plain.out, /safetensors, 25 tensors, 4749 parameters, 8 layers/);
+  assert.match(plain.out, /features\.0\s+conv\s+weight\s+features\.0\.weight\s+F32\s+\[8, 3, 3, 3\]\s+216/);
+  const stats = cli('inspect', SRC, '--stats');
+  assert.match(stats.out, /min\s+max\s+mean\s+std\s+zeros/);
+  const j = JSON.parse(cli('inspect', SRC, '--json', '--stats').out);
+  assert.equal(j.schema, 'reuse-lens/inspect@1');
+  assert.equal(j.format, 'safetensors');
+  for (const k of ['min', 'max', 'mean', 'std', 'zeros']) assert.ok(k in j.tensors[0].stats, k);
+  assert.ok(Array.isArray(j.layers) && Array.isArray(j.entries));
+});

@@ -1,0 +1,82 @@
+// The extension manifest (package.json) as VS Code reads it: the commands a user sees, where
+// the menu items appear, which files open in the checkpoint summary, the settings, activation.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+const root = path.join(__dirname, '..', '..');
+const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+const commandsSrc = readFileSync(path.join(root, 'src', 'extension', 'commands.ts'), 'utf8');
+
+test('the commands carry the titles users look for, in the "Reuse Lens" category', () => {
+  const titles = Object.fromEntries(pkg.contributes.commands.map((c: { command: string; title: string; category: string }) => {
+    assert.equal(c.category, 'Reuse Lens');
+    return [c.command, c.title];
+  }));
+  assert.deepEqual({
+    a: titles['reuseLens.analyze'], s: titles['reuseLens.selectSource'], c: titles['reuseLens.compareWithSource'],
+    r: titles['reuseLens.refresh'], x: titles['reuseLens.clearAnalyses'], o: titles['reuseLens.openReport'], k: titles['reuseLens.cancelAnalysis'],
+  }, { a: 'Analyze Reusability', s: 'Select as Reuse Source', c: 'Compare with Reuse Source', r: 'Refresh', x: 'Clear Analyses', o: 'Open Report', k: 'Cancel Analysis' });
+});
+
+test('every declared command is registered by the extension, and every menu item names a declared command', () => {
+  const declared = new Set(pkg.contributes.commands.map((c: { command: string }) => c.command));
+  for (const id of declared) {
+    const key = Object.entries(parseCommands()).find(([, v]) => v === id)?.[0];
+    assert.ok(key, `${id} is in COMMANDS`);
+    assert.ok(commandsSrc.includes(`reg(COMMANDS.${key},`), `${id} is registered`);
+  }
+  for (const [menu, items] of Object.entries(pkg.contributes.menus) as [string, { command: string }[]][]) {
+    for (const i of items) assert.ok(declared.has(i.command), `${menu}: ${i.command} declared`);
+  }
+});
+
+function parseCommands(): Record<string, string> {
+  const body = /export const COMMANDS = \{([\s\S]*?)\} as const;/.exec(commandsSrc)![1];
+  return Object.fromEntries([...body.matchAll(/(\w+): '([\w.]+)'/g)].map((m) => [m[1], m[2]]));
+}
+
+test('Explorer right-click offers the actions on checkpoint files and on folders that hold checkpoints only', () => {
+  const items = pkg.contributes.menus['explorer/context'] as { command: string; when: string }[];
+  const analyze = items.find((i) => i.command === 'reuseLens.analyze')!;
+  assert.match(analyze.when, /resourceExtname =~/);
+  assert.match(analyze.when, /explorerResourceIsFolder && resourcePath in reuseLens\.checkpointFolders/);
+  const re = /resourceExtname =~ \/(.*?)\/i/.exec(analyze.when)!;
+  const ext = new RegExp(re[1], 'i');
+  for (const e of ['.pt', '.pth', '.bin', '.ckpt', '.safetensors', '.npz', '.npy', '.h5', '.keras', '.onnx']) assert.ok(ext.test(e), e);
+  for (const e of ['.py', '.txt', '.json']) assert.ok(!ext.test(e), e);
+  const compare = items.find((i) => i.command === 'reuseLens.compareWithSource')!;
+  assert.match(compare.when, /^reuseLens\.hasSource && /, 'Compare appears only once a source is selected');
+});
+
+test('checkpoint files open in the summary editor: by default for unambiguous extensions, as an option for .bin/.h5/.npz', () => {
+  const [dflt, option] = pkg.contributes.customEditors;
+  assert.equal(dflt.viewType, 'reuseLens.checkpointSummary');
+  assert.equal(dflt.priority, 'default');
+  assert.deepEqual(dflt.selector.map((s: { filenamePattern: string }) => s.filenamePattern).sort(), ['*.ckpt', '*.keras', '*.npy', '*.onnx', '*.pt', '*.pth', '*.safetensors']);
+  assert.equal(option.priority, 'option');
+  assert.deepEqual(option.selector.map((s: { filenamePattern: string }) => s.filenamePattern).sort(), ['*.bin', '*.h5', '*.npz']);
+});
+
+test('settings cover globs, thresholds, prefix rules, worker memory and symlinks, with the documented defaults', () => {
+  const p = pkg.contributes.configuration.properties;
+  assert.deepEqual(p['reuseLens.include'].default, ['**/*.{pt,pth,bin,ckpt,safetensors,npz,npy,h5,keras,onnx}', '**/model.json', '**/*.safetensors.index.json']);
+  assert.deepEqual(p['reuseLens.exclude'].default, ['**/{node_modules,.git,.venv,venv}/**']);
+  assert.equal(p['reuseLens.thresholds.reuseBelow'].default, 0.1);
+  assert.equal(p['reuseLens.thresholds.fineTuneBelow'].default, 0.6);
+  assert.deepEqual(p['reuseLens.thresholds.metric'].enum, ['relRmse', 'rmse']);
+  assert.ok(p['reuseLens.prefixRules'] && p['reuseLens.worker.memoryLimitMb'] && p['reuseLens.followSymlinks']);
+});
+
+test('the extension runs next to the checkpoints, activates lazily, and says what works in an untrusted workspace', () => {
+  assert.deepEqual(pkg.extensionKind, ['workspace']);
+  assert.ok(!pkg.activationEvents.includes('*'));
+  assert.ok(pkg.activationEvents.some((e: string) => e.startsWith('workspaceContains:')));
+  assert.ok(pkg.activationEvents.includes('onView:reuseLens.checkpoints'));
+  assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
+  assert.match(pkg.capabilities.untrustedWorkspaces.description, /never executes/);
+  const views = pkg.contributes.views.reuseLens.map((v: { id: string; name: string }) => `${v.id}=${v.name}`);
+  assert.deepEqual(views, ['reuseLens.checkpoints=Checkpoints', 'reuseLens.analyses=Reuse Analysis']);
+  assert.ok(pkg.contributes.viewsWelcome.some((w: { view: string; contents: string }) => w.view === 'reuseLens.checkpoints' && /command:reuseLens\.refresh/.test(w.contents)));
+});

@@ -1,0 +1,174 @@
+// The extension's logic that does not need VS Code: which files are checkpoints and how they
+// group, what "Analyze Reusability" does with a click, how the Reuse Analysis view reads, the
+// cache key and the persisted cache, why a worker died, and what the summary webview may send.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs, readFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { hideShards, groupByFolder, foldersHoldingCheckpoints, checkpointsUnder } from '../../src/extension/model/discovery';
+import { planAnalysis, orderPair, Candidate } from '../../src/extension/model/pairing';
+import { VERDICT_ICON, layerDescription, layerTooltip, layersInOrder, analysisDescription, esc } from '../../src/extension/model/analysisNodes';
+import { checkpointChildren, tensorDescription } from '../../src/extension/model/checkpointNodes';
+import { formatBytes, formatCount, formatMetric } from '../../src/extension/model/format';
+import { symlinkProblem } from '../../src/extension/model/symlinks';
+import { cacheKey, stampCheckpoint } from '../../src/extension/cache/cacheKey';
+import { ReportCache } from '../../src/extension/cache/reportCache';
+import { describeExit } from '../../src/extension/worker/exitReason';
+import { parseSummaryMessage } from '../../src/extension/summary/messages';
+import { stripLargeGrids } from '../../src/worker/gridStrip';
+import { DEFAULT_OPTIONS, Report, InspectResult, Verdict } from '../../src/core/reportTypes';
+import type { AnalyzeResponse } from '../../src/protocol';
+
+const FIX = path.join(__dirname, '..', 'fixtures');
+const sample = (): Report => JSON.parse(readFileSync(path.join(FIX, 'report', 'sample-report.json'), 'utf8'));
+
+test('shards of a sharded safetensors or TF.js model are listed through their index only', () => {
+  const files = ['/w/hf/model-00001-of-00002.safetensors', '/w/hf/model-00002-of-00002.safetensors', '/w/hf/model.safetensors.index.json',
+    '/w/tfjs/model.json', '/w/tfjs/group1-shard1of2.bin', '/w/other/model-00001-of-00002.safetensors', '/w/a.pt'];
+  assert.deepEqual(hideShards(files).sort(), ['/w/a.pt', '/w/hf/model.safetensors.index.json', '/w/other/model-00001-of-00002.safetensors', '/w/tfjs/model.json']);
+});
+
+test('checkpoints group by folder relative to the workspace, folders and files sorted', () => {
+  const g = groupByFolder(['/w/runs/b.pt', '/w/runs/a.pt', '/w/top.safetensors'], ['/w']);
+  assert.deepEqual(g.map((x) => [x.label, x.files.map((f) => path.basename(f))]), [['.', ['top.safetensors']], ['runs', ['a.pt', 'b.pt']]]);
+});
+
+test('the Explorer offers Analyze on folders that hold checkpoints and their parents, not on others', () => {
+  const f = foldersHoldingCheckpoints(['/w/exp/run1/a.pt', '/w/exp/run2/b.pt'], ['/w']);
+  assert.deepEqual(f, ['/w', '/w/exp', '/w/exp/run1', '/w/exp/run2']);
+  assert.ok(!f.includes('/w/src'));
+  assert.deepEqual(checkpointsUnder('/w/exp', ['/w/exp/run1/a.pt', '/w/expo/c.pt']), ['/w/exp/run1/a.pt']);
+});
+
+const c = (p: string, mtimeMs = 0): Candidate => ({ path: p, mtimeMs });
+
+test('a folder with two checkpoints is compared at once, the pretrained/source one as source', () => {
+  const plan = planAnalysis([{ path: '/w/d', isFolder: true }], () => [c('/w/d/finetuned.pt', 1), c('/w/d/pretrained.pt', 2)], [], (p) => c(p));
+  assert.deepEqual(plan, { kind: 'pair', source: '/w/d/pretrained.pt', target: '/w/d/finetuned.pt' });
+});
+
+test('without telling names, the older checkpoint is the source (a fine-tuned model is saved later)', () => {
+  assert.deepEqual(orderPair(c('/w/x.pt', 20), c('/w/y.pt', 10)).map((x) => x.path), ['/w/y.pt', '/w/x.pt']);
+});
+
+test('a folder with more than two checkpoints asks for source and target; with fewer it says why', () => {
+  const three = planAnalysis([{ path: '/w/d', isFolder: true }], () => [c('/w/d/a.pt'), c('/w/d/b.pt'), c('/w/d/c.pt')], [], (p) => c(p));
+  assert.equal(three.kind, 'pickBoth');
+  const one = planAnalysis([{ path: '/w/d', isFolder: true }], () => [c('/w/d/a.pt')], [], (p) => c(p));
+  assert.equal(one.kind, 'none');
+  assert.match((one as { message: string }).message, /only one checkpoint/);
+});
+
+test('a single file asks for the other side among the other checkpoints; two selected files are compared', () => {
+  const single = planAnalysis([{ path: '/w/a.pt', isFolder: false }], () => [], ['/w/a.pt', '/w/b.pt'], (p) => c(p));
+  assert.deepEqual(single, { kind: 'pickTarget', source: '/w/a.pt', candidates: ['/w/b.pt'] });
+  const two = planAnalysis([{ path: '/w/source.pt', isFolder: false }, { path: '/w/target.pt', isFolder: false }], () => [], [], (p) => c(p));
+  assert.deepEqual(two, { kind: 'pair', source: '/w/source.pt', target: '/w/target.pt' });
+});
+
+test('each layer of an analysis shows a verdict icon and colour, the kernel RMSE, and the reason with numbers', () => {
+  const r = sample();
+  const layers = layersInOrder(r);
+  assert.deepEqual(layers.map((l) => l.index), [...layers.map((l) => l.index)].sort((a, b) => a - b));
+  const first = layers[0];
+  assert.ok(VERDICT_ICON[first.verdict].icon && VERDICT_ICON[first.verdict].color);
+  assert.match(layerDescription(first, 'relRmse'), /^RMSE \S+ \(rel \S+\)$/);
+  const tip = layerTooltip(first, r);
+  assert.ok(tip.includes(esc(first.reason)));
+  assert.match(tip, /reuse below 0\.1, fine-tune below 0\.6/);
+  assert.match(analysisDescription(r), /\d+ reuse · \d+ fine-tune · \d+ retrain/);
+  for (const v of ['reuse', 'fine-tune', 'retrain', 'incompatible', 'source-only', 'target-only'] as Verdict[]) assert.ok(VERDICT_ICON[v]);
+});
+
+test('layer names with Markdown characters show as written in tooltips', () => {
+  assert.equal(esc('blocks_1.conv*'), 'blocks\\_1.conv\\*');
+});
+
+test('an inspected checkpoint expands to layers with their tensors, then loose tensors, entries and warnings', () => {
+  const t = (name: string) => ({ name, dtype: 'F32' as const, shape: [2, 3], parameters: 6, bytes: 24 });
+  const r: InspectResult = {
+    schema: 'reuse-lens/inspect@1', path: '/x', format: 'safetensors', parameters: 18,
+    tensors: [t('conv.weight'), t('conv.bias'), t('step')],
+    layers: [{ name: 'conv', kind: 'conv', parameters: 12, tensors: [{ role: 'weight', name: 'conv.weight' }, { role: 'bias', name: 'conv.bias' }] }],
+    entries: [{ name: 'epoch', type: 'int', value: '3' }], warnings: ['odd'],
+  };
+  const kids = checkpointChildren(r);
+  assert.deepEqual(kids.map((k) => k.kind), ['layer', 'tensor', 'entries', 'warning']);
+  assert.equal(tensorDescription(r.tensors[0]), 'F32 [2, 3] · 6 · 24 B');
+});
+
+test('numbers read the way an ML user expects', () => {
+  assert.equal(formatCount(11_689_512), '11.7M');
+  assert.equal(formatBytes(6872), '6.71 KB');
+  assert.equal(formatMetric(0.0012345), '0.00123');
+  assert.equal(formatMetric(1.2e-7), '1.20e-7');
+  assert.equal(formatMetric(null), '—');
+});
+
+test('a symlink to outside the workspace is refused unless followSymlinks is on', () => {
+  assert.match(symlinkProblem('/w/a.pt', '/etc/a.pt', ['/w'], false)!, /outside the workspace/);
+  assert.equal(symlinkProblem('/w/a.pt', '/etc/a.pt', ['/w'], true), undefined);
+  assert.equal(symlinkProblem('/w/a.pt', '/w/real/a.pt', ['/w'], false), undefined);
+  assert.match(symlinkProblem('/w/a.pt', '/wx/a.pt', ['/w'], false)!, /outside/);
+});
+
+test('the cache key changes when a file is rewritten or an option changes, and not otherwise', () => {
+  const s = [{ path: '/a.pt', size: 10, mtimeMs: 1 }];
+  const t = [{ path: '/b.pt', size: 20, mtimeMs: 2 }];
+  const k = cacheKey(s, t, DEFAULT_OPTIONS);
+  assert.equal(cacheKey(s, t, { ...DEFAULT_OPTIONS, prefixRules: [...DEFAULT_OPTIONS.prefixRules] }), k);
+  assert.notEqual(cacheKey([{ ...s[0], mtimeMs: 2 }], t, DEFAULT_OPTIONS), k);
+  assert.notEqual(cacheKey([{ ...s[0], size: 11 }], t, DEFAULT_OPTIONS), k);
+  assert.notEqual(cacheKey(s, t, { ...DEFAULT_OPTIONS, reuseBelow: 0.2 }), k);
+  assert.notEqual(cacheKey(t, s, DEFAULT_OPTIONS), k, 'source and target are not interchangeable');
+});
+
+test('a sharded checkpoint is stamped with its shards, so rewriting a shard invalidates the cache', async () => {
+  const stamps = await stampCheckpoint(path.join(FIX, 'safetensors', 'sharded', 'model.safetensors.index.json'));
+  assert.deepEqual(stamps.map((s) => path.basename(s.path)).sort(), ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'model.safetensors.index.json']);
+  const single = await stampCheckpoint(path.join(FIX, 'safetensors', 'conv_bn_linear.safetensors'));
+  assert.equal(single.length, 1);
+});
+
+test('a finished analysis is found again after a restart (stored on disk), and a damaged cache file is ignored', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'reuse-lens-cache-'));
+  try {
+    const response: AnalyzeResponse = { report: sample(), analysisId: 'a1', gridsOmitted: [], durationMs: 5 };
+    await new ReportCache(dir).put('abc123', response);
+    const again = await new ReportCache(dir).get('abc123');
+    assert.equal(again?.response.report.summary.text, response.report.summary.text);
+    await fs.writeFile(path.join(dir, 'def456.json'), '{"key":"def456","response":{"rep');
+    assert.equal(await new ReportCache(dir).get('def456'), undefined);
+    await new ReportCache(dir).clear();
+    assert.equal(await new ReportCache(dir).get('abc123'), undefined);
+  } finally { await fs.rm(dir, { recursive: true, force: true }); }
+});
+
+test('a dead worker is explained: out of memory with the setting to raise, a signal, an exit code with the last stderr line', () => {
+  assert.match(describeExit(null, 'SIGABRT', '<--- Last few GCs --->\nFATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory', 2048), /ran out of memory \(limit 2048 MB\).*memoryLimitMb/);
+  assert.match(describeExit(null, 'SIGKILL', '', 2048), /killed \(SIGKILL\)/);
+  assert.match(describeExit(3, null, 'boom\nlast words\n', 2048), /exited with code 3: last words/);
+});
+
+test('the summary webview may send only the protocol\'s messages, with no extra fields', () => {
+  assert.deepEqual(parseSummaryMessage({ type: 'ready' }), { type: 'ready' });
+  assert.equal(parseSummaryMessage({ type: 'runShell', cmd: 'rm -rf /' }), undefined);
+  assert.equal(parseSummaryMessage({ type: 'analyze', path: '/etc/passwd' }), undefined);
+  assert.equal(parseSummaryMessage('ready'), undefined);
+  assert.equal(parseSummaryMessage(null), undefined);
+});
+
+test('big filter grids are kept out of the analyze answer (so the editor never parses hundreds of MB), small ones stay', () => {
+  const r = sample();
+  const withGrid = r.layers.find((l) => l.params.some((p) => p.filterGrid));
+  if (!withGrid) {
+    const l = r.layers[0];
+    l.params[0].filterGrid = { rows: 100, cols: 100, values: new Array(10000).fill(0.1) };
+  }
+  assert.deepEqual(stripLargeGrids(r, 1e9).omitted, []);
+  const stripped = stripLargeGrids(r, 10);
+  assert.ok(stripped.omitted.length > 0);
+  assert.ok(stripped.report.layers.every((l) => l.params.every((p) => !p.filterGrid)));
+  assert.ok(r.layers.some((l) => l.params.some((p) => p.filterGrid)), 'the original report (kept in the worker) still has them');
+});

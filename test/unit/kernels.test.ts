@@ -1,0 +1,134 @@
+// The accumulation kernel must give the sums of a plain float64 loop, whatever array type
+// the chunks come in, and must skip (and count) NaN/Inf pairs instead of poisoning a layer.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { accumulatePair, emptySums, mergeSums, metricsOf, PairSums } from '../../src/core/kernels';
+import { createArena } from '../../src/core/simd';
+
+/** Deterministic pseudo-random floats (xorshift), so a failure reproduces. */
+function randoms(n: number, seed: number, scale = 1): Float64Array {
+  const out = new Float64Array(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    out[i] = (x / 2 ** 32 - 0.5) * scale;
+  }
+  return out;
+}
+
+/** The definition, one element at a time in float64. */
+function naive(s: ArrayLike<number>, t: ArrayLike<number>): PairSums {
+  const r = emptySums();
+  for (let i = 0; i < s.length; i++) {
+    const a = s[i], b = t[i];
+    if (!Number.isFinite(a) || !Number.isFinite(b)) {
+      if (!Number.isFinite(a)) r.nonFiniteSource++;
+      if (!Number.isFinite(b)) r.nonFiniteTarget++;
+      continue;
+    }
+    r.n++;
+    r.sumSqDiff += (a - b) ** 2; r.sumSqSource += a * a; r.sumSqTarget += b * b; r.dot += a * b;
+    r.maxAbsDiff = Math.max(r.maxAbsDiff, Math.abs(a - b));
+  }
+  return r;
+}
+
+function close(actual: PairSums, expected: PairSums, what: string): void {
+  for (const k of Object.keys(expected) as (keyof PairSums)[]) {
+    const a = actual[k], e = expected[k];
+    const tol = 1e-12 * Math.max(1, Math.abs(e));
+    assert.ok(Math.abs(a - e) <= tol, `${what}: ${k} is ${a}, a float64 loop gives ${e}`);
+  }
+}
+
+test('float32 chunks give the same sums as a float64 loop over the same values', () => {
+  const s64 = randoms(100_003, 1, 0.1);
+  const t64 = randoms(100_003, 2, 0.1).map((x, i) => s64[i] + x * 0.01);
+  const s = Float32Array.from(s64), t = Float32Array.from(t64);
+  const acc = emptySums();
+  accumulatePair(acc, s, t, s.length);
+  close(acc, naive(s, t), 'Float32Array');
+});
+
+test('float64 chunks and mixed or plain-array chunks give the same sums as a float64 loop', () => {
+  const s = randoms(50_001, 3, 10), t = randoms(50_001, 4, 10);
+  const a = emptySums(); accumulatePair(a, s, t, s.length); close(a, naive(s, t), 'Float64Array');
+  const b = emptySums(); accumulatePair(b, Float32Array.from(s), t, s.length); close(b, naive(Float32Array.from(s), t), 'Float32Array with Float64Array');
+  const c = emptySums(); accumulatePair(c, Array.from(s), Array.from(t), s.length); close(c, naive(s, t), 'plain arrays');
+});
+
+test('only the first `length` elements are added', () => {
+  const s = new Float32Array([1, 2, 3, 100]), t = new Float32Array([1, 1, 1, -100]);
+  const acc = emptySums();
+  accumulatePair(acc, s, t, 3);
+  assert.equal(acc.n, 3);
+  assert.equal(acc.sumSqDiff, 0 + 1 + 4);
+  assert.equal(acc.maxAbsDiff, 2);
+  accumulatePair(acc, s, t, 0);
+  assert.equal(acc.n, 3);
+});
+
+test('NaN and Inf pairs are skipped and counted per side, the rest summed exactly', () => {
+  for (const Arr of [Float32Array, Float64Array]) {
+    const s = Arr.from(randoms(10_000, 5)), t = Arr.from(randoms(10_000, 6));
+    s[17] = NaN; t[17] = NaN; s[400] = Infinity; t[9999] = -Infinity; s[5000] = NaN;
+    const acc = emptySums();
+    accumulatePair(acc, s, t, s.length);
+    close(acc, naive(s, t), Arr.name);
+    assert.equal(acc.n, 10_000 - 4);
+    assert.equal(acc.nonFiniteSource, 3);
+    assert.equal(acc.nonFiniteTarget, 2);
+    assert.ok(Number.isFinite(acc.sumSqDiff) && Number.isFinite(acc.maxAbsDiff));
+  }
+});
+
+test('a huge but finite float64 pair is summed (to Inf), not dropped as non-finite', () => {
+  const acc = emptySums();
+  accumulatePair(acc, new Float64Array([1e300, 1]), new Float64Array([-1e300, 1]), 2);
+  assert.equal(acc.n, 2);
+  assert.equal(acc.nonFiniteSource + acc.nonFiniteTarget, 0);
+  assert.equal(acc.sumSqDiff, Infinity);
+});
+
+test('accumulating in chunks, or merging partial sums, equals one pass', () => {
+  const s = Float32Array.from(randoms(70_001, 7)), t = Float32Array.from(randoms(70_001, 8));
+  const whole = emptySums(); accumulatePair(whole, s, t, s.length);
+  const chunked = emptySums();
+  for (let i = 0; i < s.length; i += 4099) accumulatePair(chunked, s.subarray(i), t.subarray(i), Math.min(4099, s.length - i));
+  close(chunked, whole, 'chunked');
+  const a = emptySums(), b = emptySums();
+  accumulatePair(a, s, t, 30_000); accumulatePair(b, s.subarray(30_000), t.subarray(30_000), s.length - 30_000);
+  mergeSums(a, b);
+  close(a, whole, 'merged');
+});
+
+test('metrics: identical tensors give rmse 0 and cosine 1; no finite pair gives nulls', () => {
+  const s = Float32Array.from(randoms(1000, 9));
+  const acc = emptySums(); accumulatePair(acc, s, s, s.length);
+  const m = metricsOf(acc);
+  assert.equal(m.rmse, 0); assert.equal(m.relRmse, 0); assert.equal(m.maxAbsDiff, 0);
+  assert.ok(Math.abs(m.cosine! - 1) < 1e-12);
+  const none = emptySums(); accumulatePair(none, new Float32Array([NaN]), new Float32Array([1]), 1);
+  assert.deepEqual(metricsOf(none), { rmse: null, relRmse: null, cosine: null, maxAbsDiff: null });
+});
+
+test('float32 chunks in a WebAssembly arena (the SIMD loop) give the sums of a float64 loop, at any offset and length', () => {
+  const arena = createArena();
+  assert.ok(arena, 'this Node has WebAssembly SIMD');
+  const a = arena.take()!, b = arena.take()!;
+  const s = new Float32Array(a.buffer, a.byteOffset, 50_000), t = new Float32Array(b.buffer, b.byteOffset, 50_000);
+  s.set(randoms(50_000, 10, 0.2)); t.set(randoms(50_000, 11, 0.2));
+  for (const [from, len] of [[0, 50_000], [1, 49_999], [3, 33], [5, 37], [0, 35], [7, 12_345]]) {
+    const acc = emptySums();
+    accumulatePair(acc, s.subarray(from), t.subarray(from), len);
+    close(acc, naive(s.subarray(from, from + len), t.subarray(from, from + len)), `offset ${from}, length ${len}`);
+  }
+  // Largest difference found in any lane, on either side of zero.
+  s.fill(0, 0, 64); t.fill(0, 0, 64); t[13] = 5; s[42] = -7;
+  const m = emptySums(); accumulatePair(m, s, t, 64);
+  assert.equal(m.maxAbsDiff, 7);
+  s[50] = NaN; t[3] = Infinity;
+  const bad = emptySums(); accumulatePair(bad, s, t, 1000);
+  close(bad, naive(s.subarray(0, 1000), t.subarray(0, 1000)), 'with NaN and Inf');
+  assert.equal(bad.nonFiniteSource, 1); assert.equal(bad.nonFiniteTarget, 1);
+});
