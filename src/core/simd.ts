@@ -8,7 +8,7 @@
 // what the SIMD saves; so chunk buffers are carved out of a WebAssembly.Memory (an arena per
 // FilePool), the file is read straight into them, and the kernel runs where the bytes land.
 //
-// The module is 250 bytes, assembled below from the opcodes (no toolchain needed). If the
+// The module is about 500 bytes, assembled below from the opcodes (no toolchain needed). If the
 // runtime lacks WebAssembly SIMD, `createArena` returns undefined and the JS loops run.
 
 /** Where the kernel leaves its sums (eight float64 at byte 0..64); chunk slots start at 64 KiB. */
@@ -23,6 +23,10 @@ export interface Arena {
   readonly memory: WebAssembly.Memory;
   /** Sums over n (a multiple of 4) float32 pairs at byte offsets s and t of the arena. */
   sumF32(s: number, t: number, n: number): void;
+  /** Decodes n (a multiple of 4) float16 at byte offset src into float32 at dst, exactly. */
+  f16ToF32(src: number, dst: number, n: number): void;
+  /** Same for bfloat16. */
+  bf16ToF32(src: number, dst: number, n: number): void;
   /** dd, ss, tt, st, then max d (2 lanes) and min d (2 lanes) of the last sumF32. */
   readonly result: Float64Array;
   /** A free slot (SLOT_BYTES long, 16-aligned), or undefined when all are in use. */
@@ -55,13 +59,16 @@ export function createArena(): Arena | undefined {
   const pages = (RESULT_BYTES + SLOTS * SLOT_BYTES) / 65536;
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
   const instance = new WebAssembly.Instance(mod, { env: { mem: memory } });
-  const sum = instance.exports.sumF32 as (s: number, t: number, n: number) => void;
+  type Fn = (a: number, b: number, n: number) => void;
+  const ex = instance.exports as { sumF32: Fn; f16ToF32: Fn; bf16ToF32: Fn };
   const buf = memory.buffer;
   const free: Uint8Array[] = [];
   for (let i = SLOTS - 1; i >= 0; i--) free.push(new Uint8Array(buf, RESULT_BYTES + i * SLOT_BYTES, SLOT_BYTES));
   const arena: Arena = {
     memory,
-    sumF32: sum,
+    sumF32: ex.sumF32,
+    f16ToF32: ex.f16ToF32,
+    bf16ToF32: ex.bf16ToF32,
     result: new Float64Array(buf, 0, 8),
     take: () => free.pop(),
     give: (slot) => { free.push(slot); },
@@ -82,13 +89,22 @@ function uleb(n: number): number[] {
   } while (n);
   return out;
 }
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) { out.push(b); return out; }
+    out.push(b | 0x80);
+  }
+}
 const str = (s: string) => [...uleb(s.length), ...Buffer.from(s, 'utf8')];
 const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
 
 // Opcodes (WebAssembly core + SIMD proposal, final numbering).
 const I32 = 0x7f, V128 = 0x7b;
 const get = (i: number) => [0x20, i], set = (i: number) => [0x21, i], tee = (i: number) => [0x22, i];
-const i32const = (v: number) => [0x41, ...uleb(v)]; // small non-negative values only
+const i32const = (v: number) => [0x41, ...sleb(v | 0)];
 const I32_ADD = 0x6a, I32_SHL = 0x74, I32_LT_U = 0x49, I32_GE_U = 0x4f;
 const F64_ADD = 0xa0;
 const f64store = (offset: number) => [0x39, 3, ...uleb(offset)];
@@ -100,6 +116,63 @@ const extract = (lane: number) => [...simd(0x21), lane]; // f64x2.extract_lane
 // pmin/pmax are one instruction (minpd/maxpd); min/max would add NaN and ±0 handling we do
 // not need: a NaN anywhere already makes the sums NaN, and then kernels.ts recounts carefully.
 const F64X2_ADD = simd(0xf0), F64X2_SUB = simd(0xf1), F64X2_MUL = simd(0xf2), F64X2_PMIN = simd(0xf6), F64X2_PMAX = simd(0xf7);
+
+// For the half-float decoders.
+const V128_STORE = [...simd(0x0b), 2, 0];
+const EXTEND_LOW_U16 = simd(0xa9); // i32x4.extend_low_i16x8_u
+const I32X4_SHL = simd(0xab), I32X4_GT_S = simd(0x3b), I32X4_SPLAT = simd(0x11);
+const V128_AND = simd(0x4e), V128_OR = simd(0x50), V128_BITSELECT = simd(0x52);
+const F32X4_MUL = simd(0xe6), F32X4_SPLAT = simd(0x13);
+const f32const = (v: number) => { const b = new Uint8Array(new Float32Array([v]).buffer); return [0x43, ...b]; };
+
+/** A function (src, dst, n): for each 4 halves at src, `convert` turns the i32x4 (zero-extended u16) in local 4 into float32 bits on the stack. */
+function decoder(constants: number[], constantLocals: number, convert: number[]): number[] {
+  return [
+    2, 1, I32, 1 + constantLocals, V128, // locals: 3 end; 4 x, then constants
+    ...constants,
+    ...get(0), ...get(2), ...i32const(1), I32_SHL, I32_ADD, ...set(3), // end = src + 2n
+    0x02, 0x40,
+    ...get(0), ...get(3), I32_GE_U, 0x0d, 0,
+    0x03, 0x40,
+    ...get(0), ...load64(0), ...EXTEND_LOW_U16, ...set(4),
+    ...get(1), ...convert, ...V128_STORE,
+    ...get(0), ...i32const(8), I32_ADD, ...set(0),
+    ...get(1), ...i32const(16), I32_ADD, ...set(1),
+    ...get(0), ...get(3), I32_LT_U, 0x0d, 0,
+    0x0b,
+    0x0b,
+    0x0b,
+  ];
+}
+
+function f16Body(): number[] {
+  // float16 → float32 without a table: move exponent and mantissa into float32 position and
+  // multiply by 2^112, which rebiases the exponent and turns float16 subnormals into the right
+  // float32 normals (WebAssembly keeps subnormals: no flush to zero). Inf/NaN (exponent 31)
+  // take exponent 255 instead, keeping the mantissa; then the sign goes back on.
+  // Constant locals: 5 = 0x7fff, 6 = 2^112, 7 = 0x7bff, 8 = 0x7f800000, 9 = 0x8000.
+  const constants = [
+    ...i32const(0x7fff), ...I32X4_SPLAT, ...set(5),
+    ...f32const(2 ** 112), ...F32X4_SPLAT, ...set(6),
+    ...i32const(0x7bff), ...I32X4_SPLAT, ...set(7),
+    ...i32const(0x7f800000), ...I32X4_SPLAT, ...set(8),
+    ...i32const(0x8000), ...I32X4_SPLAT, ...set(9),
+  ];
+  const convert = [
+    // bitselect(v1, v2, mask): v1 where mask is set. v1 = inf/nan bits, v2 = scaled value.
+    ...get(4), ...get(5), ...V128_AND, ...i32const(13), ...I32X4_SHL, ...get(8), ...V128_OR,
+    ...get(4), ...get(5), ...V128_AND, ...i32const(13), ...I32X4_SHL, ...get(6), ...F32X4_MUL,
+    ...get(4), ...get(5), ...V128_AND, ...get(7), ...I32X4_GT_S,
+    ...V128_BITSELECT,
+    ...get(4), ...get(9), ...V128_AND, ...i32const(16), ...I32X4_SHL,
+    ...V128_OR,
+  ];
+  return decoder(constants, 5, convert);
+}
+
+function bf16Body(): number[] {
+  return decoder([], 0, [...get(4), ...i32const(16), ...I32X4_SHL]);
+}
 
 function assemble(): Uint8Array<ArrayBuffer> {
   // Params: 0 s, 1 t (byte offsets), 2 n (elements, multiple of 4). Locals: 3 end;
@@ -147,12 +220,13 @@ function assemble(): Uint8Array<ArrayBuffer> {
     ...i32const(0), ...get(21), ...extract(1), ...f64store(56),
     0x0b,
   ];
+  const f16 = f16Body(), bf16 = bf16Body();
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, [1, 0x60, 3, I32, I32, I32, 0]), // type: (i32 i32 i32) -> ()
     ...section(2, [1, ...str('env'), ...str('mem'), 0x02, 0x00, 1]), // import memory env.mem, min 1 page
-    ...section(3, [1, 0]), // one function of type 0
-    ...section(7, [1, ...str('sumF32'), 0x00, 0]), // export it
-    ...section(10, [1, ...uleb(body.length), ...body]),
+    ...section(3, [3, 0, 0, 0]), // three functions of type 0
+    ...section(7, [3, ...str('sumF32'), 0x00, 0, ...str('f16ToF32'), 0x00, 1, ...str('bf16ToF32'), 0x00, 2]),
+    ...section(10, [3, ...uleb(body.length), ...body, ...uleb(f16.length), ...f16, ...uleb(bf16.length), ...bf16]),
   ]);
 }

@@ -95,6 +95,13 @@ test('names that reach attributes of allowed globals are refused', () => {
   }
 });
 
+test("Lightning's AttributeDict hyper-parameters are read as a plain dict", () => {
+  const p = [0x80, 2, ...Buffer.from('cpytorch_lightning.utilities.parsing\nAttributeDict\n'), 0x29, 0x81, 0x8c, 2, ...Buffer.from('lr'), 0x4b, 3, 0x73, 0x2e];
+  const v = vm(p);
+  assert.ok(v instanceof PyDict && v.typeName === 'AttributeDict');
+  assert.equal(v.get('lr'), 3);
+});
+
 test('calling a value that is not an allowed global is refused', () => {
   // A string "called" with REDUCE.
   assert.throws(() => vm([0x80, 2, 0x8c, 1, 0x61, 0x29, 0x52, 0x2e]), CheckpointError);

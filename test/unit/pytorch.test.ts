@@ -67,7 +67,10 @@ test('a training checkpoint exposes state_dict weights without the wrapper key a
   assert.deepEqual(byName.get('best_acc'), { name: 'best_acc', type: 'float', value: '0.875' });
   assert.deepEqual(byName.get('arch'), { name: 'arch', type: 'str', value: "'Net'" });
   assert.deepEqual(byName.get('optimizer'), { name: 'optimizer', type: 'optimizer state', value: `${exp.optimizerTensors} tensors` });
-  assert.equal(ckpt.entries.length, 4);
+  assert.deepEqual(byName.get('args'), { name: 'args', type: 'argparse.Namespace', value: "Namespace(lr=0.1, arch='Net')" });
+  assert.deepEqual(byName.get('val_loss'), { name: 'val_loss', type: 'float', value: '0.25' }, 'a numpy float32 scalar');
+  assert.deepEqual(byName.get('steps'), { name: 'steps', type: 'int', value: '1200' }, 'a numpy int64 scalar');
+  assert.equal(ckpt.entries.length, 7);
 });
 
 test('a model + ema checkpoint (legacy format) compares the model and lists the ema copy', async () => {

@@ -180,11 +180,18 @@ test('while a large analysis runs in the worker, the host\'s event loop is never
   const h = monitorEventLoopDelay({ resolution: 10 });
   h.enable();
   let progress = 0;
-  const a = await c.analyze({ source: src, target: tgt }, () => { progress++; });
+  // Analyses back to back until the worker has worked at least a second (the engine is fast
+  // when the files are in the page cache).
+  const t0 = Date.now();
+  let runs = 0;
+  while (Date.now() - t0 < 1000 && runs < 30) {
+    const a = await c.analyze({ source: src, target: tgt }, () => { progress++; });
+    assert.equal(a.report.schema, 'reuse-lens/report@1');
+    runs++;
+  }
   h.disable();
   const blockedMs = h.max / 1e6 - 10;
-  assert.equal(a.report.schema, 'reuse-lens/report@1');
-  assert.ok(a.durationMs > 200, `the analysis was long enough to matter (${a.durationMs} ms)`);
+  assert.ok(Date.now() - t0 >= 1000, `the worker worked long enough to matter (${Date.now() - t0} ms, ${runs} runs)`);
   assert.ok(progress > 0);
   assert.ok(blockedMs < 100, `event loop blocked for ${blockedMs.toFixed(1)} ms`);
 });
@@ -195,7 +202,8 @@ test('cancel of a long analysis stops it within a second, in the same worker (th
   const cts = new CancellationTokenSource();
   let firstProgress!: () => void;
   const progressed = new Promise<void>((r) => { firstProgress = r; });
-  const run = c.analyze({ source: src, target: tgt }, (p) => { if (p.done > 0) firstProgress(); }, cts.token);
+  // Cancel as soon as the engine says it started (its first progress), well before it can finish.
+  const run = c.analyze({ source: src, target: tgt }, () => firstProgress(), cts.token);
   await Promise.race([progressed, run.catch(() => {})]);
   const pid = c.pid;
   const t0 = Date.now();

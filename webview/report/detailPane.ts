@@ -109,6 +109,9 @@ export class DetailPane {
     const labels = hist.counts.map((_, i) => fmt((hist.edges[i] + hist.edges[i + 1]) / 2));
     // The chart measures its box, so it is created once the section is in the document.
     queueMicrotask(() => {
+      // Replaced before it was drawn (fast selection changes): draw nothing into a detached canvas.
+      if (!canvas.isConnected) return;
+      this.histChart?.destroy();
       this.histChart = new Chart(canvas, {
         type: 'bar',
         data: { labels, datasets: [{ data: hist.counts, backgroundColor: t.verdict['source-only'], categoryPercentage: 1, barPercentage: 0.95 }] },

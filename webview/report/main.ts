@@ -116,8 +116,12 @@ function select(name: string, fromChart: boolean): void {
   if (fromChart) table.reveal(name);
 }
 
+// The view is saved a moment after the last change (a slider fires many events). The report is
+// not: the host keeps it (report cache) and sends it again when the page comes back.
+let persistTimer = 0;
 function persist(): void {
-  saveState({ analysisId, report: original, view: { ...view } as unknown as Record<string, unknown> });
+  window.clearTimeout(persistTimer);
+  persistTimer = window.setTimeout(() => saveState({ analysisId, view: { ...view } as unknown as Record<string, unknown> }), 250);
 }
 
 function renderAll(): void {
@@ -228,13 +232,22 @@ window.addEventListener('message', (e: MessageEvent) => {
 });
 
 // A theme switch changes body classes; chart colours are canvas pixels and must be redrawn.
-new MutationObserver(() => {
-  if (judged) { chart.retheme(judged, view.chartMetric, view.logScale); shownDetail = ''; renderDetail(); }
-}).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+// VS Code sets the body class and the variables on <html>'s style attribute.
+let themeFrame = 0;
+const theme = new MutationObserver(() => {
+  if (themeFrame) return;
+  themeFrame = requestAnimationFrame(() => {
+    themeFrame = 0;
+    if (judged) { chart.retheme(judged, view.chartMetric, view.logScale); shownDetail = ''; renderDetail(); }
+  });
+});
+theme.observe(document.body, { attributes: true, attributeFilter: ['class'] });
+theme.observe(document.documentElement, { attributes: true, attributeFilter: ['style'] });
 
-// After a reload, draw what we had at once; the host sends the current report too.
+// After a reload or a hidden tab, come back to the same view; the host sends the report.
 const restored = parseReportWebviewState(loadState());
 if (restored) {
+  analysisId = restored.analysisId;
   view = parseView(restored.view);
   if (restored.report) onMessage({ type: 'report', analysisId: restored.analysisId, report: restored.report });
 }

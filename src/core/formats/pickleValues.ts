@@ -180,6 +180,15 @@ export function shortRepr(v: PyValue, maxLen = 120): string {
       return push('}');
     }
     if (x instanceof PyGlobal) return push(x.fullName);
+    if (x instanceof PyObject && x.className === 'argparse.Namespace' && x.state instanceof PyDict) {
+      if (!push('Namespace(')) return false;
+      const st = x.state;
+      for (let i = 0; i < st.keys.length; i++) {
+        if (i && !push(', ')) return false;
+        if (!push(`${typeof st.keys[i] === 'string' ? st.keys[i] : '?'}=`) || !walk(st.values[i], depth + 1)) return false;
+      }
+      return push(')');
+    }
     if (x instanceof PyObject) {
       if (!push(`${x.className}(`)) return false;
       if (x.state !== null && !walk(x.state, depth + 1)) return false;

@@ -92,7 +92,6 @@ function looksLikeModelClass(global: string, isTorchFile: boolean): boolean {
 
 async function openZip(path: string, raf: RandomAccessFile, state: OpenState): Promise<Checkpoint> {
   const zip = await ZipArchive.open(path, raf);
-  let closeZip = true;
   try {
     const pkl = zip.entries
       .filter((e) => e.name === 'data.pkl' || e.name.endsWith('/data.pkl'))
@@ -126,13 +125,11 @@ async function openZip(path: string, raf: RandomAccessFile, state: OpenState): P
       pending.push([key, entry]);
     }
     const offsets = await storedDataOffsets(zip, raf, pending.map(([, e]) => e).filter((e) => e.compression === 0));
-    for (const [key, entry] of pending) located.set(key, locateZipStorage(zip, entry, offsets));
-    const ckpt = buildCheckpoint(path, 'pytorch-zip', raf, value, located, littleEndian, warnings);
-    if (ckpt.tensors.some((t) => t.location.kind === 'loader')) closeZip = false; // loaders read through the archive later
-    return ckpt;
+    for (const [key, entry] of pending) located.set(key, locateZipStorage(path, entry, offsets));
+    return buildCheckpoint(path, 'pytorch-zip', raf, value, located, littleEndian, warnings);
   } finally {
-    // Contiguous/strided locations are read through the FilePool by path; only loaders keep the archive.
-    if (closeZip) await zip.close();
+    // Tensor bytes are read later through the FilePool (or a fresh archive for deflated storages).
+    await zip.close();
   }
 }
 
@@ -140,11 +137,23 @@ type StorageLocation =
   | { kind: 'file'; offset: number }
   | { kind: 'entry'; read: () => Promise<Uint8Array> };
 
-function locateZipStorage(zip: ZipArchive, entry: ZipEntryInfo, offsets: Map<ZipEntryInfo, number>): StorageLocation {
+function locateZipStorage(path: string, entry: ZipEntryInfo, offsets: Map<ZipEntryInfo, number>): StorageLocation {
   const offset = offsets.get(entry);
   if (offset !== undefined) return { kind: 'file', offset };
-  let cached: Promise<Uint8Array> | undefined;
-  return { kind: 'entry', read: () => (cached ??= zip.readEntry(entry, MAX_INFLATED_STORAGE).catch((e) => { cached = undefined; throw e; })) };
+  // A deflated storage (not something torch writes; a re-zipped file): inflated on demand from a
+  // freshly opened archive, so an open checkpoint holds no file handle.
+  const name = entry.name;
+  return {
+    kind: 'entry',
+    read: async () => {
+      const zip = await ZipArchive.open(path);
+      try {
+        const e = zip.find(name);
+        if (!e) throw new CheckpointError(path, `zip entry ${name} disappeared (file changed while reading?)`);
+        return await zip.readEntry(e, MAX_INFLATED_STORAGE);
+      } finally { await zip.close(); }
+    },
+  };
 }
 
 /** Headers closer than this are read together: many tiny storages would otherwise cost one read each. */
