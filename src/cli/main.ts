@@ -1,6 +1,7 @@
 // `reuse-lens`: the command line over the same engine as the extension.
 // Exit 0 on success, 1 on bad input (one line on stderr naming the file), 2 on wrong usage.
 import { analyzePaths, inspectPath } from '../core/engine';
+import { isFolder, listCheckpointsInFolder } from '../core/formats/open';
 import { CheckpointError } from '../core/errors';
 import { planJson, planKeras, planPytorch, toCsv, toMarkdown } from '../core/exports';
 import { parseCommand } from './args';
@@ -22,6 +23,17 @@ async function run(argv: string[]): Promise<number> {
     case 'help': await out(USAGE + '\n'); return 0;
     case 'version': await out(`${version}\n`); return 0;
     case 'inspect': {
+      // A folder of several checkpoints is listed (so the user can name one); a folder that is
+      // one model (TF.js, sharded safetensors) is inspected like a file.
+      if (await isFolder(cmd.file)) {
+        const list = await listCheckpointsInFolder(cmd.file);
+        if (list.length !== 1) {
+          const json = { schema: 'reuse-lens/folder@1', path: cmd.file, checkpoints: list.map((e) => ({ name: e.name, path: e.path })) };
+          await out(cmd.json ? JSON.stringify(json, null, 2) + '\n'
+            : `${cmd.file}: folder holds ${list.length} checkpoint${list.length === 1 ? '' : 's'}\n` + list.map((e) => `  ${e.name}\n`).join(''));
+          return 0;
+        }
+      }
       const r = await inspectPath(cmd.file, { stats: cmd.stats });
       await out(cmd.json ? JSON.stringify(r, null, 2) + '\n' : formatInspect(r));
       return 0;

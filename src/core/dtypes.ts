@@ -1,4 +1,5 @@
 import { DType, DTYPE_SIZE } from './types';
+import { arenaOf } from './simd';
 
 // Decoding of stored elements into numbers. Half floats (F16, BF16) go through 64K-entry
 // tables built once on first use: a lookup beats bit twiddling per element, and every half
@@ -96,7 +97,15 @@ export function decodeFloat32(src: Uint8Array, dtype: 'F32' | 'F16' | 'BF16', co
   }
   const t = dtype === 'F16' ? halfTable() : bfloat16Table();
   const v = new Uint16Array(src.buffer, src.byteOffset, count);
-  for (let i = 0; i < count; i++) out[i] = t[v[i]];
+  let i = 0;
+  // In a WebAssembly arena (tensorData's chunk buffers) SIMD decodes 4 at a time, about
+  // 10x faster than the table; the table does the rest, and everything elsewhere.
+  const arena = src.buffer === out.buffer ? arenaOf(src.buffer) : undefined;
+  if (arena && count >= 4) {
+    i = count & ~3;
+    (dtype === 'F16' ? arena.f16ToF32 : arena.bf16ToF32)(src.byteOffset, out.byteOffset, i);
+  }
+  for (; i < count; i++) out[i] = t[v[i]];
   return out.subarray(0, count);
 }
 

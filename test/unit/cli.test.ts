@@ -129,3 +129,17 @@ test('inspect lists layers and tensors; --stats adds min/max/mean/std/zeros; --j
   for (const k of ['min', 'max', 'mean', 'std', 'zeros']) assert.ok(k in j.tensors[0].stats, k);
   assert.ok(Array.isArray(j.layers) && Array.isArray(j.entries));
 });
+
+test('inspect of a folder holding several checkpoints lists them, and inspects a folder that is one model', () => {
+  const several = join(ROOT, 'test', 'fixtures', 'folders', 'several');
+  const r = cli('inspect', several);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /folder holds 3 checkpoints/);
+  assert.match(r.out, /a\.h5[\s\S]*b\.onnx[\s\S]*web_model\//);
+  const j = JSON.parse(cli('inspect', several, '--json').out);
+  assert.equal(j.schema, 'reuse-lens/folder@1');
+  assert.deepEqual(j.checkpoints.map((c: { name: string }) => c.name), ['a.h5', 'b.onnx', 'web_model/']);
+  const one = JSON.parse(cli('inspect', join(ROOT, 'test', 'fixtures', 'folders', 'sharded'), '--json').out);
+  assert.equal(one.schema, 'reuse-lens/inspect@1');
+  assert.equal(one.format, 'safetensors-sharded');
+});

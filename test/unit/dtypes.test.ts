@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeInto, decodeFloat32, halfTable, bfloat16Table } from '../../src/core/dtypes';
 import { DType } from '../../src/core/types';
+import { createArena } from '../../src/core/simd';
 
 const FIXTURE = join(__dirname, '../fixtures/dtypes/halfs.safetensors');
 
@@ -108,4 +109,23 @@ test('float32 chunks are handed out without a copy when aligned, and copied when
   const copy = decodeFloat32(odd, 'F32', 3, new Float32Array(3));
   assert.notEqual(copy.buffer, odd.buffer);
   assert.deepEqual([...copy], [1.5, -2, 3.25]);
+});
+
+test('the SIMD decoders (chunks in a WebAssembly arena) give every float16 and bfloat16 pattern exactly', () => {
+  const arena = createArena();
+  assert.ok(arena, 'this Node has WebAssembly SIMD');
+  const src = arena.take()!, dst = arena.take()!;
+  const bits = new Uint16Array(src.buffer, src.byteOffset, 65536);
+  for (let h = 0; h < 65536; h++) bits[h] = h;
+  const raw = new Uint8Array(src.buffer, src.byteOffset, 65536 * 2);
+  const out = new Float32Array(dst.buffer, dst.byteOffset, 65536);
+  for (const [dtype, table] of [['F16', halfTable()], ['BF16', bfloat16Table()]] as const) {
+    out.fill(12345);
+    const got = decodeFloat32(raw, dtype, 65536, out);
+    assert.equal(got.buffer, dst.buffer);
+    for (let h = 0; h < 65536; h++) assert.ok(same(got[h], table[h]), `${dtype} 0x${h.toString(16)}: ${got[h]} vs ${table[h]}`);
+    // An odd count and an odd offset: the last elements go through the table.
+    const part = decodeFloat32(raw.subarray(2 * 1001), dtype, 7, out.subarray(3));
+    for (let k = 0; k < 7; k++) assert.ok(same(part[k], table[1001 + k]), `${dtype} tail ${k}`);
+  }
 });

@@ -17,7 +17,7 @@ const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; re
   const bad: Record<string, number> = {};
   let n = 0, ok = 0;
   const t0 = Date.now();
-  for (let it = 0; it < 400; it++) {
+  for (let it = 0; it < 3000; it++) {
     const f = files[rnd(files.length)];
     const b = Buffer.from(readFileSync(join(dir, f)));
     const k = rnd(4);

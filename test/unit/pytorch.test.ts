@@ -112,6 +112,12 @@ test('views of one storage point into the same bytes; non-contiguous tensors are
   }
 });
 
+test('a re-zipped checkpoint with deflated storages is inflated on demand, not at open', async () => {
+  // Values are checked against numpy by the per-fixture test above; here, how they are reached.
+  const ckpt = await pytorchReader.open(join(DIR, 'shared_strided_deflated.pt'));
+  assert.ok(ckpt.tensors.every((t) => t.location.kind === 'loader'));
+});
+
 test('a big-endian checkpoint (byteorder record) decodes to the same numbers', async () => {
   const ckpt = await pytorchReader.open(join(DIR, 'big_endian.pt'));
   assert.equal(ckpt.metadata?.byteOrder, 'big');

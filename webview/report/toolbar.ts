@@ -40,15 +40,23 @@ export class Toolbar {
   constructor(private readonly events: ToolbarEvents) {
     this.metric.append(option('relRmse', 'relative RMSE', true), option('rmse', 'RMSE', false));
     this.metric.addEventListener('change', () => this.events.onMetric(this.metric.value === 'rmse' ? 'rmse' : 'relRmse'));
-    this.reuse = this.thresholdControl('reuseBelow', 'Reuse below', 'Layers whose kernel distance is below this are reused as they are');
-    this.fineTune = this.thresholdControl('fineTuneBelow', 'Retrain from', 'Layers whose kernel distance is at or above this are retrained; between the two, fine-tuned');
+    this.reuse = this.thresholdControl('reuseBelow', 'Reuse below', 'Layers whose kernel distance is below this are reused as they are', 'Reuse below');
+    this.fineTune = this.thresholdControl('fineTuneBelow', 'Retrain from', 'Layers whose kernel distance is at or above this are retrained; between the two, fine-tuned', 'Retrain from (fine-tune below this)');
     this.resetButton.addEventListener('click', () => this.events.onReset());
     this.saveButton.addEventListener('click', () => this.events.onSave());
     for (const c of EXPORT_CHOICES) this.exportFormat.append(option(c.format, c.label, c.format === 'markdown'));
-    const openBtn = h('vscode-button', { title: 'Open the export in a new editor' }, 'Open in editor');
-    const copyBtn = h('vscode-button', { secondary: true, title: 'Copy the export to the clipboard' }, 'Copy');
+    const openBtn = h('vscode-button', { title: 'Open the export in a new editor', 'data-export': 'editor' }, 'Open in editor');
+    const copyBtn = h('vscode-button', { secondary: true, title: 'Copy the export to the clipboard', 'data-export': 'clipboard' }, 'Copy');
     openBtn.addEventListener('click', () => this.events.onExport(this.format(), 'editor'));
     copyBtn.addEventListener('click', () => this.events.onExport(this.format(), 'clipboard'));
+    // The buttons' accessible names say what they export ("Open Markdown summary in an editor").
+    const name = () => {
+      const label = EXPORT_CHOICES.find((c) => c.format === this.format())?.label ?? 'export';
+      openBtn.setAttribute('aria-label', `Open ${label} in an editor`);
+      copyBtn.setAttribute('aria-label', `Copy ${label} to the clipboard`);
+    };
+    name();
+    this.exportFormat.addEventListener('change', name);
     this.element = h('div', { class: 'toolbar' },
       h('fieldset', { class: 'group thresholds' },
         h('legend', {}, 'Thresholds'),
@@ -82,9 +90,10 @@ export class Toolbar {
     return (EXPORT_CHOICES.find((c) => c.format === v)?.format) ?? 'markdown';
   }
 
-  private thresholdControl(which: 'reuseBelow' | 'fineTuneBelow', label: string, title: string): ThresholdControl {
-    const range = h('input', { type: 'range', min: 0, max: SLIDER_STEPS, step: 1, class: `slider slider-${which}`, 'aria-label': `${label} (log scale)`, title });
-    const field = h('vscode-textfield', { class: 'num-field', 'aria-label': label, title, id: `t-${which}` });
+  private thresholdControl(which: 'reuseBelow' | 'fineTuneBelow', label: string, title: string, ariaLabel: string): ThresholdControl {
+    const range = h('input', { type: 'range', min: 0, max: SLIDER_STEPS, step: 1, class: `slider slider-${which}`, 'aria-label': `${label} slider (log scale)`, title, 'data-slider': which });
+    // Stable hooks for the end-to-end suite: id, name and data-threshold name the threshold.
+    const field = h('vscode-textfield', { class: 'num-field', 'aria-label': ariaLabel, title, id: `t-${which}`, name: which, 'data-threshold': which });
     range.addEventListener('input', () => this.events.onThresholds(which, sliderToValue(Number(range.value), this.range)));
     const commit = () => {
       const v = parseThreshold(field.value);
