@@ -7,12 +7,14 @@
 //   node driver.js --inspect FILE   ms and bytes read to open FILE's headers
 //   --mode=pair   (default) tensorData.comparePair: native dtypes, prefetch, both files at once
 //   --mode=stream streamTensor + accumulatePair in lockstep, the simple API
+//   --mode=read / --mode=compute  only the reading / only the arithmetic of `pair`
 import { openCheckpoint } from '../src/core/formats/open';
 import { FilePool, streamTensor, streamPair, DEFAULT_CHUNK_ELEMENTS } from '../src/core/tensorData';
 import { accumulatePair, emptySums, metricsOf } from '../src/core/kernels';
 import { Checkpoint, TensorInfo } from '../src/core/types';
 import { RandomAccessFile } from '../src/core/fileio';
 import { CheckpointError } from '../src/core/errors';
+import { numel } from '../src/core/dtypes';
 
 async function open(path: string): Promise<Checkpoint> {
   try {
@@ -69,6 +71,18 @@ async function main(): Promise<void> {
         if (a.done || b.done) break;
         accumulatePair(acc, a.value.data, b.value.data, a.value.length);
       }
+    } else if (mode === 'read') {
+      // Reading alone (no arithmetic): with `compute`, shows how much of the two overlaps.
+      for await (const c of streamPair(s, t, pool, chunk)) acc.n += c.length;
+    } else if (mode === 'compute') {
+      // Arithmetic alone, on the first chunk of the pair over and over (in the arena, in cache).
+      const it = streamPair(s, t, pool, chunk);
+      const first = await it.next();
+      if (!first.done) {
+        const c = first.value, n = numel(s.shape);
+        for (let done = 0; done < n; done += c.length) accumulatePair(acc, c.source, c.target, Math.min(c.length, n - done));
+      }
+      await it.return(undefined);
     } else {
       for await (const c of streamPair(s, t, pool, chunk)) accumulatePair(acc, c.source, c.target, c.length);
     }

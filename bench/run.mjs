@@ -59,12 +59,12 @@ function warm(files) {
 
 // ---- running contenders --------------------------------------------------------------
 /** Runs a command; resolves with wall ms, stdout, and exit code. */
-function timed(cmd, args, env = {}) {
+function timed(cmd, args, env = {}, discardStdout = false) {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', discardStdout ? 'ignore' : 'pipe', 'pipe'] });
     const out = [], err = [];
-    p.stdout.on('data', (d) => out.push(d));
+    p.stdout?.on('data', (d) => out.push(d));
     p.stderr.on('data', (d) => err.push(d));
     p.on('error', reject);
     p.on('close', (code) => resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
@@ -109,7 +109,7 @@ async function py(script, args) {
 }
 
 async function cat(a, b) {
-  const r = await timed('cat', [a, b], {});
+  const r = await timed('cat', [a, b], {}, true);
   return { ms: r.ms, rssMB: NaN };
 }
 

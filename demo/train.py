@@ -112,12 +112,16 @@ def dataset(draw, classes, n, seed):
 
 # ---------------------------------------------------------------- training
 
-def train(model, data, param_groups, epochs, batch=64):
+def train(model, data, param_groups, epochs, batch=64, frozen_bn=()):
     x, y = data
     opt = torch.optim.SGD(param_groups, momentum=0.9, weight_decay=5e-4)
     loss_fn = nn.CrossEntropyLoss()
     gen = torch.Generator().manual_seed(1)
     model.train()
+    # Early BN layers keep the source's running statistics (a common fine-tuning practice:
+    # the small target set would otherwise re-estimate them noisily).
+    for name in frozen_bn:
+        getattr(model, name).eval()
     for _ in range(epochs):
         order = torch.randperm(len(x), generator=gen)
         for i in range(0, len(x), batch):
@@ -184,7 +188,7 @@ def main():
     lr = {"conv1": 0.002, "bn1": 0.002, "conv2": 0.004, "bn2": 0.004, "conv3": 0.03, "bn3": 0.03,
           "conv4": 0.3, "bn4": 0.3, "conv5": 0.5, "bn5": 0.5, "fc": 0.05}
     groups = [{"params": list(getattr(finetuned, name).parameters()), "lr": r} for name, r in lr.items()]
-    train(finetuned, tgt_train, groups, epochs=30)
+    train(finetuned, tgt_train, groups, epochs=30, frozen_bn=("bn1", "bn2"))
     print(f"fine-tuned model: {accuracy(finetuned, tgt_test):.1%} on the target task")
     torch.save(finetuned.state_dict(), os.path.join(RUNS, "pretrained", "finetuned.pt"))
 

@@ -189,7 +189,9 @@ function isNumOrNull(v: unknown): boolean { return v === null || isNum(v); }
 function isStrOrNull(v: unknown): boolean { return v === null || isStr(v); }
 function isNumArray(v: unknown, max = 1 << 26): v is number[] {
   if (!Array.isArray(v) || v.length > max) return false;
-  for (const x of v) if (typeof x !== 'number') return false; // NaN allowed in data arrays
+  // NaN is allowed in data arrays, and so is null: that is what JSON (the report cache, the
+  // worker's IPC) makes of NaN. Readers treat both as a missing value.
+  for (const x of v) if (typeof x !== 'number' && x !== null) return false;
   return true;
 }
 function isShape(v: unknown): v is number[] {

@@ -2,8 +2,13 @@ import { DType, DTYPE_SIZE } from './types';
 import { arenaOf } from './simd';
 
 // Decoding of stored elements into numbers. Half floats (F16, BF16) go through 64K-entry
-// tables built once on first use: a lookup beats bit twiddling per element, and every half
-// value is exactly representable in float32, so a Float32Array table loses nothing.
+// tables built once on first use: in JS a lookup beats bit twiddling per element, and every
+// half value is exactly representable in float32, so a Float32Array table loses nothing.
+// (Chunks in a WebAssembly arena are decoded by SIMD instead: see decodeFloat32.)
+
+/** True on little-endian hosts (all that Node runs on in practice); typed-array views are host-endian. */
+export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 let f16Table: Float32Array | undefined;
 let bf16Table: Float32Array | undefined;
 
@@ -108,9 +113,6 @@ export function decodeFloat32(src: Uint8Array, dtype: 'F32' | 'F16' | 'BF16', co
   for (; i < count; i++) out[i] = t[v[i]];
   return out.subarray(0, count);
 }
-
-/** True on little-endian hosts (all that Node runs on in practice); typed-array views are host-endian. */
-export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export function isFloatDType(d: DType): boolean {
   return d === 'F64' || d === 'F32' || d === 'F16' || d === 'BF16';

@@ -2,7 +2,7 @@
 // RMSE, cosine and max |diff| need, over aligned chunks of a source and a target tensor.
 // Kept apart from metrics.ts so it can be optimised (and benchmarked) on its own.
 //
-// What the profile of a 1 GB compare showed (bench/README.md has the numbers), and so why
+// What the profile of a compare showed (README, "Performance", has the numbers), and so why
 // the loops look the way they do:
 // - `|d| = d < 0 ? -d : d` compiled to a branch that mispredicts half the time on
 //   differences of random sign: 4x slower than Math.abs, which is branch-free.

@@ -112,3 +112,12 @@ test('exports open in an editor of the right language, plain text when the langu
   assert.equal(languageFor('csv', langs), 'plaintext');
   assert.equal(languageFor('csv', [...langs, 'csv']), 'csv');
 });
+
+test('a report whose NaN metrics became null in JSON is still shown', () => {
+  const r = sample();
+  const w = r.layers[0].params[0];
+  w.filterRmse = [...w.filterRmse!.slice(0, -1), null as unknown as number];
+  w.filterGrid = { ...w.filterGrid!, values: [null as unknown as number, ...w.filterGrid!.values.slice(1)] };
+  assert.equal(isReport(JSON.parse(JSON.stringify(r))), true);
+  assert.equal(isReport({ ...r, layers: [{ ...r.layers[0], params: [{ ...w, filterRmse: ['x'] }] }] }), false);
+});

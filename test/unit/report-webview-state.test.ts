@@ -14,7 +14,7 @@ import {
 import { scrollToRow, visibleWindow } from '../../webview/report/virtualWindow';
 import { changedVerdicts, rejudge, thresholdsOf } from '../../webview/report/rejudge';
 import { parseThreshold, setThreshold, sliderRange, sliderToValue, switchMetric, valueToSlider } from '../../webview/report/thresholdModel';
-import { chartSeries } from '../../webview/report/chartModel';
+import { chartSeries, suggestLogScale } from '../../webview/report/chartModel';
 import { canDrawFilters, filterPixels, heatColor, heatmapPixels, histogram, sharedScale } from '../../webview/report/detailModel';
 import { exportContent, EXPORT_CHOICES } from '../../webview/report/exportModel';
 import { parseView } from '../../webview/report/viewState';
@@ -213,6 +213,17 @@ test('the chart shows one bar per layer in network order, threshold lines only o
   z.layers[0] = { ...z.layers[0], kernelRelRmse: 0 };
   const log = chartSeries(z, 'relRmse', true);
   assert.ok(log.values[0]! > 0 && log.values[0]! < Math.min(...log.values.slice(1).filter((v): v is number => v !== null)));
+});
+
+test('the chart starts on a log scale when layer distances span orders of magnitude', () => {
+  const r = sample();
+  assert.equal(suggestLogScale(r, 'relRmse'), false, '0.031 to 0.93: linear reads fine');
+  const wide = sample();
+  wide.layers[0] = { ...wide.layers[0], kernelRelRmse: 0.0001 };
+  assert.equal(suggestLogScale(wide, 'relRmse'), true);
+  const one = sample();
+  one.layers = one.layers.slice(0, 1);
+  assert.equal(suggestLogScale(one, 'relRmse'), false);
 });
 
 test('the detail pane bins per-filter RMSE and colours the filter grid', () => {

@@ -29,3 +29,10 @@ export function chartSeries(report: Report, metric: ChartMetric, logScale: boole
     : [];
   return { labels: layers.map((l) => l.name), values, verdicts: layers.map((l) => l.verdict), thresholds, missing: raw.filter((v) => v === null).length };
 }
+
+/** Whether bars span so many orders of magnitude (over 50x) that a linear axis would flatten the small ones. */
+export function suggestLogScale(report: Report, metric: ChartMetric): boolean {
+  const v = report.layers.map((l) => (metric === 'relRmse' ? l.kernelRelRmse : l.kernelRmse)).filter((x): x is number => x !== null && x > 0 && Number.isFinite(x));
+  if (v.length < 2) return false;
+  return Math.max(...v) / Math.min(...v) > 50;
+}

@@ -96,14 +96,16 @@ export class DetailPane {
 
   private histogramSection(values: number[]): HTMLElement {
     const hist = histogram(values, binCount(values.length));
-    let worst = 0;
-    values.forEach((v, i) => { if (v > values[worst]) worst = i; });
-    const sorted = [...values].sort((a, b) => a - b);
-    const median = sorted[Math.floor(sorted.length / 2)];
+    let worst = -1;
+    values.forEach((v, i) => { if (Number.isFinite(v) && (worst < 0 || v > values[worst])) worst = i; });
+    const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+    const median = sorted.length ? sorted[Math.floor(sorted.length / 2)] : null;
+    const missing = values.length - sorted.length;
     const canvas = h('canvas', { role: 'img', 'aria-label': `Histogram of the RMSE of ${values.length} filters` });
     const sec = h('section', { class: 'detail-section' },
       h('h3', {}, 'Per-filter RMSE'),
-      h('p', { class: 'muted small' }, `${values.length} filters · median ${fmt(median)} · largest ${fmt(values[worst])} (filter ${worst})`),
+      h('p', { class: 'muted small' }, `${values.length} filters · median ${fmt(median)}`
+        + (worst >= 0 ? ` · largest ${fmt(values[worst])} (filter ${worst})` : '') + (missing ? ` · ${missing} without a value (NaN)` : '')),
       h('div', { class: 'hist-box' }, canvas));
     const t = readTheme();
     const labels = hist.counts.map((_, i) => fmt((hist.edges[i] + hist.edges[i + 1]) / 2));

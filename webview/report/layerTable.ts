@@ -19,7 +19,7 @@ const COLUMNS: Column[] = [
   { key: 'verdict', label: 'Verdict', title: 'What to do with this layer in the target network', width: '8.6em' },
   { key: 'rmse', label: 'RMSE', title: 'Root mean square difference of the kernels', width: '5.4em', numeric: true },
   { key: 'relRmse', label: 'Rel. RMSE', title: 'RMSE divided by the RMS of the source kernel', width: '6.4em', numeric: true },
-  { key: 'cosine', label: 'Cosine', title: 'Cosine similarity of the kernels', width: '4.8em', numeric: true },
+  { key: 'cosine', label: 'Cosine', title: 'Cosine similarity of the kernels', width: '5.4em', numeric: true },
   { key: 'maxAbsDiff', label: 'Max |Δ|', title: 'Largest absolute difference of one weight', width: '5.4em', numeric: true },
   { key: 'bnStats', label: 'BN stats Δ', title: 'Batch norm: the larger relative RMSE of running mean and running variance', width: '6.4em', numeric: true },
   { key: 'parameters', label: 'Params', title: 'Parameters in the layer', width: '4.6em', numeric: true },

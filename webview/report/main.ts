@@ -15,6 +15,7 @@ import { Header } from './header';
 import { LayerTable } from './layerTable';
 import { changedVerdicts, rejudge, sameThresholds, thresholdsOf } from './rejudge';
 import { RmseChart } from './rmseChart';
+import { suggestLogScale } from './chartModel';
 import { toggleExpanded, toggleSort, toggleVerdict } from './tableModel';
 import { setThreshold, switchMetric } from './thresholdModel';
 import { Toolbar } from './toolbar';
@@ -27,6 +28,8 @@ let original: Report | undefined;
 let judged: Report | undefined;
 let settings: Thresholds | undefined;
 let view: ViewState = DEFAULT_VIEW;
+/** False until the user's own view is known (restored, or set by the first report). */
+let viewChosen = false;
 let changed = new Map<string, string>();
 let nextRequest = 1;
 const grids = new Map<string, GridState>();
@@ -190,6 +193,10 @@ function onMessage(m: ToReportWebview): void {
       if (!sameAnalysis) { grids.clear(); filters.clear(); }
       if (m.select && original.layers.some((l) => l.name === m.select)) view = { ...view, selected: m.select };
       if (view.selected && !original.layers.some((l) => l.name === view.selected)) view = { ...view, selected: undefined };
+      if (!viewChosen) {
+        viewChosen = true;
+        view = { ...view, logScale: suggestLogScale(original, view.chartMetric) };
+      }
       if (!view.selected) {
         // Start on the first conv layer: it has the most to show (filters, grid).
         const first = original.layers.find((l) => l.kind === 'conv') ?? original.layers[0];
@@ -228,7 +235,12 @@ function onMessage(m: ToReportWebview): void {
 
 window.addEventListener('message', (e: MessageEvent) => {
   const m = parseToReportWebview(e.data);
-  if (m) onMessage(m);
+  if (m) { onMessage(m); return; }
+  // A report we cannot read must say so, not leave "Loading…" on screen forever.
+  const data: unknown = e.data;
+  if (typeof data === 'object' && data !== null && (data as { type?: unknown }).type === 'report' && !original) {
+    loading.textContent = 'This report cannot be shown: it is not in the format this version of Reuse Lens reads (reuse-lens/report@1). Run the analysis again.';
+  }
 });
 
 // A theme switch changes body classes; chart colours are canvas pixels and must be redrawn.
@@ -249,6 +261,7 @@ const restored = parseReportWebviewState(loadState());
 if (restored) {
   analysisId = restored.analysisId;
   view = parseView(restored.view);
+  viewChosen = restored.view !== undefined;
   if (restored.report) onMessage({ type: 'report', analysisId: restored.analysisId, report: restored.report });
 }
 post({ type: 'ready' });

@@ -22,6 +22,11 @@ const MAX_FILTER_ELEMENTS = 200_000;
 
 const panels = new Map<string, ReportPanel>();
 
+/** JSON (the worker's IPC) turns NaN into null; postMessage keeps NaN, which the page draws as missing. */
+function numbers(values: readonly unknown[]): number[] {
+  return values.map((v) => (typeof v === 'number' ? v : NaN));
+}
+
 function webviewOptions(context: vscode.ExtensionContext): vscode.WebviewOptions & vscode.WebviewPanelOptions {
   return {
     enableScripts: true,
@@ -114,7 +119,7 @@ class ReportPanel {
           else {
             const res = await getAnalysisStore().filterGrids(this.analysisId, m.layer);
             const g = res?.grids.find((x) => x.role === 'weight') ?? res?.grids[0];
-            if (g) grid = { rows: g.rows, cols: g.cols, values: g.values };
+            if (g) grid = { rows: g.rows, cols: g.cols, values: numbers(g.values) };
             else error = 'the grid is no longer available (the worker restarted); run the analysis again to see it';
           }
         } catch (e) { error = e instanceof Error ? e.message : String(e); }
@@ -132,8 +137,8 @@ class ReportPanel {
               w.readTensor({ path: this.report.source.path, name: names.sourceName, maxElements: MAX_FILTER_ELEMENTS }),
               w.readTensor({ path: this.report.target.path, name: names.targetName, maxElements: MAX_FILTER_ELEMENTS }),
             ]);
-            source = s.shape.length === 4 ? { shape: s.shape, values: s.values } : null;
-            target = t.shape.length === 4 ? { shape: t.shape, values: t.values } : null;
+            source = s.shape.length === 4 ? { shape: s.shape, values: numbers(s.values) } : null;
+            target = t.shape.length === 4 ? { shape: t.shape, values: numbers(t.values) } : null;
           } catch (e) { error = e instanceof Error ? e.message : String(e); }
         }
         this.post({ type: 'filters', requestId: m.requestId, layer: m.layer, source, target, error });
