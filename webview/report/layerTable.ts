@@ -28,7 +28,6 @@ const COLUMNS: Column[] = [
 
 export interface LayerTableEvents {
   onSelect(name: string): void;
-  onViewChange(view: TableView): void;
   onToggleExpand(name: string): void;
   onSort(key: SortKey): void;
 }

@@ -67,7 +67,6 @@ const filterField = h('vscode-textfield', { placeholder: 'Filter layers: name, k
 filterField.addEventListener('input', () => setView({ ...view, table: { ...view.table, filter: filterField.value } }));
 const table = new LayerTable({
   onSelect: (name) => select(name, false),
-  onViewChange: (t) => setView({ ...view, table: t }),
   onToggleExpand: (name) => setView({ ...view, table: toggleExpanded(view.table, name) }),
   onSort: (key) => setView({ ...view, table: toggleSort(view.table, key) }),
 });

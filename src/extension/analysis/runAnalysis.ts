@@ -13,6 +13,10 @@ import { isCancelled } from '../worker/errors';
 import { log } from '../log';
 import { symlinkProblem } from '../model/symlinks';
 import { realpath } from 'node:fs/promises';
+import { waitUntilSettled, DEFAULT_SETTLE } from './settle';
+
+/** A file that keeps changing under every run is given up on after this many automatic re-runs. */
+const MAX_AUTO_RERUNS = 5;
 
 export interface AnalysisDeps {
   context: vscode.ExtensionContext;
@@ -38,7 +42,7 @@ function sameStamps(a: FileStamp[], b: FileStamp[]): boolean {
   return a.length === b.length && a.every((x, i) => x.path === b[i].path && x.size === b[i].size && x.mtimeMs === b[i].mtimeMs);
 }
 
-export async function runAnalysis(deps: AnalysisDeps, source: string, target: string): Promise<AnalysisEntry | undefined> {
+export async function runAnalysis(deps: AnalysisDeps, source: string, target: string, rerun = 0): Promise<AnalysisEntry | undefined> {
   const { options, followSymlinks } = readSettings();
   const label = `${path.basename(source)} → ${path.basename(target)}`;
   const roots = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
@@ -92,10 +96,19 @@ export async function runAnalysis(deps: AnalysisDeps, source: string, target: st
     const after = [await stampCheckpoint(source), await stampCheckpoint(target)];
     if (!sameStamps(stamps[0], after[0]) || !sameStamps(stamps[1], after[1])) {
       await finish('failed');
-      const again = await vscode.window.showWarningMessage(
-        `Reuse Lens: a checkpoint changed while it was being read (${label}); the numbers may mix two versions. Run again when it has settled.`, 'Run Again');
-      if (again) return runAnalysis(deps, source, target);
-      return undefined;
+      log().warn(`analysis ${label}: a checkpoint changed while it was read; waiting for it to settle`);
+      if (rerun >= MAX_AUTO_RERUNS) {
+        const again = await vscode.window.showWarningMessage(
+          `Reuse Lens: ${label} kept changing while it was being read (${rerun + 1} tries); the numbers were discarded. Run again when training has stopped writing.`, 'Run Again');
+        return again ? runAnalysis(deps, source, target) : undefined;
+      }
+      // The report would mix two versions: discard it, wait until both files are quiet, re-run.
+      const settled = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Reuse Lens: ${label} changed while it was being read; analyzing again once it stops changing`, cancellable: true },
+        (_p, token) => waitUntilSettled(async () => JSON.stringify([await stampCheckpoint(source), await stampCheckpoint(target)]),
+          { ...DEFAULT_SETTLE, isCancelled: () => token.isCancellationRequested }));
+      if (!settled) return undefined;
+      return runAnalysis(deps, source, target, rerun + 1);
     }
     await deps.store.cache.put(key, response);
     const entry = await deps.store.add(key, response);
