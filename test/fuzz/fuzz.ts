@@ -35,6 +35,7 @@ async function main(): Promise<void> {
     const { makeInput } = await import('./runner');
     const input = makeInput(loadCorpus(o.filter), o.seed ?? DEFAULTS.seed, o.only);
     console.log(`input ${o.only}: ${input.unit.fixture}: ${input.steps.join('; ')}`);
+    o.start = o.only; o.count = 1;
   }
   if (o.seconds === undefined && o.count === undefined) o.seconds = DEFAULTS.seconds;
   if (o.seconds === undefined) o.seconds = Infinity;

@@ -23,6 +23,8 @@ export interface FuzzOptions {
   jobs: number;
   /** Save findings to test/fixtures/hostile/fuzz-found. */
   save: boolean;
+  /** First input index (to re-run one input: start N, count 1). */
+  start?: number;
   /** Only fixtures whose path (relative to test/fixtures) matches. */
   filter?: RegExp;
   /** Heap limit of each child (MB). */
@@ -204,8 +206,9 @@ export async function runFuzz(opts: Partial<FuzzOptions> = {}): Promise<FuzzSumm
   const seen = new Set<string>();
   const summary: FuzzSummary = { inputs: 0, results: 0, errors: 0, slow: 0, findings: [], seconds: 0, perSecond: 0, families: {} };
   const t0 = Date.now();
-  let next = 0;
-  const stop = () => next >= o.count || (Date.now() - t0) / 1000 >= o.seconds;
+  const first = o.start ?? 0;
+  let next = first;
+  const stop = () => next >= first + o.count || (Date.now() - t0) / 1000 >= o.seconds;
 
   const record = (input: Input, f: Omit<Finding, 'index' | 'fixture' | 'steps' | 'signature'> & { name?: string }) => {
     const finding: Finding = { ...f, index: input.index, fixture: input.unit.fixture, steps: input.steps, signature: signature(f.kind, f.name ?? '', f.detail, f.stack) };
