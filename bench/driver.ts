@@ -1,40 +1,18 @@
-// A stand-in for `reuse-lens compare` while the CLI does not exist yet (and a way to time the
-// streaming kernel alone): opens two checkpoints with the engine's readers, pairs tensors by
-// name and shape, and accumulates the comparison sums over every pair exactly as metrics.ts
-// does. Prints one JSON line: wall ms, peak RSS, pairs, elements, a checksum of the RMSEs.
+// The streaming kernel alone, timed in-process (no start-up, no report): opens two checkpoints
+// with the engine's readers, pairs tensors by name and shape, and accumulates the comparison
+// sums over every pair as metrics.ts does. Prints one JSON line: wall ms, peak RSS, pairs,
+// elements, a checksum of the RMSEs. bench/run.mjs uses it for the half-float and inspect rows.
 //
 //   node driver.js SRC TGT [--mode=pair|stream] [--chunk=ELEMENTS]
 //   node driver.js --inspect FILE   ms and bytes read to open FILE's headers
-//   --mode=pair   (default) tensorData.comparePair: native dtypes, prefetch, both files at once
+//   --mode=pair   (default) tensorData.streamPair: float32 chunks, prefetch, both files at once
 //   --mode=stream streamTensor + accumulatePair in lockstep, the simple API
 //   --mode=read / --mode=compute  only the reading / only the arithmetic of `pair`
 import { openCheckpoint } from '../src/core/formats/open';
 import { FilePool, streamTensor, streamPair, DEFAULT_CHUNK_ELEMENTS } from '../src/core/tensorData';
 import { accumulatePair, emptySums, metricsOf } from '../src/core/kernels';
-import { Checkpoint, TensorInfo } from '../src/core/types';
 import { RandomAccessFile } from '../src/core/fileio';
-import { CheckpointError } from '../src/core/errors';
 import { numel } from '../src/core/dtypes';
-
-async function open(path: string): Promise<Checkpoint> {
-  try {
-    return await openCheckpoint(path);
-  } catch (e) {
-    if (!(e instanceof CheckpointError) || !path.endsWith('.safetensors')) throw e;
-    return openSafetensorsMinimal(path); // until the safetensors reader is registered
-  }
-}
-
-async function openSafetensorsMinimal(path: string): Promise<Checkpoint> {
-  const f = await RandomAccessFile.open(path);
-  const n = Number(new DataView((await f.read(0, 8)).buffer).getBigUint64(0, true));
-  const header = JSON.parse(Buffer.from(await f.read(8, n)).toString('utf8')) as Record<string, { dtype: TensorInfo['dtype']; shape: number[]; data_offsets: [number, number] }>;
-  await f.close();
-  const tensors: TensorInfo[] = Object.entries(header).filter(([k]) => k !== '__metadata__').map(([name, v]) => ({
-    name, dtype: v.dtype, shape: v.shape, location: { kind: 'contiguous', file: path, offset: 8 + n + v.data_offsets[0], littleEndian: true },
-  }));
-  return { path, format: 'safetensors', tensors, entries: [], files: [], warnings: [] };
-}
 
 /** `--inspect FILE`: time and bytes read to open a checkpoint's headers (what `inspect` does). */
 async function inspect(path: string): Promise<void> {
@@ -56,7 +34,7 @@ async function main(): Promise<void> {
   const mode = process.argv.find((a) => a.startsWith('--mode='))?.slice(7) ?? 'pair';
   const chunk = Number(process.argv.find((a) => a.startsWith('--chunk='))?.slice(8) ?? DEFAULT_CHUNK_ELEMENTS);
   const t0 = performance.now();
-  const [src, tgt] = await Promise.all([open(srcPath), open(tgtPath)]);
+  const [src, tgt] = await Promise.all([openCheckpoint(srcPath), openCheckpoint(tgtPath)]);
   const byName = new Map(tgt.tensors.map((t) => [t.name, t]));
   const pool = new FilePool();
   let pairs = 0, elements = 0, checksum = 0;

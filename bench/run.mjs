@@ -171,6 +171,7 @@ async function main() {
       'numpy memmap, float64': () => py('baseline_numpy.py', [...st, '--f64']),
     } : {}),
     'cat both safetensors (plain read)': () => cat(...st),
+    'cat both .pt (plain read)': () => cat(...pt),
   };
   const results = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
   const failed = {};
@@ -189,11 +190,14 @@ async function main() {
   }
   // The half-float check times the kernel in-process, on the same tensors saved three ways.
   const dt = { f32: [], f16: [], bf16: [] };
-  for (let r = 0; r < runs; r++) for (const tag of Object.keys(dt)) dt[tag].push((await oursKernel(...half(tag))).ms);
+  // Cheap (a quarter of the elements), so more runs: the ratio of two noisy medians is noisier.
+  for (let r = 0; r < Math.max(runs, 5); r++) for (const tag of Object.keys(dt)) dt[tag].push((await oursKernel(...half(tag))).ms);
   const inspect = { safetensors: await inspectCost(st[0]), pt: await inspectCost(pt[0]) };
   const wStart = await workerStart();
 
-  const med = Object.fromEntries(Object.entries(results).filter(([, xs]) => xs.length > 0).map(([k, xs]) => [k, { ms: median(xs.map((x) => x.ms)), rssMB: Math.max(...xs.map((x) => x.rssMB)) }]));
+  const med = Object.fromEntries(Object.entries(results).filter(([, xs]) => xs.length > 0).map(([k, xs]) => [k, {
+    ms: median(xs.map((x) => x.ms)), processMs: median(xs.map((x) => x.processMs ?? x.ms)), rssMB: Math.max(...xs.map((x) => x.rssMB)),
+  }]));
   const none = { ms: NaN, rssMB: NaN };
   const ours = med['ours (safetensors)'] ?? none;
   const oursPt = med['ours (.pt)'] ?? none;
@@ -204,20 +208,26 @@ async function main() {
   lines.push(`Machine: ${cpus().length} cores (\`nproc\` ${spawnSync('nproc').stdout.toString().trim()}), ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GB RAM, Node ${process.version}; `
     + `pair: ${m.tensors} tensors, ${(m.bytesF32 / 1e6).toFixed(0)} MB float32 per file, in the page cache; median of ${runs} alternating runs.`);
   lines.push('');
-  lines.push('| Contender | Time (median) | Peak RSS |');
-  lines.push('|---|---:|---:|');
-  for (const [k, v] of Object.entries(med)) lines.push(`| ${k} | ${(v.ms / 1000).toFixed(2)} s | ${Number.isFinite(v.rssMB) ? v.rssMB.toFixed(0) + ' MB' : '–'} |`);
+  lines.push('| Contender | Time (median) | Whole process | Peak RSS |');
+  lines.push('|---|---:|---:|---:|');
+  for (const [k, v] of Object.entries(med)) {
+    lines.push(`| ${k} | ${(v.ms / 1000).toFixed(2)} s | ${(v.processMs / 1000).toFixed(2)} s | ${Number.isFinite(v.rssMB) ? v.rssMB.toFixed(0) + ' MB' : '–'} |`);
+  }
   for (const [k, why] of Object.entries(failed)) lines.push(`| ${k} | failed: ${why.replace(/\|/g, '/')} | |`);
   lines.push('');
   lines.push('| Target | Measured | Goal |');
   lines.push('|---|---:|---:|');
+  // "Time" of a Python baseline leaves out the interpreter and its imports; ours never
+  // leaves anything out. The second figure compares whole processes.
+  const vs = (b, goal) => `| ours vs ${b} | ${(med[b].ms / ours.ms).toFixed(2)}x faster (whole process: ${(med[b].processMs / ours.ms).toFixed(2)}x) | ${goal} |`;
   if (fastest) {
-    lines.push(`| ours vs fastest Python baseline (${fastest}) | ${(med[fastest].ms / ours.ms).toFixed(2)}x faster | ≥ 2x |`);
-    for (const b of baselines.filter((x) => x !== fastest)) lines.push(`| ours vs ${b} | ${(med[b].ms / ours.ms).toFixed(2)}x faster | |`);
+    lines.push(vs(fastest, '≥ 2x (fastest baseline)'));
+    for (const b of baselines.filter((x) => x !== fastest)) lines.push(vs(b, '≥ 2x'));
   }
-  lines.push(`| ours vs plain read of both files | ${(ours.ms / med['cat both safetensors (plain read)'].ms).toFixed(2)}x the read time | ≤ 3x |`);
+  const readRatio = (o, c) => (med[c] ? (o.ms / med[c].ms).toFixed(2) : 'n/a');
+  lines.push(`| ours vs plain read of both files (safetensors / .pt) | ${readRatio(ours, 'cat both safetensors (plain read)')}x / ${readRatio(oursPt, 'cat both .pt (plain read)')}x the read time | ≤ 3x |`);
   lines.push(`| peak RSS of compare (safetensors / .pt) | ${ours.rssMB.toFixed(0)} / ${oursPt.rssMB.toFixed(0)} MB | < ${RSS_LIMIT_MB} MB |`);
-  lines.push(`| fp16 / bf16 time per element vs float32 (kernel, ${(m.halfElements / 1e6).toFixed(0)} M elements) | ${(median(dt.f16) / median(dt.f32)).toFixed(2)}x / ${(median(dt.bf16) / median(dt.f32)).toFixed(2)}x | ≤ 1.5x |`);
+  lines.push(`| fp16 / bf16 time per element vs float32 (streaming kernel in-process, ${(m.halfElements / 1e6).toFixed(0)} M elements) | ${(median(dt.f16) / median(dt.f32)).toFixed(2)}x / ${(median(dt.bf16) / median(dt.f32)).toFixed(2)}x | ≤ 1.5x |`);
   for (const [k, v] of Object.entries(inspect)) {
     if (v.error) lines.push(`| inspect (headers) of the ${mb} MB ${k} | not measured: ${v.error} | < 50 ms, < 1 MB read |`);
     else lines.push(`| inspect (headers) of the ${mb} MB ${k} | ${v.ms.toFixed(1)} ms, ${(v.bytesRead / 1024).toFixed(0)} KB read | < 50 ms, < 1 MB read |`);

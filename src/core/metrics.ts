@@ -5,7 +5,7 @@
 import { TensorInfo } from './types';
 import { numel } from './dtypes';
 import { CancelToken, throwIfCancelled } from './errors';
-import { FilePool, streamTensor, DEFAULT_CHUNK_ELEMENTS } from './tensorData';
+import { FilePool, streamPair, DEFAULT_CHUNK_ELEMENTS, Values } from './tensorData';
 import { PairSums, emptySums, accumulatePair, mergeSums, metricsOf, PairMetrics } from './kernels';
 
 export interface TensorPairMetrics extends PairMetrics {
@@ -53,39 +53,27 @@ export async function compareTensors(s: TensorInfo, t: TensorInfo, pool: FilePoo
   const cellN = withGrid ? new Float64Array(outCh * inCh) : undefined;
   const scratch = emptySums();
 
-  const gs = streamTensor(s, pool, chunk, opts.token);
-  const gt = streamTensor(t, pool, chunk, opts.token);
-  try {
-    for (;;) {
-      throwIfCancelled(opts.token);
-      const [a, b] = await Promise.all([gs.next(), gt.next()]);
-      if (a.done || b.done) {
-        if (a.done !== b.done) throw new Error(`compareTensors: ${s.name} and ${t.name} streamed different lengths`);
-        break;
+  for await (const c of streamPair(s, t, pool, chunk, opts.token)) {
+    throwIfCancelled(opts.token);
+    const cs = { data: c.source, start: c.start, length: c.length }, ct = { data: c.target };
+    if (!conv || filterSize === 0) {
+      accumulatePair(total, cs.data, ct.data, cs.length);
+    } else {
+      // One kernel call per piece of a filter inside this chunk.
+      let p = 0;
+      while (p < cs.length) {
+        const g = cs.start + p;
+        const f = Math.floor(g / filterSize);
+        const end = Math.min(cs.length, (f + 1) * filterSize - cs.start);
+        resetSums(scratch);
+        accumulatePair(scratch, cs.data.subarray(p, end), ct.data.subarray(p, end), end - p);
+        filterSq![f] += scratch.sumSqDiff; filterN![f] += scratch.n;
+        mergeSums(total, scratch);
+        p = end;
       }
-      const cs = a.value, ct = b.value;
-      if (cs.start !== ct.start || cs.length !== ct.length) throw new Error('compareTensors: chunks out of step');
-      if (!conv || filterSize === 0) {
-        accumulatePair(total, cs.data, ct.data, cs.length);
-      } else {
-        // One kernel call per piece of a filter inside this chunk.
-        let p = 0;
-        while (p < cs.length) {
-          const g = cs.start + p;
-          const f = Math.floor(g / filterSize);
-          const end = Math.min(cs.length, (f + 1) * filterSize - cs.start);
-          resetSums(scratch);
-          accumulatePair(scratch, cs.data.subarray(p, end), ct.data.subarray(p, end), end - p);
-          filterSq![f] += scratch.sumSqDiff; filterN![f] += scratch.n;
-          mergeSums(total, scratch);
-          p = end;
-        }
-        if (withGrid) addCells(cs.data, ct.data, cs.start, cs.length, cellSize, cellSq!, cellN!);
-      }
-      opts.onElements?.(cs.length);
+      if (withGrid) addCells(cs.data, ct.data, cs.start, cs.length, cellSize, cellSq!, cellN!);
     }
-  } finally {
-    await Promise.all([gs.return(undefined), gt.return(undefined)]);
+    opts.onElements?.(cs.length);
   }
 
   const m: TensorPairMetrics = { ...metricsOf(total), n: total.n };
@@ -112,7 +100,7 @@ function resetSums(a: PairSums): void {
  * single element for 1×1 convs), so a call of the full kernel per cell would cost more than
  * this one loop over data already in cache; non-finite pairs are skipped as the kernel does.
  */
-function addCells(s: Float64Array, t: Float64Array, start: number, length: number, cellSize: number, sq: Float64Array, cnt: Float64Array): void {
+function addCells(s: Values, t: Values, start: number, length: number, cellSize: number, sq: Float64Array, cnt: Float64Array): void {
   let cell = Math.floor(start / cellSize);
   let left = (cell + 1) * cellSize - start;
   let acc = 0, k = 0;

@@ -61,15 +61,16 @@ export class FilePool {
 /** Largest tensor we materialise whole (elements). Larger ones must be contiguous to stream. */
 export const MAX_MATERIALISED_ELEMENTS = 1 << 28;
 /**
- * Elements per chunk: 1 MB of float32 per side. Large enough that the cost of one read
- * (a round trip to libuv's thread pool) is small next to copying the bytes, small enough
- * that the chunk is still in cache when the kernel reads it. bench/ measures both ways.
+ * Elements per chunk: 1 MB of float32 per side, one arena slot (simd.ts SLOT_BYTES). Large
+ * enough that a read's round trip to libuv's thread pool is small next to copying the bytes,
+ * small enough to stay in cache for the kernel; 64K to 256K elements measured the same on a
+ * 1 GB pair (`bench/driver.ts --chunk=N`).
  */
 export const DEFAULT_CHUNK_ELEMENTS = 1 << 18;
 
 export interface Chunk { data: Float64Array; start: number; length: number }
 
-/** Chunk values: native float32 when both tensors of a pair are stored as 32 bits or less. */
+/** Chunk values: float32 when both tensors of a pair are contiguous F32/F16/BF16, else float64. */
 export type Values = Float32Array | Float64Array;
 
 /** Aligned chunks of a source and a target tensor: elements [start, start + length) of each. */

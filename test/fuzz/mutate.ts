@@ -339,7 +339,9 @@ const zipName: Mutator = (b, r) => {
   const out = b.slice();
   const v = r.pick(['../', '/', '..\\', 'C:/', '\\', '\0']).slice(0, rec.nameLen);
   const inLocal = r.chance(0.3) && rec.lh + 30 + rec.nameLen <= b.byteLength;
-  out.set(bytesOf(v), (inLocal ? rec.lh + 30 : rec.at + 46) + (r.chance(0.7) ? 0 : r.int(rec.nameLen - v.length + 1)));
+  const at = (inLocal ? rec.lh + 30 : rec.at + 46) + (r.chance(0.7) ? 0 : r.int(rec.nameLen - v.length + 1));
+  if (at + v.length > out.byteLength) return undefined;
+  out.set(bytesOf(v), at);
   return { bytes: out, step: `zip ${inLocal ? 'local ' : ''}name ${rec.name} gets ${JSON.stringify(v)}` };
 };
 
@@ -393,7 +395,9 @@ export function mutate(original: Uint8Array, r: Rng): Mutant {
   const rounds = r.chance(0.7) ? 1 : 2 + r.int(3);
   for (let i = 0, tries = 0; i < rounds && tries < 20; tries++) {
     const aware = mutatorsFor(bytes);
-    const m = (aware.length && r.chance(0.55) ? r.pick(aware) : r.pick(GENERIC))(bytes, r);
+    let m: ReturnType<Mutator>;
+    // A mutator tripping over bytes an earlier mutation left odd just yields no step.
+    try { m = (aware.length && r.chance(0.55) ? r.pick(aware) : r.pick(GENERIC))(bytes, r); } catch { m = undefined; }
     if (!m) continue;
     bytes = m.bytes; steps.push(m.step); i++;
   }

@@ -35,7 +35,7 @@ export interface FuzzOptions {
 }
 
 export const DEFAULTS: FuzzOptions = {
-  seed: 1, count: Infinity, seconds: 60, timeoutMs: 2000, jobs: 1, save: true, heapMb: 256, rssLimitMb: 1536, log: (l) => console.log(l),
+  seed: 1, count: Infinity, seconds: 60, timeoutMs: 2000, jobs: 1, save: true, heapMb: 512, rssLimitMb: 1536, log: (l) => console.log(l),
 };
 
 export interface Finding {
@@ -109,6 +109,8 @@ class Child {
       this.listener = (m) => { if (m.type === 'ready') resolve(); };
       this.proc.once('exit', () => reject(new Error(`fuzz child failed to start: ${this.stderr}`)));
     });
+    // A child killed before it was ready is not an error by itself; run() reports it.
+    this.ready.catch(() => undefined);
   }
 
   restart(): void { this.kill(); this.start(); }
@@ -124,7 +126,7 @@ class Child {
   /** Runs one input; resolves with the reply, or with why there is none. */
   async run(id: number, targets: string[], timeoutMs: number, rssLimitMb: number): Promise<
     { type: 'reply'; reply: ChildReply } | { type: 'uncaught'; name: string; message: string; stack: string } | { type: 'timeout' } | { type: 'crash'; stderr: string } | { type: 'memory'; rssMb: number }> {
-    await this.ready;
+    try { await this.ready; } catch (e) { return { type: 'crash', stderr: (e as Error).message }; }
     return new Promise((resolve) => {
       let settled = false;
       const finish = (v: Parameters<typeof resolve>[0]) => {
@@ -213,9 +215,12 @@ export async function runFuzz(opts: Partial<FuzzOptions> = {}): Promise<FuzzSumm
   const record = (input: Input, f: Omit<Finding, 'index' | 'fixture' | 'steps' | 'signature'> & { name?: string }) => {
     const finding: Finding = { ...f, index: input.index, fixture: input.unit.fixture, steps: input.steps, signature: signature(f.kind, f.name ?? '', f.detail, f.stack) };
     delete (finding as { name?: string }).name;
+    const before = seen.size;
     if (o.save && !seen.has(finding.signature) && !known.has(finding.signature)) finding.saved = saveFinding(input, finding, o.seed);
     seen.add(finding.signature);
     summary.findings.push(finding);
+    // The same bug found again: one line, not the whole story.
+    if (seen.size === before) { o.log(`finding ${finding.kind} again at input ${input.index} (${input.unit.fixture})`); return; }
     o.log(`FINDING ${finding.kind} at input ${input.index} (${input.unit.fixture}: ${input.steps.join('; ')})${finding.target ? ` opening ${basename(finding.target)}` : ''}\n  ${finding.detail}`
       + (finding.stack ? `\n  ${finding.stack.split('\n').slice(1, 5).map((l) => l.trim()).join('\n  ')}` : '')
       + (finding.saved ? `\n  saved as test/fixtures/hostile/fuzz-found/${finding.saved}` : ''));
@@ -290,4 +295,32 @@ export function formatSummary(s: FuzzSummary): string {
     `slow (over the time bound, finished on rerun): ${s.slow}`,
     `time: ${s.seconds.toFixed(1)} s, ${s.perSecond.toFixed(1)} inputs/s`,
   ].join('\n');
+}
+
+/**
+ * Runs saved inputs (each a list of paths to open) in a child, with the same rules as the
+ * fuzzer: the verdict is 'ok' (a result or a CheckpointError) or the finding's kind and detail.
+ */
+export async function runSaved(inputs: string[][], timeoutMs = 10_000, heapMb = DEFAULTS.heapMb): Promise<({ ok: true } | { ok: false; kind: Finding['kind']; detail: string })[]> {
+  const child = new Child(heapMb, [join(FIXTURES, 'safetensors', 'conv_bn_linear.safetensors'), join(FIXTURES, 'keras', 'cnn_weights.h5')].filter(existsSync));
+  const out: ({ ok: true } | { ok: false; kind: Finding['kind']; detail: string })[] = [];
+  try {
+    for (let i = 0; i < inputs.length; i++) {
+      const targets = inputs[i];
+      const bytes = targets.reduce((s, t) => { try { return s + readFileSync(t).byteLength; } catch { return s; } }, 0);
+      const r = await child.run(i, targets, timeoutMs, DEFAULTS.rssLimitMb);
+      if (r.type !== 'reply') {
+        const detail = r.type === 'uncaught' ? `uncaught ${r.name}: ${r.message}` : r.type === 'crash' ? `child died: ${r.stderr.slice(-500)}` : r.type === 'memory' ? `grew to ${Math.round(r.rssMb)} MB` : `no answer within ${timeoutMs} ms`;
+        out.push({ ok: false, kind: r.type === 'timeout' ? 'hang' : r.type, detail });
+        child.restart();
+        continue;
+      }
+      const bad = r.reply.outcomes.find((x) => x.outcome.kind === 'finding');
+      if (bad && bad.outcome.kind === 'finding') out.push({ ok: false, kind: 'exception', detail: `${bad.outcome.name}: ${bad.outcome.message}\n${bad.outcome.stack}` });
+      else if (r.reply.peakArrayBuffers > allocationBudget(bytes)) out.push({ ok: false, kind: 'allocation', detail: `allocated ${r.reply.peakArrayBuffers} bytes` });
+      else if (r.reply.leakedFds > 0) out.push({ ok: false, kind: 'fd-leak', detail: `${r.reply.leakedFds} file descriptors left open` });
+      else out.push({ ok: true });
+    }
+  } finally { child.kill(); }
+  return out;
 }

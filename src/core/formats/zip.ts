@@ -1,6 +1,8 @@
 // Our one module around the zip library (yauzl). PyTorch `.pt`, NumPy `.npz` and Keras `.keras`
 // are zip archives. We take the central directory from yauzl; stored entries are then read with
 // positioned reads (data offset from the local header), deflated ones are inflated with a cap.
+// Archives come from strangers, so every size and offset in them is checked against the file
+// before it is used: nothing is allocated or read because a header says so alone.
 import * as yauzl from 'yauzl';
 import { Readable } from 'node:stream';
 import { RandomAccessFile } from '../fileio';
@@ -17,68 +19,139 @@ export interface ZipEntryInfo {
 }
 
 export const MAX_ZIP_ENTRIES = 1_000_000;
+/** Largest entry we ever inflate or read whole, whatever the caller allows (a Node buffer's practical limit). */
+export const MAX_ENTRY_BYTES = 2 ** 31 - 1;
+/**
+ * Deflate cannot expand by more than about 1032:1 (a 258-byte match costs at least two bits).
+ * An entry declaring more than this from its compressed size lies; refusing it up front means
+ * a zip bomb costs us nothing.
+ */
+const MAX_DEFLATE_RATIO = 1032;
+/** Smallest central directory record: a directory claiming more entries than fit is lying. */
+const CD_RECORD_BYTES = 46;
+const LOCAL_HEADER_BYTES = 30;
+
+/** yauzl's messages about entry names, reworded: we never extract, but such names mean a crafted archive. */
+function describeZipError(e: Error): string {
+  const m = e.message;
+  const name = m.replace(/^[^:]*: /, '');
+  if (m.startsWith('absolute path')) return `zip entry ${JSON.stringify(name)} has an absolute path; refused`;
+  if (m.startsWith('invalid relative path')) return `zip entry ${JSON.stringify(name)} climbs out of the archive with ".."; refused`;
+  if (m.startsWith('invalid characters in fileName')) return `zip entry ${JSON.stringify(name)} has a backslash in its name; refused`;
+  return `zip directory is damaged (${m})`;
+}
 
 export class ZipArchive {
-  private constructor(readonly path: string, private readonly zip: yauzl.ZipFile, readonly entries: ZipEntryInfo[], private readonly file: RandomAccessFile) {}
+  private readonly byName = new Map<string, ZipEntryInfo>();
+  private closed = false;
+
+  private constructor(readonly path: string, private readonly zip: yauzl.ZipFile, readonly entries: ZipEntryInfo[], private readonly file: RandomAccessFile) {
+    for (const e of entries) this.byName.set(e.name, e);
+  }
 
   static async open(path: string, file?: RandomAccessFile): Promise<ZipArchive> {
     const raf = file ?? await RandomAccessFile.open(path);
+    try {
+      return await ZipArchive.openOn(path, raf);
+    } catch (e) {
+      // We opened it, so we close it; a caller's file stays the caller's to close.
+      if (!file) await raf.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private static async openOn(path: string, raf: RandomAccessFile): Promise<ZipArchive> {
     const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => {
-      yauzl.fromRandomAccessReader(new Reader(raf), raf.size, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false }, (err, z) => err ? reject(err) : resolve(z!));
-    }).catch((e) => { throw new CheckpointError(path, `not a readable zip archive (${(e as Error).message})`); });
-    if (zip.entryCount > MAX_ZIP_ENTRIES) throw new CheckpointError(path, `zip directory claims ${zip.entryCount} entries`);
+      try {
+        yauzl.fromRandomAccessReader(new Reader(raf), raf.size, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false }, (err, z) => err ? reject(err) : resolve(z!));
+      } catch (e) { reject(e); }
+    }).catch((e) => { throw e instanceof CheckpointError ? e : new CheckpointError(path, `not a readable zip archive (${(e as Error).message})`); });
+    // Errors after we stop listening (a read still in flight) must not become uncaught 'error' events.
+    zip.on('error', () => undefined);
+    const cdOffset = (zip as unknown as { readEntryCursor: number }).readEntryCursor;
+    if (zip.entryCount > MAX_ZIP_ENTRIES) { zip.close(); throw new CheckpointError(path, `zip directory claims ${zip.entryCount} entries, more than the limit of ${MAX_ZIP_ENTRIES}`); }
+    const room = Math.floor(Math.max(0, raf.size - cdOffset) / CD_RECORD_BYTES);
+    if (zip.entryCount > room) { zip.close(); throw new CheckpointError(path, `zip directory claims ${zip.entryCount} entries but the file has room for at most ${room} (damaged or crafted archive)`); }
     const entries: ZipEntryInfo[] = [];
     const seen = new Set<string>();
-    await new Promise<void>((resolve, reject) => {
-      zip.on('entry', (e: yauzl.Entry) => {
-        if (seen.has(e.fileName)) { reject(new CheckpointError(path, `zip has two entries named ${e.fileName}`)); return; }
-        seen.add(e.fileName);
-        entries.push({ name: e.fileName, compressedSize: e.compressedSize, uncompressedSize: e.uncompressedSize, compression: e.compressionMethod, localHeaderOffset: e.relativeOffsetOfLocalHeader, raw: e });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        zip.on('entry', (e: yauzl.Entry) => {
+          try {
+            if (seen.has(e.fileName)) { reject(new CheckpointError(path, `zip has two entries named ${e.fileName}`)); return; }
+            seen.add(e.fileName);
+            entries.push({ name: e.fileName, compressedSize: e.compressedSize, uncompressedSize: e.uncompressedSize, compression: e.compressionMethod, localHeaderOffset: e.relativeOffsetOfLocalHeader, raw: e });
+            zip.readEntry();
+          } catch (err) { reject(err); }
+        });
+        zip.on('end', () => resolve());
+        zip.on('error', (e: Error) => reject(e instanceof CheckpointError ? e : new CheckpointError(path, describeZipError(e))));
         zip.readEntry();
       });
-      zip.on('end', () => resolve());
-      zip.on('error', (e: Error) => reject(new CheckpointError(path, `zip directory is damaged (${e.message})`)));
-      zip.readEntry();
-    });
+    } catch (e) {
+      zip.close();
+      throw e;
+    }
     return new ZipArchive(path, zip, entries, raf);
   }
 
-  find(name: string): ZipEntryInfo | undefined { return this.entries.find((e) => e.name === name); }
+  find(name: string): ZipEntryInfo | undefined { return this.byName.get(name); }
 
   /** Byte offset in the archive file of a stored entry's data. */
   async dataOffset(e: ZipEntryInfo): Promise<number> {
-    const h = await this.file.read(e.localHeaderOffset, 30);
-    const dv = new DataView(h.buffer, h.byteOffset, 30);
+    if (e.localHeaderOffset + LOCAL_HEADER_BYTES > this.file.size) throw new CheckpointError(this.path, `zip entry ${e.name}: local header at byte ${e.localHeaderOffset} is past the end of the file (truncated?)`);
+    const h = await this.file.read(e.localHeaderOffset, LOCAL_HEADER_BYTES);
+    const dv = new DataView(h.buffer, h.byteOffset, LOCAL_HEADER_BYTES);
     if (dv.getUint32(0, true) !== 0x04034b50) throw new CheckpointError(this.path, `zip entry ${e.name}: local header missing`);
-    const off = e.localHeaderOffset + 30 + dv.getUint16(26, true) + dv.getUint16(28, true);
+    const off = e.localHeaderOffset + LOCAL_HEADER_BYTES + dv.getUint16(26, true) + dv.getUint16(28, true);
     if (off + e.compressedSize > this.file.size) throw new CheckpointError(this.path, `zip entry ${e.name} runs past the end of the file (truncated?)`);
     return off;
   }
 
   /** Reads a whole entry, inflating it; refuses entries over `maxBytes` (zip bombs, lying sizes). */
   async readEntry(e: ZipEntryInfo, maxBytes: number): Promise<Uint8Array> {
-    if (e.uncompressedSize > maxBytes) throw new CheckpointError(this.path, `zip entry ${e.name} is ${e.uncompressedSize} bytes, over the limit of ${maxBytes}`);
-    if (e.compression === 0) return this.file.read(await this.dataOffset(e), e.compressedSize);
+    const cap = Math.min(maxBytes, MAX_ENTRY_BYTES);
+    if (e.uncompressedSize > cap) throw new CheckpointError(this.path, `zip entry ${e.name} is ${e.uncompressedSize} bytes, over the limit of ${cap}`);
+    if (e.compressedSize > this.file.size) throw new CheckpointError(this.path, `zip entry ${e.name} claims ${e.compressedSize} compressed bytes but the file has ${this.file.size} (truncated or damaged)`);
+    if (e.compression === 0) {
+      if (e.compressedSize !== e.uncompressedSize) throw new CheckpointError(this.path, `zip entry ${e.name} is stored (not compressed) but declares ${e.compressedSize} stored bytes and a size of ${e.uncompressedSize}`);
+      return this.file.read(await this.dataOffset(e), e.compressedSize);
+    }
     if (e.compression !== 8) throw new CheckpointError(this.path, `zip entry ${e.name} uses compression method ${e.compression}, which is not supported`);
-    const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) => this.zip.openReadStream(e.raw, (err, s) => err ? reject(err) : resolve(s!)))
-      .catch((err) => { throw new CheckpointError(this.path, `zip entry ${e.name}: ${(err as Error).message}`); });
-    const parts: Buffer[] = [];
+    if (e.uncompressedSize > e.compressedSize * MAX_DEFLATE_RATIO + 1024) {
+      throw new CheckpointError(this.path, `zip entry ${e.name} declares ${e.uncompressedSize} bytes from ${e.compressedSize} compressed bytes, more than deflate can produce (zip bomb or damaged archive)`);
+    }
+    await this.dataOffset(e);
+    const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) => {
+      try { this.zip.openReadStream(e.raw, (err, s) => err ? reject(err) : resolve(s!)); } catch (err) { reject(err); }
+    }).catch((err) => { throw err instanceof CheckpointError ? err : new CheckpointError(this.path, `zip entry ${e.name}: ${(err as Error).message}`); });
+    // One buffer of the declared size (bounded above by the cap and by the deflate ratio);
+    // bytes beyond it are refused, so a stream that lies about its size cannot grow it.
+    const out = new Uint8Array(e.uncompressedSize);
     let total = 0;
     try {
       for await (const part of stream as AsyncIterable<Buffer>) {
+        if (total + part.length > e.uncompressedSize) throw new CheckpointError(this.path, `zip entry ${e.name} inflates past its declared size of ${e.uncompressedSize} bytes (zip bomb or damaged archive)`);
+        out.set(part, total);
         total += part.length;
-        if (total > maxBytes || total > e.uncompressedSize) throw new CheckpointError(this.path, `zip entry ${e.name} inflates past its declared size`);
-        parts.push(part);
       }
     } catch (err) {
       (stream as unknown as { destroy?: () => void }).destroy?.();
       if (err instanceof CheckpointError) throw err;
-      throw new CheckpointError(this.path, `zip entry ${e.name} is damaged (${(err as Error).message})`);
+      const m = (err as Error).message ?? String(err);
+      if (/too many bytes/.test(m)) throw new CheckpointError(this.path, `zip entry ${e.name} inflates past its declared size of ${e.uncompressedSize} bytes (zip bomb or damaged archive)`);
+      throw new CheckpointError(this.path, `zip entry ${e.name} is damaged (${m})`);
     }
-    return new Uint8Array(Buffer.concat(parts, total));
+    if (total !== e.uncompressedSize) throw new CheckpointError(this.path, `zip entry ${e.name} inflates to ${total} bytes but declares ${e.uncompressedSize} (damaged archive)`);
+    return out;
   }
 
-  async close(): Promise<void> { this.zip.close(); await this.file.close(); }
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.zip.close();
+    await this.file.close();
+  }
 }
 
 /** yauzl reads through our RandomAccessFile so reads are counted and bounded the same way. */

@@ -32,16 +32,18 @@ function writeCheckpoint(path, layers, perturb) {
   try {
     writeSync(fd, len);
     writeSync(fd, json);
-    const data = new Float32Array(PER_LAYER);
+    // One random base and one noise pattern, reused for every layer (shifted by a per-layer
+    // offset): generating gigabytes of fresh noise would dominate the test's time.
+    const base = new Float32Array(PER_LAYER);
     const noise = new Float32Array(PER_LAYER);
+    const data = new Float32Array(PER_LAYER);
+    fill(base, 1000);
+    fill(noise, 9000);
     for (let l = 0; l < layers; l++) {
-      fill(data, 1000 + l);
-      if (perturb) {
-        // Later layers drift further from the source, as after fine-tuning.
-        fill(noise, 9000 + l);
-        const k = (l / layers) * 1.5;
-        for (let i = 0; i < data.length; i++) data[i] += noise[i] * k;
-      }
+      const shift = 0.001 * l;
+      // Later layers drift further from the source, as after fine-tuning.
+      const k = perturb ? (l / layers) * 1.5 : 0;
+      for (let i = 0; i < data.length; i++) data[i] = base[i] + shift + noise[i] * k;
       writeSync(fd, new Uint8Array(data.buffer));
     }
   } finally {

@@ -27,11 +27,12 @@ export async function openSession({ vsix, settings = {}, log = () => {} }) {
     s.workspace = join(base, 'demo');
     cpSync(join(ROOT, 'demo'), s.workspace, { recursive: true });
     s.probeFile = join(base, 'event-loop.jsonl');
+    s.diagnosticsFile = join(base, 'reuse-lens-diagnostics.json');
     s.profile = makeProfile(settings, join(base, 'profile'));
     log(installVsix(s.profile, vsix));
     log(installVsix(s.profile, packProbe(base)));
     s.port = await freePort(8090 + Math.floor(Math.random() * 500));
-    s.cs = await startCodeServer({ profile: s.profile, port: s.port, env: { REUSE_LENS_E2E_PROBE: s.probeFile } });
+    s.cs = await startCodeServer({ profile: s.profile, port: s.port, env: { REUSE_LENS_E2E_PROBE: s.probeFile, REUSE_LENS_DIAGNOSTICS: s.diagnosticsFile } });
     const chromeDir = join(base, 'chromium');
     mkdirSync(chromeDir);
     s.context = await chromium.launchPersistentContext(chromeDir, {

@@ -48,32 +48,53 @@ export function treeItem(scope, text) {
 export async function expandItem(item) {
   await item.waitFor({ timeout: 30_000 });
   if ((await item.getAttribute('aria-expanded')) === 'false') {
-    await item.click();
+    // The twistie, not the row: a row with a command (open the summary) does not expand on click.
+    await item.locator('.monaco-tl-twistie').first().click();
     await item.page().waitForFunction((el) => el.getAttribute('aria-expanded') === 'true', await item.elementHandle(), { timeout: 10_000 }).catch(() => {});
   }
 }
 
-/** All tree row accessible names in a pane (aria-label, else text). */
+/**
+ * Every tree row in scope as "accessible name ‖ visible text" (the name may be a custom
+ * accessibility label or the tooltip; the text has label and description).
+ */
 export async function treeLabels(scope) {
   return scope.locator('[role="treeitem"]').evaluateAll((els) =>
-    els.map((e) => (e.getAttribute('aria-label') || e.textContent || '').trim()));
+    els.map((e) => `${(e.getAttribute('aria-label') || '').trim()} ‖ ${(e.textContent || '').trim()}`));
 }
 
-/** Right-clicks target and clicks the context-menu entry with that exact label. */
-export async function contextMenu(page, target, label) {
-  await target.click({ button: 'right' });
-  const item = page.getByRole('menuitem', { name: label, exact: false }).first();
-  try {
-    await item.waitFor({ timeout: 10_000 });
-  } catch (e) {
-    const shown = await page.getByRole('menuitem').allTextContents().catch(() => []);
+/**
+ * Right-clicks target and picks the context-menu entry with that label. Entries whose `when`
+ * clause waits on the extension (a context key set after its first scan) may appear only after
+ * a moment: the menu is reopened until then.
+ */
+export async function contextMenu(page, target, label, { timeout = 20_000 } = {}) {
+  const deadline = Date.now() + timeout;
+  let shown = [];
+  for (;;) {
+    await target.click({ button: 'right' });
+    const item = page.getByRole('menuitem', { name: label, exact: false }).first();
+    if (await item.waitFor({ timeout: 1_500 }).then(() => true, () => false)) {
+      // Keyboard, as a user without a mouse would: Playwright's synthetic clicks on the menu
+      // (in a shadow root over a full-window .context-view-block) do not reach the item.
+      const items = (await page.getByRole('menuitem').allTextContents()).map((x) => x.trim());
+      for (let i = 0; i < items.length + 2; i++) {
+        await page.keyboard.press('ArrowDown');
+        const focused = await page.locator('.monaco-menu .action-item.focused').first().innerText().catch(() => '');
+        if (focused.trim().startsWith(label)) break;
+      }
+      const focused = await page.locator('.monaco-menu .action-item.focused').first().innerText().catch(() => '');
+      if (!focused.trim().startsWith(label)) throw new Error(`could not move to "${label}" in the context menu (at "${focused}")`);
+      await page.keyboard.press('Enter');
+      await page.locator('.context-view .monaco-menu').waitFor({ state: 'detached', timeout: 5_000 }).catch(() => {});
+      return;
+    }
+    shown = await page.getByRole('menuitem').allTextContents().catch(() => []);
     await page.keyboard.press('Escape');
-    throw new Error(`context menu has no "${label}"; it shows: ${shown.map((s) => s.trim()).filter(Boolean).join(' | ')}`);
+    if (Date.now() > deadline) break;
+    await page.waitForTimeout(1_000);
   }
-  // The menu lives in a shadow root over a full-window .context-view-block, which confuses
-  // Playwright's hit test (the click itself lands on the item): skip that check.
-  await item.click({ force: true });
-  await page.locator('.context-view .monaco-menu').waitFor({ state: 'detached', timeout: 5_000 }).catch(() => {});
+  throw new Error(`context menu has no "${label}"; it shows: ${shown.map((x) => x.trim()).filter(Boolean).join(' | ')}`);
 }
 
 /** Runs a command from the command palette by its title (as a user types it). */
@@ -109,8 +130,8 @@ export async function quickOpen(page, relPath) {
 
 /** Visible notification toasts' text. */
 export async function notifications(page) {
-  return page.locator('.notifications-toasts .notification-toast, .notification-list-item').evaluateAll((els) =>
-    els.map((e) => (e.getAttribute('aria-label') || e.textContent || '').trim()));
+  return page.locator('.notifications-toasts .notification-list-item').evaluateAll((els) =>
+    els.map((e) => (e.getAttribute('aria-label') || e.innerText || '').trim()));
 }
 
 /** Dismisses all notifications (so they do not cover what the next step screenshots). */

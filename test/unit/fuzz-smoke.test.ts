@@ -1,0 +1,18 @@
+// The CI short pass of the fuzzer: a few hundred seeded mutants of the committed fixtures,
+// through the worker's entry points in a child process, end with no finding (every input a
+// result or a CheckpointError, in time, in bounded memory, no descriptor left open).
+// `npm run fuzz` runs the long version; test/fuzz/runner.ts has the rules.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runFuzz, formatSummary } from '../fuzz/runner';
+
+test('300 seeded mutants of safetensors, NumPy, PyTorch, TF.js and ONNX fixtures end in a result or a clean error', { timeout: 180_000 }, async () => {
+  const lines: string[] = [];
+  const s = await runFuzz({
+    seed: 20260101, count: 300, seconds: 40, save: false, log: (l) => lines.push(l),
+    filter: /^(safetensors|numpy|pytorch|pairs|tfjs|onnx|hostile)[/\\]/,
+  });
+  assert.ok(s.inputs >= 100, `only ${s.inputs} inputs ran in the time allowed:\n${formatSummary(s)}`);
+  assert.equal(s.findings.length, 0, `${formatSummary(s)}\n${lines.filter((l) => /FINDING/.test(l)).join('\n')}`);
+  assert.ok(s.results > 0 && s.errors > 0, 'mutants both still open and fail cleanly: the mutations are neither too weak nor too strong');
+});
