@@ -5,6 +5,8 @@ export type {
   Report, InspectResult, AnalyzeOptions, LayerReport, ParamReport, Verdict, LayerKind, MatchedBy,
   CheckpointSummary, ReportSummary, InspectTensor, InspectLayer,
 } from './core/reportTypes';
+/** Error text of a checkpoint that changed while the worker read it (the host waits and re-runs). */
+export { CHANGED_WHILE_READING } from './core/errors';
 
 // ---- Worker RPC (extension host <-> worker, JSON-RPC over IPC) ----
 // (owned by the extension/worker work; see src/worker and src/extension)

@@ -12,6 +12,7 @@ import { compareTensors, TensorPairMetrics } from './metrics';
 import { buildReport, comparable, pairKey, paramPairs } from './report';
 import { rejudgeReport } from './verdicts';
 import { tensorStats } from './stats';
+import { assertUnchanged } from './fileStability';
 
 export interface Progress { done: number; total: number; message: string }
 export interface AnalyzeHooks { onProgress?: (p: Progress) => void; token?: CancelToken }
@@ -39,6 +40,8 @@ export async function inspectPath(path: string, opts: { stats?: boolean; token?:
         tensors[i].stats = await tensorStats(ck.tensors[i], pool, opts.token);
       }
     } finally { await pool.closeAll(); }
+    // Stats read from a file a trainer rewrote meanwhile may mix two epochs.
+    await assertUnchanged(ck.files, path);
   }
   const result: InspectResult = {
     schema: 'reuse-lens/inspect@1',
@@ -89,6 +92,9 @@ export async function analyzePaths(source: string, target: string, options: Part
   } finally {
     await pool.closeAll();
   }
+  // Numbers read from a file rewritten meanwhile (a training loop saving) may mix two versions.
+  await assertUnchanged(s.files, source);
+  await assertUnchanged(t.files, target);
   report('done', true);
   return buildReport(s, t, pairs, metrics, opts);
 }

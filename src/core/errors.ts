@@ -19,6 +19,9 @@ export class UnsafePickleError extends CheckpointError {
   }
 }
 
+/** The problem text of a checkpoint rewritten while it was read; the extension re-runs on it. */
+export const CHANGED_WHILE_READING = 'changed while reading, run again';
+
 export class CancelledError extends Error {
   constructor() { super('cancelled'); this.name = 'CancelledError'; }
 }

@@ -3,7 +3,7 @@
 // compared after its tensors have been read. Numbers from a file that changed underneath us
 // may mix two epochs, so they are not shown; the user is told to run again.
 import { stat } from 'node:fs/promises';
-import { CheckpointError } from './errors';
+import { CheckpointError, CHANGED_WHILE_READING } from './errors';
 import { describeFsError } from './fileio';
 
 export interface FileSignature {
@@ -15,7 +15,7 @@ export interface FileSignature {
   ctimeMs?: number;
 }
 
-export const CHANGED_WHILE_READING = 'changed while reading, run again';
+export { CHANGED_WHILE_READING };
 
 export async function captureSignature(path: string): Promise<FileSignature> {
   try {

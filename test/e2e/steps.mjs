@@ -209,6 +209,18 @@ export function registerSteps(h, s) {
     assert.ok(lang > 0, 'the export opened as a Markdown document');
   });
 
+  h.test('model.py shows the demo analysis\' verdicts as inline hints on the layer lines', 'inline-hints', async () => {
+    await clearNotifications(page);
+    await quickOpen(page, 'model.py');
+    const lenses = page.locator('.editor-group-container.active .codelens-decoration');
+    await lenses.first().waitFor({ timeout: 15_000 }).catch(() => { throw new Error('no CodeLens in model.py'); });
+    await page.waitForTimeout(500);
+    const texts = (await lenses.allInnerTexts()).map((t) => t.trim()).filter(Boolean);
+    console.log(`    ${texts.length} hints, e.g. "${texts[0]}"`);
+    assert.ok(texts.some((t) => /reuse/i.test(t)), `no "reuse" hint: ${JSON.stringify(texts)}`);
+    assert.ok(texts.some((t) => /retrain/i.test(t)), `no "retrain" hint: ${JSON.stringify(texts)}`);
+  });
+
   let large = null;
   h.test('Cancel stops a large analysis within 2 s and the UI says it was cancelled', 'cancel-large', async ({ shot }) => {
     large = writeLargePair(join(s.workspace, 'runs', 'large'), LARGE_MB);

@@ -14,6 +14,7 @@ import { log } from '../log';
 import { symlinkProblem } from '../model/symlinks';
 import { realpath } from 'node:fs/promises';
 import { waitUntilSettled, DEFAULT_SETTLE } from './settle';
+import { CHANGED_WHILE_READING } from '../../protocol';
 
 /** A file that keeps changing under every run is given up on after this many automatic re-runs. */
 const MAX_AUTO_RERUNS = 5;
@@ -96,19 +97,7 @@ export async function runAnalysis(deps: AnalysisDeps, source: string, target: st
     const after = [await stampCheckpoint(source), await stampCheckpoint(target)];
     if (!sameStamps(stamps[0], after[0]) || !sameStamps(stamps[1], after[1])) {
       await finish('failed');
-      log().warn(`analysis ${label}: a checkpoint changed while it was read; waiting for it to settle`);
-      if (rerun >= MAX_AUTO_RERUNS) {
-        const again = await vscode.window.showWarningMessage(
-          `Reuse Lens: ${label} kept changing while it was being read (${rerun + 1} tries); the numbers were discarded. Run again when training has stopped writing.`, 'Run Again');
-        return again ? runAnalysis(deps, source, target) : undefined;
-      }
-      // The report would mix two versions: discard it, wait until both files are quiet, re-run.
-      const settled = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `Reuse Lens: ${label} changed while it was being read; analyzing again once it stops changing`, cancellable: true },
-        (_p, token) => waitUntilSettled(async () => JSON.stringify([await stampCheckpoint(source), await stampCheckpoint(target)]),
-          { ...DEFAULT_SETTLE, isCancelled: () => token.isCancellationRequested }));
-      if (!settled) return undefined;
-      return runAnalysis(deps, source, target, rerun + 1);
+      return rerunWhenSettled(deps, source, target, label, rerun);
     }
     await deps.store.cache.put(key, response);
     const entry = await deps.store.add(key, response);
@@ -119,6 +108,11 @@ export async function runAnalysis(deps: AnalysisDeps, source: string, target: st
     });
     return entry;
   } catch (e) {
+    if ((e as Error)?.message?.includes(CHANGED_WHILE_READING)) {
+      // The worker saw a file change under it (engine check): same path as the host's own check.
+      await finish('failed');
+      return rerunWhenSettled(deps, source, target, label, rerun);
+    }
     if (isCancelled(e)) {
       await finish('cancelled');
       log().info(`analysis ${label}: cancelled`);
@@ -135,4 +129,19 @@ export async function runAnalysis(deps: AnalysisDeps, source: string, target: st
     void vscode.commands.executeCommand('setContext', 'reuseLens.analysisRunning', running.size > 0);
     bar.done();
   }
+}
+
+/** A report that may mix two versions of a file is discarded; once both files are quiet it runs again. */
+async function rerunWhenSettled(deps: AnalysisDeps, source: string, target: string, label: string, rerun: number): Promise<AnalysisEntry | undefined> {
+  log().warn(`analysis ${label}: a checkpoint changed while it was read; waiting for it to settle`);
+  if (rerun >= MAX_AUTO_RERUNS) {
+    const again = await vscode.window.showWarningMessage(
+      `Reuse Lens: ${label} kept changing while it was being read (${rerun + 1} tries); the numbers were discarded. Run again when training has stopped writing.`, 'Run Again');
+    return again ? runAnalysis(deps, source, target) : undefined;
+  }
+  const settled = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Reuse Lens: ${label} changed while it was being read; analyzing again once it stops changing`, cancellable: true },
+    (_p, token) => waitUntilSettled(async () => JSON.stringify([await stampCheckpoint(source), await stampCheckpoint(target)]),
+      { ...DEFAULT_SETTLE, isCancelled: () => token.isCancellationRequested }));
+  return settled ? runAnalysis(deps, source, target, rerun + 1) : undefined;
 }
