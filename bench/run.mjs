@@ -8,6 +8,7 @@
 //   options: --mb N  --runs N  --dir DIR (where the pair is generated / reused)
 //            --no-python (skip the baselines)  --json (print the raw results too)
 //            --cli PATH (another build of the CLI, to compare a change)
+//            --no-extension (skip bench/extension.mjs, the extension's activation and listing)
 //
 // What is timed: ours is the whole `node dist/cli.js compare A B --json` process (start-up
 // included); the Python baselines time themselves from just before torch.load/memmap (the
@@ -235,6 +236,11 @@ async function main() {
   lines.push(`| worker process start (fork to first answer) | ${wStart === undefined ? 'dist/worker.js not built' : wStart.toFixed(0) + ' ms'} | < 300 ms |`);
   process.stdout.write(lines.join('\n') + '\n');
   if (flag('--json')) process.stdout.write(JSON.stringify({ results, dt, inspect, workerStartMs: wStart, manifest: m }, null, 1) + '\n');
+  // The extension-side targets (activation, Checkpoints view listing): their own script and table.
+  if (!flag('--no-extension')) {
+    process.stdout.write('\n');
+    if (spawnSync(process.execPath, [join(ROOT, 'bench/extension.mjs')], { stdio: 'inherit' }).status !== 0) process.exitCode = 1;
+  }
 }
 
 main().catch((e) => { log(`bench failed: ${e.message}`); process.exit(1); });

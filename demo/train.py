@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+sys.dont_write_bytecode = True  # no __pycache__ in the demo workspace
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import ShapeNet, load_pretrained  # noqa: E402
 

@@ -1,7 +1,8 @@
 // The e2e steps, in the order a user meets the product. Each is its own test; a feature that
 // is missing from the product fails its step with what the UI showed instead.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, utimesSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { writeLargePair } from './lib/largePair.mjs';
@@ -222,22 +223,50 @@ export function registerSteps(h, s) {
   });
 
   let large = null;
-  h.test('Cancel stops a large analysis within 2 s and the UI says it was cancelled', 'cancel-large', async ({ shot }) => {
+  /**
+   * Makes the next analysis of the large pair a real one: a new mtime misses the extension's
+   * report cache, and dropping the files from the page cache (GNU dd iflag=nocache, per file,
+   * no privileges) makes the worker read from disk, which keeps it busy long enough to cancel.
+   */
+  function freshLarge() {
+    const now = new Date();
+    for (const f of [large.source, large.target]) {
+      utimesSync(f, now, now);
+      spawnSync('dd', [`if=${f}`, 'iflag=nocache', 'count=0', 'status=none']);
+    }
+  }
+  const largeRuns = () => {
+    try { return JSON.parse(readFileSync(s.diagnosticsFile, 'utf8')).runs.filter((r) => r.target === large.target); } catch { return []; }
+  };
+  const progressToast = () => page.locator('.notification-toast').filter({ has: page.getByRole('button', { name: 'Cancel' }) }).first();
+
+  h.test('Cancel stops a large analysis within 2 s and the UI says it was cancelled', 'cancel-large', async () => {
     large = writeLargePair(join(s.workspace, 'runs', 'large'), LARGE_MB);
-    await page.keyboard.press('Escape');
-    await clearNotifications(page);
-    await analyzeFolderFromExplorer('runs/large');
-    const toast = page.locator('.notification-toast').filter({ has: page.getByRole('button', { name: 'Cancel' }) }).first();
-    await toast.waitFor({ timeout: 20_000 });
-    const workers = groupProcesses(s, 'worker.js');
-    assert.ok(workers.length > 0, 'no worker process (dist/worker.js) runs the analysis');
-    await page.waitForTimeout(300);
-    await shot('progress').catch(() => {});
-    const t = Date.now();
-    await toast.getByRole('button', { name: 'Cancel' }).click();
-    await toast.waitFor({ state: 'detached', timeout: 2_000 }).catch(() => {
-      throw new Error('the progress notification still shows 2 s after Cancel');
-    });
+    // The engine reads ~1-2 GB/s, so an analysis may end before the click lands: then it is
+    // run again (at most 3 times); what counts is that a Cancel that arrives in time works.
+    let t = 0, workers = [];
+    for (let attempt = 1; ; attempt++) {
+      freshLarge();
+      await page.keyboard.press('Escape');
+      await clearNotifications(page);
+      const runsBefore = largeRuns().length;
+      await analyzeFolderFromExplorer('runs/large');
+      const toast = progressToast();
+      await toast.waitFor({ timeout: 20_000 });
+      workers = groupProcesses(s, 'worker.js');
+      assert.ok(workers.length > 0, 'no worker process (dist/worker.js) runs the analysis');
+      t = Date.now();
+      await toast.getByRole('button', { name: 'Cancel' }).click({ timeout: 2_000 }).catch(() => {});
+      await toast.waitFor({ state: 'detached', timeout: 2_000 }).catch(() => {
+        throw new Error('the progress notification still shows 2 s after Cancel');
+      });
+      const deadline = Date.now() + 3_000;
+      while (largeRuns().length === runsBefore && Date.now() < deadline) await page.waitForTimeout(100);
+      const outcome = largeRuns().at(-1)?.outcome;
+      if (outcome !== 'done') break;
+      console.log(`    attempt ${attempt}: the analysis finished before Cancel landed`);
+      if (attempt === 3) throw new Error('the analysis always finished before Cancel could be pressed (make REUSE_LENS_E2E_LARGE_MB larger)');
+    }
     const gone = Date.now() - t;
     // The UI says so: a notification, the status bar or the Reuse Analysis view.
     const deadline = Date.now() + 5_000;
@@ -249,6 +278,7 @@ export function registerSteps(h, s) {
       if (!said) await page.waitForTimeout(250);
     }
     assert.ok(said, 'nothing in the UI says the analysis was cancelled');
+    assert.equal(largeRuns().at(-1)?.outcome, 'cancelled', 'the extension recorded the analysis as cancelled');
     // The worker really stopped: no CPU burnt 1-2 s after Cancel (or it was ended).
     await page.waitForTimeout(Math.max(0, 1000 - (Date.now() - t)));
     const before = workers.map((w) => cpuSeconds(w.pid));
@@ -257,15 +287,18 @@ export function registerSteps(h, s) {
     const busy = workers.map((w, i) => (after[i] === null || before[i] === null ? 0 : after[i] - before[i]));
     assert.ok(busy.every((b) => b < 0.3), `the worker still computes after Cancel (${busy.map((b) => b.toFixed(2)).join(', ')} CPU s in 1 s)`);
     console.log(`    progress closed ${gone} ms after Cancel; UI: "${said.slice(0, 80)}"`);
-  }, { timeout: 120_000 });
+  }, { timeout: 150_000 });
 
-  h.test('the extension host event loop is never blocked over 100 ms while a large analysis runs in the worker', 'responsive-large', async () => {
+  h.test('the extension host event loop is never blocked over 100 ms while a large analysis runs in the worker', 'responsive-large', async ({ shot }) => {
     assert.ok(large, 'needs the large pair from the cancel step');
+    freshLarge();
     await clearNotifications(page);
     const from = Date.now();
     await analyzeFolderFromExplorer('runs/large');
-    const toast = page.locator('.notification-toast').filter({ has: page.getByRole('button', { name: 'Cancel' }) }).first();
+    const toast = progressToast();
     await toast.waitFor({ timeout: 20_000 }).catch(() => {});
+    await page.waitForTimeout(400); // past the toast's fade-in
+    await shot('progress').catch(() => {});
     // Meanwhile the editor must respond: open a source file and type in it.
     await quickOpen(page, 'model.py');
     await page.waitForTimeout(500);
@@ -282,7 +315,7 @@ export function registerSteps(h, s) {
     await analysisRows(15_000, 'features.0');
     // The extension's own diagnostics (REUSE_LENS_DIAGNOSTICS) measure the same promise.
     const diag = JSON.parse(readFileSync(s.diagnosticsFile, 'utf8'));
-    const run = [...diag.runs].reverse().find((r) => r.target.endsWith('target.safetensors') && r.outcome === 'done');
+    const run = [...diag.runs].reverse().find((r) => r.target === large.target && r.outcome === 'done');
     assert.ok(run, `the extension's diagnostics list no finished large analysis: ${JSON.stringify(diag.runs)}`);
     console.log(`    extension diagnostics: ${run.maxEventLoopDelayMs} ms max delay over ${run.durationMs} ms`);
     // Its histogram counts time the OS did not schedule the process too, so on a loaded machine

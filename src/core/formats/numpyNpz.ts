@@ -128,6 +128,9 @@ async function inflatePrefix(path: string, raf: RandomAccessFile, start: number,
     inflate.on('end', () => finish());
     inflate.on('error', (err) => finish(err));
   });
+  // The inflater can fail while the loop below awaits a read: without a handler attached now,
+  // that rejection is "unhandled" for a moment and takes the process down. Callers still get it.
+  result.catch(() => undefined);
   // Small first read: a header of a few hundred bytes inflates from the first few hundred
   // compressed bytes; later reads grow so a long member does not take many small reads.
   let step = 1024;

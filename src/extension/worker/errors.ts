@@ -1,6 +1,6 @@
 // What a failed worker request looks like to the rest of the extension: one error class with a
 // kind, so callers can show a bad checkpoint differently from a cancel or a crash.
-import { ResponseError } from 'vscode-jsonrpc/node';
+import type { ResponseError as ResponseErrorType } from 'vscode-jsonrpc/node';
 import { WorkerErrorCode, WorkerErrorData } from '../../protocol';
 
 export type WorkerErrorKind = 'checkpoint' | 'unsafe' | 'cancelled' | 'crashed' | 'internal' | 'unknownAnalysis';
@@ -18,6 +18,9 @@ export function isCancelled(e: unknown): boolean {
 
 export function fromResponseError(e: unknown): WorkerRequestError {
   if (e instanceof WorkerRequestError) return e;
+  // Required here, not imported: isCancelled is used at activation and must not load
+  // vscode-jsonrpc; only the worker client (which has loaded it already) calls this.
+  const { ResponseError } = require('vscode-jsonrpc/node') as { ResponseError: typeof ResponseErrorType };
   if (e instanceof ResponseError) {
     const data = (e.data ?? undefined) as WorkerErrorData | undefined;
     switch (e.code) {

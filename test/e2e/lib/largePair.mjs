@@ -16,12 +16,13 @@ function fill(buf, seed) {
   }
 }
 
-function writeCheckpoint(path, layers, perturb) {
+function writeCheckpoint(path, layers, perturb, dtype) {
+  const width = dtype === 'F32' ? 4 : 2;
   const header = {};
   let offset = 0;
   for (let l = 0; l < layers; l++) {
-    const bytes = PER_LAYER * 4;
-    header[`features.${l}.weight`] = { dtype: 'F32', shape: SHAPE, data_offsets: [offset, offset + bytes] };
+    const bytes = PER_LAYER * width;
+    header[`features.${l}.weight`] = { dtype, shape: SHAPE, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
   let json = JSON.stringify(header);
@@ -37,6 +38,8 @@ function writeCheckpoint(path, layers, perturb) {
     const base = new Float32Array(PER_LAYER);
     const noise = new Float32Array(PER_LAYER);
     const data = new Float32Array(PER_LAYER);
+    const bits = new Uint32Array(data.buffer);
+    const bf16 = new Uint16Array(width === 2 ? PER_LAYER : 0);
     fill(base, 1000);
     fill(noise, 9000);
     for (let l = 0; l < layers; l++) {
@@ -44,7 +47,10 @@ function writeCheckpoint(path, layers, perturb) {
       // Later layers drift further from the source, as after fine-tuning.
       const k = perturb ? (l / layers) * 1.5 : 0;
       for (let i = 0; i < data.length; i++) data[i] = base[i] + shift + noise[i] * k;
-      writeSync(fd, new Uint8Array(data.buffer));
+      // bfloat16 is the top half of a float32 (truncated).
+      if (width === 2) for (let i = 0; i < bits.length; i++) bf16[i] = bits[i] >>> 16;
+      if (width === 4) writeSync(fd, new Uint8Array(data.buffer));
+      else writeSync(fd, new Uint8Array(bf16.buffer));
     }
   } finally {
     closeSync(fd);
@@ -53,12 +59,12 @@ function writeCheckpoint(path, layers, perturb) {
 }
 
 /** Writes dir/source.safetensors and dir/target.safetensors of about `mb` MB each. */
-export function writeLargePair(dir, mb = 300) {
+export function writeLargePair(dir, mb = 300, dtype = 'F32') {
   mkdirSync(dir, { recursive: true });
-  const layers = Math.max(2, Math.round((mb * 1e6) / (PER_LAYER * 4)));
+  const layers = Math.max(2, Math.round((mb * 1e6) / (PER_LAYER * (dtype === 'F32' ? 4 : 2))));
   const source = join(dir, 'source.safetensors');
   const target = join(dir, 'target.safetensors');
-  const bytes = writeCheckpoint(source, layers, false);
-  writeCheckpoint(target, layers, true);
+  const bytes = writeCheckpoint(source, layers, false, dtype);
+  writeCheckpoint(target, layers, true, dtype);
   return { source, target, bytes, layers };
 }
