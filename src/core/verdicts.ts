@@ -185,13 +185,20 @@ export function summarise(layers: readonly LayerReport[]): ReportSummary {
   }
   const share = total > 0 ? transferable / total : 0;
   const pct = (x: number) => `${Math.round(x * 100)}%`;
+  const lead = leadingTransferable(layers);
   let verdict: ReportSummary['network']['verdict'];
   if (share >= NETWORK_REUSABLE_SHARE) verdict = 'reusable';
-  else if (share >= NETWORK_PARTLY_SHARE) verdict = 'partly reusable';
+  else if (share >= NETWORK_PARTLY_SHARE || lead.count > 0) verdict = 'partly reusable';
   else verdict = 'not reusable';
-  const reason = `estimate from parameter shares, not from a replacement experiment: ${pct(share)} of the target's parameters `
+  // The paper's pattern: early kernels are generic and transfer, later ones are task-specific.
+  // Which leading layers transfer is what a user acts on, so the reason says it first.
+  const leadText = lead.kernels === 0 ? 'no kernel layers were compared'
+    : lead.count === 0 ? `the first kernel layer (${lead.first}) already changed too much to transfer`
+    : lead.count === lead.kernels ? `all ${lead.kernels} kernel layers transfer`
+    : `the first ${lead.count} of ${lead.kernels} kernel layers (${lead.first}${lead.count > 1 ? ` … ${lead.last}` : ''}) transfer: reuse them and retrain from ${lead.next}`;
+  const reason = `estimate, not from a replacement experiment: ${leadText}; ${pct(share)} of the target's parameters `
     + `(${fmtCount(transferable)} of ${fmtCount(total)}) are in layers judged reuse or fine-tune `
-    + `(reusable at ≥ ${pct(NETWORK_REUSABLE_SHARE)}, partly reusable at ≥ ${pct(NETWORK_PARTLY_SHARE)})`;
+    + `(reusable at ≥ ${pct(NETWORK_REUSABLE_SHARE)}; partly reusable at ≥ ${pct(NETWORK_PARTLY_SHARE)} or when the early kernel layers transfer)`;
   const extra = (['source-only', 'target-only'] as Verdict[]).filter((v) => byVerdict[v] > 0).map((v) => `, ${byVerdict[v]} ${v}`).join('');
   const text = `${byVerdict.reuse} of ${layers.length} layers reusable (${fmtCount(reusable)} of ${fmtCount(total)} parameters); `
     + `${byVerdict['fine-tune']} fine-tune, ${byVerdict.retrain} retrain, ${byVerdict.incompatible} incompatible${extra}`
@@ -202,6 +209,16 @@ export function summarise(layers: readonly LayerReport[]): ReportSummary {
     network: { verdict, reason, estimate: true },
     text,
   };
+}
+
+const KERNEL_KINDS = new Set(['conv', 'linear', 'embedding']);
+
+/** The run of kernel layers (conv/linear/embedding), in network order, judged reuse or fine-tune from the start. */
+function leadingTransferable(layers: readonly LayerReport[]): { count: number; kernels: number; first?: string; last?: string; next?: string } {
+  const kernels = layers.filter((l) => KERNEL_KINDS.has(l.kind));
+  let count = 0;
+  while (count < kernels.length && (kernels[count].verdict === 'reuse' || kernels[count].verdict === 'fine-tune')) count++;
+  return { count, kernels: kernels.length, first: kernels[0]?.name, last: kernels[count - 1]?.name, next: kernels[count]?.name };
 }
 
 /** Re-derives every verdict, reason and the summary from the stored metrics; reads no file. */

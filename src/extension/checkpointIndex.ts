@@ -7,6 +7,9 @@ import { foldersHoldingCheckpoints, hideShards } from './model/discovery';
 import { symlinkProblem } from './model/symlinks';
 import { readSettings } from './settings';
 import { worker } from './workerHost';
+
+/** Files listed per include glob; more would make the tree useless and the scan slow. */
+const MAX_LISTED = 5000;
 import { log } from './log';
 
 export type InspectOutcome = { ok: true; result: InspectResponse } | { ok: false; message: string };
@@ -39,6 +42,9 @@ export class CheckpointIndex implements vscode.Disposable {
 
   blockedReason(file: string): string | undefined { return this.blocked.get(file); }
 
+  /** Warn once per session that the listing was cut, not at every rescan. */
+  private warnedCut = false;
+
   scan(): Promise<void> {
     this.scanning ??= this.doScan().finally(() => { this.scanning = undefined; });
     return this.scanning;
@@ -49,9 +55,14 @@ export class CheckpointIndex implements vscode.Disposable {
     const t0 = Date.now();
     const exclude = s.exclude.length === 0 ? null : s.exclude.length === 1 ? s.exclude[0] : `{${s.exclude.join(',')}}`;
     const found = new Set<string>();
-    for (const glob of s.include) {
-      const uris = await vscode.workspace.findFiles(glob, exclude, 5000);
-      for (const u of uris) if (u.scheme === 'file') found.add(u.fsPath);
+    // One search per glob (VS Code's search takes no nested braces), run together.
+    const results = await Promise.all(s.include.map((glob) => vscode.workspace.findFiles(glob, exclude, MAX_LISTED)));
+    for (const uris of results) for (const u of uris) if (u.scheme === 'file') found.add(u.fsPath);
+    const cut = s.include.filter((_, i) => results[i].length >= MAX_LISTED);
+    if (cut.length) {
+      const msg = `more than ${MAX_LISTED} files match ${cut.join(', ')}; the Checkpoints view lists the first ${MAX_LISTED}. Narrow reuseLens.include or widen reuseLens.exclude.`;
+      log().warn(msg);
+      if (!this.warnedCut) { this.warnedCut = true; void vscode.window.showWarningMessage(`Reuse Lens: ${msg}`); }
     }
     const files = hideShards([...found]).sort();
     this.blocked.clear();

@@ -77,8 +77,20 @@ test('the network verdict is an estimate from parameter shares, and the summary 
   assert.equal(s.network.estimate, true);
   assert.match(s.network.reason, /^estimate/);
   assert.equal(s.text, '1 of 3 layers reusable (900 of 1000 parameters); 1 fine-tune, 1 retrain, 0 incompatible — network looks reusable (estimate)');
-  const mostlyRetrain = [big(0.01, 100), big(2, 900)].map((l) => ({ ...l, ...judgeLayer(l, O) }));
-  assert.equal(summarise(mostlyRetrain).network.verdict, 'not reusable');
+  const allRetrain = [big(2, 100), big(2, 900)].map((l) => ({ ...l, ...judgeLayer(l, O) }));
+  assert.equal(summarise(allRetrain).network.verdict, 'not reusable');
+  assert.match(summarise(allRetrain).network.reason, /the first kernel layer \(\w+\) already changed too much/);
+});
+
+test('a network whose early kernel layers transfer is partly reusable even when the late layers hold most parameters', () => {
+  // The paper's pattern: a small early conv reused, a big late layer retrained.
+  const named = (name: string, rel: number, n: number) => ({ ...layer('linear', [param('weight', [n, 1], rel)]), name });
+  const layers = [named('conv1', 0.01, 100), named('conv2', 0.3, 100), named('fc1', 2, 5000), named('fc2', 2, 100)].map((l) => ({ ...l, ...judgeLayer(l, O) }));
+  const s = summarise(layers);
+  assert.equal(s.network.verdict, 'partly reusable');
+  assert.match(s.network.reason, /the first 2 of 4 kernel layers \(conv1 … conv2\) transfer: reuse them and retrain from fc1/);
+  const lateOnly = [named('conv1', 2, 100), named('conv2', 0.01, 100), named('fc1', 2, 5000)].map((l) => ({ ...l, ...judgeLayer(l, O) }));
+  assert.equal(summarise(lateOnly).network.verdict, 'not reusable', 'a reusable late layer alone does not make the network reusable');
 });
 
 test('re-judging under new thresholds changes verdicts and summary from stored metrics alone', () => {
