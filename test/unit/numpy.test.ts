@@ -9,53 +9,16 @@ import { join, resolve } from 'node:path';
 import { Checkpoint } from '../../src/core/types';
 import { CheckpointError } from '../../src/core/errors';
 import { RandomAccessFile } from '../../src/core/fileio';
-import { FilePool, readTensor, streamTensor } from '../../src/core/tensorData';
+import { FilePool, readTensor } from '../../src/core/tensorData';
 import { npyReader } from '../../src/core/formats/numpy';
 import { npzReader } from '../../src/core/formats/numpyNpz';
+import { loadExpected, assertMatchesExpected as matchesExpected, assertRefused } from './helpers/fixtureAsserts';
 import { parsePyLiteral } from '../../src/core/formats/numpyHeader';
 
 const FIX = resolve(__dirname, '../fixtures');
 const NP = join(FIX, 'numpy');
-interface Expected { name: string; dtype: string; shape: number[]; first: number[]; sum: number; sumsq: number }
-const EXPECTED: Record<string, Expected[]> = JSON.parse(readFileSync(join(NP, 'expected.json'), 'utf8'));
-
-function close(a: number, b: number, what: string): void {
-  assert.ok(Math.abs(a - b) <= 1e-6 * Math.max(Math.abs(b), 1), `${what}: got ${a}, expected ${b}`);
-}
-
-/** Every tensor decodes to numpy's values (C order), in the order numpy wrote them. */
-async function assertMatchesExpected(ck: Checkpoint, key: string): Promise<void> {
-  const exp = EXPECTED[key];
-  assert.ok(exp, `no expected values for ${key}`);
-  assert.deepEqual(ck.tensors.map((t) => t.name), exp.map((e) => e.name));
-  const pool = new FilePool();
-  try {
-    for (const e of exp) {
-      const t = ck.tensors.find((x) => x.name === e.name)!;
-      assert.equal(t.dtype, e.dtype, e.name);
-      assert.deepEqual(t.shape, e.shape, e.name);
-      const v = await readTensor(t, pool);
-      e.first.forEach((x, i) => close(v[i], x, `${key} ${e.name}[${i}]`));
-      let s = 0, s2 = 0;
-      for (const x of v) { s += x; s2 += x * x; }
-      close(s, e.sum, `${key} ${e.name} sum`);
-      close(s2, e.sumsq, `${key} ${e.name} sum of squares`);
-      let ss = 0;
-      for await (const c of streamTensor(t, pool, 5)) for (let i = 0; i < c.length; i++) ss += c.data[i];
-      close(ss, e.sum, `${key} ${e.name} streamed sum`);
-    }
-  } finally {
-    await pool.closeAll();
-  }
-}
-
-async function assertRefused(f: () => Promise<unknown>, file: string, problem: RegExp): Promise<void> {
-  let err: unknown;
-  try { await f(); } catch (e) { err = e; }
-  assert.ok(err instanceof CheckpointError, `expected a CheckpointError, got ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
-  assert.ok(err.message.includes(file), `message should name ${file}: ${err.message}`);
-  assert.match(err.message, problem);
-}
+const EXPECTED = loadExpected(NP);
+const assertMatchesExpected = (ck: Checkpoint, k: string) => matchesExpected(ck, k, EXPECTED, 5);
 
 function tmp(): string { return mkdtempSync(join(tmpdir(), 'reuse-lens-np-')); }
 

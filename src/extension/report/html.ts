@@ -1,52 +1,11 @@
-// The report panel's HTML shell. Pure (no vscode import) so its Content Security Policy can be
-// unit-tested: no inline script or style, scripts only with this load's nonce, everything else
-// only from the extension's own dist/ and media/ (the webview's cspSource).
-import { randomBytes } from 'node:crypto';
+// The report panel's HTML: the shared webview shell (../webviewHtml.ts), and the page shown when
+// a restored panel's report is gone.
+import { attr, makeNonce, webviewCsp, webviewPage, WebviewPageInput } from '../webviewHtml';
 
-export function makeNonce(): string {
-  return randomBytes(18).toString('base64url');
-}
-
-export function reportCsp(cspSource: string, nonce: string): string {
-  return [
-    "default-src 'none'",
-    `img-src ${cspSource} data:`,
-    `style-src ${cspSource}`,
-    `font-src ${cspSource}`,
-    `script-src 'nonce-${nonce}'`,
-    "connect-src 'none'",
-    "form-action 'none'",
-    "base-uri 'none'",
-  ].join('; ');
-}
-
-function attr(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-export interface ReportHtmlInput {
-  cspSource: string;
-  nonce: string;
-  scriptUri: string;
-  styleUri: string;
-  title: string;
-}
-
-export function reportHtml(i: ReportHtmlInput): string {
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${attr(reportCsp(i.cspSource, i.nonce))}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${attr(i.styleUri)}">
-<title>${attr(i.title)}</title>
-</head>
-<body>
-<script nonce="${attr(i.nonce)}" src="${attr(i.scriptUri)}"></script>
-</body>
-</html>`;
-}
+export { makeNonce };
+export const reportCsp = webviewCsp;
+export type ReportHtmlInput = Omit<WebviewPageInput, 'body'>;
+export const reportHtml = (i: ReportHtmlInput): string => webviewPage(i);
 
 /** Shown when a restored panel's report is gone (cache cleared): says what to do instead of a blank page. */
 export function missingReportHtml(cspSource: string, styleUri: string, text: string): string {
