@@ -40,6 +40,8 @@ const entries = [
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', ...node, plugins: [lazyH5wasm],
     banner: { js: '#!/usr/bin/env node\n' + importMetaUrl.banner.js } },
   { entryPoints: ['src/worker/main.ts'], outfile: 'dist/worker.js', ...node, plugins: [lazyH5wasm] },
+  // The thread all h5wasm work runs in, so a damaged HDF5 file that hangs the library can be ended.
+  { entryPoints: ['src/core/formats/hdf5Thread.ts'], outfile: 'dist/hdf5-thread.js', ...node, plugins: [lazyH5wasm] },
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', ...node, external: ['vscode'] },
   { entryPoints: ['webview/report/main.ts'], outfile: 'dist/webview/report.js', bundle: true, platform: 'browser',
     format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'info' },

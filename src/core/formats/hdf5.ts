@@ -1,5 +1,7 @@
 // Our one module around h5wasm (the HDF5 C library compiled to WebAssembly). Keras `.h5`,
 // `.weights.h5` and the weights inside `.keras` are HDF5 files. Nothing else imports h5wasm.
+// h5wasm itself only ever runs in the HDF5 thread (hdf5Thread.ts, below: runInHdf5Thread), which
+// is ended when a damaged file makes the library loop forever.
 //
 // h5wasm is ESM-only; its `h5wasm/node` build reads the host file system directly (NODERAWFS),
 // so files are opened by path and only the parts HDF5 asks for are read. It is loaded with a
@@ -9,6 +11,9 @@ import type * as H5 from 'h5wasm';
 import { DType } from '../types';
 import { CheckpointError } from '../errors';
 import { RandomAccessFile } from '../fileio';
+import { Worker } from 'node:worker_threads';
+import { closeSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 type H5Module = typeof H5;
 let loading: Promise<H5Module> | undefined;
@@ -72,6 +77,7 @@ export class Hdf5File {
     try {
       f = new lib.File(fsPath, 'r');
     } catch (e) {
+      hdf5Faults++;
       throw new CheckpointError(displayPath, `HDF5 file cannot be opened: ${hdf5Problem(e)}`);
     }
     return new Hdf5File(displayPath, lib, f);
@@ -173,7 +179,10 @@ export class Hdf5File {
       return fn();
     } catch (e) {
       if (e instanceof CheckpointError) throw e;
+      hdf5Faults++;
       throw new CheckpointError(this.path, `HDF5 read failed: ${hdf5Problem(e)}`);
+    } finally {
+      progressHook?.();
     }
   }
 }
@@ -186,11 +195,24 @@ interface WasmModule {
   get_dataset_data(fileId: bigint, path: string, count: null, offset: null, stride: null, ptr: bigint): number;
 }
 
-/** Reads one dataset's bytes: opens the file, reads, closes. Used by tensor loaders. */
+/**
+ * Reads one dataset's bytes: opens the file, reads, closes. Runs h5wasm in this thread, so it is
+ * for the HDF5 thread (hdf5Thread.ts); everyone else calls readHdf5DatasetInThread.
+ */
 export async function readHdf5Dataset(fsPath: string, datasetPath: string, displayPath = fsPath): Promise<Uint8Array> {
   const f = await Hdf5File.open(fsPath, displayPath);
   try { return f.readBytes(datasetPath); } finally { f.close(); }
 }
+
+// HDF5 calls made in this thread that failed, and a hook called after each call: the HDF5 thread
+// uses them to tell its caller that it is alive, and that its h5wasm may now hold leaked state.
+let hdf5Faults = 0;
+let progressHook: (() => void) | undefined;
+export function hdf5FaultCount(): number { return hdf5Faults; }
+export function onHdf5Progress(fn: (() => void) | undefined): void { progressHook = fn; }
+
+/** Loads h5wasm ahead of the first file (the HDF5 thread does this as it starts). */
+export async function preloadHdf5(): Promise<void> { await h5(); }
 
 function dtypeOf(m: H5.Metadata): DType | null {
   // H5T class: 0 integer, 1 float (h5py writes bool as an enum of int8, class 8: not a weight).
@@ -233,4 +255,181 @@ export function hdf5Problem(e: unknown): string {
     return inner;
   }
   return lines[0] ?? 'unknown error';
+}
+
+// ---------------------------------------------------------------------------------------------
+// The HDF5 thread
+//
+// h5wasm is synchronous WebAssembly: on some damaged files the HDF5 library loops forever, and
+// nothing in the thread running it can interrupt that. So all h5wasm work runs in a worker thread
+// (hdf5Thread.ts) that we terminate when it stops answering; the caller gets a CheckpointError.
+// One thread is kept and reused while it behaves (starting one and loading h5wasm costs ~100 ms);
+// after a hang or an HDF5 error it is discarded, and the descriptors h5wasm left open are closed.
+
+/** What the HDF5 thread is asked to do. */
+export type Hdf5ThreadRequest =
+  | { op: 'keras'; fsPath: string; displayPath: string; ctx: unknown }
+  | { op: 'read'; fsPath: string; displayPath: string; dataset: string };
+
+/** What it answers: a result, an error, a sign of life, or that h5wasm is loaded. */
+export type Hdf5ThreadMessage =
+  | { type: 'ready' }
+  | { type: 'progress' }
+  | { type: 'done'; id: number; result: unknown; faulted: boolean }
+  | { type: 'failed'; id: number; checkpoint: boolean; file: string; problem: string; faulted: boolean };
+
+/** A damaged file makes a single HDF5 call never return; a sound one answers each call in milliseconds. */
+export const HDF5_IDLE_MS = 3000;
+/** Starting the thread and loading h5wasm, on a busy machine. */
+const HDF5_START_MS = 30_000;
+
+/** Time allowed for one dataset read of `bytes` bytes (decompression included). */
+export function datasetReadMs(bytes: number): number {
+  const ms = 4000 + Math.ceil(bytes / (25 * 1024 * 1024)) * 1000;
+  return Number.isFinite(ms) ? Math.min(ms, 600_000) : 600_000;
+}
+
+let thread: Worker | undefined;
+let threadReady = false;
+let nextId = 1;
+let tail: Promise<unknown> = Promise.resolve();
+type Pending = { id: number; onMessage(m: Hdf5ThreadMessage): void; onDeath(e: Error): void };
+let pending: Pending | undefined;
+
+function threadEntry(): Worker {
+  // Under tsx (tests) this file is hdf5.ts and the thread is hdf5Thread.ts, loaded through tsx's
+  // require hook; in the bundles it is dist/hdf5-thread.js next to dist/cli.js and dist/worker.js.
+  if (__filename.endsWith('.ts')) {
+    const tsxHook = 'tsx/cjs'; // a variable, so that the bundler leaves it alone: bundles never get here
+    const code = `require(${JSON.stringify(require.resolve(tsxHook))}); require(${JSON.stringify(join(__dirname, 'hdf5Thread.ts'))});`;
+    return new Worker(code, { eval: true });
+  }
+  return new Worker(join(__dirname, 'hdf5-thread.js'));
+}
+
+function startThread(): Worker {
+  const w = threadEntry();
+  threadReady = false;
+  w.unref();
+  w.on('message', (m: Hdf5ThreadMessage) => {
+    if (m.type === 'ready') threadReady = true;
+    pending?.onMessage(m);
+  });
+  const died = (e: Error) => {
+    if (thread === w) thread = undefined;
+    pending?.onDeath(e);
+  };
+  w.on('error', died);
+  w.on('exit', (code) => died(new Error(`HDF5 thread exited (code ${code})`)));
+  thread = w;
+  return w;
+}
+
+/**
+ * Runs `req` in the HDF5 thread, one request at a time. `idleMs`: longest wait for a sign of
+ * life (each HDF5 call gives one) before the thread is taken for hung and terminated.
+ */
+export function runInHdf5Thread<T>(req: Hdf5ThreadRequest, idleMs: number): Promise<T> {
+  const run = tail.then(() => runNow<T>(req, idleMs), () => runNow<T>(req, idleMs));
+  tail = run.catch(() => undefined);
+  return run;
+}
+
+async function runNow<T>(req: Hdf5ThreadRequest, idleMs: number): Promise<T> {
+  const fdsBefore = openFds();
+  const w = thread ?? startThread();
+  const id = nextId++;
+  w.ref(); // the caller is waiting: keep the process alive until the answer comes
+  type Outcome = { kind: 'reply'; m: Hdf5ThreadMessage } | { kind: 'hung' } | { kind: 'died'; e: Error };
+  let allowedMs = idleMs;
+  const outcome = await new Promise<Outcome>((resolve) => {
+    let timer: NodeJS.Timeout;
+    const arm = () => {
+      clearTimeout(timer);
+      allowedMs = threadReady ? idleMs : HDF5_START_MS;
+      timer = setTimeout(() => resolve({ kind: 'hung' }), allowedMs);
+    };
+    pending = {
+      id,
+      onMessage: (m) => {
+        if (m.type === 'ready' || m.type === 'progress') { arm(); return; }
+        if (m.id !== id) return;
+        clearTimeout(timer); resolve({ kind: 'reply', m });
+      },
+      onDeath: (e) => { clearTimeout(timer); resolve({ kind: 'died', e }); },
+    };
+    arm();
+    w.postMessage({ id, ...req });
+  });
+  pending = undefined;
+  if (thread === w) w.unref();
+
+  if (outcome.kind === 'reply' && outcome.m.type === 'done') {
+    // An HDF5 call failed along the way (and was tolerated): its h5wasm is not trusted further.
+    if (outcome.m.faulted) await discardThread(w, fdsBefore, req.fsPath);
+    return outcome.m.result as T;
+  }
+  // A refusal of ours (not a Keras file, ...) that no HDF5 failure led to leaves the thread sound.
+  const clean = outcome.kind === 'reply' && outcome.m.type === 'failed' && outcome.m.checkpoint && !outcome.m.faulted;
+  if (!clean) await discardThread(w, fdsBefore, req.fsPath);
+  if (outcome.kind === 'hung') {
+    throw new CheckpointError(req.displayPath, `HDF5 library did not finish reading ${req.displayPath} within ${Math.round(allowedMs / 1000)} s: the file is damaged`);
+  }
+  if (outcome.kind === 'died') {
+    throw new CheckpointError(req.displayPath, `HDF5 library failed reading it: ${outcome.e.message}`);
+  }
+  const m = outcome.m as Extract<Hdf5ThreadMessage, { type: 'failed' }>;
+  if (m.checkpoint) throw new CheckpointError(m.file, m.problem);
+  throw new Error(m.problem);
+}
+
+/** Ends the thread and closes what its h5wasm left open on `fsPath` (and h5wasm's temp files). */
+async function discardThread(w: Worker, fdsBefore: Map<number, string> | undefined, fsPath: string): Promise<void> {
+  if (thread === w) thread = undefined;
+  try { await w.terminate(); } catch { /* already gone */ }
+  if (!fdsBefore) return startSpareThread();
+  let target: string;
+  try { target = realpathSync(fsPath); } catch { target = resolve(fsPath); }
+  const after = openFds();
+  if (!after) return startSpareThread();
+  for (const [fd, link] of after) {
+    if (fdsBefore.get(fd) === link) continue;
+    const path = link.replace(/ \(deleted\)$/, '');
+    if (path === target || /\/tmpfile_[^/]*$/.test(path)) {
+      try { closeSync(fd); } catch { /* closed meanwhile */ }
+    }
+  }
+  await startSpareThread();
+}
+
+/**
+ * Starts the replacement thread now and waits until h5wasm is loaded in it: the next file does not
+ * wait for it, and the process holds the same descriptors as before the failure (a thread owns a
+ * few: its event loop's), so a caller counting them sees no change.
+ */
+async function startSpareThread(): Promise<void> {
+  const w = startThread();
+  w.ref(); // the caller awaits this: keep the process alive meanwhile
+  await new Promise<void>((done) => {
+    const timer = setTimeout(finish, 5000);
+    function finish() { clearTimeout(timer); w.off('message', onMessage); w.off('exit', finish); done(); }
+    function onMessage(m: Hdf5ThreadMessage) { if (m.type === 'ready') finish(); }
+    w.on('message', onMessage);
+    w.on('exit', finish);
+  });
+  w.unref();
+}
+
+/** This process's open descriptors and what they point at (Linux; elsewhere undefined: no clean-up). */
+function openFds(): Map<number, string> | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    const out = new Map<number, string>();
+    for (const name of readdirSync('/proc/self/fd')) {
+      try { out.set(Number(name), readlinkSync(`/proc/self/fd/${name}`)); } catch { /* closed meanwhile */ }
+    }
+    return out;
+  } catch {
+    return undefined;
+  }
 }

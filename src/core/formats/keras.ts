@@ -10,7 +10,8 @@ import { Checkpoint, NonTensorEntry, TensorInfo } from '../types';
 import { CheckpointError } from '../errors';
 import { RandomAccessFile, fileSignature } from '../fileio';
 import { FormatReader, LIMITS } from './reader';
-import { Hdf5File, isHdf5, readHdf5Dataset } from './hdf5';
+import { datasetReadMs, HDF5_IDLE_MS, Hdf5File, isHdf5, runInHdf5Thread } from './hdf5';
+import { DType, DTYPE_SIZE } from '../types';
 import { ZipArchive } from './zip';
 
 // ---------------------------------------------------------------------------------------------
@@ -160,35 +161,66 @@ interface OpenContext {
 
 /** Opens an HDF5 Keras file at `fsPath` (shown as `displayPath`). */
 export async function openKerasHdf5(fsPath: string, displayPath: string, ctx: OpenContext): Promise<Checkpoint> {
-  const f = await Hdf5File.open(fsPath, displayPath);
-  try {
-    const base = f.kind('model_weights') === 'group' && hasChunkedAttr(f, 'model_weights', 'layer_names') ? 'model_weights'
-      : hasChunkedAttr(f, '', 'layer_names') ? '' : undefined;
-    const files = ctx.files ?? [await fileSignature(fsPath)];
-    const common = {
-      path: displayPath,
-      entries: [...(ctx.entries ?? [])],
-      files,
-      warnings: [...(ctx.warnings ?? [])],
-      metadata: { ...(ctx.metadata ?? {}) },
-    };
-    for (const k of ['keras_version', 'backend']) {
-      const v = f.attr('', k) ?? (base ? f.attr(base, k) : null);
-      if (typeof v === 'string') common.metadata[k] = v;
-    }
-    const loader = (ds: string) => async () => readHdf5Dataset(ctx.ensure ? await ctx.ensure() : fsPath, ds, displayPath);
-    if (base !== undefined) return { ...common, format: 'keras-h5', ...readKeras2(f, base, ctx, common, loader) };
-    if (f.kind('layers') === 'group' || f.kind('_layer_checkpoint_dependencies') === 'group') {
-      return { ...common, format: 'keras-v3', ...readKeras3(f, ctx, common, loader) };
-    }
-    throw new CheckpointError(displayPath, 'is an HDF5 file but not a Keras checkpoint: it has no model_weights group, no layer_names attribute and no layers/<name>/vars groups');
-  } finally {
-    f.close();
+  const files = ctx.files ?? [await fileSignature(fsPath)];
+  const describeCtx: KerasDescribeContext = { config: ctx.config, metadata: ctx.metadata, entries: ctx.entries, warnings: ctx.warnings };
+  // The structure walk runs in the HDF5 thread, which a damaged file can hang: see hdf5.ts.
+  const d = await runInHdf5Thread<KerasDescription>({ op: 'keras', fsPath, displayPath, ctx: describeCtx }, HDF5_IDLE_MS);
+  const tensors: TensorInfo[] = d.tensors.map(({ dataset, bytes, ...t }) => ({
+    ...t,
+    location: {
+      kind: 'loader', littleEndian: true,
+      load: async () => runInHdf5Thread<Uint8Array>({ op: 'read', fsPath: ctx.ensure ? await ctx.ensure() : fsPath, displayPath, dataset }, datasetReadMs(bytes)),
+    },
+  }));
+  return { path: displayPath, format: d.format, tensors, layerOrder: d.layerOrder, entries: d.entries, files, warnings: d.warnings, metadata: d.metadata };
+}
+
+/** What the HDF5 thread passes in: plain data (no loaders, no file handles). */
+export interface KerasDescribeContext {
+  config?: Map<string, ConfigLayer>;
+  metadata?: Record<string, string>;
+  entries?: NonTensorEntry[];
+  warnings?: string[];
+}
+
+/** A tensor as the HDF5 thread describes it: where its dataset is instead of a loader. */
+export interface DescribedTensor { name: string; dtype: DType; shape: number[]; storedShape?: number[]; permute?: number[]; dataset: string; bytes: number }
+
+/** The Keras structure of an HDF5 file, as plain data the HDF5 thread posts back. */
+export interface KerasDescription {
+  format: 'keras-h5' | 'keras-v3';
+  tensors: DescribedTensor[];
+  layerOrder: string[];
+  entries: NonTensorEntry[];
+  warnings: string[];
+  metadata: Record<string, string>;
+}
+
+/** Walks an open Keras HDF5 file (in the HDF5 thread: every call here may hang on a damaged file). */
+export function describeKerasHdf5(f: Hdf5File, ctx: KerasDescribeContext): KerasDescription {
+  const displayPath = f.path;
+  const base = f.kind('model_weights') === 'group' && hasChunkedAttr(f, 'model_weights', 'layer_names') ? 'model_weights'
+    : hasChunkedAttr(f, '', 'layer_names') ? '' : undefined;
+  const common: Common = {
+    path: displayPath,
+    entries: [...(ctx.entries ?? [])],
+    warnings: [...(ctx.warnings ?? [])],
+    metadata: { ...(ctx.metadata ?? {}) },
+  };
+  for (const k of ['keras_version', 'backend']) {
+    const v = f.attr('', k) ?? (base ? f.attr(base, k) : null);
+    if (typeof v === 'string') common.metadata[k] = v;
   }
+  const out = (format: KerasDescription['format'], r: { tensors: DescribedTensor[] }): KerasDescription =>
+    ({ format, tensors: r.tensors, layerOrder: layerOrderOf(r.tensors), entries: common.entries, warnings: common.warnings, metadata: common.metadata });
+  if (base !== undefined) return out('keras-h5', readKeras2(f, base, ctx, common));
+  if (f.kind('layers') === 'group' || f.kind('_layer_checkpoint_dependencies') === 'group') {
+    return out('keras-v3', readKeras3(f, ctx, common));
+  }
+  throw new CheckpointError(displayPath, 'is an HDF5 file but not a Keras checkpoint: it has no model_weights group, no layer_names attribute and no layers/<name>/vars groups');
 }
 
 type Common = { path: string; entries: NonTensorEntry[]; warnings: string[]; metadata: Record<string, string> };
-type Loader = (dataset: string) => () => Promise<Uint8Array>;
 
 /** Keras 2 writes long string-list attributes in chunks: `layer_names0`, `layer_names1`, ... */
 function chunkedAttr(f: Hdf5File, path: string, name: string): string[] | null {
@@ -218,7 +250,7 @@ function parseJsonAttr(f: Hdf5File, path: string, name: string): unknown {
   try { return JSON.parse(v); } catch { return undefined; }
 }
 
-function readKeras2(f: Hdf5File, base: string, ctx: OpenContext, common: Common, loader: Loader): Pick<Checkpoint, 'tensors' | 'layerOrder'> {
+function readKeras2(f: Hdf5File, base: string, ctx: KerasDescribeContext, common: Common): { tensors: DescribedTensor[] } {
   const modelConfig = parseJsonAttr(f, '', 'model_config');
   const classes = ctx.config ?? configLayers(modelConfig);
   if (modelConfig && typeof modelConfig === 'object') {
@@ -226,7 +258,7 @@ function readKeras2(f: Hdf5File, base: string, ctx: OpenContext, common: Common,
     if (typeof cls === 'string') common.metadata.model_class = cls;
   }
   const layerNames = chunkedAttr(f, base, 'layer_names') ?? [];
-  const tensors: TensorInfo[] = [];
+  const tensors: DescribedTensor[] = [];
   const prefix = base ? `${base}/` : '';
   for (const layer of layerNames) {
     if (f.kind(prefix + layer) !== 'group') { common.warnings.push(`layer ${layer} is listed in layer_names but has no group`); continue; }
@@ -241,7 +273,7 @@ function readKeras2(f: Hdf5File, base: string, ctx: OpenContext, common: Common,
       // A nested model's weights (`sequential/conv2d/kernel:0`) take the inner layer's class.
       const inner = parts.length > 1 ? parts[parts.length - 2] : layer;
       const cls = classes.get(parts.length > 1 ? `${layer}.${inner}` : layer)?.cls ?? classes.get(inner)?.cls ?? classFromDefaultName(inner);
-      const t = describe(f, ds, name, cls, variable, loader, common);
+      const t = describe(f, ds, name, cls, variable, common);
       if (t) tensors.push(t);
     }
   }
@@ -251,7 +283,7 @@ function readKeras2(f: Hdf5File, base: string, ctx: OpenContext, common: Common,
   }
   const training = f.attr('', 'training_config');
   if (typeof training === 'string') common.entries.push({ name: 'training_config', type: 'dict', value: cut(training) });
-  return { tensors, layerOrder: layerOrderOf(tensors) };
+  return { tensors };
 }
 
 /** Containers Keras 3 nests layers in; they are not part of a layer's name. */
@@ -259,7 +291,7 @@ const CONTAINER_SEGMENTS = new Set(['layers', '_layer_checkpoint_dependencies'])
 /** Root groups that are not model weights. */
 const SKIPPED_ROOT = new Set(['optimizer', 'metrics', 'compile_metrics', 'loss', 'loss_tracker']);
 
-function readKeras3(f: Hdf5File, ctx: OpenContext, common: Common, loader: Loader): Pick<Checkpoint, 'tensors' | 'layerOrder'> {
+function readKeras3(f: Hdf5File, ctx: KerasDescribeContext, common: Common): { tensors: DescribedTensor[] } {
   const classes = ctx.config ?? new Map<string, ConfigLayer>();
   if (!ctx.config) common.warnings.push('no model config (a bare .weights.h5): layer order is the file\'s alphabetical order and variable roles are inferred from layer names');
   const found: { layer: string; segments: string[]; varsPath: string }[] = [];
@@ -298,7 +330,7 @@ function readKeras3(f: Hdf5File, ctx: OpenContext, common: Common, loader: Loade
     return configOrder.length;
   };
   found.sort((a, b) => rank(a.layer) - rank(b.layer));
-  const tensors: TensorInfo[] = [];
+  const tensors: DescribedTensor[] = [];
   for (const { layer, segments, varsPath } of found) {
     const last = segments[segments.length - 1];
     const entry = classes.get(layer) ?? classes.get(last);
@@ -313,11 +345,11 @@ function readKeras3(f: Hdf5File, ctx: OpenContext, common: Common, loader: Loade
     indices.forEach((idx, i) => {
       const ds = `${varsPath}/${idx}`;
       const variable = names?.[i] ?? guessVariable(f, ds, i);
-      const t = describe(f, ds, `${layer}.${variable}`, cls, variable, loader, common);
+      const t = describe(f, ds, `${layer}.${variable}`, cls, variable, common);
       if (t) tensors.push(t);
     });
   }
-  return { tensors, layerOrder: layerOrderOf(tensors) };
+  return { tensors };
 }
 
 /** Role of a numbered variable of a layer of unknown class: a kernel first, then a bias. */
@@ -328,14 +360,16 @@ function guessVariable(f: Hdf5File, ds: string, i: number): string {
   return `var${i}`;
 }
 
-function describe(f: Hdf5File, ds: string, name: string, cls: string | undefined, variable: string, loader: Loader, common: Common): TensorInfo | undefined {
+function describe(f: Hdf5File, ds: string, name: string, cls: string | undefined, variable: string, common: Common): DescribedTensor | undefined {
   const info = f.dataset(ds);
   if (!info.dtype) { common.warnings.push(`${name}: ${info.typeDescription} is not a numeric type Reuse Lens compares; skipped`); return undefined; }
   const layout = kerasLayout(cls, variable, info.shape);
-  return { name, dtype: info.dtype, ...layout, location: { kind: 'loader', littleEndian: true, load: loader(ds) } };
+  // Only sizes the read's deadline; a lying shape is refused when the tensor is read.
+  const bytes = info.shape.reduce((a, b) => a * b, 1) * DTYPE_SIZE[info.dtype];
+  return { name, dtype: info.dtype, ...layout, dataset: ds, bytes };
 }
 
-function layerOrderOf(tensors: TensorInfo[]): string[] {
+function layerOrderOf(tensors: { name: string }[]): string[] {
   const seen = new Set<string>();
   for (const t of tensors) {
     const cutAt = t.name.lastIndexOf('.');
