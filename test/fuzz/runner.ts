@@ -126,7 +126,14 @@ class Child {
   /** Runs one input; resolves with the reply, or with why there is none. */
   async run(id: number, targets: string[], timeoutMs: number, rssLimitMb: number): Promise<
     { type: 'reply'; reply: ChildReply } | { type: 'uncaught'; name: string; message: string; stack: string } | { type: 'timeout' } | { type: 'crash'; stderr: string } | { type: 'memory'; rssMb: number }> {
-    try { await this.ready; } catch (e) { return { type: 'crash', stderr: (e as Error).message }; }
+    // A child that never gets ready (its warm-up hangs, e.g. a reader that hangs on a good file) is a crash, not a wait forever.
+    let startTimer: NodeJS.Timeout | undefined;
+    const started = await Promise.race([
+      this.ready.then(() => true, () => false),
+      new Promise<boolean>((r) => { startTimer = setTimeout(() => r(false), Math.max(60_000, timeoutMs)); }),
+    ]);
+    clearTimeout(startTimer);
+    if (!started) { this.kill(); return { type: 'crash', stderr: `fuzz child did not start: ${this.stderr}` }; }
     return new Promise((resolve) => {
       let settled = false;
       const finish = (v: Parameters<typeof resolve>[0]) => {
@@ -308,9 +315,11 @@ export async function runSaved(inputs: string[][], timeoutMs = 10_000, heapMb = 
     for (let i = 0; i < inputs.length; i++) {
       const targets = inputs[i];
       const bytes = targets.reduce((s, t) => { try { return s + readFileSync(t).byteLength; } catch { return s; } }, 0);
-      const r = await child.run(i, targets, timeoutMs, DEFAULTS.rssLimitMb);
+      // The time bound is per file opened: a folder input opens its member and the folder.
+      const bound = timeoutMs * targets.length;
+      const r = await child.run(i, targets, bound, DEFAULTS.rssLimitMb);
       if (r.type !== 'reply') {
-        const detail = r.type === 'uncaught' ? `uncaught ${r.name}: ${r.message}` : r.type === 'crash' ? `child died: ${r.stderr.slice(-500)}` : r.type === 'memory' ? `grew to ${Math.round(r.rssMb)} MB` : `no answer within ${timeoutMs} ms`;
+        const detail = r.type === 'uncaught' ? `uncaught ${r.name}: ${r.message}` : r.type === 'crash' ? `child died: ${r.stderr.slice(-500)}` : r.type === 'memory' ? `grew to ${Math.round(r.rssMb)} MB` : `no answer within ${bound} ms`;
         out.push({ ok: false, kind: r.type === 'timeout' ? 'hang' : r.type, detail });
         child.restart();
         continue;

@@ -95,10 +95,7 @@ test('a file deleted while reading is "changed while reading, run again"', async
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
-// Runs once the engine checks signatures after reading (see src/core/fileStability.ts): until
-// then it is reported as a todo rather than failing the suite.
-const engineWired = readFileSync(join(__dirname, '../../src/core/engine.ts'), 'utf8').includes('assertUnchanged');
-test('analyzePaths reports a source rewritten during the analysis as "changed while reading, run again"', { todo: engineWired ? false : 'engine.ts does not call assertUnchanged yet' }, async () => {
+test('analyzePaths reports a source rewritten during the analysis as "changed while reading, run again"', async () => {
   const { dir, path } = tempCopy('pairs/source.safetensors');
   const target = join(FIX, 'pairs/target.safetensors');
   try {
