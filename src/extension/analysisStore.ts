@@ -10,6 +10,8 @@ import type { Report } from '../core/reportTypes';
 import type { AnalyzeResponse, FilterGridsResponse } from '../protocol';
 import { ReportCache } from './cache/reportCache';
 import { analysisDescription, analysisLabel } from './model/analysisNodes';
+import { withCurrentThresholds } from './model/currentVerdicts';
+import { readSettings } from './settings';
 
 export interface AnalysisEntry {
   /** The cache key: stable for the same files and options. */
@@ -42,8 +44,19 @@ export class AnalysisStore implements vscode.Disposable {
   /** The newest analysis first. */
   latest(): AnalysisEntry | undefined { return this.entries[0]; }
 
+  /** The report of an analysis, judged under the thresholds in the settings now. */
   async getReport(id: string): Promise<Report | undefined> {
-    return (await this.cache.get(id))?.response.report;
+    const r = (await this.cache.get(id))?.response.report;
+    return r && withCurrentThresholds(r, readSettings().options);
+  }
+
+  /** Thresholds changed: labels and every view follow (the reports are re-judged on read). */
+  async rejudgeAll(): Promise<void> {
+    for (const e of this.entries) {
+      const r = await this.getReport(e.id);
+      if (r) { e.label = analysisLabel(r); e.description = analysisDescription(r); }
+    }
+    await this.save();
   }
 
   /** Filter grids of one layer; from the report when it kept them, else from the worker. */

@@ -57,6 +57,7 @@ export function activate(context: vscode.ExtensionContext): ReuseLensApi {
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('reuseLens.include') || e.affectsConfiguration('reuseLens.exclude') || e.affectsConfiguration('reuseLens.followSymlinks')) index.rewatch();
       if (e.affectsConfiguration('reuseLens.worker.memoryLimitMb')) currentWorker()?.setMemoryLimit(readSettings().memoryLimitMb);
+      if (e.affectsConfiguration('reuseLens.thresholds')) void store.rejudgeAll();
     }),
     vscode.workspace.onDidChangeWorkspaceFolders(() => void index.refresh()),
   );
