@@ -12,7 +12,7 @@ import { deflateRawSync, constants as zc } from 'node:zlib';
 import { openCheckpoint } from '../../src/core/formats/open';
 import { ZipArchive } from '../../src/core/formats/zip';
 import { CheckpointError } from '../../src/core/errors';
-import { FilePool, readTensor } from '../../src/core/tensorData';
+import { openAndRead } from './helpers/fixtureAsserts';
 
 const HOSTILE = resolve(__dirname, '../fixtures/hostile/archives');
 
@@ -88,15 +88,6 @@ function withTemp<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   return fn(dir).finally(() => rmSync(dir, { recursive: true, force: true }));
 }
 
-/** Opens `path` and reads all its tensors; returns the error it ends in. */
-async function openAndRead(path: string): Promise<unknown> {
-  try {
-    const ck = await openCheckpoint(path);
-    const pool = new FilePool();
-    try { for (const t of ck.tensors) await readTensor(t, pool); } finally { await pool.closeAll(); }
-    return undefined;
-  } catch (e) { return e; }
-}
 
 function assertRefused(e: unknown, path: string, pattern: RegExp): void {
   assert.ok(e instanceof CheckpointError, `expected a CheckpointError, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);

@@ -5,23 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
-import { openCheckpoint } from '../../src/core/formats/open';
-import { FilePool, readTensor } from '../../src/core/tensorData';
 import { CheckpointError } from '../../src/core/errors';
+import { openAndRead } from './helpers/fixtureAsserts';
 import { analyzePaths, inspectPath } from '../../src/core/engine';
 
 const FIX = resolve(__dirname, '../fixtures');
 const NUM = join(FIX, 'hostile/numbers');
 const NONFINITE = join(FIX, 'hostile/nonfinite');
 
-async function openAndRead(path: string): Promise<unknown> {
-  try {
-    const ck = await openCheckpoint(path);
-    const pool = new FilePool();
-    try { for (const t of ck.tensors) await readTensor(t, pool); } finally { await pool.closeAll(); }
-    return undefined;
-  } catch (e) { return e; }
-}
 
 async function assertRefused(path: string, pattern: RegExp): Promise<void> {
   const e = await openAndRead(path);

@@ -51,3 +51,14 @@ export async function assertRefused(f: () => Promise<unknown>, file: string, pro
   assert.ok(err.message.includes(file), `message should name ${file}: ${err.message}`);
   assert.match(err.message, problem);
 }
+
+/** Opens `path` through the same entry the worker uses and reads every tensor; returns the error it ends in, if any. */
+export async function openAndRead(path: string): Promise<unknown> {
+  const { openCheckpoint } = await import('../../../src/core/formats/open');
+  try {
+    const ck = await openCheckpoint(path);
+    const pool = new FilePool();
+    try { for (const t of ck.tensors) await readTensor(t, pool); } finally { await pool.closeAll(); }
+    return undefined;
+  } catch (e) { return e; }
+}
