@@ -30,19 +30,29 @@ export function stripPrefixes(name: string, rules: readonly string[]): string {
   return n;
 }
 
-/** The wrapper key (with its dot) under which every layer of a side lies, or ''. */
-export function wrapperPrefix(layers: readonly Layer[]): string {
-  if (layers.length === 0) return '';
-  for (const w of WRAPPERS) {
-    const p = w + '.';
-    if (layers.every((l) => l.name.startsWith(p))) return p;
+/**
+ * The wrapper keys (with their dots) under which every layer of a side lies, outermost first:
+ * a Lightning checkpoint `state_dict.model.conv1.weight` gives ['state_dict.', 'model.'].
+ */
+export function wrapperChain(layers: readonly Layer[]): string[] {
+  const chain: string[] = [];
+  let names = layers.map((l) => l.name);
+  for (;;) {
+    const w = WRAPPERS.map((x) => x + '.').find((p) => names.length > 0 && names.every((n) => n.startsWith(p) && n.length > p.length));
+    if (!w) return chain;
+    chain.push(w);
+    names = names.map((n) => n.slice(w.length));
   }
-  return '';
 }
 
-function normaliser(layers: readonly Layer[], rules: readonly string[]): (name: string) => string {
-  const wrapper = wrapperPrefix(layers);
-  return (name) => stripPrefixes(wrapper && name.startsWith(wrapper) ? name.slice(wrapper.length) : name, rules);
+/**
+ * Name normalisation shared by both sides: a wrapper found on either side is stripped wherever
+ * it leads a name on either side (source all under `model.`, target `model.*` plus a new `head`:
+ * the `model.` layers still pair by name), then the user's prefix rules.
+ */
+function normaliser(source: readonly Layer[], target: readonly Layer[], rules: readonly string[]): (name: string) => string {
+  const wrappers = [...new Set([...wrapperChain(source), ...wrapperChain(target)])];
+  return (name) => stripPrefixes(stripPrefixes(name, wrappers), rules);
 }
 
 /** Role → shape of a layer's tensors, the signature order+shape matching compares. */
@@ -119,7 +129,8 @@ function greedyAlign(src: readonly Layer[], tgt: readonly Layer[]): [number, num
  * Returned in network order: target order, with source-only layers after their source predecessor.
  */
 export function matchLayers(source: readonly Layer[], target: readonly Layer[], prefixRules: readonly string[]): LayerPair[] {
-  const normS = normaliser(source, prefixRules), normT = normaliser(target, prefixRules);
+  const norm = normaliser(source, target, prefixRules);
+  const normS = norm, normT = norm;
   const targetByNorm = new Map<string, number>();
   target.forEach((l, j) => { const k = normT(l.name); if (!targetByNorm.has(k)) targetByNorm.set(k, j); });
 

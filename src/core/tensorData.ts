@@ -220,6 +220,9 @@ function fileOf(t: TensorInfo): string {
   return t.location.kind === 'loader' ? t.name : t.location.file;
 }
 
+/** Elements of a stride-0 view we expand without question (larger ones must be mostly stored data). */
+const MAX_BROADCAST_ELEMENTS = 1 << 22;
+
 async function readStrided(t: TensorInfo, pool: FilePool, n: number, token?: CancelToken): Promise<Float64Array> {
   const loc = t.location;
   if (loc.kind !== 'strided') throw new Error('unreachable');
@@ -236,6 +239,11 @@ async function readStrided(t: TensorInfo, pool: FilePool, n: number, token?: Can
     throw new CheckpointError(loc.file, `tensor ${t.name} reaches element ${maxIndex} of a storage of ${loc.storageElements}`);
   }
   const span = n === 0 ? 0 : maxIndex - storageOffset + 1;
+  // A view may repeat storage elements (stride 0, torch.expand), but a file of a few bytes must
+  // not make us allocate gigabytes: repeats beyond what a real broadcast needs are refused.
+  if (n > MAX_BROADCAST_ELEMENTS && n > 64 * span) {
+    throw new CheckpointError(loc.file, `tensor ${t.name} is a view of ${n} elements over ${span} stored ones (stride 0); refused as too large to expand`);
+  }
   const storage = await readTensor({ name: t.name, dtype: t.dtype, shape: [span], location: { kind: 'contiguous', file: loc.file, offset: loc.offset + storageOffset * DTYPE_SIZE[t.dtype], littleEndian: loc.littleEndian } }, pool, token);
   const out = new Float64Array(n);
   const idx = new Array(shape.length).fill(0);

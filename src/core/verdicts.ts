@@ -193,7 +193,7 @@ export function summarise(layers: readonly LayerReport[]): ReportSummary {
   // The paper's pattern: early kernels are generic and transfer, later ones are task-specific.
   // Which leading layers transfer is what a user acts on, so the reason says it first.
   const leadText = lead.kernels === 0 ? 'no kernel layers were compared'
-    : lead.count === 0 ? `the first kernel layer (${lead.first}) already changed too much to transfer`
+    : lead.count === 0 ? `the first kernel layer (${lead.first}) ${lead.firstVerdict === 'incompatible' ? 'has another shape in the target' : 'already changed too much to transfer'}`
     : lead.count === lead.kernels ? `all ${lead.kernels} kernel layers transfer`
     : `the first ${lead.count} of ${lead.kernels} kernel layers (${lead.first}${lead.count > 1 ? ` … ${lead.last}` : ''}) transfer: reuse them and retrain from ${lead.next}`;
   const reason = `estimate, not from a replacement experiment: ${leadText}; ${pct(share)} of the target's parameters `
@@ -214,11 +214,12 @@ export function summarise(layers: readonly LayerReport[]): ReportSummary {
 const KERNEL_KINDS = new Set(['conv', 'linear', 'embedding']);
 
 /** The run of kernel layers (conv/linear/embedding), in network order, judged reuse or fine-tune from the start. */
-function leadingTransferable(layers: readonly LayerReport[]): { count: number; kernels: number; first?: string; last?: string; next?: string } {
-  const kernels = layers.filter((l) => KERNEL_KINDS.has(l.kind));
+function leadingTransferable(layers: readonly LayerReport[]): { count: number; kernels: number; first?: string; firstVerdict?: Verdict; last?: string; next?: string } {
+  // Layers on one side only were never compared: they say nothing about what transfers.
+  const kernels = layers.filter((l) => KERNEL_KINDS.has(l.kind) && l.verdict !== 'source-only' && l.verdict !== 'target-only');
   let count = 0;
   while (count < kernels.length && (kernels[count].verdict === 'reuse' || kernels[count].verdict === 'fine-tune')) count++;
-  return { count, kernels: kernels.length, first: kernels[0]?.name, last: kernels[count - 1]?.name, next: kernels[count]?.name };
+  return { count, kernels: kernels.length, first: kernels[0]?.name, firstVerdict: kernels[0]?.verdict, last: kernels[count - 1]?.name, next: kernels[count]?.name };
 }
 
 /** Re-derives every verdict, reason and the summary from the stored metrics; reads no file. */

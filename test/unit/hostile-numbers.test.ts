@@ -105,3 +105,12 @@ test('no metric in a report is NaN without a NaN/Inf count that explains it', as
   assert.deepEqual(bias.nonFinite, { source: 0, target: 5 });
   assert.ok(report.warnings.some((w) => /fc bias: 0 NaN\/Inf in the source, 5 in the target/.test(w)));
 });
+
+test('a stride-0 view of 268M elements over one stored value is refused, not expanded into 2 GB', async () => {
+  const file = join(FIX, 'hostile/numbers/stride0_expand.pt');
+  const before = process.memoryUsage().rss;
+  const err = await openAndRead(file);
+  assert.ok(err instanceof CheckpointError, `expected a CheckpointError, got ${String(err)}`);
+  assert.match((err as Error).message, /stride0_expand\.pt: tensor w is a view of 268435456 elements over 1 stored ones/);
+  assert.ok(process.memoryUsage().rss - before < 256 * 1024 * 1024, 'no gigabyte allocation');
+});

@@ -73,3 +73,18 @@ test('the alignment is not a zip: a shape mismatch early does not shift every la
   const pairs = alignByOrderAndShape(L([[4, 4], [5, 5], [6, 6], [7, 7]]), L([[4, 4], [6, 6], [7, 7]]));
   assert.deepEqual(pairs, [[0, 0], [2, 1], [3, 2]]);
 });
+
+test('a Lightning checkpoint (state_dict.model.x) pairs by name with a plain state dict', () => {
+  const src = [t('state_dict.model.conv1.weight', [8, 3, 3, 3]), t('state_dict.model.fc.weight', [2, 8])];
+  const tgt = [t('conv1.weight', [8, 3, 3, 3]), t('fc.weight', [2, 8])];
+  assert.deepEqual(pairsOf(src, tgt), [['state_dict.model.conv1', 'conv1', 'prefix-rule'], ['state_dict.model.fc', 'fc', 'prefix-rule']]);
+});
+
+test('a wrapper on one side still pairs by name when the other side adds a layer outside it', () => {
+  // Source all under model.; target model.* in another order plus a new head outside the wrapper.
+  const src = [t('model.a.weight', [8, 3, 3, 3]), t('model.b.weight', [8, 8, 3, 3]), t('model.fc.weight', [2, 8])];
+  const tgt = [t('model.b.weight', [8, 8, 3, 3]), t('model.a.weight', [8, 3, 3, 3]), t('model.fc.weight', [2, 8]), t('head.weight', [5, 8])];
+  const pairs = pairsOf(src, tgt);
+  for (const n of ['a', 'b', 'fc']) assert.ok(pairs.some((p) => p[0] === `model.${n}` && p[1] === `model.${n}` && p[2] === 'name'), `model.${n} pairs by name: ${JSON.stringify(pairs)}`);
+  assert.ok(pairs.some((p) => p[0] === null && p[1] === 'head'));
+});

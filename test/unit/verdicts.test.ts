@@ -91,6 +91,10 @@ test('a network whose early kernel layers transfer is partly reusable even when 
   assert.match(s.network.reason, /the first 2 of 4 kernel layers \(conv1 … conv2\) transfer: reuse them and retrain from fc1/);
   const lateOnly = [named('conv1', 2, 100), named('conv2', 0.01, 100), named('fc1', 2, 5000)].map((l) => ({ ...l, ...judgeLayer(l, O) }));
   assert.equal(summarise(lateOnly).network.verdict, 'not reusable', 'a reusable late layer alone does not make the network reusable');
+  // A layer only the target has was never compared: the run of transferable layers starts after it.
+  const extra = { ...named('stem', 0, 100), verdict: 'target-only' as const };
+  const withExtra = summarise([extra, ...layers]);
+  assert.match(withExtra.network.reason, /the first 2 of 4 kernel layers \(conv1 … conv2\)/);
 });
 
 test('re-judging under new thresholds changes verdicts and summary from stored metrics alone', () => {
