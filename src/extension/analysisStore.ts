@@ -78,19 +78,25 @@ export class AnalysisStore implements vscode.Disposable {
       label: analysisLabel(r), description: analysisDescription(r),
       workerAnalysisId: response.analysisId, gridsOmitted: response.gridsOmitted,
     };
-    this.entries = [entry, ...this.entries.filter((e) => e.id !== id)].slice(0, MAX_ENTRIES);
+    const all = [entry, ...this.entries.filter((e) => e.id !== id)];
+    this.entries = all.slice(0, MAX_ENTRIES);
+    // Evicted analyses leave no report behind on disk.
+    await Promise.all(all.slice(MAX_ENTRIES).map((e) => this.cache.delete(e.id)));
     await this.save();
     return entry;
   }
 
   async remove(id: string): Promise<void> {
     this.entries = this.entries.filter((e) => e.id !== id);
+    await this.cache.delete(id);
     await this.save();
   }
 
+  /** Forgets this workspace's analyses. The report cache is shared by all workspaces (global storage): only ours are deleted. */
   async clear(): Promise<void> {
+    const ids = this.entries.map((e) => e.id);
     this.entries = [];
-    await this.cache.clear();
+    await Promise.all(ids.map((id) => this.cache.delete(id)));
     await this.save();
   }
 

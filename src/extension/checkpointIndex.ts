@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import { promises as fs } from 'node:fs';
 import type { InspectResponse } from '../protocol';
 import { foldersHoldingCheckpoints, hideShards } from './model/discovery';
-import { symlinkProblem } from './model/symlinks';
+import { realRoots, symlinkProblem } from './model/symlinks';
 import { readSettings } from './settings';
 import { worker } from './workerHost';
 
@@ -66,7 +66,7 @@ export class CheckpointIndex implements vscode.Disposable {
     }
     const files = hideShards([...found]).sort();
     this.blocked.clear();
-    const roots = this.roots();
+    const roots = await realRoots(this.roots());
     await Promise.all(files.map(async (f) => {
       try {
         const real = await fs.realpath(f);
@@ -77,7 +77,7 @@ export class CheckpointIndex implements vscode.Disposable {
     this.files = files;
     this.scanned = true;
     log().info(`found ${files.length} checkpoint(s) in ${Date.now() - t0} ms`);
-    const folders = foldersHoldingCheckpoints(files, roots);
+    const folders = foldersHoldingCheckpoints(files, this.roots());
     // Both spellings: `resourcePath` in a `when` clause is the fsPath; keep the URI path too.
     const keys = new Set<string>();
     for (const d of folders) { keys.add(d); keys.add(vscode.Uri.file(d).path); }

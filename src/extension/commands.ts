@@ -68,8 +68,24 @@ export function registerCommands(context: vscode.ExtensionContext, index: Checkp
     const choice = await vscode.window.showQuickPick(items, { title, placeHolder, matchOnDescription: true, ignoreFocusOut: true });
     if (!choice) return undefined;
     if (choice.path) return choice.path;
-    const uris = await vscode.window.showOpenDialog({ canSelectMany: false, canSelectFolders: true, title, openLabel: 'Use' });
+    // Files only: on Windows and Linux a dialog that allows folders too shows folders only.
+    const uris = await vscode.window.showOpenDialog({
+      canSelectMany: false, canSelectFiles: true, canSelectFolders: false, title, openLabel: 'Use',
+      filters: { Checkpoints: ['pt', 'pth', 'bin', 'ckpt', 'safetensors', 'json', 'npz', 'npy', 'h5', 'keras', 'onnx'], 'All files': ['*'] },
+    });
     return uris?.[0]?.fsPath;
+  };
+
+  /** The checkpoint the user clicked: a file as is; a folder's only checkpoint, or one picked from it. */
+  const oneCheckpoint = async (arg: unknown, title: string): Promise<string | undefined> => {
+    // The clicked item, not the first of a multi-selection.
+    const t = targetsOf(arg, undefined)[0];
+    if (!t) return undefined;
+    if (!t.isFolder) return t.path;
+    const inside = checkpointsUnder(t.path, await index.list());
+    if (inside.length === 1) return inside[0];
+    if (inside.length === 0) { void vscode.window.showInformationMessage(`Reuse Lens: ${path.basename(t.path)} holds no checkpoint.`); return undefined; }
+    return pick(inside, title, `Pick a checkpoint in ${path.basename(t.path)}`);
   };
 
   const analyze = async (arg?: unknown, multi?: unknown) => {
@@ -92,8 +108,10 @@ export function registerCommands(context: vscode.ExtensionContext, index: Checkp
     }
   };
 
-  const selectSource = async (arg?: unknown, multi?: unknown) => {
-    let p: string | undefined = targetsOf(arg, multi)[0]?.path;
+  const selectSource = async (arg?: unknown) => {
+    const clicked = targetsOf(arg, undefined).length > 0;
+    let p: string | undefined = await oneCheckpoint(arg, 'Select as Reuse Source');
+    if (clicked && !p) return;
     p ??= await pick(await index.list(), 'Select as Reuse Source', 'Pick the source checkpoint');
     if (!p) return;
     reuseSource = p;
@@ -101,12 +119,14 @@ export function registerCommands(context: vscode.ExtensionContext, index: Checkp
     vscode.window.setStatusBarMessage(`Reuse Lens: ${path.basename(p)} selected as reuse source`, 4000);
   };
 
-  const compareWithSource = async (arg?: unknown, multi?: unknown) => {
+  const compareWithSource = async (arg?: unknown) => {
     if (!reuseSource) {
       void vscode.window.showInformationMessage('Reuse Lens: select a source first ("Select as Reuse Source").');
       return undefined;
     }
-    let target: string | undefined = targetsOf(arg, multi)[0]?.path;
+    const clicked = targetsOf(arg, undefined).length > 0;
+    let target: string | undefined = await oneCheckpoint(arg, `Compare with ${path.basename(reuseSource)}`);
+    if (clicked && !target) return undefined;
     target ??= await pick((await index.list()).filter((p) => p !== reuseSource), `Compare with ${path.basename(reuseSource)}`, 'Pick the target checkpoint');
     if (!target) return undefined;
     if (target === reuseSource) {
@@ -141,8 +161,8 @@ export function registerCommands(context: vscode.ExtensionContext, index: Checkp
   reg(COMMANDS.cancelAnalysis, () => {
     if (cancelAll() === 0) void vscode.window.showInformationMessage('Reuse Lens: no analysis is running.');
   });
-  reg(COMMANDS.openSummary, (arg?: unknown, multi?: unknown) => {
-    const p = targetsOf(arg, multi)[0];
+  reg(COMMANDS.openSummary, (arg?: unknown) => {
+    const p = targetsOf(arg, undefined)[0];
     if (p && !p.isFolder) return vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(p.path), summaryViewTypeFor(p.path));
     return undefined;
   });

@@ -17,13 +17,16 @@ export interface Settings {
 export function readSettings(): Settings {
   const c = vscode.workspace.getConfiguration('reuseLens');
   const metric = c.get<string>('thresholds.metric') === 'rmse' ? 'rmse' : 'relRmse';
+  const reuseBelow = num(c.get('thresholds.reuseBelow'), DEFAULT_OPTIONS.reuseBelow);
   return {
     include: strings(c.get('include'), DEFAULT_INCLUDE),
     exclude: strings(c.get('exclude'), DEFAULT_EXCLUDE),
     options: {
       metric,
-      reuseBelow: num(c.get('thresholds.reuseBelow'), DEFAULT_OPTIONS.reuseBelow),
-      fineTuneBelow: num(c.get('thresholds.fineTuneBelow'), DEFAULT_OPTIONS.fineTuneBelow),
+      reuseBelow,
+      // The settings schema cannot tie the two together: a reuse threshold above the fine-tune
+      // one means "no fine-tune band", not an invalid report.
+      fineTuneBelow: Math.max(reuseBelow, num(c.get('thresholds.fineTuneBelow'), DEFAULT_OPTIONS.fineTuneBelow)),
       prefixRules: strings(c.get('prefixRules'), DEFAULT_OPTIONS.prefixRules),
     },
     memoryLimitMb: Math.max(256, Math.floor(num(c.get('worker.memoryLimitMb'), 4096))),

@@ -172,3 +172,23 @@ test('big filter grids are kept out of the analyze answer (so the editor never p
   assert.ok(stripped.report.layers.every((l) => l.params.every((p) => !p.filterGrid)));
   assert.ok(r.layers.some((l) => l.params.some((p) => p.filterGrid)), 'the original report (kept in the worker) still has them');
 });
+
+test('a checkpoint in a workspace opened through a link, or on Windows with another drive-letter case, is inside the workspace', async () => {
+  const { realRoots } = await import('../../src/extension/model/symlinks');
+  // Windows: VS Code says c:\, realpath says C:\.
+  assert.equal(symlinkProblem('c:\\w\\a.pt', 'C:\\w\\a.pt', ['c:\\w'], false, 'win32'), undefined);
+  assert.equal(symlinkProblem('c:\\w\\a.pt', 'C:\\w\\sub\\b.pt', ['c:\\w'], false, 'win32'), undefined);
+  assert.match(symlinkProblem('c:\\w\\a.pt', 'D:\\x\\a.pt', ['c:\\w'], false, 'win32')!, /outside the workspace/);
+  assert.match(symlinkProblem('/w/a.pt', '/wx/a.pt', ['/w'], false, 'linux')!, /outside the workspace/, 'a sibling folder sharing the prefix is outside');
+  // A real workspace reached through a symlink: its files' realpaths lie under the root's realpath.
+  const base = await fs.mkdtemp(path.join(os.tmpdir(), 'rl-link-'));
+  try {
+    await fs.mkdir(path.join(base, 'data', 'ws'), { recursive: true });
+    await fs.writeFile(path.join(base, 'data', 'ws', 'a.pt'), '');
+    await fs.symlink(path.join(base, 'data'), path.join(base, 'home'));
+    const root = path.join(base, 'home', 'ws');
+    const file = path.join(root, 'a.pt');
+    assert.match(symlinkProblem(file, await fs.realpath(file), [root], false)!, /outside/, 'without the real roots it looked outside');
+    assert.equal(symlinkProblem(file, await fs.realpath(file), await realRoots([root]), false), undefined);
+  } finally { await fs.rm(base, { recursive: true, force: true }); }
+});

@@ -11,7 +11,7 @@ import { readSettings } from '../settings';
 import { worker, currentWorker } from '../workerHost';
 import { isCancelled } from '../worker/errors';
 import { log } from '../log';
-import { symlinkProblem } from '../model/symlinks';
+import { realRoots, symlinkProblem } from '../model/symlinks';
 import { realpath } from 'node:fs/promises';
 import { waitUntilSettled, DEFAULT_SETTLE } from './settle';
 import { CHANGED_WHILE_READING } from '../../protocol';
@@ -46,7 +46,7 @@ function sameStamps(a: FileStamp[], b: FileStamp[]): boolean {
 export async function runAnalysis(deps: AnalysisDeps, source: string, target: string, rerun = 0): Promise<AnalysisEntry | undefined> {
   const { options, followSymlinks } = readSettings();
   const label = `${path.basename(source)} → ${path.basename(target)}`;
-  const roots = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+  const roots = await realRoots((vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath));
   for (const p of [source, target]) {
     const problem = symlinkProblem(p, await realpath(p).catch(() => p), roots, followSymlinks);
     if (problem) { void vscode.window.showWarningMessage(`Reuse Lens: ${p} ${problem}.`); return undefined; }

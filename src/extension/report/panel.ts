@@ -12,6 +12,7 @@ import { getAnalysisStore } from '../analysisStore';
 import { log } from '../log';
 import { worker } from '../workerHost';
 import { EXPORT_NAME, filterTensorsOf, languageFor } from './exportTarget';
+import { readSettings } from '../settings';
 import { makeNonce, missingReportHtml, reportHtml } from './html';
 
 /** Command the Reuse Analysis view and `reuseLens.openReport` call: (analysisId, layerName?). */
@@ -43,13 +44,8 @@ function titleOf(report: Report): string {
 }
 
 function currentThresholds(): Thresholds {
-  const c = vscode.workspace.getConfiguration('reuseLens');
-  const num = (v: unknown, d: number) => (typeof v === 'number' && Number.isFinite(v) ? v : d);
-  return {
-    metric: c.get<string>('thresholds.metric') === 'rmse' ? 'rmse' : 'relRmse',
-    reuseBelow: num(c.get('thresholds.reuseBelow'), 0.1),
-    fineTuneBelow: num(c.get('thresholds.fineTuneBelow'), 0.6),
-  };
+  const { metric, reuseBelow, fineTuneBelow } = readSettings().options;
+  return { metric, reuseBelow, fineTuneBelow };
 }
 
 class ReportPanel {
@@ -76,7 +72,10 @@ class ReportPanel {
       }),
       panel.onDidDispose(() => this.dispose()),
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('reuseLens.thresholds')) this.sendReport();
+        // The store re-judges under the new thresholds: show those verdicts, like the tree does.
+        if (e.affectsConfiguration('reuseLens.thresholds')) {
+          void getAnalysisStore().getReport(analysisId).then((r) => { if (r) this.report = r; this.sendReport(); }, () => this.sendReport());
+        }
       }),
     );
     panels.set(analysisId, this);
