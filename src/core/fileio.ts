@@ -18,7 +18,8 @@ export class RandomAccessFile {
     } catch (e) {
       throw new CheckpointError(path, describeFsError(e));
     }
-    const st = await fh.stat();
+    let st;
+    try { st = await fh.stat(); } catch (e) { await fh.close(); throw new CheckpointError(path, describeFsError(e)); }
     if (st.isDirectory()) { await fh.close(); throw new CheckpointError(path, 'is a folder, not a file'); }
     return new RandomAccessFile(path, fh, st.size, st.mtimeMs);
   }

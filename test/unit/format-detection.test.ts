@@ -154,3 +154,17 @@ test('each of our files is claimed by exactly its own reader', async () => {
     assert.equal((await detectReader(p)).format, format, p);
   }
 });
+
+test('a safetensors file saved under an .onnx name is read as safetensors: the name alone does not decide', async () => {
+  const { mkdtempSync, copyFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join: j } = await import('node:path');
+  const { detectReader } = await import('../../src/core/formats/index');
+  await import('../../src/core/formats/all');
+  const dir = mkdtempSync(j(tmpdir(), 'rl-name-'));
+  try {
+    const f = j(dir, 'model.onnx');
+    copyFileSync(j(__dirname, '..', 'fixtures', 'safetensors', 'conv_bn_linear.safetensors'), f);
+    assert.equal((await detectReader(f)).format, 'safetensors');
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});

@@ -41,9 +41,13 @@ export async function detectReader(path: string): Promise<FormatReader> {
   if (head.byteLength === 0) throw new CheckpointError(path, 'is empty');
   const matches = readers.filter((x) => x.sniff(head, path));
   if (matches.length === 0) throw new CheckpointError(path, whyNotRecognised(head, path));
-  // Content decides; when two formats' checks both accept the bytes, the file's name breaks the tie.
+  // Content decides: a reader that accepts the bytes without looking at the name beats one that
+  // accepts only the name (ONNX has no magic, so `.onnx` alone is a claim); among readers that
+  // both accept the bytes, the file's name breaks the tie.
+  const byContent = matches.filter((x) => x.sniff(head, ''));
+  const pool = byContent.length ? byContent : matches;
   const named = formatsNamedBy(path);
-  return matches.find((r) => named.includes(r.format)) ?? matches[0];
+  return pool.find((r) => named.includes(r.format)) ?? pool[0];
 }
 
 function whyNotRecognised(head: Uint8Array, path: string): string {
