@@ -3,6 +3,7 @@
 // (reads the data, in the worker). A file that cannot be read shows the reason in the editor.
 import * as vscode from 'vscode';
 import * as path from 'node:path';
+import { stat } from 'node:fs/promises';
 import type { SummaryToWebview } from '../../protocol';
 import { summaryHtml } from './html';
 import { parseSummaryMessage } from './messages';
@@ -35,7 +36,22 @@ export class CheckpointSummaryProvider implements vscode.CustomReadonlyEditorPro
       localResourceRoots: [vscode.Uri.joinPath(this.context.extensionUri, 'dist'), vscode.Uri.joinPath(this.context.extensionUri, 'media')],
     };
     webview.html = summaryHtml(webview, this.context.extensionUri, fileName);
-    const post = (m: SummaryToWebview) => void webview.postMessage(m);
+    // The page is rebuilt each time its tab becomes visible (no retainContextWhenHidden); it then
+    // says 'ready' again. The last thing shown is kept with the file's stamp and shown again, so
+    // switching tabs neither re-reads the checkpoint nor restarts a statistics pass in progress.
+    let last: SummaryToWebview | undefined;
+    let lastStamp: string | undefined;
+    let inFlight = false;
+    const stampOf = async (f: string) => { try { const st = await stat(f); return `${st.size}:${st.mtimeMs}`; } catch { return 'gone'; } };
+    const post = (m: SummaryToWebview) => {
+      if (m.type !== 'loading') last = m;
+      void webview.postMessage(m);
+    };
+    const showAgainOrLoad = async () => {
+      if (inFlight) { void webview.postMessage(last ?? { type: 'loading', path: uri.fsPath, fileName }); return; }
+      if (last && (await stampOf(uri.fsPath)) === lastStamp) { void webview.postMessage(last); return; }
+      void load();
+    };
     let cts: vscode.CancellationTokenSource | undefined;
     let disposed = false;
 
@@ -45,6 +61,8 @@ export class CheckpointSummaryProvider implements vscode.CustomReadonlyEditorPro
       const p = uri.fsPath;
       if (uri.scheme !== 'file') { post({ type: 'error', path: p, fileName, message: `${uri.toString()} is not a local file; Reuse Lens reads files on disk.` }); return; }
       post({ type: 'loading', path: p, fileName });
+      inFlight = true;
+      lastStamp = await stampOf(p);
       try {
         const headers = await worker(this.context).inspect({ path: p }, mine.token);
         if (disposed || mine !== cts) return;
@@ -59,6 +77,8 @@ export class CheckpointSummaryProvider implements vscode.CustomReadonlyEditorPro
         if (disposed || isCancelled(e)) return;
         log().warn(`summary of ${p}: ${(e as Error).message}`);
         post({ type: 'error', path: p, fileName, message: (e as Error).message });
+      } finally {
+        if (mine === cts) inFlight = false;
       }
     };
 
@@ -73,7 +93,8 @@ export class CheckpointSummaryProvider implements vscode.CustomReadonlyEditorPro
       const m = parseSummaryMessage(raw);
       if (!m) { log().warn(`summary webview sent an unknown message; ignored`); return; }
       switch (m.type) {
-        case 'ready': case 'reload': void load(); break;
+        case 'ready': void showAgainOrLoad(); break;
+        case 'reload': void load(); break;
         case 'analyze': void vscode.commands.executeCommand('reuseLens.analyze', uri); break;
         case 'selectSource': void vscode.commands.executeCommand('reuseLens.selectSource', uri); break;
         case 'compareWithSource': void vscode.commands.executeCommand('reuseLens.compareWithSource', uri); break;
