@@ -247,3 +247,20 @@ process.stdout.write(String(w.pid)); w.unref(); w.channel && w.channel.unref(); 
 });
 
 void fork;
+
+test('a memory limit changed while an analysis runs takes effect once the worker is idle', async () => {
+  const a = path.join(tmp, 'mem-a.safetensors'), b = path.join(tmp, 'mem-b.safetensors');
+  await writeBigSafetensors(a, 4 * 1024 * 1024, 1);
+  await writeBigSafetensors(b, 4 * 1024 * 1024, 2);
+  const c = client();
+  await c.inspect({ path: SAFETENSORS });
+  const pid = c.pid!;
+  const running = c.analyze({ source: a, target: b });
+  c.setMemoryLimit(768);
+  assert.equal(c.pid, pid, 'the busy worker is not killed under the running analysis');
+  const r = await running;
+  assert.equal(r.report.schema, 'reuse-lens/report@1', 'the running analysis completes');
+  assert.ok(await waitFor(() => !alive(pid), 5000), 'the old worker is replaced once idle');
+  await c.inspect({ path: SAFETENSORS });
+  assert.notEqual(c.pid, pid, 'the next request runs on a new worker');
+});

@@ -86,7 +86,11 @@ export class WorkerClient {
     if (mb === this.opts.memoryLimitMb) return;
     this.opts.memoryLimitMb = mb;
     if (this.current && this.current.pending === 0) this.kill(this.current, 'memory limit changed', 'restart');
+    else this.restartWhenIdle = true;
   }
+
+  /** A setting that needs a new process changed while the worker was busy: replace it once idle. */
+  private restartWhenIdle = false;
 
   inspect(params: InspectParams, token?: CancellationLike): Promise<InspectResponse> {
     return this.request(WorkerMethod.inspect, params, token);
@@ -173,6 +177,10 @@ export class WorkerClient {
       cts.dispose();
       gen.pending--;
       this.setRunning(-1);
+      if (this.restartWhenIdle && gen.pending === 0 && !gen.dead && gen === this.current) {
+        this.restartWhenIdle = false;
+        this.kill(gen, 'memory limit changed', 'restart');
+      }
     }
   }
 
