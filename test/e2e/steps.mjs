@@ -174,6 +174,22 @@ export function registerSteps(h, s) {
     assert.ok(r + g + b > 600, `report background stays dark in the light theme: ${bg}`);
   });
 
+  h.test('the report panel follows the high contrast theme', 'report-high-contrast', async () => {
+    await runCommand(page, 'Preferences: Color Theme');
+    const input = page.locator('.quick-input-widget input');
+    await input.fill('Dark High Contrast');
+    await page.locator('.quick-input-list [role="option"]').filter({ hasText: 'Dark High Contrast' }).first().click();
+    await page.waitForTimeout(1500);
+    const f = report ?? await openReport();
+    const look = await f.locator('body').evaluate((b) => {
+      const css = getComputedStyle(document.documentElement);
+      return { bg: getComputedStyle(b).backgroundColor, border: css.getPropertyValue('--vscode-contrastBorder').trim() };
+    });
+    const [r, g, b] = look.bg.match(/\d+/g).map(Number);
+    assert.ok(r + g + b < 60, `report background is black in high contrast: ${look.bg}`);
+    assert.ok(look.border, 'the high contrast border colour reaches the report page');
+  });
+
   h.test('changing a threshold in the report changes a verdict', 'report-threshold', async () => {
     const f = report ?? await openReport();
     const verdict = async (layer) => (await f.locator(`[data-layer="${layer}"] .verdict`).first().getAttribute('class')) ?? '';
