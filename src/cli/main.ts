@@ -54,6 +54,12 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
+// `reuse-lens inspect big.pt | head`: the reader went away, which is not an error of ours.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
 run(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (e: unknown) => {

@@ -143,3 +143,19 @@ test('inspect of a folder holding several checkpoints lists them, and inspects a
   assert.equal(one.schema, 'reuse-lens/inspect@1');
   assert.equal(one.format, 'safetensors-sharded');
 });
+
+test('output piped into a reader that stops early (| head) ends quietly, without a stack trace', () => {
+  // 4000 one-element tensors: inspect prints far more than a pipe's 64 KB buffer, so writes hit the closed pipe.
+  const dir = mkdtempSync(join(tmpdir(), 'rl-pipe-'));
+  try {
+    const header: Record<string, unknown> = {};
+    for (let i = 0; i < 4000; i++) header[`block${i}.conv.weight`] = { dtype: 'F32', shape: [1], data_offsets: [i * 4, i * 4 + 4] };
+    const h = Buffer.from(JSON.stringify(header));
+    const len = Buffer.alloc(8); len.writeBigUInt64LE(BigInt(h.length));
+    const file = join(dir, 'many.safetensors');
+    writeFileSync(file, Buffer.concat([len, h, Buffer.alloc(4000 * 4)]));
+    const r = spawnSync('bash', ['-c', `set -o pipefail; node "${CLI}" inspect "${file}" | head -c 10 > /dev/null`], { encoding: 'utf8', cwd: ROOT });
+    assert.doesNotMatch(r.stderr, /EPIPE|Unhandled|at /, r.stderr);
+    assert.equal(r.status, 0, r.stderr);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});

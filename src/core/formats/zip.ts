@@ -157,8 +157,28 @@ export class ZipArchive {
 /** yauzl reads through our RandomAccessFile so reads are counted and bounded the same way. */
 class Reader extends yauzl.RandomAccessReader {
   constructor(private readonly raf: RandomAccessFile) { super(); }
+  /**
+   * yauzl walks the central directory with about three small reads per entry; a torch.save of a
+   * large model has thousands of entries. Small reads are served from a read-ahead window, so a
+   * directory costs a few positioned reads instead of one per field.
+   */
+  private window: { start: number; bytes: Uint8Array } | undefined;
+  private static readonly WINDOW = 64 * 1024;
+
   override _readStreamForRange(start: number, end: number): Readable {
     const raf = this.raf;
+    if (end - start <= Reader.WINDOW / 4) {
+      const self = this;
+      return Readable.from((async function* () {
+        const w = self.window;
+        if (!w || start < w.start || end > w.start + w.bytes.byteLength) {
+          self.window = { start, bytes: await raf.read(start, Math.min(Reader.WINDOW, raf.size - start)) };
+        }
+        const { start: ws, bytes } = self.window!;
+        // A copy: yauzl may keep the buffer while the window moves on.
+        yield Buffer.from(bytes.subarray(start - ws, end - ws));
+      })());
+    }
     return Readable.from((async function* () {
       const step = 1 << 20;
       for (let p = start; p < end; p += step) yield Buffer.from(await raf.read(p, Math.min(step, end - p)));
