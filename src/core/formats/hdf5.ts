@@ -365,12 +365,14 @@ async function runNow<T>(req: Hdf5ThreadRequest, idleMs: number): Promise<T> {
   if (thread === w) w.unref();
 
   if (outcome.kind === 'reply' && outcome.m.type === 'done') {
-    // An HDF5 call failed along the way (and was tolerated): its h5wasm is not trusted further.
-    if (outcome.m.faulted) await discardThread(w, fdsBefore, req.fsPath);
+    // An HDF5 call failed along the way (and was tolerated), or h5wasm kept the file open after
+    // closing it (a damaged file whose close fails quietly): its h5wasm is not trusted further.
+    if (outcome.m.faulted || leftOpen(fdsBefore, req.fsPath)) await discardThread(w, fdsBefore, req.fsPath);
     return outcome.m.result as T;
   }
-  // A refusal of ours (not a Keras file, ...) that no HDF5 failure led to leaves the thread sound.
-  const clean = outcome.kind === 'reply' && outcome.m.type === 'failed' && outcome.m.checkpoint && !outcome.m.faulted;
+  // A refusal of ours (not a Keras file, ...) that no HDF5 failure led to, and that left nothing
+  // open, leaves the thread sound.
+  const clean = outcome.kind === 'reply' && outcome.m.type === 'failed' && outcome.m.checkpoint && !outcome.m.faulted && !leftOpen(fdsBefore, req.fsPath);
   if (!clean) await discardThread(w, fdsBefore, req.fsPath);
   if (outcome.kind === 'hung') {
     throw new CheckpointError(req.displayPath, `HDF5 library did not finish reading ${req.displayPath} within ${Math.round(allowedMs / 1000)} s: the file is damaged`);
@@ -381,6 +383,20 @@ async function runNow<T>(req: Hdf5ThreadRequest, idleMs: number): Promise<T> {
   const m = outcome.m as Extract<Hdf5ThreadMessage, { type: 'failed' }>;
   if (m.checkpoint) throw new CheckpointError(m.file, m.problem);
   throw new Error(m.problem);
+}
+
+/** True when a descriptor on `fsPath` (or an h5wasm temp file) opened since `fdsBefore` is still open. */
+function leftOpen(fdsBefore: Map<number, string> | undefined, fsPath: string): boolean {
+  const after = fdsBefore && openFds();
+  if (!after) return false;
+  let target: string;
+  try { target = realpathSync(fsPath); } catch { target = resolve(fsPath); }
+  for (const [fd, link] of after) {
+    if (fdsBefore!.get(fd) === link) continue;
+    const path = link.replace(/ \(deleted\)$/, '');
+    if (path === target || /\/tmpfile_[^/]*$/.test(path)) return true;
+  }
+  return false;
 }
 
 /** Ends the thread and closes what its h5wasm left open on `fsPath` (and h5wasm's temp files). */
