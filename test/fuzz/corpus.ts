@@ -24,7 +24,7 @@ export const FUZZ_FOUND = join(FIXTURES, 'hostile', 'fuzz-found');
 /** Not checkpoints and not read by any reader: expectations, generators, the sample report. */
 function skipped(rel: string): boolean {
   const name = basename(rel);
-  return /expected.*\.json$/i.test(name) || /\.(py|ts|mjs|js|md|txt|note\.json)$/i.test(name) || name === 'canary.json'
+  return /expected.*\.json$/i.test(name) || /\.(py|sh|ts|mjs|js|md|txt|note\.json)$/i.test(name) || name === 'canary.json'
     || rel.startsWith(`report${sep}`) || rel.startsWith(`hostile${sep}fuzz-found`);
 }
 
