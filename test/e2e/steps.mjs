@@ -162,12 +162,16 @@ export function registerSteps(h, s) {
     assert.ok(await f.locator('canvas, svg').count(), 'report has a chart');
   });
 
-  h.test('the report panel follows the light theme', 'report-light', async () => {
+  /** Preferences: Color Theme > `name`, then a moment for the webviews to restyle. */
+  async function switchTheme(name) {
     await runCommand(page, 'Preferences: Color Theme');
-    const input = page.locator('.quick-input-widget input');
-    await input.fill('Light Modern');
-    await page.locator('.quick-input-list [role="option"]').filter({ hasText: 'Light Modern' }).first().click();
+    await page.locator('.quick-input-widget input').fill(name);
+    await page.locator('.quick-input-list [role="option"]').filter({ hasText: name }).first().click();
     await page.waitForTimeout(1500);
+  }
+
+  h.test('the report panel follows the light theme', 'report-light', async () => {
+    await switchTheme('Light Modern');
     const f = report ?? await openReport();
     const bg = await f.locator('body').evaluate((b) => getComputedStyle(b).backgroundColor);
     const [r, g, b] = bg.match(/\d+/g).map(Number);
@@ -175,11 +179,7 @@ export function registerSteps(h, s) {
   });
 
   h.test('the report panel follows the high contrast theme', 'report-high-contrast', async () => {
-    await runCommand(page, 'Preferences: Color Theme');
-    const input = page.locator('.quick-input-widget input');
-    await input.fill('Dark High Contrast');
-    await page.locator('.quick-input-list [role="option"]').filter({ hasText: 'Dark High Contrast' }).first().click();
-    await page.waitForTimeout(1500);
+    await switchTheme('Dark High Contrast');
     const f = report ?? await openReport();
     const look = await f.locator('body').evaluate((b) => {
       const css = getComputedStyle(document.documentElement);
