@@ -3,7 +3,8 @@
 // named by REUSE_LENS_BENCH_RSS, so the bench measures the whole process from inside.
 'use strict';
 const out = process.env.REUSE_LENS_BENCH_RSS;
-if (out) {
+// Preloads run in worker threads too; the main thread reports (ru_maxrss covers all threads).
+if (out && require('node:worker_threads').isMainThread) {
   process.on('exit', () => {
     require('node:fs').writeFileSync(out, JSON.stringify({ maxRssKB: process.resourceUsage().maxRSS }));
   });

@@ -73,9 +73,9 @@ function timed(cmd, args, env = {}, discardStdout = false) {
 }
 
 /** A node process with the RSS preload: whole-process wall time and peak RSS. */
-async function node(script, args) {
+async function node(script, args, env = {}) {
   const rssFile = join(work, `rss-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
-  const r = await timed(process.execPath, ['--require', join(ROOT, 'bench/rss-report.cjs'), script, ...args], { REUSE_LENS_BENCH_RSS: rssFile });
+  const r = await timed(process.execPath, ['--require', join(ROOT, 'bench/rss-report.cjs'), script, ...args], { ...env, REUSE_LENS_BENCH_RSS: rssFile });
   if (r.code !== 0) throw new Error(`${script} ${args.join(' ')} exited ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
   const rss = JSON.parse(readFileSync(rssFile, 'utf8')).maxRssKB / 1024;
   rmSync(rssFile, { force: true });
@@ -83,8 +83,8 @@ async function node(script, args) {
 }
 
 const CLI = opt('--cli', join(ROOT, 'dist/cli.js'));
-async function oursCli(a, b) {
-  const r = await node(CLI, ['compare', a, b, '--json']);
+async function oursCli(a, b, env = {}) {
+  const r = await node(CLI, ['compare', a, b, '--json'], env);
   const report = JSON.parse(r.stdout);
   return { ms: r.ms, rssMB: r.rssMB, checksum: checksumOf(report) };
 }
@@ -166,6 +166,8 @@ async function main() {
   const contenders = {
     'ours (safetensors)': () => oursCli(...st),
     'ours (.pt)': () => oursCli(...pt),
+    // The same without the pair threads (src/core/pairThreads.ts): what one core does.
+    'ours (safetensors, one thread)': () => oursCli(...st, { REUSE_LENS_THREADS: '0' }),
     ...(python ? {
       'torch.load + torch float32 RMSE': () => py('baseline_torch.py', pt),
       'numpy memmap, float32': () => py('baseline_numpy.py', st),

@@ -7,6 +7,7 @@ import { planJson, planKeras, planPytorch, toCsv, toMarkdown } from '../core/exp
 import { parseCommand } from './args';
 import { formatInspect, formatReport } from './format';
 import { USAGE, UsageError } from './usage';
+import { toJsonText } from './jsonText';
 import { version } from '../../package.json';
 
 async function run(argv: string[]): Promise<number> {
@@ -29,13 +30,13 @@ async function run(argv: string[]): Promise<number> {
         const list = await listCheckpointsInFolder(cmd.file);
         if (list.length !== 1) {
           const json = { schema: 'reuse-lens/folder@1', path: cmd.file, checkpoints: list.map((e) => ({ name: e.name, path: e.path })) };
-          await out(cmd.json ? JSON.stringify(json, null, 2) + '\n'
+          await out(cmd.json ? toJsonText(json) + '\n'
             : `${cmd.file}: folder holds ${list.length} checkpoint${list.length === 1 ? '' : 's'}\n` + list.map((e) => `  ${e.name}\n`).join(''));
           return 0;
         }
       }
       const r = await inspectPath(cmd.file, { stats: cmd.stats });
-      await out(cmd.json ? JSON.stringify(r, null, 2) + '\n' : formatInspect(r));
+      await out(cmd.json ? toJsonText(r) + '\n' : formatInspect(r));
       return 0;
     }
     case 'compare': {
@@ -45,7 +46,7 @@ async function run(argv: string[]): Promise<number> {
       });
       if (interactive) process.stderr.write('\r' + ' '.repeat(79) + '\r');
       const text = {
-        table: formatReport, json: (x: typeof r) => JSON.stringify(x, null, 2) + '\n', md: toMarkdown, csv: toCsv,
+        table: formatReport, json: (x: typeof r) => toJsonText(x) + '\n', md: toMarkdown, csv: toCsv,
         'plan-pytorch': planPytorch, 'plan-keras': planKeras, 'plan-json': planJson,
       }[cmd.output](r);
       await out(text);
@@ -61,7 +62,9 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 });
 
 run(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  // Output is flushed (run awaits the write): exit now rather than wait for idle pair threads
+  // (pairThreads.ts) to be torn down one by one, which took a noticeable ~10 ms.
+  (code) => process.exit(code),
   (e: unknown) => {
     if (e instanceof CheckpointError) {
       process.stderr.write(`reuse-lens: ${e.message.split('\n')[0]}\n`);

@@ -2,17 +2,19 @@
 // matches them, streams the tensor pairs through the metrics, and builds the report.
 import { DTYPE_SIZE } from './types';
 import { AnalyzeOptions, DEFAULT_OPTIONS, InspectResult, Report } from './reportTypes';
-import { CancelToken, throwIfCancelled } from './errors';
+import { CancelledError, CancelToken, throwIfCancelled } from './errors';
 import { openCheckpoint } from './formats/open';
 import { FilePool } from './tensorData';
 import { numel } from './dtypes';
 import { groupLayers } from './layers';
 import { matchLayers } from './matching';
-import { compareTensors, TensorPairMetrics } from './metrics';
+import { compareTensors, forThreads, TensorPairMetrics } from './metrics';
 import { buildReport, comparable, pairKey, paramPairs } from './report';
 import { rejudgeReport } from './verdicts';
 import { tensorStats } from './stats';
+import { stat } from 'node:fs/promises';
 import { assertUnchanged } from './fileStability';
+import { sharedPairThreads, THREADS_MIN_ELEMENTS } from './pairThreads';
 
 export interface Progress { done: number; total: number; message: string }
 export interface AnalyzeHooks { onProgress?: (p: Progress) => void; token?: CancelToken }
@@ -57,10 +59,18 @@ export async function inspectPath(path: string, opts: { stats?: boolean; token?:
   return result;
 }
 
+/** Whether these paths are files holding enough bytes for the pair threads (folders are judged later, by their tensors). */
+async function largeFiles(paths: string[]): Promise<boolean> {
+  const sizes = await Promise.all(paths.map((p) => stat(p).then((st) => (st.isFile() ? st.size : 0), () => 0)));
+  return sizes.reduce((a, b) => a + b, 0) >= 2 * 4 * THREADS_MIN_ELEMENTS;
+}
+
 /** Compares two checkpoints layer by layer. Progress counts elements compared. */
 export async function analyzePaths(source: string, target: string, options: Partial<AnalyzeOptions> = {}, hooks: AnalyzeHooks = {}): Promise<Report> {
   const opts: AnalyzeOptions = { ...DEFAULT_OPTIONS, ...options, prefixRules: [...(options.prefixRules ?? DEFAULT_OPTIONS.prefixRules)] };
   const token = hooks.token;
+  // Large files: the pair threads start booting now, while the headers are read and matched.
+  if (await largeFiles([source, target])) sharedPairThreads()?.warm();
   const [s, t] = await Promise.all([openCheckpoint(source), openCheckpoint(target)]);
   throwIfCancelled(token);
   const pairs = matchLayers(groupLayers(s.tensors, s.layerOrder), groupLayers(t.tensors, t.layerOrder), opts.prefixRules);
@@ -76,22 +86,41 @@ export async function analyzePaths(source: string, target: string, options: Part
     hooks.onProgress({ done, total, message });
   };
   report(`comparing ${work.length} tensors`, true);
+  // Threads pay off only for enough data (starting them takes tens of ms); they start now.
+  const candidates = work.filter((w) => forThreads(w.pp.source, w.pp.target));
+  const threads = candidates.reduce((sum, w) => sum + safeNumel(w.pp.source.shape), 0) >= THREADS_MIN_ELEMENTS ? sharedPairThreads() : undefined;
+  const threadWork = new Set(threads ? candidates : []);
+  threads?.warm();
 
   const metrics = new Map<string, TensorPairMetrics>();
   const pool = new FilePool();
+  // After a failure the other pairs stop too; cancelling does the same through the caller's token.
+  let failed = false;
+  const stop: CancelToken = { get cancelled() { return failed || !!token?.cancelled; } };
+  const compare = ({ layer, pp }: (typeof work)[number]) => compareTensors(pp.source, pp.target, pool, {
+    conv: layer.source!.kind === 'conv' && pp.role === 'weight',
+    token: stop,
+    threads,
+    onElements: (n) => { done += n; report(`comparing ${layer.name}`); },
+  }).then((m) => { metrics.set(pairKey(pp.source, pp.target), m); }, (e) => { failed = true; throw e; });
+  // The threads' pairs are all handed out at once, in order, so the threads never wait between
+  // tensors; the others are summed here meanwhile, one after the other.
+  const handedOut: Promise<void>[] = [];
+  const errors: unknown[] = [];
   try {
-    for (const { layer, pp } of work) {
-      throwIfCancelled(token);
-      const m = await compareTensors(pp.source, pp.target, pool, {
-        conv: layer.source!.kind === 'conv' && pp.role === 'weight',
-        token,
-        onElements: (n) => { done += n; report(`comparing ${layer.name}`); },
-      });
-      metrics.set(pairKey(pp.source, pp.target), m);
+    for (const w of work) {
+      if (stop.cancelled) break;
+      const run = compare(w).catch((e: unknown) => { errors.push(e); });
+      if (threadWork.has(w)) handedOut.push(run); else await run;
     }
   } finally {
+    await Promise.all(handedOut);
     await pool.closeAll();
   }
+  // The error that stopped the run, not the cancellations it caused in the other pairs.
+  const cause = errors.find((e) => !(e instanceof CancelledError)) ?? errors[0];
+  if (cause) throw cause;
+  throwIfCancelled(token);
   // Numbers read from a file rewritten meanwhile (a training loop saving) may mix two versions.
   await assertUnchanged(s.files, source);
   await assertUnchanged(t.files, target);

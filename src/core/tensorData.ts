@@ -4,6 +4,7 @@ import { decodeInto, decodeFloat32, numel, HOST_LITTLE_ENDIAN } from './dtypes';
 import { RandomAccessFile } from './fileio';
 import { CheckpointError, CancelToken, throwIfCancelled } from './errors';
 import { Arena, createArena, SLOT_BYTES } from './simd';
+import type { SideSpec } from './pairThreads';
 
 /**
  * Reads tensor data described by TensorInfo.location. The only module that turns stored
@@ -138,12 +139,30 @@ export async function* streamPair(s: TensorInfo, t: TensorInfo, pool: FilePool, 
 type Mode = 'f32' | 'f64';
 
 /** Stored so that chunks can be handed out as float32 without loss or reordering. */
-function float32Capable(t: TensorInfo): boolean {
+export function float32Capable(t: TensorInfo): boolean {
   return (t.dtype === 'F32' || t.dtype === 'F16' || t.dtype === 'BF16') && isPlainContiguous(t) && t.location.kind === 'contiguous' && t.location.littleEndian && HOST_LITTLE_ENDIAN;
 }
 
 function isPlainContiguous(t: TensorInfo): boolean {
   return t.location.kind === 'contiguous' && !t.permute && !t.dequantize;
+}
+
+type ContiguousLocation = Extract<TensorInfo['location'], { kind: 'contiguous' }>;
+
+function assertInFile(t: TensorInfo, loc: ContiguousLocation, file: RandomAccessFile): void {
+  const end = loc.offset + numel(t.shape) * DTYPE_SIZE[t.dtype];
+  if (end > file.size) throw new CheckpointError(loc.file, `tensor ${t.name} needs bytes ${loc.offset}..${end} but the file has ${file.size} (truncated?)`);
+}
+
+/**
+ * The tensor as a pair thread reads it (contiguous little-endian F32/F16/BF16), with its
+ * extent checked against the file; undefined when it is stored any other way.
+ */
+export async function threadSide(t: TensorInfo, pool: FilePool): Promise<SideSpec | undefined> {
+  if (!float32Capable(t) || t.location.kind !== 'contiguous') return undefined; // narrows the location's type
+  const loc = t.location;
+  assertInFile(t, loc, await pool.get(loc.file));
+  return { file: loc.file, offset: loc.offset, dtype: t.dtype as SideSpec['dtype'] };
 }
 
 /** One tensor's side of a stream: `fetch` reads a chunk's bytes into a slot, `values` decodes it. */
@@ -162,11 +181,10 @@ async function openSide(t: TensorInfo, pool: FilePool, chunkElements: number, mo
     const all = await readTensor(t, pool, token);
     return { fetch: async () => undefined, values: (_slot, start, count) => all.subarray(start, start + count), dispose: () => undefined };
   }
-  const loc = t.location as Extract<TensorInfo['location'], { kind: 'contiguous' }>;
+  const loc = t.location as ContiguousLocation;
   const file = await pool.get(loc.file);
   const size = DTYPE_SIZE[t.dtype];
-  const end = loc.offset + n * size;
-  if (end > file.size) throw new CheckpointError(loc.file, `tensor ${t.name} needs bytes ${loc.offset}..${end} but the file has ${file.size} (truncated?)`);
+  assertInFile(t, loc, file);
   const per = Math.min(chunkElements, Math.max(n, 1));
   const f32 = mode === 'f32' && t.dtype !== 'F32';
   const f64 = mode === 'f64' && !(t.dtype === 'F64' && loc.littleEndian && HOST_LITTLE_ENDIAN);

@@ -1,5 +1,6 @@
 // Streaming tensor data: chunk boundaries anywhere must give the numbers of one whole read;
 // buffers are reused but never shared between live streams; bad locations are refused.
+import { assertSumsClose } from './helpers/sumsClose';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
@@ -49,11 +50,8 @@ async function wholeSums(s: TensorInfo, t: TensorInfo): Promise<PairSums> {
   return acc;
 }
 
-function close(a: PairSums, e: PairSums, what: string): void {
-  for (const k of Object.keys(e) as (keyof PairSums)[]) {
-    assert.ok(Math.abs(a[k] - e[k]) <= 1e-12 * Math.max(1, Math.abs(e[k])), `${what}: ${k} ${a[k]} vs ${e[k]}`);
-  }
-}
+/** Streamed float32 pairs run in the SIMD kernel: float32 blocks folded into float64 (helpers/sumsClose.ts). */
+const close = (a: PairSums, e: PairSums, what: string) => assertSumsClose(a, e, what);
 
 test('a pair streamed in chunks that split at odd places gives the sums of reading both whole', async () => {
   const t = tensors();

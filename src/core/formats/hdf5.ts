@@ -11,9 +11,10 @@ import type * as H5 from 'h5wasm';
 import { DType } from '../types';
 import { CheckpointError } from '../errors';
 import { RandomAccessFile } from '../fileio';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startCoreThread } from '../threadEntry';
 import { closeSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 
 type H5Module = typeof H5;
 let loading: Promise<H5Module> | undefined;
@@ -296,19 +297,8 @@ let tail: Promise<unknown> = Promise.resolve();
 type Pending = { id: number; onMessage(m: Hdf5ThreadMessage): void; onDeath(e: Error): void };
 let pending: Pending | undefined;
 
-function threadEntry(): Worker {
-  // Under tsx (tests) this file is hdf5.ts and the thread is hdf5Thread.ts, loaded through tsx's
-  // require hook; in the bundles it is dist/hdf5-thread.js next to dist/cli.js and dist/worker.js.
-  if (__filename.endsWith('.ts')) {
-    const tsxHook = 'tsx/cjs'; // a variable, so that the bundler leaves it alone: bundles never get here
-    const code = `require(${JSON.stringify(require.resolve(tsxHook))}); require(${JSON.stringify(join(__dirname, 'hdf5Thread.ts'))});`;
-    return new Worker(code, { eval: true });
-  }
-  return new Worker(join(__dirname, 'hdf5-thread.js'));
-}
-
 function startThread(): Worker {
-  const w = threadEntry();
+  const w = startCoreThread('formats/hdf5Thread.ts', 'hdf5-thread.js');
   threadReady = false;
   w.unref();
   w.on('message', (m: Hdf5ThreadMessage) => {

@@ -1,0 +1,128 @@
+// The sums of one tensor pair's comparison over a range of its elements: the totals (through
+// kernels.ts), and for conv weights the squared differences per output filter and per
+// (filter, input channel) cell. A range may start and end anywhere inside a filter, so a
+// tensor can be summed in pieces (by the pair threads, pairThreads.ts) and the pieces merged.
+// Plain data in and out, so that a piece can cross a thread boundary.
+import { numel } from './dtypes';
+import { PairSums, emptySums, accumulatePair, mergeSums } from './kernels';
+import type { Values } from './tensorData';
+
+/**
+ * Grids with more cells than this (256×256) are left out of the report: the grid is display
+ * detail, and a 512×512 conv alone would add megabytes of JSON to every report message.
+ */
+export const MAX_GRID_CELLS = 1 << 16;
+
+/** How a conv weight [out, in, ...] divides into filters and cells. */
+export interface ConvGeometry {
+  outCh: number;
+  inCh: number;
+  /** Elements per (filter, input channel) cell: the product of the kernel's spatial sizes. */
+  cellSize: number;
+  /** Elements per output filter (inCh × cellSize). */
+  filterSize: number;
+  /** Whether per-cell sums are kept (the grid is small enough to report). */
+  withGrid: boolean;
+}
+
+/** The geometry of a conv weight of `shape`, or undefined when it has no filters to sum. */
+export function convGeometry(shape: readonly number[], conv: boolean): ConvGeometry | undefined {
+  if (!conv || shape.length < 3) return undefined;
+  const n = numel([...shape]);
+  const outCh = shape[0], inCh = shape[1];
+  const cellSize = numel(shape.slice(2));
+  const filterSize = inCh * cellSize;
+  if (n === 0 || filterSize === 0) return undefined;
+  return { outCh, inCh, cellSize, filterSize, withGrid: outCh * inCh <= MAX_GRID_CELLS && cellSize > 0 };
+}
+
+/** Squared differences and finite-pair counts of consecutive filters (or cells) from `first`. */
+export interface Bins { first: number; sq: Float64Array; n: Float64Array }
+
+/** What a range contributes: totals, and for a conv the bins it touches. */
+export interface RangeSums { total: PairSums; filters?: Bins; cells?: Bins }
+
+function binsFor(first: number, last: number): Bins {
+  const len = Math.max(0, last - first + 1);
+  return { first, sq: new Float64Array(len), n: new Float64Array(len) };
+}
+
+/**
+ * Accumulates the elements [start, end) of a pair, given in order by `add`. For the whole
+ * tensor, start = 0 and end = its element count; `absorb` adds another range's sums.
+ */
+export class PairAccumulator {
+  readonly total = emptySums();
+  readonly filters?: Bins;
+  readonly cells?: Bins;
+  private readonly scratch = emptySums();
+
+  constructor(private readonly geometry: ConvGeometry | undefined, start: number, end: number) {
+    if (geometry && end > start) {
+      this.filters = binsFor(Math.floor(start / geometry.filterSize), Math.floor((end - 1) / geometry.filterSize));
+      if (geometry.withGrid) this.cells = binsFor(Math.floor(start / geometry.cellSize), Math.floor((end - 1) / geometry.cellSize));
+    }
+  }
+
+  /** Adds `length` aligned elements of a source and a target chunk, the first being element `start` of the tensor. */
+  add(source: Values, target: Values, start: number, length: number): void {
+    const g = this.geometry;
+    if (!g) { accumulatePair(this.total, source, target, length); return; }
+    // One kernel call per piece of a filter inside this chunk.
+    const filters = this.filters!, scratch = this.scratch;
+    let p = 0;
+    while (p < length) {
+      const f = Math.floor((start + p) / g.filterSize);
+      const end = Math.min(length, (f + 1) * g.filterSize - start);
+      resetSums(scratch);
+      accumulatePair(scratch, source.subarray(p, end), target.subarray(p, end), end - p);
+      filters.sq[f - filters.first] += scratch.sumSqDiff;
+      filters.n[f - filters.first] += scratch.n;
+      mergeSums(this.total, scratch);
+      p = end;
+    }
+    if (this.cells) addCells(source, target, start, length, g.cellSize, this.cells);
+  }
+
+  /** Adds the sums of another range of the same tensor (ranges may share a filter or cell). */
+  absorb(part: RangeSums): void {
+    mergeSums(this.total, part.total);
+    if (this.filters && part.filters) addBins(this.filters, part.filters);
+    if (this.cells && part.cells) addBins(this.cells, part.cells);
+  }
+
+  sums(): RangeSums {
+    return { total: this.total, filters: this.filters, cells: this.cells };
+  }
+}
+
+function addBins(into: Bins, part: Bins): void {
+  for (let i = 0; i < part.sq.length; i++) {
+    const k = part.first + i - into.first;
+    into.sq[k] += part.sq[i];
+    into.n[k] += part.n[i];
+  }
+}
+
+function resetSums(a: PairSums): void {
+  a.n = 0; a.sumSqDiff = 0; a.sumSqSource = 0; a.sumSqTarget = 0; a.dot = 0; a.maxAbsDiff = 0;
+  a.nonFiniteSource = 0; a.nonFiniteTarget = 0;
+}
+
+/**
+ * Sum of squared differences per (filter, input channel) cell. Cells are small (3×3 = 9, or a
+ * single element for 1×1 convs), so a call of the full kernel per cell would cost more than
+ * this one loop over data already in cache; non-finite pairs are skipped as the kernel does.
+ */
+function addCells(s: Values, t: Values, start: number, length: number, cellSize: number, bins: Bins): void {
+  let cell = Math.floor(start / cellSize);
+  let left = (cell + 1) * cellSize - start;
+  let acc = 0, k = 0;
+  const { sq, n, first } = bins;
+  for (let i = 0; i < length; i++) {
+    const d = s[i] - t[i];
+    if (d - d === 0) { acc += d * d; k++; }
+    if (--left === 0) { sq[cell - first] += acc; n[cell - first] += k; acc = 0; k = 0; cell++; left = cellSize; }
+  }
+  if (left !== cellSize) { sq[cell - first] += acc; n[cell - first] += k; }
+}

@@ -1,0 +1,202 @@
+// The pair threads, seen from the engine: large tensor pairs are cut into ranges, and a few
+// worker threads (pairThread.ts) each read and sum their own ranges. Why: most of a compare is
+// copying bytes out of the page cache (Node cannot map files), and one thread copies at one
+// core's speed; with a thread per core the copy and the arithmetic both scale with the cores.
+// `npm run bench` shows the effect (README, "Performance").
+//
+// Results do not depend on the number of threads: the ranges are cut the same way whatever it
+// is, and their sums are merged in range order, so a report is the same on every machine.
+import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
+import { CancelledError, CancelToken, CheckpointError } from './errors';
+import type { ConvGeometry, RangeSums } from './pairAccumulator';
+import { coreThreadAvailable, startCoreThread } from './threadEntry';
+
+/** One side of a pair as a thread reads it: contiguous little-endian floats at a file offset. */
+export interface SideSpec { file: string; offset: number; dtype: 'F32' | 'F16' | 'BF16' }
+
+/** Elements [start, start + count) of a pair, to be summed by a thread. */
+export interface RangeJob { id: number; source: SideSpec; target: SideSpec; start: number; count: number; geometry?: ConvGeometry }
+
+export type PairThreadReply =
+  | { id: number; sums: RangeSums; failed?: undefined }
+  | { id: number; failed: { file?: string; problem: string } };
+
+/**
+ * Elements per range: 8 MB of float32 per side, a few milliseconds of work. Small enough that
+ * the threads share a tensor evenly and a cancel waits for little; large enough that the
+ * message round trip per range (~0.1 ms) does not count.
+ */
+export const RANGE_ELEMENTS = 1 << 21;
+/** Pairs with fewer elements are summed in the calling thread: handing them out costs more than it saves. */
+export const PARALLEL_MIN_ELEMENTS = 1 << 16;
+/**
+ * The threads start only when the pairs they could take hold this many elements in all (32 MB
+ * of float32 per side): starting them takes tens of milliseconds, which a small model does not repay.
+ */
+export const THREADS_MIN_ELEMENTS = 1 << 23;
+/** Ranges a thread holds at once: the next one is waiting when it finishes one. */
+const IN_FLIGHT = 2;
+/** Idle threads are ended after this long (ms), giving their memory back. */
+const IDLE_MS = 30_000;
+/** How often a running call looks at its cancel token (ms). */
+const CANCEL_POLL_MS = 25;
+/** Memory of one thread: its arena lies outside this; its heap holds only a range's bins. */
+const THREAD_LIMITS = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 };
+
+const TS_ENTRY = 'pairThread.ts', BUNDLE = 'pair-thread.js';
+
+/**
+ * Threads to use: REUSE_LENS_THREADS if set (0 or 1: none), else one per core, at most 4
+ * (beyond that, the memory bus, not the cores, limits a compare).
+ */
+export function pairThreadCount(): number {
+  const env = process.env.REUSE_LENS_THREADS;
+  const n = env !== undefined && env !== '' ? Math.floor(Number(env)) : Math.min(availableParallelism(), 4);
+  return Number.isFinite(n) && n >= 2 ? Math.min(n, 64) : 0;
+}
+
+/** Ranges of `n` elements as [start, count], cut the same way whatever the thread count. */
+export function rangesOf(n: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let start = 0; start < n; start += RANGE_ELEMENTS) out.push([start, Math.min(RANGE_ELEMENTS, n - start)]);
+  return out;
+}
+
+interface Queued {
+  job: RangeJob;
+  owner: object;
+  resolve(s: RangeSums): void;
+  reject(e: Error): void;
+}
+
+interface Thread { worker: Worker; inFlight: Map<number, Queued> }
+
+export class PairThreadPool {
+  private threads: Thread[] = [];
+  private queue: Queued[] = [];
+  private nextId = 1;
+  private idleTimer: NodeJS.Timeout | undefined;
+  /** Ranges summed so far (tests and the bench check that large pairs went to the threads). */
+  rangesSummed = 0;
+
+  constructor(readonly size: number) {}
+
+  /** Starts the threads now, so that they are ready when the first large pair comes. */
+  warm(): void {
+    while (this.threads.length < this.size) this.threads.push(this.start());
+    this.armIdleTimer();
+  }
+
+  /**
+   * Sums every range of `jobs` on the threads; resolves with their sums in the order given.
+   * `onRange` is called with each range's element count as it completes (for progress).
+   * A cancel drops the ranges not yet started and waits for the ones running (milliseconds).
+   */
+  async sumRanges(jobs: Omit<RangeJob, 'id'>[], token?: CancelToken, onRange?: (count: number) => void): Promise<RangeSums[]> {
+    const owner = {};
+    const results: RangeSums[] = new Array(jobs.length);
+    const poll = token ? setInterval(() => { if (token.cancelled) this.drop(owner); }, CANCEL_POLL_MS) : undefined;
+    try {
+      const settled = await Promise.allSettled(jobs.map((j, i) => this.submit({ ...j, id: this.nextId++ }, owner).then((r) => {
+        results[i] = r;
+        onRange?.(j.count);
+        if (token?.cancelled) this.drop(owner);
+      }, (e: Error) => {
+        this.drop(owner); // one range failed: the others of this call are not worth starting
+        throw e;
+      })));
+      if (token?.cancelled) throw new CancelledError();
+      const failures = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as Error);
+      const real = failures.find((e) => !(e instanceof CancelledError));
+      if (real ?? failures[0]) throw real ?? failures[0];
+      return results;
+    } finally {
+      if (poll) clearInterval(poll);
+    }
+  }
+
+  /** Ends all threads (the process is going away, or a test is done). */
+  async dispose(): Promise<void> {
+    const all = this.threads;
+    this.threads = [];
+    for (const q of this.queue.splice(0)) q.reject(new Error('pair threads disposed'));
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    await Promise.all(all.map((t) => t.worker.terminate()));
+  }
+
+  private submit(job: RangeJob, owner: object): Promise<RangeSums> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ job, owner, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Drops the queued ranges of one call (running ones finish). */
+  private drop(owner: object): void {
+    const keep: Queued[] = [];
+    for (const q of this.queue) {
+      if (q.owner === owner) q.reject(new CancelledError());
+      else keep.push(q);
+    }
+    this.queue = keep;
+  }
+
+  private pump(): void {
+    while (this.threads.length < this.size && this.queue.length > 0) this.threads.push(this.start());
+    for (const t of this.threads) {
+      while (t.inFlight.size < IN_FLIGHT && this.queue.length > 0) {
+        const q = this.queue.shift()!;
+        t.inFlight.set(q.job.id, q);
+        t.worker.postMessage(q.job);
+      }
+      // A thread with work keeps the process alive (the CLI awaits it); an idle one must not.
+      if (t.inFlight.size > 0) t.worker.ref(); else t.worker.unref();
+    }
+    this.armIdleTimer();
+  }
+
+  private start(): Thread {
+    const worker = startCoreThread(TS_ENTRY, BUNDLE, THREAD_LIMITS);
+    const thread: Thread = { worker, inFlight: new Map() };
+    worker.on('message', (reply: PairThreadReply) => {
+      const q = thread.inFlight.get(reply.id);
+      if (!q) return;
+      thread.inFlight.delete(reply.id);
+      if (reply.failed) q.reject(reply.failed.file !== undefined ? new CheckpointError(reply.failed.file, reply.failed.problem) : new Error(`pair thread: ${reply.failed.problem}`));
+      else { this.rangesSummed++; q.resolve(reply.sums); }
+      // After the caller's reaction to this range (which may cancel the rest), not before it.
+      queueMicrotask(() => this.pump());
+    });
+    const died = (why: string) => {
+      if (!this.threads.includes(thread)) return;
+      this.threads = this.threads.filter((t) => t !== thread);
+      for (const q of thread.inFlight.values()) q.reject(new Error(`a pair thread ${why}`));
+      thread.inFlight.clear();
+      this.pump();
+    };
+    worker.on('error', (e) => died(`failed: ${e.message}`));
+    worker.on('exit', (code) => died(`exited with code ${code}`));
+    worker.unref();
+    return thread;
+  }
+
+  private armIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.queue.length === 0 && this.threads.every((t) => t.inFlight.size === 0)) void this.dispose();
+    }, IDLE_MS);
+    this.idleTimer.unref();
+  }
+}
+
+let shared: PairThreadPool | undefined | null;
+
+/** The process's pair threads, or undefined when there is one core (or REUSE_LENS_THREADS says none). */
+export function sharedPairThreads(): PairThreadPool | undefined {
+  if (shared === undefined) {
+    const n = pairThreadCount();
+    shared = n >= 2 && coreThreadAvailable(TS_ENTRY, BUNDLE) ? new PairThreadPool(n) : null;
+  }
+  return shared ?? undefined;
+}
