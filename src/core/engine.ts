@@ -103,15 +103,14 @@ export async function analyzePaths(source: string, target: string, options: Part
     threads,
     onElements: (n) => { done += n; report(`comparing ${layer.name}`); },
   }).then((m) => { metrics.set(pairKey(pp.source, pp.target), m); }, (e) => { failed = true; throw e; });
-  // The threads' pairs are all handed out at once, in order, so the threads never wait between
+  // The threads' pairs are all handed out first, at once, so the threads never wait between
   // tensors; the others are summed here meanwhile, one after the other.
-  const handedOut: Promise<void>[] = [];
   const errors: unknown[] = [];
+  const handedOut = work.filter((w) => threadWork.has(w)).map((w) => compare(w).catch((e: unknown) => { errors.push(e); }));
   try {
     for (const w of work) {
       if (stop.cancelled) break;
-      const run = compare(w).catch((e: unknown) => { errors.push(e); });
-      if (threadWork.has(w)) handedOut.push(run); else await run;
+      if (!threadWork.has(w)) await compare(w).catch((e: unknown) => { errors.push(e); });
     }
   } finally {
     await Promise.all(handedOut);

@@ -1,5 +1,5 @@
 // The pair threads, seen from the engine: large tensor pairs are cut into ranges, and a few
-// worker threads (pairThread.ts) each read and sum their own ranges. Why: most of a compare is
+// worker threads (pairThread.ts), with the calling thread, each read and sum their own ranges. Why: most of a compare is
 // copying bytes out of the page cache (Node cannot map files), and one thread copies at one
 // core's speed; with a thread per core the copy and the arithmetic both scale with the cores.
 // `npm run bench` shows the effect (README, "Performance").
@@ -10,6 +10,7 @@ import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { CancelledError, CancelToken, CheckpointError } from './errors';
 import type { ConvGeometry, RangeSums } from './pairAccumulator';
+import { RangeSummer } from './rangeSum';
 import { coreThreadAvailable, startCoreThread } from './threadEntry';
 
 /** One side of a pair as a thread reads it: contiguous little-endian floats at a file offset. */
@@ -79,12 +80,26 @@ export class PairThreadPool {
   private idleTimer: NodeJS.Timeout | undefined;
   /** Ranges summed so far (tests and the bench check that large pairs went to the threads). */
   rangesSummed = 0;
+  /** Worker threads to start: `size`, less one when the calling thread takes a share. */
+  private readonly threadCount: number;
+  /** The calling thread's own summer, when it takes a share; busy while a range of it is pending. */
+  private local: { summer?: RangeSummer; busy: boolean } | undefined;
 
-  constructor(readonly size: number) {}
+  /**
+   * `size` ranges are summed at once. With `callerTakesShare` (the default) the calling thread
+   * is one of them: it needs no start-up (a thread takes ~20 ms of a core to start) and begins
+   * at once. It sums one range (a few ms) per turn of its event loop, so it still answers
+   * messages in between; a busy caller can pass false and leave all ranges to threads.
+   */
+  constructor(readonly size: number, opts: { callerTakesShare?: boolean } = {}) {
+    const share = opts.callerTakesShare ?? true;
+    this.threadCount = share ? size - 1 : size;
+    this.local = share ? { busy: false } : undefined;
+  }
 
   /** Starts the threads now, so that they are ready when the first large pair comes. */
   warm(): void {
-    while (this.threads.length < this.size) this.threads.push(this.start());
+    while (this.threads.length < this.threadCount) this.threads.push(this.start());
     this.armIdleTimer();
   }
 
@@ -122,6 +137,7 @@ export class PairThreadPool {
     this.threads = [];
     for (const q of this.queue.splice(0)) q.reject(new Error('pair threads disposed'));
     if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.local && !this.local.busy) this.local.summer = undefined; // its arena goes with it
     await Promise.all(all.map((t) => t.worker.terminate()));
   }
 
@@ -143,7 +159,14 @@ export class PairThreadPool {
   }
 
   private pump(): void {
-    while (this.threads.length < this.size && this.queue.length > 0) this.threads.push(this.start());
+    while (this.threads.length < this.threadCount && this.queue.length > 0) this.threads.push(this.start());
+    const local = this.local;
+    if (local && !local.busy && this.queue.length > 0) {
+      const q = this.queue.shift()!;
+      local.busy = true;
+      // On the next turn of the event loop: messages that came meanwhile are handled first.
+      setImmediate(() => this.sumHere(local, q));
+    }
     for (const t of this.threads) {
       while (t.inFlight.size < IN_FLIGHT && this.queue.length > 0) {
         const q = this.queue.shift()!;
@@ -154,6 +177,14 @@ export class PairThreadPool {
       if (t.inFlight.size > 0) t.worker.ref(); else t.worker.unref();
     }
     this.armIdleTimer();
+  }
+
+  private sumHere(local: NonNullable<PairThreadPool['local']>, q: Queued): void {
+    let sums: RangeSums | undefined, error: unknown;
+    try { sums = (local.summer ??= new RangeSummer()).sum(q.job); } catch (e) { error = e; }
+    local.busy = false;
+    if (sums) { this.rangesSummed++; q.resolve(sums); } else q.reject(error as Error);
+    queueMicrotask(() => this.pump());
   }
 
   private start(): Thread {
@@ -184,7 +215,7 @@ export class PairThreadPool {
   private armIdleTimer(): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
-      if (this.queue.length === 0 && this.threads.every((t) => t.inFlight.size === 0)) void this.dispose();
+      if (this.queue.length === 0 && !this.local?.busy && this.threads.every((t) => t.inFlight.size === 0)) void this.dispose();
     }, IDLE_MS);
     this.idleTimer.unref();
   }
