@@ -19,9 +19,20 @@ export interface TensorPairMetrics extends PairMetrics {
   n: number;
 }
 
-/** Grid cells keep 7 significant digits (relative error < 1e-6): enough for a heat map, half the JSON. */
-function gridValue(x: number): number {
-  return Number.isFinite(x) && x !== 0 ? Number(x.toPrecision(7)) : x;
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i); // exact doubles up to 1e22
+
+/**
+ * Grid cells keep 7 significant digits (relative error < 1e-6): enough for a heat map, half the
+ * JSON. Rounded by arithmetic, not toPrecision, which took ~15 ms for the 100,000 cells of a
+ * large model on the compare's critical path: an integer divided (or multiplied) by an exact
+ * power of ten rounds correctly, so the double printed is the 7-digit decimal, as toPrecision's.
+ */
+export function gridValue(x: number): number {
+  if (!Number.isFinite(x) || x === 0) return x;
+  const k = 6 - Math.floor(Math.log10(Math.abs(x)));
+  if (k >= 0 && k <= 22) return Math.round(x * POW10[k]) / POW10[k];
+  if (k < 0 && k >= -22) return Math.round(x / POW10[-k]) * POW10[-k];
+  return Number(x.toPrecision(7));
 }
 
 export interface CompareOptions {

@@ -40,6 +40,8 @@ export const THREADS_MIN_ELEMENTS = 1 << 23;
 const IN_FLIGHT = 2;
 /** Idle threads are ended after this long (ms), giving their memory back. */
 const IDLE_MS = 30_000;
+/** Thread deaths after which a pool starts no more threads. */
+const MAX_THREAD_DEATHS = 3;
 /** How often a running call looks at its cancel token (ms). */
 const CANCEL_POLL_MS = 25;
 /** Memory of one thread: its arena lies outside this; its heap holds only a range's bins. */
@@ -67,6 +69,8 @@ export function rangesOf(n: number): Array<[number, number]> {
 interface Queued {
   job: RangeJob;
   owner: object;
+  /** Set when a thread died holding this range: it is tried once more, then given up. */
+  retried?: boolean;
   resolve(s: RangeSums): void;
   reject(e: Error): void;
 }
@@ -80,8 +84,10 @@ export class PairThreadPool {
   private idleTimer: NodeJS.Timeout | undefined;
   /** Ranges summed so far (tests and the bench check that large pairs went to the threads). */
   rangesSummed = 0;
-  /** Worker threads to start: `size`, less one when the calling thread takes a share. */
-  private readonly threadCount: number;
+  /** Worker threads to start: `size`, less one when the calling thread takes a share; 0 once they keep dying. */
+  private threadCount: number;
+  private deaths = 0;
+  private readonly entry: [string, string];
   /** The calling thread's own summer, when it takes a share; busy while a range of it is pending. */
   private local: { summer?: RangeSummer; busy: boolean } | undefined;
 
@@ -91,7 +97,8 @@ export class PairThreadPool {
    * at once. It sums one range (a few ms) per turn of its event loop, so it still answers
    * messages in between; a busy caller can pass false and leave all ranges to threads.
    */
-  constructor(readonly size: number, opts: { callerTakesShare?: boolean } = {}) {
+  constructor(readonly size: number, opts: { callerTakesShare?: boolean; entry?: [tsEntry: string, bundle: string] } = {}) {
+    this.entry = opts.entry ?? [TS_ENTRY, BUNDLE];
     const share = opts.callerTakesShare ?? true;
     this.threadCount = share ? size - 1 : size;
     this.local = share ? { busy: false } : undefined;
@@ -188,7 +195,7 @@ export class PairThreadPool {
   }
 
   private start(): Thread {
-    const worker = startCoreThread(TS_ENTRY, BUNDLE, THREAD_LIMITS);
+    const worker = startCoreThread(this.entry[0], this.entry[1], THREAD_LIMITS);
     const thread: Thread = { worker, inFlight: new Map() };
     worker.on('message', (reply: PairThreadReply) => {
       const q = thread.inFlight.get(reply.id);
@@ -202,8 +209,16 @@ export class PairThreadPool {
     const died = (why: string) => {
       if (!this.threads.includes(thread)) return;
       this.threads = this.threads.filter((t) => t !== thread);
-      for (const q of thread.inFlight.values()) q.reject(new Error(`a pair thread ${why}`));
+      // A thread that cannot start or dies (a runtime without worker threads, memory) must not
+      // fail the compare: its ranges go back to the queue once, and after a few deaths no more
+      // threads are started; the calling thread, when it takes a share, then sums them all.
+      if (++this.deaths >= MAX_THREAD_DEATHS) this.threadCount = 0;
+      const back = [...thread.inFlight.values()];
       thread.inFlight.clear();
+      for (const q of back.reverse()) {
+        if (q.retried || (this.threadCount === 0 && !this.local)) q.reject(new Error(`a pair thread ${why}`));
+        else { q.retried = true; this.queue.unshift(q); }
+      }
       this.pump();
     };
     worker.on('error', (e) => died(`failed: ${e.message}`));

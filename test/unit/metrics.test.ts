@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareTensors } from '../../src/core/metrics';
+import { compareTensors, gridValue } from '../../src/core/metrics';
 import { FilePool } from '../../src/core/tensorData';
 import { TensorInfo } from '../../src/core/types';
 
@@ -83,4 +83,18 @@ test('stops between chunks when cancelled', async () => {
   await assert.rejects(compareTensors(mem('s', [n], new Array(n).fill(1)), mem('t', [n], new Array(n).fill(2)), pool, {
     conv: false, chunkElements: 10, token, onElements: () => { token.cancelled = true; },
   }), /cancelled/);
+});
+
+test('grid cells are rounded to the 7 significant digits toPrecision gives, at every magnitude', () => {
+  let x = 0x2545f491;
+  const next = () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x / 4294967296; };
+  const values = [1, 10, 0.1, 1e-7, 9.9999995, 0.00099999995, 123456.75, 1e22, 1e-30, -3.14159265, 5e-324];
+  for (let i = 0; i < 50_000; i++) values.push((next() - 0.25) * 10 ** Math.floor(next() * 40 - 20));
+  for (const v of values) {
+    const expected = Number(v.toPrecision(7));
+    const got = gridValue(v);
+    assert.ok(got === expected || Math.abs(got - expected) <= 1e-6 * Math.abs(expected), `${v}: ${got} vs ${expected}`);
+  }
+  assert.ok(Number.isNaN(gridValue(NaN)));
+  assert.equal(gridValue(0), 0);
 });

@@ -160,6 +160,18 @@ test('a cancel stops the threads within the ranges already running, and the thre
   await fp.closeAll();
 });
 
+test('pair threads that die holding ranges do not fail the compare: the calling thread sums their ranges', async () => {
+  const files = pairFiles('dying');
+  const dying: [string, string] = ['../../test/unit/helpers/dyingPairThread.ts', 'unused.js'];
+  const rescued = new PairThreadPool(3, { entry: dying });
+  pools.push(rescued);
+  const expected = await compareAll(files, pool(2));
+  assert.deepEqual(await compareAll(files, rescued), expected);
+  const alone = new PairThreadPool(2, { entry: dying, callerTakesShare: false });
+  pools.push(alone);
+  await assert.rejects(compareAll(files, alone), /a pair thread exited with code 3/);
+});
+
 /** A safetensors file (JSON header + raw little-endian bytes) of float32 tensors. */
 function writeSafetensors(file: string, tensors: Array<[string, number[], Float32Array]>): void {
   let offset = 0;
