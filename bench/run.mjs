@@ -3,7 +3,7 @@
 // otherwise write, on the same files, same machine, same run, files in the page cache.
 //
 //   node bench/run.mjs                 1 GB pair, 3 alternating runs, prints the README table
-//   node bench/run.mjs --small         20 MB pair, 1 run: checks only that compare completes
+//   node bench/run.mjs --small         48 MB pair, 1 run: checks only that compare completes
 //                                      and that peak RSS < 300 MB (CI); exit 1 otherwise
 //   options: --mb N  --runs N  --dir DIR (where the pair is generated / reused)
 //            --no-python (skip the baselines)  --json (print the raw results too)
@@ -28,7 +28,7 @@ const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(name);
 const opt = (name, dflt) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : dflt; };
 const small = flag('--small');
-const mb = Number(opt('--mb', small ? 20 : 1000));
+const mb = Number(opt('--mb', small ? 48 : 1000)); // 48 MB: enough tensor data for the pair threads to start
 const runs = Number(opt('--runs', small ? 1 : 3));
 const dir = opt('--dir', join(tmpdir(), 'reuse-lens-bench', String(mb)));
 const python = !flag('--no-python') && !small;

@@ -6,7 +6,7 @@ import { readFileSync, utimesSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { writeLargePair } from './lib/largePair.mjs';
-import { cpuSeconds, groupProcesses, probeWindows } from './lib/session.mjs';
+import { cpuSeconds, extensionLog, groupProcesses, probeWindows } from './lib/session.mjs';
 import {
   clearNotifications, contextMenu, expandItem, expandPane, notifications, openActivity, pane, quickOpen,
   runCommand, treeItem, treeLabels, waitForWorkbench, webviewFrame,
@@ -141,6 +141,91 @@ export function registerSteps(h, s) {
     const body = await frame.locator('body').innerText();
     assert.match(body, /pytorch|torch/i, 'summary names the format');
     assert.match(body, /conv5/, 'summary lists the layers');
+  });
+
+  /** The tab of an open editor in the active group's tab bar, by the name it shows. */
+  const editorTab = (name) => page.locator('.editor-group-container.active .tabs-container [role="tab"]').filter({ hasText: name }).first();
+
+  /** What a checkpoint summary page shows: its facts, layer headings, tensor rows and all its text. */
+  async function summaryContent(frame) {
+    return frame.locator('#app').evaluate((app) => ({
+      facts: [...app.querySelectorAll('dl.facts dt')].map((dt) => `${dt.textContent}: ${dt.nextElementSibling?.textContent ?? ''}`),
+      layers: [...app.querySelectorAll('details > summary')].map((x) => x.textContent.trim()),
+      tensors: [...app.querySelectorAll('td.name[title]')].map((td) => td.getAttribute('title')),
+      text: app.innerText.trim(),
+    }));
+  }
+
+  h.test('a checkpoint summary tab shown again after switching tabs still shows its tensors, without reading the file again', 'summary-tab-switch', async ({ shot }) => {
+    const file = 'source.safetensors';
+    const path = join(s.workspace, 'runs', 'exported', file);
+    // The extension logs every worker request ("reuseLens/inspect <path> (stats): done in N ms")
+    // to its output channel: the summary's reads of this file.
+    const reads = () => extensionLog(s).split('\n').filter((l) => l.includes(`inspect ${path}`));
+    const title = `h1:text-is("${file}")`;
+    await clearNotifications(page);
+    await quickOpen(page, `runs/exported/${file}`);
+    let frame = await webviewFrame(page, title, 30_000);
+    // Headers first, then the statistics of every tensor: the last result is the full one.
+    let before = null;
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      before = await summaryContent(frame).catch(() => null);
+      if (before?.facts.length && !/Computing statistics/.test(before.text) && reads().some((l) => /\(stats\): done/.test(l))) break;
+      await page.waitForTimeout(300);
+    }
+    assert.ok(before?.facts.length, `the summary of ${file} shows no facts: ${before?.text.slice(0, 300)}`);
+    assert.doesNotMatch(before.text, /Computing statistics|cannot be read/, `the summary of ${file} did not finish: ${before.text.slice(0, 300)}`);
+    assert.ok(before.facts.includes('Format: safetensors'), `summary names the format: ${before.facts.join(' / ')}`);
+    assert.ok(before.tensors.includes('conv1.weight') && before.tensors.includes('fc.weight'), `summary lists the tensors: ${before.tensors.join(', ')}`);
+    assert.ok(before.facts.includes(`Tensors: ${before.tensors.length}`), `every tensor has a row (${before.tensors.length}): ${before.facts.join(' / ')}`);
+    const readsBefore = reads();
+    assert.ok(readsBefore.some((l) => /\(stats\): done/.test(l)), `the Reuse Lens log shows no read of ${path}: ${readsBefore.join(' | ') || '(none)'}`);
+    // Marks this page, to tell whether the one shown again is a rebuilt one.
+    await frame.evaluate(() => { window.reuseLensE2eShownBefore = true; });
+    await shot('before-switch');
+
+    // Another tab: the summary is hidden (its page is discarded unless VS Code retains it).
+    await quickOpen(page, 'model.py');
+    await page.locator('.editor-group-container.active .tabs-container [role="tab"][aria-selected="true"]').filter({ hasText: 'model.py' })
+      .first().waitFor({ timeout: 15_000 });
+    await editorTab(file).waitFor({ timeout: 5_000 }).catch(() => { throw new Error(`the ${file} tab closed when model.py opened`); });
+    let hidden = false;
+    for (let i = 0; i < 20 && !hidden; i++) {
+      const shown = await Promise.all(page.frames().map((f) => f.locator(title).count().catch(() => 0)));
+      hidden = shown.every((n) => n === 0);
+      if (!hidden) await page.waitForTimeout(250);
+    }
+    await page.waitForTimeout(1000);
+
+    // Back to the summary tab: the same content, not blank, not an error, not read again.
+    const t0 = Date.now();
+    await editorTab(file).click();
+    frame = await webviewFrame(page, title, 15_000).catch(async () => {
+      const texts = await Promise.all(page.frames().map((f) => f.locator('body').innerText().catch(() => '')));
+      throw new Error(`the ${file} summary is blank after switching back; webview texts: ${JSON.stringify(texts.filter(Boolean).map((t) => t.slice(0, 120)))}`);
+    });
+    let after = null;
+    while (Date.now() - t0 < 15_000) {
+      after = await summaryContent(frame).catch(() => null);
+      if (after && after.text === before.text) break;
+      await page.waitForTimeout(100);
+    }
+    const shownMs = Date.now() - t0;
+    assert.doesNotMatch(after?.text ?? '', /cannot be read|Reading /, `the summary shows an error or is still reading after switching back: ${after?.text.slice(0, 300)}`);
+    assert.deepEqual(after?.facts, before.facts, 'the same facts after switching back');
+    assert.deepEqual(after?.layers, before.layers, 'the same layers after switching back');
+    assert.deepEqual(after?.tensors, before.tensors, 'the same tensors after switching back');
+    assert.equal(after?.text, before.text, 'the same summary (with statistics) after switching back');
+    const rebuilt = !(await frame.evaluate(() => window.reuseLensE2eShownBefore === true));
+    await page.waitForTimeout(1500); // a re-read of this small file would be logged by now
+    const readsAfter = reads();
+    assert.deepEqual(readsAfter.slice(readsBefore.length), [], `the file was read again when its tab was shown again (${readsBefore.length} reads before)`);
+    console.log(`    ${before.tensors.length} tensors shown again ${shownMs} ms after the tab click; page ${hidden ? 'discarded while hidden' : 'kept while hidden'}, ` +
+      `${rebuilt ? 'rebuilt' : 'not rebuilt'} on reveal; ${readsBefore.length} logged reads of the file before, none after`);
+    // Leave the group as it was: close model.py (middle click on its tab), the summary stays shown.
+    await editorTab('model.py').click({ button: 'middle' }).catch(() => {});
+    await page.waitForTimeout(500);
   });
 
   // ---- report panel (issue 5)

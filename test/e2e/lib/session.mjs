@@ -2,7 +2,7 @@
 // (and the test-only event-loop probe) installed into fresh folders, and Chromium driving it.
 // close() ends Chromium and the whole code-server process group and removes the temp folder.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -64,6 +64,16 @@ export async function closeSession(s) {
 export function probeWindows(s) {
   if (!existsSync(s.probeFile)) return [];
   return readFileSync(s.probeFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+/**
+ * The extension's "Reuse Lens" output channel as VS Code writes it to disk (a log channel:
+ * `.../logs/<session>/.../Reuse Lens.log` in the fresh profile, flushed on every line), all
+ * sessions' files joined; '' while the extension has not logged yet.
+ */
+export function extensionLog(s) {
+  return readdirSync(s.profile.base, { recursive: true }).map(String).filter((f) => f.endsWith('Reuse Lens.log')).sort()
+    .map((f) => { try { return readFileSync(join(s.profile.base, f), 'utf8'); } catch { return ''; } }).join('');
 }
 
 /** Processes in code-server's process group whose command line contains `needle`. */

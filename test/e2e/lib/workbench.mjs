@@ -123,8 +123,15 @@ export async function quickOpen(page, relPath) {
   await input.waitFor({ timeout: 15_000 });
   await input.fill(relPath);
   const name = relPath.split('/').pop();
-  const row = page.locator('.quick-input-list [role="option"]').filter({ hasText: name }).first();
-  await row.waitFor({ timeout: 15_000 });
+  // Enter opens the focused row. Right after typing, the list may still be the one from before
+  // the filter (recently opened files, the previous pick focused): wait until the file's row is
+  // the focused one, else Enter reopens the previous file.
+  const row = page.locator('.quick-input-list [role="option"].focused').filter({ hasText: name }).first();
+  await row.waitFor({ timeout: 15_000 }).catch(async () => {
+    const shown = await page.locator('.quick-input-list [role="option"]').evaluateAll((els) =>
+      els.map((e) => `${e.classList.contains('focused') ? '> ' : ''}${e.getAttribute('aria-label')}`)).catch(() => []);
+    throw new Error(`Quick Open does not focus ${relPath}; it shows: ${shown.join(' | ') || '(nothing)'}`);
+  });
   await page.keyboard.press('Enter');
 }
 
