@@ -1,12 +1,28 @@
-// Types shared by the extension host, the worker and the webviews. Nothing here runs;
-// each side imports these types so a message cannot drift between sender and receiver.
+// Types shared by the extension host, the worker and the webviews: each side imports these so a
+// message cannot drift between sender and receiver. Besides types, only constants, the pure
+// message guards below, and the few pure engine values re-exported next here.
 // Report and inspect results are the engine's own schemas (src/core/reportTypes.ts).
+//
+// This file is the extension's only way into src/core (DESIGN.md: the extension talks to the
+// worker through protocol.ts and never reads tensor data): test/unit/boundaries.test.ts fails
+// on any import of src/core from src/extension, and on any value import here that is not one of
+// the three below.
 export type {
   Report, InspectResult, AnalyzeOptions, LayerReport, ParamReport, Verdict, LayerKind, MatchedBy,
   CheckpointSummary, ReportSummary, InspectTensor, InspectLayer,
 } from './core/reportTypes';
+export type { NonTensorEntry } from './core/types';
 /** Error text of a checkpoint that changed while the worker read it (the host waits and re-runs). */
 export { CHANGED_WHILE_READING } from './core/errors';
+/** The options the worker applies where AnalyzeParams.options leaves one out (the settings' fallbacks). */
+export { DEFAULT_OPTIONS } from './core/reportTypes';
+/**
+ * The verdict rules as a function of a report's stored metrics: pure arithmetic, no file read.
+ * The host re-judges stored reports when the thresholds change (src/extension/model/currentVerdicts.ts)
+ * with the very rules the worker judged them by; a copy would drift. (The report webview
+ * imports src/core/verdicts.ts directly, an exception listed in test/unit/boundaries.test.ts.)
+ */
+export { rejudgeReport } from './core/verdicts';
 
 // ---- Worker RPC (extension host <-> worker, JSON-RPC over IPC) ----
 // (owned by the extension/worker work; see src/worker and src/extension)

@@ -6,8 +6,7 @@
 // Report of an analysis id (the id passed to `reuseLens.showReport`), and `filterGrids(id, layer)`
 // the conv filter grids the worker left out of a big report.
 import * as vscode from 'vscode';
-import type { Report } from '../core/reportTypes';
-import type { AnalyzeResponse, FilterGridsResponse } from '../protocol';
+import type { AnalyzeResponse, FilterGridsResponse, Report } from '../protocol';
 import { ReportCache } from './cache/reportCache';
 import { analysisDescription, analysisLabel } from './model/analysisNodes';
 import { withCurrentThresholds } from './model/currentVerdicts';

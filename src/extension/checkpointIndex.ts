@@ -1,16 +1,19 @@
-// The workspace's checkpoints: found with findFiles from the include/exclude settings, kept
-// current by file watchers, and inspected (headers only, in the worker) when first needed.
+// The workspace's checkpoints: found with findFiles from the include/exclude settings (and the
+// user's files.exclude), kept current by file watchers and by changes to those settings, and
+// inspected (headers only, in the worker) when first needed.
 import * as vscode from 'vscode';
+import * as path from 'node:path';
 import { promises as fs } from 'node:fs';
 import type { InspectResponse } from '../protocol';
 import { foldersHoldingCheckpoints, hideShards } from './model/discovery';
+import { combineExcludes, enabledPatterns } from './model/searchExcludes';
 import { realRoots, symlinkProblem } from './model/symlinks';
 import { readSettings } from './settings';
 import { worker } from './workerHost';
-
-/** Files listed per include glob; more would make the tree useless and the scan slow. */
-const MAX_LISTED = 5000;
 import { log } from './log';
+
+/** Files listed per include glob and workspace folder; more would make the tree useless and the scan slow. */
+const MAX_LISTED = 5000;
 
 export type InspectOutcome = { ok: true; result: InspectResponse } | { ok: false; message: string };
 
@@ -21,6 +24,10 @@ export class CheckpointIndex implements vscode.Disposable {
   private watchers: vscode.Disposable[] = [];
   private scanTimer: NodeJS.Timeout | undefined;
   private scanning: Promise<void> | undefined;
+  private rescanAfter: Promise<void> | undefined;
+  /** Folders of the listed files (a listed index's shards change there too). */
+  private listedDirs = new Set<string>();
+  private readonly configSub: vscode.Disposable;
   scanned = false;
   private readonly changed = new vscode.EventEmitter<string | undefined>();
   /** Fires with a file path when that file changed, or undefined when the list changed. */
@@ -28,6 +35,11 @@ export class CheckpointIndex implements vscode.Disposable {
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.watch();
+    this.configSub = vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('reuseLens.include') || e.affectsConfiguration('reuseLens.exclude') || e.affectsConfiguration('reuseLens.followSymlinks')) this.rewatch();
+      // files.exclude narrows the search too (see model/searchExcludes.ts); the watchers stay.
+      else if (e.affectsConfiguration('files.exclude')) void this.scan();
+    });
   }
 
   roots(): string[] {
@@ -45,20 +57,38 @@ export class CheckpointIndex implements vscode.Disposable {
   /** Warn once per session that the listing was cut, not at every rescan. */
   private warnedCut = false;
 
+  /** Scans; when a scan is already running (with the settings and files of before), one more follows it. */
   scan(): Promise<void> {
-    this.scanning ??= this.doScan().finally(() => { this.scanning = undefined; });
-    return this.scanning;
+    if (!this.scanning) {
+      this.scanning = this.doScan().finally(() => { this.scanning = undefined; });
+      return this.scanning;
+    }
+    this.rescanAfter ??= this.scanning.catch(() => undefined).then(() => { this.rescanAfter = undefined; return this.scan(); });
+    return this.rescanAfter;
   }
+
+  /** Patterns of files.exclude that could not go into a search glob, logged once each. */
+  private readonly warnedSkipped = new Set<string>();
 
   private async doScan(): Promise<void> {
     const s = readSettings();
     const t0 = Date.now();
-    const exclude = s.exclude.length === 0 ? null : s.exclude.length === 1 ? s.exclude[0] : `{${s.exclude.join(',')}}`;
+    const workspaceFolders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file');
+    // One search per workspace folder (files.exclude may differ per folder) and per include glob
+    // (VS Code's search takes no nested braces), run together.
+    const searches = workspaceFolders.flatMap((folder) => {
+      const { glob: exclude, skipped } = combineExcludes(s.exclude, enabledPatterns(vscode.workspace.getConfiguration('files', folder.uri).get('exclude')));
+      for (const p of skipped) {
+        if (this.warnedSkipped.has(p)) continue;
+        this.warnedSkipped.add(p);
+        log().warn(`exclude pattern ${JSON.stringify(p)} is not applied to the search for checkpoints (unbalanced braces, or more than a few hundred alternatives)`);
+      }
+      return s.include.map((glob) => ({ folder, glob, exclude }));
+    });
+    const results = await Promise.all(searches.map((q) => vscode.workspace.findFiles(new vscode.RelativePattern(q.folder, q.glob), q.exclude, MAX_LISTED)));
     const found = new Set<string>();
-    // One search per glob (VS Code's search takes no nested braces), run together.
-    const results = await Promise.all(s.include.map((glob) => vscode.workspace.findFiles(glob, exclude, MAX_LISTED)));
     for (const uris of results) for (const u of uris) if (u.scheme === 'file') found.add(u.fsPath);
-    const cut = s.include.filter((_, i) => results[i].length >= MAX_LISTED);
+    const cut = [...new Set(searches.filter((_, i) => results[i].length >= MAX_LISTED).map((q) => (workspaceFolders.length > 1 ? `${q.glob} (in ${q.folder.name})` : q.glob)))];
     if (cut.length) {
       const msg = `more than ${MAX_LISTED} files match ${cut.join(', ')}; the Checkpoints view lists the first ${MAX_LISTED}. Narrow reuseLens.include or widen reuseLens.exclude.`;
       log().warn(msg);
@@ -75,6 +105,7 @@ export class CheckpointIndex implements vscode.Disposable {
       } catch { /* vanished: the watcher will rescan */ }
     }));
     this.files = files;
+    this.listedDirs = new Set(files.map((f) => path.dirname(f)));
     this.scanned = true;
     log().info(`found ${files.length} checkpoint(s) in ${Date.now() - t0} ms`);
     const folders = foldersHoldingCheckpoints(files, this.roots());
@@ -129,7 +160,9 @@ export class CheckpointIndex implements vscode.Disposable {
       const w = vscode.workspace.createFileSystemWatcher(glob);
       w.onDidCreate(() => this.rescanSoon());
       w.onDidDelete((u) => { this.inspected.delete(u.fsPath); this.rescanSoon(); });
-      w.onDidChange((u) => { this.inspected.delete(u.fsPath); this.changed.fire(u.fsPath); });
+      // The watchers see excluded files too (they take no exclude): a write there (a training
+      // run's folder the user hid) redraws nothing. Creates and deletes rescan, which excludes.
+      w.onDidChange((u) => { this.inspected.delete(u.fsPath); if (this.listedDirs.has(path.dirname(u.fsPath))) this.changed.fire(u.fsPath); });
       this.watchers.push(w);
     }
   }
@@ -142,6 +175,7 @@ export class CheckpointIndex implements vscode.Disposable {
 
   dispose(): void {
     if (this.scanTimer) clearTimeout(this.scanTimer);
+    this.configSub.dispose();
     for (const w of this.watchers) w.dispose();
     this.changed.dispose();
   }

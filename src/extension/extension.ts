@@ -55,7 +55,7 @@ export function activate(context: vscode.ExtensionContext): ReuseLensApi {
       webviewOptions: { retainContextWhenHidden: false },
     })),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('reuseLens.include') || e.affectsConfiguration('reuseLens.exclude') || e.affectsConfiguration('reuseLens.followSymlinks')) index.rewatch();
+      // reuseLens.include/exclude/followSymlinks and files.exclude: the index listens itself.
       if (e.affectsConfiguration('reuseLens.worker.memoryLimitMb')) currentWorker()?.setMemoryLimit(readSettings().memoryLimitMb);
       if (e.affectsConfiguration('reuseLens.thresholds')) void store.rejudgeAll();
     }),

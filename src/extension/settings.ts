@@ -1,6 +1,6 @@
 // The extension's settings (contributes.configuration in package.json), read in one place.
 import * as vscode from 'vscode';
-import { AnalyzeOptions, DEFAULT_OPTIONS } from '../core/reportTypes';
+import { DEFAULT_OPTIONS, type AnalyzeOptions } from '../protocol';
 
 export const DEFAULT_INCLUDE = ['**/*.{pt,pth,bin,ckpt,safetensors,npz,npy,h5,keras,onnx}', '**/model.json', '**/*.safetensors.index.json'];
 export const DEFAULT_EXCLUDE = ['**/{node_modules,.git,.venv,venv}/**'];
@@ -33,11 +33,6 @@ export function readSettings(): Settings {
     followSymlinks: c.get<boolean>('followSymlinks') === true,
     hints: c.get<boolean>('hints.enabled') !== false,
   };
-}
-
-/** One glob from several: `{a,b}` (findFiles and watchers take one pattern). */
-export function joinGlobs(globs: string[]): string {
-  return globs.length === 1 ? globs[0] : `{${globs.join(',')}}`;
 }
 
 function strings(v: unknown, dflt: string[]): string[] {

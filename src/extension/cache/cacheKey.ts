@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { AnalyzeOptions } from '../../core/reportTypes';
+import type { AnalyzeOptions } from '../../protocol';
 
 export interface FileStamp { path: string; size: number; mtimeMs: number }
 

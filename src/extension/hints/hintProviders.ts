@@ -1,7 +1,7 @@
 // CodeLens and hovers in Python files: the verdict of the latest analysis on the lines that
 // define or load its layers. Off with reuseLens.hints.enabled = false.
 import * as vscode from 'vscode';
-import type { Report } from '../../core/reportTypes';
+import type { Report } from '../../protocol';
 import type { AnalysisStore } from '../analysisStore';
 import { findLayerLines, hintFor } from './pythonLayers';
 import { readSettings } from '../settings';

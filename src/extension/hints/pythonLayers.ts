@@ -3,7 +3,7 @@
 //   self.conv1 = nn.Conv2d(...)           -> layer `conv1` (or the layers under `conv1.`)
 //   layers.Conv2D(32, 3, name="conv1")    -> layer `conv1` (Keras)
 //   model.load_state_dict(torch.load(..)) -> the analysis as a whole
-import type { LayerReport, Report, Verdict } from '../../core/reportTypes';
+import type { LayerReport, Report, Verdict } from '../../protocol';
 import { formatMetric } from '../model/format';
 
 export interface LayerLine { line: number; column: number; name: string; kind: 'attr' | 'keras' | 'load' }

@@ -1,7 +1,7 @@
 // How an analysis and its layers read in the Reuse Analysis view: icon, colour, description,
 // tooltip. Pure data (ids of ThemeIcons / ThemeColors, Markdown text) so it is tested without VS Code.
 import * as path from 'node:path';
-import type { LayerReport, Report, Verdict } from '../../core/reportTypes';
+import type { LayerReport, Report, Verdict } from '../../protocol';
 import { formatCount, formatMetric, formatShape } from './format';
 
 export const VERDICT_ICON: Record<Verdict, { icon: string; color: string; label: string }> = {

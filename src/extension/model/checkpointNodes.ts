@@ -1,8 +1,7 @@
 // The children of an inspected checkpoint in the Checkpoints view: layers (network order as the
 // engine gives it) with their tensors, tensors that belong to no layer, other entries, warnings.
 // Pure data; views/checkpointsTree.ts turns it into TreeItems.
-import type { InspectResult, InspectTensor, InspectLayer } from '../../core/reportTypes';
-import type { NonTensorEntry } from '../../core/types';
+import type { InspectResult, InspectTensor, InspectLayer, NonTensorEntry } from '../../protocol';
 import { formatBytes, formatCount, formatShape } from './format';
 
 export type CheckpointChild =

@@ -2,8 +2,7 @@
 // changes the thresholds (settings, or "Save to settings" in the report), every view must show
 // verdicts under the new ones: re-judging is pure arithmetic on the stored metrics (no file is
 // read), so it happens whenever a report is handed out. No vscode here: tested in Node.
-import type { AnalyzeOptions, Report } from '../../protocol';
-import { rejudgeReport } from '../../core/verdicts';
+import { rejudgeReport, type AnalyzeOptions, type Report } from '../../protocol';
 
 export function withCurrentThresholds(report: Report, current: AnalyzeOptions): Report {
   const o = report.options;

@@ -1,7 +1,7 @@
 // The Reuse Analysis view: analyses run so far -> their layers in network order, each with a
 // verdict icon, the kernel RMSE as description and the reason (with numbers) as tooltip.
 import * as vscode from 'vscode';
-import type { LayerReport, Report } from '../../core/reportTypes';
+import type { LayerReport, Report } from '../../protocol';
 import type { AnalysisEntry, AnalysisStore } from '../analysisStore';
 import { VERDICT_ICON, analysisTooltip, layerDescription, layerTooltip, layersInOrder } from '../model/analysisNodes';
 
