@@ -16,6 +16,10 @@
 /** Where the kernel leaves its sums (bytes 0..64, see Arena); chunk slots start at 64 KiB. */
 const RESULT_BYTES = 65536;
 
+/** Where cellSums writes (in the result area, after the sums), and how many cells fit. */
+const CELLS_AT = 64;
+export const CELL_SLOTS = (RESULT_BYTES - CELLS_AT) / 8;
+
 /** Byte size of one arena slot: one default chunk of float32 (see tensorData DEFAULT_CHUNK_ELEMENTS). */
 export const SLOT_BYTES = 1 << 20;
 /** Slots per arena: two streams of a pair (four byte buffers and two decode buffers each). */
@@ -29,6 +33,12 @@ export interface Arena {
   f16ToF32(src: number, dst: number, n: number): void;
   /** Same for bfloat16. */
   bf16ToF32(src: number, dst: number, n: number): void;
+  /**
+   * Sums of squared differences per cell of n float32 pairs at s and t (the first cell `first`
+   * elements long, the others `cellSize`), written to `cells` (at most CELL_SLOTS of them).
+   */
+  cellSums(s: number, t: number, n: number, first: number, cellSize: number): void;
+  readonly cells: Float64Array;
   /** dd, ss, tt, st of the last sumF32. */
   readonly result: Float64Array;
   /** Its largest difference per lane (0..3) and smallest (4..7); max |d| is the larger of the two ends. */
@@ -64,7 +74,8 @@ export function createArena(): Arena | undefined {
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
   const instance = new WebAssembly.Instance(mod, { env: { mem: memory } });
   type Fn = (a: number, b: number, n: number) => void;
-  const ex = instance.exports as { sumF32: Fn; f16ToF32: Fn; bf16ToF32: Fn };
+  type Cells = (s: number, t: number, n: number, first: number, cellSize: number, out: number) => void;
+  const ex = instance.exports as { sumF32: Fn; f16ToF32: Fn; bf16ToF32: Fn; cellSums: Cells };
   const buf = memory.buffer;
   const free: Uint8Array[] = [];
   for (let i = SLOTS - 1; i >= 0; i--) free.push(new Uint8Array(buf, RESULT_BYTES + i * SLOT_BYTES, SLOT_BYTES));
@@ -73,6 +84,8 @@ export function createArena(): Arena | undefined {
     sumF32: ex.sumF32,
     f16ToF32: ex.f16ToF32,
     bf16ToF32: ex.bf16ToF32,
+    cellSums: (s, t, n, first, cellSize) => ex.cellSums(s, t, n, first, cellSize, CELLS_AT),
+    cells: new Float64Array(buf, CELLS_AT, CELL_SLOTS),
     result: new Float64Array(buf, 0, 4),
     extremes: new Float32Array(buf, 32, 8),
     take: () => free.pop(),
@@ -189,6 +202,39 @@ function bf16Body(): number[] {
   return decoder([], 0, [...get(4), ...i32const(16), ...I32X4_SHL]);
 }
 
+function cellSumsBody(): number[] {
+  // (s, t, n, first, cellSize, out): for consecutive cells of float32 pairs starting at byte
+  // offsets s and t — the first cell `first` elements long, the others `cellSize`, the last cut
+  // at n — writes each cell's sum of squared differences as a float64 at out, out + 8, ...
+  // Scalar float64: cells are a few elements (3×3), too short for lanes. Locals: 6 end,
+  // 7 cell end (i32); 8 acc, 9 d (f64).
+  const F32_LOAD = [0x2a, 2, 0], F64_PROMOTE = 0xbb, F64_SUB = 0xa1, F64_MUL = 0xa2, F64_ZERO = [0x44, 0, 0, 0, 0, 0, 0, 0, 0];
+  return [
+    2, 2, I32, 2, 0x7c, // locals: 2 × i32, 2 × f64
+    ...get(0), ...get(2), ...i32const(2), I32_SHL, I32_ADD, ...set(6),
+    ...get(0), ...get(3), ...i32const(2), I32_SHL, I32_ADD, ...set(7),
+    0x02, 0x40,
+    ...get(0), ...get(6), I32_GE_U, 0x0d, 0, // nothing to do
+    0x03, 0x40, // each cell
+    ...F64_ZERO, ...set(8),
+    0x03, 0x40, // each element of the cell
+    ...get(0), ...F32_LOAD, F64_PROMOTE, ...get(1), ...F32_LOAD, F64_PROMOTE, F64_SUB, ...tee(9),
+    ...get(9), F64_MUL, ...get(8), F64_ADD, ...set(8),
+    ...get(0), ...i32const(4), I32_ADD, ...set(0),
+    ...get(1), ...i32const(4), I32_ADD, ...set(1),
+    ...get(0), ...get(7), I32_LT_U, 0x0d, 0,
+    0x0b,
+    ...get(5), ...get(8), ...f64store(0),
+    ...get(5), ...i32const(8), I32_ADD, ...set(5),
+    // cell end = min(cell end + 4 × cellSize, end)
+    ...get(6), ...get(7), ...get(4), ...i32const(2), I32_SHL, I32_ADD, ...tee(7), ...get(7), ...get(6), I32_GT_U, SELECT, ...set(7),
+    ...get(0), ...get(6), I32_LT_U, 0x0d, 0,
+    0x0b,
+    0x0b,
+    0x0b,
+  ];
+}
+
 function assemble(): Uint8Array<ArrayBuffer> {
   // Params: 0 s, 1 t (byte offsets), 2 n (elements, multiple of 4). Locals: i32 3 end, 4 block
   // end; v128 5 a, 6 b, 7 d, 8..11 the float32 block sums dd ss tt st, 12 max d, 13 min d,
@@ -241,13 +287,14 @@ function assemble(): Uint8Array<ArrayBuffer> {
     ...i32const(48), ...get(13), ...v128store(0),
     0x0b,
   ];
-  const f16 = f16Body(), bf16 = bf16Body();
+  const f16 = f16Body(), bf16 = bf16Body(), cells = cellSumsBody();
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, 3, I32, I32, I32, 0]), // type: (i32 i32 i32) -> ()
+    // types: 0 (i32 i32 i32) -> (), 1 (i32 × 6) -> ()
+    ...section(1, [2, 0x60, 3, I32, I32, I32, 0, 0x60, 6, I32, I32, I32, I32, I32, I32, 0]),
     ...section(2, [1, ...str('env'), ...str('mem'), 0x02, 0x00, 1]), // import memory env.mem, min 1 page
-    ...section(3, [3, 0, 0, 0]), // three functions of type 0
-    ...section(7, [3, ...str('sumF32'), 0x00, 0, ...str('f16ToF32'), 0x00, 1, ...str('bf16ToF32'), 0x00, 2]),
-    ...section(10, [3, ...uleb(body.length), ...body, ...uleb(f16.length), ...f16, ...uleb(bf16.length), ...bf16]),
+    ...section(3, [4, 0, 0, 0, 1]), // four functions: three of type 0, one of type 1
+    ...section(7, [4, ...str('sumF32'), 0x00, 0, ...str('f16ToF32'), 0x00, 1, ...str('bf16ToF32'), 0x00, 2, ...str('cellSums'), 0x00, 3]),
+    ...section(10, [4, ...uleb(body.length), ...body, ...uleb(f16.length), ...f16, ...uleb(bf16.length), ...bf16, ...uleb(cells.length), ...cells]),
   ]);
 }

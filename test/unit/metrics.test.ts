@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { compareTensors, gridValue } from '../../src/core/metrics';
 import { FilePool } from '../../src/core/tensorData';
 import { TensorInfo } from '../../src/core/types';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** An in-memory tensor: float64 little-endian bytes handed out by a loader. */
 function mem(name: string, shape: number[], values: number[]): TensorInfo {
@@ -97,4 +100,34 @@ test('grid cells are rounded to the 7 significant digits toPrecision gives, at e
   }
   assert.ok(Number.isNaN(gridValue(NaN)));
   assert.equal(gridValue(0), 0);
+});
+
+test('per-cell RMSE of float32 files (summed in WebAssembly) is right across chunk edges, past the output area, and around NaN', async () => {
+  // [1000, 10, 3, 3]: 10,000 cells, more than the module writes per call (CELL_SLOTS).
+  const shape = [1000, 10, 3, 3];
+  const n = shape.reduce((a, b) => a * b);
+  const rnd = seeded(11);
+  const s = Float32Array.from({ length: n }, rnd);
+  const t = s.map((v, i) => v + (i % 7 === 0 ? 0.2 : 0.01) * rnd());
+  s[4] = NaN; t[40_000] = Infinity; // cells 0 and 4444: their other pairs still count
+  const dir = mkdtempSync(join(tmpdir(), 'reuse-lens-cells-'));
+  const file = (name: string, v: Float32Array) => { const p = join(dir, name); writeFileSync(p, Buffer.concat([Buffer.alloc(3), Buffer.from(v.buffer)])); return p; };
+  const info = (name: string, p: string): TensorInfo => ({ name, dtype: 'F32', shape, location: { kind: 'contiguous', file: p, offset: 3, littleEndian: true } });
+  const [sp, tp] = [file('s.bin', s), file('t.bin', t)];
+  const expected = Array.from({ length: 10_000 }, (_, c) => {
+    let a = 0, k = 0;
+    for (let i = c * 9; i < c * 9 + 9; i++) { const d = s[i] - t[i]; if (Number.isFinite(d)) { a += d * d; k++; } }
+    return Math.sqrt(a / k);
+  });
+  const pool = new FilePool();
+  try {
+    for (const chunkElements of [13, 4096, 1 << 18]) {
+      const m = await compareTensors(info('s', sp), info('t', tp), pool, { conv: true, chunkElements });
+      assert.equal(m.filterGrid!.values.length, 10_000);
+      m.filterGrid!.values.forEach((v, i) => close(v, expected[i], `cell ${i} at chunk ${chunkElements}`, 2e-6));
+    }
+  } finally {
+    await pool.closeAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
