@@ -2,13 +2,15 @@
 // sums the ranges it is sent (rangeSum.ts) and posts their sums back. Each thread reads and
 // computes on its own core, so a compare uses every core for the copy out of the page cache,
 // which is most of its time.
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { CheckpointError } from './errors';
 import { RangeSummer } from './rangeSum';
+import { adoptSimdModule } from './simd';
 import type { PairThreadReply, RangeJob } from './pairThreads';
 
 const port = parentPort;
 if (!port) throw new Error('pairThread.ts runs only as a worker thread');
+adoptSimdModule((workerData as { simd?: unknown } | undefined)?.simd);
 const summer = new RangeSummer();
 
 port.on('message', (job: RangeJob) => {

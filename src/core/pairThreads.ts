@@ -11,6 +11,7 @@ import type { Worker } from 'node:worker_threads';
 import { CancelledError, CancelToken, CheckpointError } from './errors';
 import type { ConvGeometry, RangeSums } from './pairAccumulator';
 import { RangeSummer } from './rangeSum';
+import { simdModule } from './simd';
 import { coreThreadAvailable, startCoreThread } from './threadEntry';
 
 /** One side of a pair as a thread reads it: contiguous little-endian floats at a file offset. */
@@ -195,7 +196,7 @@ export class PairThreadPool {
   }
 
   private start(): Thread {
-    const worker = startCoreThread(this.entry[0], this.entry[1], THREAD_LIMITS);
+    const worker = startCoreThread(this.entry[0], this.entry[1], { resourceLimits: THREAD_LIMITS, workerData: { simd: simdModule() } });
     const thread: Thread = { worker, inFlight: new Map() };
     worker.on('message', (reply: PairThreadReply) => {
       const q = thread.inFlight.get(reply.id);

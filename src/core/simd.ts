@@ -17,7 +17,9 @@
 const RESULT_BYTES = 65536;
 
 /** Where cellSums writes (in the result area, after the sums), and how many cells fit. */
-const CELLS_AT = 64;
+const CELLS_AT = 72;
+/** Where cellSums leaves the total of the cell sums it wrote (finite iff every one is). */
+const CELLS_TOTAL_AT = 64;
 export const CELL_SLOTS = (RESULT_BYTES - CELLS_AT) / 8;
 
 /** Byte size of one arena slot: one default chunk of float32 (see tensorData DEFAULT_CHUNK_ELEMENTS). */
@@ -35,9 +37,10 @@ export interface Arena {
   bf16ToF32(src: number, dst: number, n: number): void;
   /**
    * Sums of squared differences per cell of n float32 pairs at s and t (the first cell `first`
-   * elements long, the others `cellSize`), written to `cells` (at most CELL_SLOTS of them).
+   * elements long, the others `cellSize`), written to `cells` (at most CELL_SLOTS of them);
+   * returns their total, which is finite only when every cell's sum is.
    */
-  cellSums(s: number, t: number, n: number, first: number, cellSize: number): void;
+  cellSums(s: number, t: number, n: number, first: number, cellSize: number): number;
   readonly cells: Float64Array;
   /** dd, ss, tt, st of the last sumF32. */
   readonly result: Float64Array;
@@ -56,6 +59,16 @@ export function arenaOf(buffer: ArrayBufferLike): Arena | undefined {
 }
 
 let compiled: WebAssembly.Module | null | undefined;
+
+/** The compiled module, to hand to a worker thread (a Module crosses threads without recompiling). */
+export function simdModule(): WebAssembly.Module | undefined {
+  return module() ?? undefined;
+}
+
+/** Adopts a module compiled by the thread that started this one: saves ~10 ms of a thread's start. */
+export function adoptSimdModule(m: unknown): void {
+  if (compiled === undefined && m instanceof WebAssembly.Module) compiled = m;
+}
 
 function module(): WebAssembly.Module | null {
   if (compiled !== undefined) return compiled;
@@ -78,13 +91,14 @@ export function createArena(): Arena | undefined {
   const ex = instance.exports as { sumF32: Fn; f16ToF32: Fn; bf16ToF32: Fn; cellSums: Cells };
   const buf = memory.buffer;
   const free: Uint8Array[] = [];
+  const total = new Float64Array(buf, CELLS_TOTAL_AT, 1);
   for (let i = SLOTS - 1; i >= 0; i--) free.push(new Uint8Array(buf, RESULT_BYTES + i * SLOT_BYTES, SLOT_BYTES));
   const arena: Arena = {
     memory,
     sumF32: ex.sumF32,
     f16ToF32: ex.f16ToF32,
     bf16ToF32: ex.bf16ToF32,
-    cellSums: (s, t, n, first, cellSize) => ex.cellSums(s, t, n, first, cellSize, CELLS_AT),
+    cellSums: (s, t, n, first, cellSize) => { ex.cellSums(s, t, n, first, cellSize, CELLS_AT); return total[0]; },
     cells: new Float64Array(buf, CELLS_AT, CELL_SLOTS),
     result: new Float64Array(buf, 0, 4),
     extremes: new Float32Array(buf, 32, 8),
@@ -205,12 +219,12 @@ function bf16Body(): number[] {
 function cellSumsBody(): number[] {
   // (s, t, n, first, cellSize, out): for consecutive cells of float32 pairs starting at byte
   // offsets s and t — the first cell `first` elements long, the others `cellSize`, the last cut
-  // at n — writes each cell's sum of squared differences as a float64 at out, out + 8, ...
-  // Scalar float64: cells are a few elements (3×3), too short for lanes. Locals: 6 end,
-  // 7 cell end (i32); 8 acc, 9 d (f64).
+  // at n — writes each cell's sum of squared differences as a float64 at out, out + 8, ...,
+  // and their total at CELLS_TOTAL_AT. Scalar float64: cells are a few elements (3×3), too
+  // short for lanes. Locals: 6 end, 7 cell end (i32); 8 acc, 9 d, 10 total (f64).
   const F32_LOAD = [0x2a, 2, 0], F64_PROMOTE = 0xbb, F64_SUB = 0xa1, F64_MUL = 0xa2, F64_ZERO = [0x44, 0, 0, 0, 0, 0, 0, 0, 0];
   return [
-    2, 2, I32, 2, 0x7c, // locals: 2 × i32, 2 × f64
+    2, 2, I32, 3, 0x7c, // locals: 2 × i32, 3 × f64 (10: the total)
     ...get(0), ...get(2), ...i32const(2), I32_SHL, I32_ADD, ...set(6),
     ...get(0), ...get(3), ...i32const(2), I32_SHL, I32_ADD, ...set(7),
     0x02, 0x40,
@@ -225,12 +239,14 @@ function cellSumsBody(): number[] {
     ...get(0), ...get(7), I32_LT_U, 0x0d, 0,
     0x0b,
     ...get(5), ...get(8), ...f64store(0),
+    ...get(10), ...get(8), F64_ADD, ...set(10),
     ...get(5), ...i32const(8), I32_ADD, ...set(5),
     // cell end = min(cell end + 4 × cellSize, end)
     ...get(6), ...get(7), ...get(4), ...i32const(2), I32_SHL, I32_ADD, ...tee(7), ...get(7), ...get(6), I32_GT_U, SELECT, ...set(7),
     ...get(0), ...get(6), I32_LT_U, 0x0d, 0,
     0x0b,
     0x0b,
+    ...i32const(CELLS_TOTAL_AT), ...get(10), ...f64store(0),
     0x0b,
   ];
 }

@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import { Worker, ResourceLimits } from 'node:worker_threads';
 
 /** `tsEntry` is relative to src/core (e.g. 'formats/hdf5Thread.ts'); `bundle` is its dist file name. */
-export function startCoreThread(tsEntry: string, bundle: string, resourceLimits?: ResourceLimits): Worker {
+export function startCoreThread(tsEntry: string, bundle: string, opts: { resourceLimits?: ResourceLimits; workerData?: unknown } = {}): Worker {
   if (__filename.endsWith('.ts')) {
     const tsxHook = 'tsx/cjs'; // a variable, so that the bundler leaves it alone: bundles never get here
     const code = `require(${JSON.stringify(require.resolve(tsxHook))}); require(${JSON.stringify(join(__dirname, tsEntry))});`;
-    return new Worker(code, { eval: true, resourceLimits });
+    return new Worker(code, { eval: true, ...opts });
   }
-  return new Worker(join(__dirname, bundle), { resourceLimits });
+  return new Worker(join(__dirname, bundle), opts);
 }
 
 /** Whether `bundle` can be started here (it is missing only from a partial build). */
