@@ -218,24 +218,35 @@ async function main() {
   }
   for (const [k, why] of Object.entries(failed)) lines.push(`| ${k} | failed: ${why.replace(/\|/g, '/')} | |`);
   lines.push('');
-  lines.push('| Target | Measured | Goal |');
-  lines.push('|---|---:|---:|');
-  // "Time" of a Python baseline leaves out the interpreter and its imports; ours never
-  // leaves anything out. The second figure compares whole processes.
-  const vs = (b, goal) => `| ours vs ${b} | ${(med[b].ms / ours.ms).toFixed(2)}x faster (whole process: ${(med[b].processMs / ours.ms).toFixed(2)}x) | ${goal} |`;
-  if (fastest) {
-    lines.push(vs(fastest, '≥ 2x (fastest baseline)'));
-    for (const b of baselines.filter((x) => x !== fastest)) lines.push(vs(b, '≥ 2x'));
+  // Every target is judged, and `npm run bench` exits 1 when one is missed.
+  // Against a baseline the ratio that decides is whole process against whole process: what a
+  // user waits for, measured the same way on both sides. The ratio against the baseline's
+  // self-timed part (interpreter and imports left out, our start-up left in) is shown beside it.
+  const targets = [];
+  const target = (what, measured, goal, ok) => targets.push({ what, measured, goal, ok });
+  for (const b of baselines) {
+    const whole = med[b].processMs / ours.ms, part = med[b].ms / ours.ms;
+    target(`ours vs ${b}${b === fastest ? ' (fastest baseline)' : ''}`, `${whole.toFixed(2)}x faster (against its self-timed part: ${part.toFixed(2)}x)`, '≥ 2x', whole >= 2);
   }
-  const readRatio = (o, c) => (med[c] ? (o.ms / med[c].ms).toFixed(2) : 'n/a');
-  lines.push(`| ours vs plain read of both files (safetensors / .pt) | ${readRatio(ours, 'cat both safetensors (plain read)')}x / ${readRatio(oursPt, 'cat both .pt (plain read)')}x the read time | ≤ 3x |`);
-  lines.push(`| peak RSS of compare (safetensors / .pt) | ${ours.rssMB.toFixed(0)} / ${oursPt.rssMB.toFixed(0)} MB | < ${RSS_LIMIT_MB} MB |`);
-  lines.push(`| fp16 / bf16 time per element vs float32 (streaming kernel in-process, ${(m.halfElements / 1e6).toFixed(0)} M elements) | ${(median(dt.f16) / median(dt.f32)).toFixed(2)}x / ${(median(dt.bf16) / median(dt.f32)).toFixed(2)}x | ≤ 1.5x |`);
+  const readRatio = (o, c) => (med[c] ? o.ms / med[c].ms : NaN);
+  const rs = readRatio(ours, 'cat both safetensors (plain read)'), rp = readRatio(oursPt, 'cat both .pt (plain read)');
+  target('ours vs plain read of both files (safetensors / .pt)', `${rs.toFixed(2)}x / ${rp.toFixed(2)}x the read time`, '≤ 3x', rs <= 3 && rp <= 3);
+  target('peak RSS of compare (safetensors / .pt)', `${ours.rssMB.toFixed(0)} / ${oursPt.rssMB.toFixed(0)} MB`, `< ${RSS_LIMIT_MB} MB`, Math.max(ours.rssMB, oursPt.rssMB) < RSS_LIMIT_MB);
+  const h16 = median(dt.f16) / median(dt.f32), hb16 = median(dt.bf16) / median(dt.f32);
+  target(`fp16 / bf16 time per element vs float32 (streaming kernel in-process, ${(m.halfElements / 1e6).toFixed(0)} M elements)`, `${h16.toFixed(2)}x / ${hb16.toFixed(2)}x`, '≤ 1.5x', h16 <= 1.5 && hb16 <= 1.5);
   for (const [k, v] of Object.entries(inspect)) {
-    if (v.error) lines.push(`| inspect (headers) of the ${mb} MB ${k} | not measured: ${v.error} | < 50 ms, < 1 MB read |`);
-    else lines.push(`| inspect (headers) of the ${mb} MB ${k} | ${v.ms.toFixed(1)} ms, ${(v.bytesRead / 1024).toFixed(0)} KB read | < 50 ms, < 1 MB read |`);
+    if (v.error) target(`inspect (headers) of the ${mb} MB ${k}`, `not measured: ${v.error}`, '< 50 ms, < 1 MB read', false);
+    else target(`inspect (headers) of the ${mb} MB ${k}`, `${v.ms.toFixed(1)} ms, ${(v.bytesRead / 1024).toFixed(0)} KB read`, '< 50 ms, < 1 MB read', v.ms < 50 && v.bytesRead < 1 << 20);
   }
-  lines.push(`| worker process start (fork to first answer) | ${wStart === undefined ? 'dist/worker.js not built' : wStart.toFixed(0) + ' ms'} | < 300 ms |`);
+  target('worker process start (fork to first answer)', wStart === undefined ? 'dist/worker.js not built' : `${wStart.toFixed(0)} ms`, '< 300 ms', wStart !== undefined && wStart < 300);
+  lines.push('| Target | Measured | Goal | |');
+  lines.push('|---|---:|---:|---|');
+  for (const t of targets) lines.push(`| ${t.what} | ${t.measured} | ${t.goal} | ${t.ok ? 'met' : '**not met**'} |`);
+  const missed = targets.filter((t) => !t.ok);
+  if (missed.length > 0) {
+    log(`targets not met: ${missed.map((t) => t.what).join('; ')}`);
+    process.exitCode = 1;
+  }
   process.stdout.write(lines.join('\n') + '\n');
   if (flag('--json')) process.stdout.write(JSON.stringify({ results, dt, inspect, workerStartMs: wStart, manifest: m }, null, 1) + '\n');
   // The extension-side targets (activation, Checkpoints view listing): their own script and table.

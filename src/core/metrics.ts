@@ -8,7 +8,7 @@ import { numel } from './dtypes';
 import { CancelToken, throwIfCancelled } from './errors';
 import { FilePool, float32Capable, streamPair, threadSide, DEFAULT_CHUNK_ELEMENTS } from './tensorData';
 import { metricsOf as pairMetricsOf, PairMetrics } from './kernels';
-import { ConvGeometry, convGeometry, PairAccumulator } from './pairAccumulator';
+import { Bins, ConvGeometry, convGeometry, PairAccumulator } from './pairAccumulator';
 import { PairThreadPool, PARALLEL_MIN_ELEMENTS, rangesOf } from './pairThreads';
 
 export interface TensorPairMetrics extends PairMetrics {
@@ -79,12 +79,17 @@ function metricsOf(acc: PairAccumulator, g: ConvGeometry | undefined): TensorPai
   const m: TensorPairMetrics = { ...pairMetricsOf(total), n: total.n };
   if (total.nonFiniteSource || total.nonFiniteTarget) m.nonFinite = { source: total.nonFiniteSource, target: total.nonFiniteTarget };
   if (g && acc.filters) {
-    const f = acc.filters;
-    m.filterRmse = Array.from(f.sq, (sq, i) => rootMean(sq, f.n[i]));
-    const c = acc.cells;
-    if (c) m.filterGrid = { rows: g.outCh, cols: g.inCh, values: Array.from(c.sq, (sq, i) => gridValue(rootMean(sq, c.n[i]))) };
+    m.filterRmse = rootMeans(acc.filters, (x) => x);
+    if (acc.cells) m.filterGrid = { rows: g.outCh, cols: g.inCh, values: rootMeans(acc.cells, gridValue) };
   }
   return m;
+}
+
+/** The RMSE of each bin. A plain loop: Array.from with a callback was ~10 ms for 100,000 cells. */
+function rootMeans(b: Bins, round: (x: number) => number): number[] {
+  const out = new Array<number>(b.sq.length);
+  for (let i = 0; i < out.length; i++) out[i] = round(rootMean(b.sq[i], b.n[i]));
+  return out;
 }
 
 /** NaN (null in JSON) when a filter or cell had no finite pair to compare. */
