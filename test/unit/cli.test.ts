@@ -1,7 +1,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -158,4 +158,24 @@ test('output piped into a reader that stops early (| head) ends quietly, without
     assert.doesNotMatch(r.stderr, /EPIPE|Unhandled|at /, r.stderr);
     assert.equal(r.status, 0, r.stderr);
   } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('the CLI starts from the code cache the build saved, and still works when the cache is missing or damaged', () => {
+  assert.ok(existsSync(join(ROOT, 'dist', 'cli-bundle.cache')), 'the build saved a code cache');
+  const dir = mkdtempSync(join(tmpdir(), 'reuse-lens-cli-cache-'));
+  try {
+    for (const f of ['cli.js', 'cli-bundle.js']) copyFileSync(join(ROOT, 'dist', f), join(dir, f));
+    const pair = [join(ROOT, 'test/fixtures/pairs/source.pt'), join(ROOT, 'test/fixtures/pairs/target.safetensors')];
+    const expected = spawnSync(process.execPath, [CLI, 'compare', ...pair, '--csv'], { encoding: 'utf8' });
+    assert.equal(expected.status, 0, expected.stderr);
+    for (const cache of [undefined, Buffer.from('not a V8 code cache'), readFileSync(join(ROOT, 'dist', 'cli-bundle.cache')).subarray(0, 100)]) {
+      rmSync(join(dir, 'cli-bundle.cache'), { force: true });
+      if (cache) writeFileSync(join(dir, 'cli-bundle.cache'), cache);
+      const r = spawnSync(process.execPath, [join(dir, 'cli.js'), 'compare', ...pair, '--csv'], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, expected.stdout);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
