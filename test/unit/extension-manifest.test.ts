@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
 const root = path.join(__dirname, '..', '..');
@@ -79,4 +80,17 @@ test('the extension runs next to the checkpoints, activates lazily, and says wha
   const views = pkg.contributes.views.reuseLens.map((v: { id: string; name: string }) => `${v.id}=${v.name}`);
   assert.deepEqual(views, ['reuseLens.checkpoints=Checkpoints', 'reuseLens.analyses=Reuse Analysis']);
   assert.ok(pkg.contributes.viewsWelcome.some((w: { view: string; contents: string }) => w.view === 'reuseLens.checkpoints' && /command:reuseLens\.refresh/.test(w.contents)));
+});
+
+test('the packaged extension holds every bundle the worker and the webviews load at run time', () => {
+  const root = path.join(__dirname, '..', '..');
+  // What vsce would put in the .vsix (the build ran first: npm test builds).
+  const r = spawnSync(process.execPath, [path.join(root, 'node_modules/@vscode/vsce/vsce'), 'ls', '--no-dependencies'], { cwd: root, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const files = new Set(r.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
+  // Loaded by file name, not through the bundler: a file missing from the .vsix fails only at run time.
+  for (const f of ['dist/extension.js', 'dist/worker.js', 'dist/pair-thread.js', 'dist/hdf5-thread.js', 'dist/h5wasm.js', 'dist/webview/report.js', 'dist/webview/summary.js']) {
+    assert.ok(files.has(f), `${f} is in the .vsix (see .vscodeignore)`);
+  }
+  assert.ok(![...files].some((f) => f.startsWith('src/') || f.startsWith('test/') || f.startsWith('node_modules/')), 'no sources, tests or node_modules');
 });
