@@ -61,6 +61,12 @@ function simdF32(acc: PairSums, s: Float32Array, t: Float32Array, length: number
   const r = arena.result, e = arena.extremes;
   let dd = r[0], ss = r[1], tt = r[2], st = r[3];
   let mx = Math.max(e[0], e[1], e[2], e[3], -e[4], -e[5], -e[6], -e[7]);
+  // The module multiplies in float32: products under ~1e-38 lose digits and under ~1e-45
+  // vanish. Sums that small on average (values or differences under ~1e-15) may have, so the
+  // float64 loop does the chunk again: a difference of 1e-25 between values of 1e-22 must not
+  // come out as "identical". Exact zeros (mx = 0, an all-zero source) are not that case.
+  const tiny = n4 * SUBNORMAL_RISK;
+  if ((dd < tiny && mx > 0) || (ss < tiny && ss > 0) || (tt < tiny && tt > 0)) return false;
   for (let i = n4; i < length; i++) {
     const a = s[i], b = t[i], d = a - b;
     dd += d * d; ss += a * a; tt += b * b; st += a * b;
@@ -69,6 +75,9 @@ function simdF32(acc: PairSums, s: Float32Array, t: Float32Array, length: number
   }
   return commit(acc, length, dd, ss, tt, st, mx);
 }
+
+/** A mean square below this (RMS under ~9e-16) may have lost float32 products to underflow. */
+const SUBNORMAL_RISK = 2 ** -100;
 
 // The two fast loops are the same text on different array types (see the header comment).
 // Each returns false, having changed nothing, when a total came out non-finite.

@@ -119,7 +119,9 @@ function resetSums(a: PairSums): void {
  */
 function addCells(s: Values, t: Values, start: number, length: number, cellSize: number, bins: Bins): void {
   const arena = s instanceof Float32Array && t instanceof Float32Array && s.buffer === t.buffer ? arenaOf(s.buffer) : undefined;
-  if (!arena) { addCellsJs(s, t, start, length, cellSize, bins); return; }
+  // Cells of more than a chunk (huge spatial kernels) are a few per chunk: the JS loop serves,
+  // and the module's 32-bit byte arithmetic (4 × cellSize) could not hold them.
+  if (!arena || cellSize > MAX_MODULE_CELL) { addCellsJs(s, t, start, length, cellSize, bins); return; }
   const { sq, n, first } = bins;
   let cell = Math.floor(start / cellSize);
   let firstLen = Math.min(length, (cell + 1) * cellSize - start);
@@ -148,6 +150,9 @@ function addCells(s: Values, t: Values, start: number, length: number, cellSize:
     firstLen = Math.min(cellSize, length - i);
   }
 }
+
+/** Largest cell the module sums (elements); larger ones take the JS loop. */
+const MAX_MODULE_CELL = 1 << 16;
 
 function addCellsJs(s: Values, t: Values, start: number, length: number, cellSize: number, bins: Bins): void {
   let cell = Math.floor(start / cellSize);

@@ -81,6 +81,8 @@ interface Thread { worker: Worker; inFlight: Map<number, Queued> }
 export class PairThreadPool {
   private threads: Thread[] = [];
   private queue: Queued[] = [];
+  /** Ranges whose thread died: only the calling thread takes these (no thread is trusted twice with them). */
+  private forCaller: Queued[] = [];
   private nextId = 1;
   private idleTimer: NodeJS.Timeout | undefined;
   /** Ranges summed so far (tests and the bench check that large pairs went to the threads). */
@@ -143,7 +145,7 @@ export class PairThreadPool {
   async dispose(): Promise<void> {
     const all = this.threads;
     this.threads = [];
-    for (const q of this.queue.splice(0)) q.reject(new Error('pair threads disposed'));
+    for (const q of [...this.queue.splice(0), ...this.forCaller.splice(0)]) q.reject(new Error('pair threads disposed'));
     if (this.idleTimer) clearTimeout(this.idleTimer);
     if (this.local && !this.local.busy) this.local.summer = undefined; // its arena goes with it
     await Promise.all(all.map((t) => t.worker.terminate()));
@@ -158,19 +160,20 @@ export class PairThreadPool {
 
   /** Drops the queued ranges of one call (running ones finish). */
   private drop(owner: object): void {
-    const keep: Queued[] = [];
-    for (const q of this.queue) {
-      if (q.owner === owner) q.reject(new CancelledError());
-      else keep.push(q);
-    }
-    this.queue = keep;
+    const keep = (list: Queued[]) => list.filter((q) => {
+      if (q.owner !== owner) return true;
+      q.reject(new CancelledError());
+      return false;
+    });
+    this.queue = keep(this.queue);
+    this.forCaller = keep(this.forCaller);
   }
 
   private pump(): void {
     while (this.threads.length < this.threadCount && this.queue.length > 0) this.threads.push(this.start());
     const local = this.local;
-    if (local && !local.busy && this.queue.length > 0) {
-      const q = this.queue.shift()!;
+    if (local && !local.busy && this.forCaller.length + this.queue.length > 0) {
+      const q = this.forCaller.shift() ?? this.queue.shift()!;
       local.busy = true;
       // On the next turn of the event loop: messages that came meanwhile are handled first.
       setImmediate(() => this.sumHere(local, q));
@@ -211,15 +214,19 @@ export class PairThreadPool {
       if (!this.threads.includes(thread)) return;
       this.threads = this.threads.filter((t) => t !== thread);
       // A thread that cannot start or dies (a runtime without worker threads, memory) must not
-      // fail the compare: its ranges go back to the queue once, and after a few deaths no more
-      // threads are started; the calling thread, when it takes a share, then sums them all.
+      // fail the compare. Its ranges go to the calling thread when it takes a share; otherwise
+      // back to the queue, once. After a few deaths no more threads are started.
       if (++this.deaths >= MAX_THREAD_DEATHS) this.threadCount = 0;
       const back = [...thread.inFlight.values()];
       thread.inFlight.clear();
+      const lost = (q: Queued) => q.reject(new Error(`a pair thread ${why}`));
       for (const q of back.reverse()) {
-        if (q.retried || (this.threadCount === 0 && !this.local)) q.reject(new Error(`a pair thread ${why}`));
+        if (this.local) this.forCaller.unshift(q);
+        else if (q.retried) lost(q);
         else { q.retried = true; this.queue.unshift(q); }
       }
+      // No thread will ever come for what is queued: fail it rather than wait forever.
+      if (this.threadCount === 0 && !this.local) for (const q of this.queue.splice(0)) lost(q);
       this.pump();
     };
     worker.on('error', (e) => died(`failed: ${e.message}`));
@@ -231,19 +238,29 @@ export class PairThreadPool {
   private armIdleTimer(): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
-      if (this.queue.length === 0 && !this.local?.busy && this.threads.every((t) => t.inFlight.size === 0)) void this.dispose();
+      if (this.queue.length + this.forCaller.length === 0 && !this.local?.busy && this.threads.every((t) => t.inFlight.size === 0)) void this.dispose();
     }, IDLE_MS);
     this.idleTimer.unref();
   }
 }
 
 let shared: PairThreadPool | undefined | null;
+let sharedCallerTakesShare = true;
+
+/**
+ * Whether the calling thread takes a share of the ranges in this process's pool (default: yes).
+ * The extension's worker says no: its main thread answers the extension (pings, cancel), and a
+ * synchronous read of a range on a slow or stalled disk would leave it deaf for that long.
+ */
+export function setCallerTakesShare(yes: boolean): void {
+  sharedCallerTakesShare = yes;
+}
 
 /** The process's pair threads, or undefined when there is one core (or REUSE_LENS_THREADS says none). */
 export function sharedPairThreads(): PairThreadPool | undefined {
   if (shared === undefined) {
     const n = pairThreadCount();
-    shared = n >= 2 && coreThreadAvailable(TS_ENTRY, BUNDLE) ? new PairThreadPool(n) : null;
+    shared = n >= 2 && coreThreadAvailable(TS_ENTRY, BUNDLE) ? new PairThreadPool(n, { callerTakesShare: sharedCallerTakesShare }) : null;
   }
   return shared ?? undefined;
 }

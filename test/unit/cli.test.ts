@@ -168,13 +168,23 @@ test('the CLI starts from the code cache the build saved, and still works when t
     const pair = [join(ROOT, 'test/fixtures/pairs/source.pt'), join(ROOT, 'test/fixtures/pairs/target.safetensors')];
     const expected = spawnSync(process.execPath, [CLI, 'compare', ...pair, '--csv'], { encoding: 'utf8' });
     assert.equal(expected.status, 0, expected.stderr);
-    for (const cache of [undefined, Buffer.from('not a V8 code cache'), readFileSync(join(ROOT, 'dist', 'cli-bundle.cache')).subarray(0, 100)]) {
+    const good = readFileSync(join(ROOT, 'dist', 'cli-bundle.cache'));
+    for (const cache of [undefined, Buffer.from('not a V8 code cache'), good.subarray(0, 100), good]) {
       rmSync(join(dir, 'cli-bundle.cache'), { force: true });
       if (cache) writeFileSync(join(dir, 'cli-bundle.cache'), cache);
       const r = spawnSync(process.execPath, [join(dir, 'cli.js'), 'compare', ...pair, '--csv'], { encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
       assert.equal(r.stdout, expected.stdout);
     }
+    // A bundle of the same length but other content (a rebuild) must not run the old code:
+    // V8 checks only the length, the cache file's SHA-256 header checks the content.
+    const bundle = readFileSync(join(dir, 'cli-bundle.js'), 'utf8');
+    const at = bundle.indexOf("'0.1.0'") >= 0 ? bundle.indexOf("'0.1.0'") : bundle.indexOf('"0.1.0"');
+    assert.ok(at > 0, 'the bundle holds the version string');
+    writeFileSync(join(dir, 'cli-bundle.js'), bundle.slice(0, at + 1) + '9.9.9' + bundle.slice(at + 6));
+    writeFileSync(join(dir, 'cli-bundle.cache'), good);
+    const v = spawnSync(process.execPath, [join(dir, 'cli.js'), '--version'], { encoding: 'utf8' });
+    assert.equal(v.stdout.trim(), '9.9.9');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

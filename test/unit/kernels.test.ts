@@ -133,3 +133,20 @@ test('float32 chunks in a WebAssembly arena (the SIMD loop) give the sums of a f
   assertSumsClose(bad, naive(s.subarray(0, 1000), t.subarray(0, 1000)), 'with NaN and Inf');
   assert.equal(bad.nonFiniteSource, 1); assert.equal(bad.nonFiniteTarget, 1);
 });
+
+test('tiny values (1e-22) in the SIMD loop keep their RMSE, relative RMSE and cosine: float32 products do not underflow to "identical"', () => {
+  const arena = createArena();
+  assert.ok(arena);
+  const a = arena.take()!, b = arena.take()!;
+  const n = 65_536;
+  const s = new Float32Array(a.buffer, a.byteOffset, n), t = new Float32Array(b.buffer, b.byteOffset, n);
+  for (const scale of [1e-15, 1e-20, 1e-22, 1e-25, 1e-30]) {
+    s.set(randoms(n, 5, scale)); for (let i = 0; i < n; i++) t[i] = s[i] * 1.01;
+    const acc = emptySums();
+    accumulatePair(acc, s, t, n);
+    const m = metricsOf(acc), e = metricsOf(naive(s, t));
+    assert.ok(Math.abs(m.rmse! - e.rmse!) <= 1e-6 * e.rmse!, `scale ${scale}: rmse ${m.rmse} vs ${e.rmse}`);
+    assert.ok(Math.abs(m.relRmse! - e.relRmse!) <= 1e-6 * e.relRmse!, `scale ${scale}: relRmse ${m.relRmse} vs ${e.relRmse}`);
+    assert.ok(Math.abs(m.cosine! - e.cosine!) <= 1e-6, `scale ${scale}: cosine ${m.cosine} vs ${e.cosine}`);
+  }
+});

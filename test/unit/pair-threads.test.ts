@@ -142,10 +142,20 @@ test('a checkpoint cut short while the threads read it is refused with its name,
   assert.equal((await compareAll(pairFiles('after-cut'), threads)).length, 3);
 });
 
-test('a cancel stops the threads within the ranges already running, and the threads serve the next compare', async () => {
+/** One float32 pair of 12M elements (6 ranges), written once. */
+let many: [TensorInfo, TensorInfo] | undefined;
+function manyRanges(): [TensorInfo, TensorInfo] {
   const shape = [3000, 4000];
-  const [s] = writeTensors(join(tmp, 'cancel-src.bin'), [{ name: 'w', shape, dtype: 'F32', values: randoms(numel(shape), 5) }]);
-  const [t] = writeTensors(join(tmp, 'cancel-tgt.bin'), [{ name: 'w', shape, dtype: 'F32', values: randoms(numel(shape), 6) }]);
+  many ??= [
+    writeTensors(join(tmp, 'many-src.bin'), [{ name: 'w', shape, dtype: 'F32', values: randoms(numel(shape), 5) }])[0],
+    writeTensors(join(tmp, 'many-tgt.bin'), [{ name: 'w', shape, dtype: 'F32', values: randoms(numel(shape), 6) }])[0],
+  ];
+  return many;
+}
+
+test('a cancel stops the threads within the ranges already running, and the threads serve the next compare', async () => {
+  const [s, t] = manyRanges();
+  const shape = s.shape;
   const threads = pool(2);
   const token = { cancelled: false };
   let ranges = 0;
@@ -161,15 +171,24 @@ test('a cancel stops the threads within the ranges already running, and the thre
 });
 
 test('pair threads that die holding ranges do not fail the compare: the calling thread sums their ranges', async () => {
-  const files = pairFiles('dying');
   const dying: [string, string] = ['../../test/unit/helpers/dyingPairThread.ts', 'unused.js'];
-  const rescued = new PairThreadPool(3, { entry: dying });
-  pools.push(rescued);
-  const expected = await compareAll(files, pool(2));
-  assert.deepEqual(await compareAll(files, rescued), expected);
-  const alone = new PairThreadPool(2, { entry: dying, callerTakesShare: false });
-  pools.push(alone);
-  await assert.rejects(compareAll(files, alone), /a pair thread exited with code 3/);
+  // Many ranges, so that threads die again and again while the caller is busy with one.
+  const [s, t] = manyRanges();
+  const fp = new FilePool();
+  try {
+    const expected = await compareTensors(s, t, fp, { conv: false, threads: pool(2) });
+    for (let i = 0; i < 3; i++) {
+      const rescued = new PairThreadPool(3, { entry: dying });
+      pools.push(rescued);
+      assert.deepEqual(await compareTensors(s, t, fp, { conv: false, threads: rescued }), expected);
+    }
+    // Without the calling thread, a range is tried on a second thread, then given up: an error, never a hang.
+    const alone = new PairThreadPool(2, { entry: dying, callerTakesShare: false });
+    pools.push(alone);
+    await assert.rejects(compareTensors(s, t, fp, { conv: false, threads: alone }), /a pair thread exited with code 3/);
+  } finally {
+    await fp.closeAll();
+  }
 });
 
 /** A safetensors file (JSON header + raw little-endian bytes) of float32 tensors. */
