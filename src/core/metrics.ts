@@ -56,7 +56,7 @@ export async function compareTensors(s: TensorInfo, t: TensorInfo, pool: FilePoo
   if (opts.threads && sides?.[0] && sides[1]) {
     const [source, target] = sides;
     const jobs = rangesOf(n).map(([start, count]) => ({ source, target, start, count, geometry }));
-    for (const part of await opts.threads.sumRanges(jobs, opts.token, opts.onElements)) acc.absorb(part);
+    await opts.threads.sumRanges(jobs, (part) => acc.absorb(part), opts.token, opts.onElements);
   } else {
     for await (const c of streamPair(s, t, pool, opts.chunkElements ?? DEFAULT_CHUNK_ELEMENTS, opts.token)) {
       throwIfCancelled(opts.token);

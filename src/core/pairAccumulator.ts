@@ -26,14 +26,21 @@ export interface ConvGeometry {
   withGrid: boolean;
 }
 
-/** The geometry of a conv weight of `shape`, or undefined when it has no filters to sum. */
+/**
+ * Convs with more output filters than this get no per-filter RMSE (like grids above
+ * MAX_GRID_CELLS): real convs have at most a few thousand, and a hostile [268M, 1, 1] "conv"
+ * must not make us hold two float64 per element.
+ */
+export const MAX_FILTERS = 1 << 16;
+
+/** The geometry of a conv weight of `shape`, or undefined when it has no filters to sum (or too many). */
 export function convGeometry(shape: readonly number[], conv: boolean): ConvGeometry | undefined {
   if (!conv || shape.length < 3) return undefined;
   const n = numel([...shape]);
   const outCh = shape[0], inCh = shape[1];
   const cellSize = numel(shape.slice(2));
   const filterSize = inCh * cellSize;
-  if (n === 0 || filterSize === 0) return undefined;
+  if (n === 0 || filterSize === 0 || outCh > MAX_FILTERS) return undefined;
   return { outCh, inCh, cellSize, filterSize, withGrid: outCh * inCh <= MAX_GRID_CELLS && cellSize > 0 };
 }
 

@@ -114,17 +114,21 @@ export class PairThreadPool {
   }
 
   /**
-   * Sums every range of `jobs` on the threads; resolves with their sums in the order given.
+   * Sums every range of `jobs` on the threads and hands each range's sums to `consume` in the
+   * order of `jobs` (so that merged totals do not depend on timing), as soon as it and all
+   * before it are done: only the few ranges that finish early wait, never the whole tensor's.
    * `onRange` is called with each range's element count as it completes (for progress).
    * A cancel drops the ranges not yet started and waits for the ones running (milliseconds).
    */
-  async sumRanges(jobs: Omit<RangeJob, 'id'>[], token?: CancelToken, onRange?: (count: number) => void): Promise<RangeSums[]> {
+  async sumRanges(jobs: Omit<RangeJob, 'id'>[], consume: (sums: RangeSums) => void, token?: CancelToken, onRange?: (count: number) => void): Promise<void> {
     const owner = {};
-    const results: RangeSums[] = new Array(jobs.length);
+    const early = new Map<number, RangeSums>();
+    let next = 0;
     const poll = token ? setInterval(() => { if (token.cancelled) this.drop(owner); }, CANCEL_POLL_MS) : undefined;
     try {
       const settled = await Promise.allSettled(jobs.map((j, i) => this.submit({ ...j, id: this.nextId++ }, owner).then((r) => {
-        results[i] = r;
+        early.set(i, r);
+        for (let s = early.get(next); s !== undefined; s = early.get(next)) { early.delete(next++); consume(s); }
         onRange?.(j.count);
         if (token?.cancelled) this.drop(owner);
       }, (e: Error) => {
@@ -135,7 +139,6 @@ export class PairThreadPool {
       const failures = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as Error);
       const real = failures.find((e) => !(e instanceof CancelledError));
       if (real ?? failures[0]) throw real ?? failures[0];
-      return results;
     } finally {
       if (poll) clearInterval(poll);
     }

@@ -131,3 +131,16 @@ test('per-cell RMSE of float32 files (summed in WebAssembly) is right across chu
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a "conv" with more filters than any real one gets no per-filter detail (bounded memory), only its totals', async () => {
+  const shape = [70_000, 1, 3];
+  const rnd = seeded(3);
+  const s = Array.from({ length: 210_000 }, rnd), t = s.map((v) => v + 0.01 * rnd());
+  const pool = new FilePool();
+  const m = await compareTensors(mem('s', shape, s), mem('t', shape, t), pool, { conv: true });
+  await pool.closeAll();
+  assert.equal(m.filterRmse, undefined);
+  assert.equal(m.filterGrid, undefined);
+  assert.equal(m.n, 210_000);
+  assert.ok(m.rmse! > 0);
+});
