@@ -44,8 +44,8 @@ const entries = [
   { entryPoints: ['src/worker/main.ts'], outfile: 'dist/worker.js', ...node, plugins: [lazyH5wasm] },
   // The thread all h5wasm work runs in, so a damaged HDF5 file that hangs the library can be ended.
   { entryPoints: ['src/core/formats/hdf5Thread.ts'], outfile: 'dist/hdf5-thread.js', ...node, plugins: [lazyH5wasm] },
-  // The threads that read and sum ranges of large tensor pairs, one per core (src/core/pairThreads.ts).
-  { entryPoints: ['src/core/pairThread.ts'], outfile: 'dist/pair-thread.js', ...node },
+  // The threads that read and sum ranges of large tensor pairs, one per core (src/core/tensor/pairThreads.ts).
+  { entryPoints: ['src/core/tensor/pairThread.ts'], outfile: 'dist/pair-thread.js', ...node },
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', ...node, external: ['vscode'] },
   { entryPoints: ['webview/report/main.ts'], outfile: 'dist/webview/report.js', bundle: true, platform: 'browser',
     format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'info' },

@@ -9,10 +9,10 @@
 //   --mode=stream streamTensor + accumulatePair in lockstep, the simple API
 //   --mode=read / --mode=compute  only the reading / only the arithmetic of `pair`
 import { openCheckpoint } from '../src/core/formats/open';
-import { FilePool, streamTensor, streamPair, DEFAULT_CHUNK_ELEMENTS } from '../src/core/tensorData';
-import { accumulatePair, emptySums, metricsOf } from '../src/core/kernels';
-import { RandomAccessFile } from '../src/core/fileio';
-import { numel } from '../src/core/dtypes';
+import { FilePool, streamTensor, streamPair, DEFAULT_CHUNK_ELEMENTS } from '../src/core/tensor/tensorData';
+import { accumulatePair, emptySums, metricsOf } from '../src/core/tensor/kernels';
+import { RandomAccessFile } from '../src/core/common/fileio';
+import { numel } from '../src/core/tensor/dtypes';
 
 /** `--inspect FILE`: time and bytes read to open a checkpoint's headers (what `inspect` does). */
 async function inspect(path: string): Promise<void> {

@@ -179,7 +179,7 @@ async function main() {
   const contenders = {
     'ours (safetensors)': () => oursCli(...st),
     'ours (.pt)': () => oursCli(...pt),
-    // The same without the pair threads (src/core/pairThreads.ts): what one core does.
+    // The same without the pair threads (src/core/tensor/pairThreads.ts): what one core does.
     'ours (safetensors, one thread)': () => oursCli(...st, { REUSE_LENS_THREADS: '0' }),
     'ours (safetensors, --json with filter grids)': () => oursCli(...st, {}, 'json'),
     ...(python ? {

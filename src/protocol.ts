@@ -1,7 +1,7 @@
 // Types shared by the extension host, the worker and the webviews: each side imports these so a
 // message cannot drift between sender and receiver. Besides types, only constants, the pure
 // message guards below, and the few pure engine values re-exported next here.
-// Report and inspect results are the engine's own schemas (src/core/reportTypes.ts).
+// Report and inspect results are the engine's own schemas (src/core/shared/reportTypes.ts).
 //
 // This file is the extension's only way into src/core (DESIGN.md: the extension talks to the
 // worker through protocol.ts and never reads tensor data): test/unit/boundaries.test.ts fails
@@ -10,26 +10,26 @@
 export type {
   Report, InspectResult, AnalyzeOptions, LayerReport, ParamReport, Verdict, LayerKind, MatchedBy,
   CheckpointSummary, ReportSummary, InspectTensor, InspectLayer,
-} from './core/reportTypes';
-export type { NonTensorEntry } from './core/types';
+} from './core/shared/reportTypes';
+export type { NonTensorEntry } from './core/common/types';
 /** Error text of a checkpoint that changed while the worker read it (the host waits and re-runs). */
-export { CHANGED_WHILE_READING } from './core/errors';
+export { CHANGED_WHILE_READING } from './core/common/errors';
 /** The options the worker applies where AnalyzeParams.options leaves one out (the settings' fallbacks). */
-export { DEFAULT_OPTIONS } from './core/reportTypes';
+export { DEFAULT_OPTIONS } from './core/shared/reportTypes';
 /**
  * The verdict rules as a function of a report's stored metrics: pure arithmetic, no file read.
  * The host re-judges stored reports when the thresholds change (src/extension/model/currentVerdicts.ts)
  * with the very rules the worker judged them by; a copy would drift. (The report webview
- * imports src/core/verdicts.ts directly, an exception listed in test/unit/boundaries.test.ts.)
+ * imports src/core/shared/verdicts.ts directly, an exception listed in test/unit/boundaries.test.ts.)
  */
-export { rejudgeReport } from './core/verdicts';
+export { rejudgeReport } from './core/shared/verdicts';
 
 // ---- Worker RPC (extension host <-> worker, JSON-RPC over IPC) ----
 // (owned by the extension/worker work; see src/worker and src/extension)
 // The worker (dist/worker.js) is forked by the extension host and speaks vscode-jsonrpc over
 // the IPC channel. Method names are the only values here: both sides take them from this one
 // table so a rename cannot leave one side behind.
-import type { InspectResult as _InspectResult, Report as _Report, AnalyzeOptions as _AnalyzeOptions } from './core/reportTypes';
+import type { InspectResult as _InspectResult, Report as _Report, AnalyzeOptions as _AnalyzeOptions } from './core/shared/reportTypes';
 
 export const WorkerMethod = {
   /** Request: headers (and with `stats`, per-tensor statistics) of one checkpoint. */
@@ -150,7 +150,7 @@ export type SummaryFromWebview =
 // the host never trusts the webview (it may be scripted by a malicious report name),
 // and the webview never trusts a message it did not expect. The guards are the only code
 // in this file; they are pure so both the browser bundle and the host import them.
-import type { Report as ReportForGuards } from './core/reportTypes';
+import type { Report as ReportForGuards } from './core/shared/reportTypes';
 
 /** viewType of the report WebviewPanel (and of its serializer: `onWebviewPanel:reuseLens.report`). */
 export const REPORT_VIEW_TYPE = 'reuseLens.report';

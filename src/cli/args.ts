@@ -1,6 +1,6 @@
 // Command-line parsing with node:util parseArgs; every mistake becomes a UsageError (exit 2).
 import { parseArgs, ParseArgsConfig } from 'node:util';
-import { AnalyzeOptions, DEFAULT_OPTIONS } from '../core/reportTypes';
+import { AnalyzeOptions, DEFAULT_OPTIONS } from '../core/shared/reportTypes';
 import { UsageError } from './usage';
 
 export type OutputKind = 'table' | 'json' | 'md' | 'csv' | 'plan-pytorch' | 'plan-keras' | 'plan-json';

@@ -1,6 +1,6 @@
 // Human-readable output of the CLI: plain text tables, network order, no colours.
-import { InspectResult, Report } from '../core/reportTypes';
-import { fmt, fmtCount } from '../core/verdicts';
+import { InspectResult, Report } from '../core/shared/reportTypes';
+import { fmt, fmtCount } from '../core/shared/verdicts';
 
 /** Left-aligned columns separated by two spaces; the last column is not padded. */
 export function table(header: string[], rows: string[][]): string {

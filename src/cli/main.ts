@@ -1,9 +1,9 @@
 // `reuse-lens`: the command line over the same engine as the extension.
 // Exit 0 on success, 1 on bad input (one line on stderr naming the file), 2 on wrong usage.
-import { analyzePaths, inspectPath } from '../core/engine';
+import { analyzePaths, inspectPath } from '../core/analysis/engine';
 import { isFolder, listCheckpointsInFolder } from '../core/formats/open';
-import { CheckpointError } from '../core/errors';
-import { planJson, planKeras, planPytorch, toCsv, toMarkdown } from '../core/exports';
+import { CheckpointError } from '../core/common/errors';
+import { planJson, planKeras, planPytorch, toCsv, toMarkdown } from '../core/shared/exports';
 import { parseCommand } from './args';
 import { formatInspect, formatReport } from './format';
 import { USAGE, UsageError } from './usage';

@@ -1,7 +1,7 @@
 // Turns whatever the engine threw into a JSON-RPC error the extension can tell apart:
 // a bad checkpoint (show the message as is), an unsafe pickle, a cancel, or a bug (with stack).
 import { ResponseError } from 'vscode-jsonrpc/node';
-import { CancelledError, CheckpointError, UnsafePickleError } from '../core/errors';
+import { CancelledError, CheckpointError, UnsafePickleError } from '../core/common/errors';
 import { WorkerErrorCode, WorkerErrorData } from '../protocol';
 
 export function toResponseError(e: unknown): ResponseError<WorkerErrorData> {

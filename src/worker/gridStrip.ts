@@ -2,7 +2,7 @@
 // whole, a report could be hundreds of MB of JSON, and parsing it would freeze the extension
 // host. So the answer to `analyze` keeps grids only while their total is small; the rest stay
 // in the worker and are fetched one layer at a time (`filterGrids`).
-import type { Report } from '../core/reportTypes';
+import type { Report } from '../core/shared/reportTypes';
 
 export const DEFAULT_MAX_GRID_VALUES = 200_000;
 

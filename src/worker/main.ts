@@ -4,7 +4,7 @@
 import {
   createMessageConnection, IPCMessageReader, IPCMessageWriter, CancellationToken, ResponseError,
 } from 'vscode-jsonrpc/node';
-import type { CancelToken } from '../core/errors';
+import type { CancelToken } from '../core/common/errors';
 import {
   WorkerMethod, WorkerErrorCode, InspectParams, InspectResponse, AnalyzeParams, AnalyzeResponse,
   FilterGridsParams, FilterGridsResponse, PingResponse, ProgressParams, ReadTensorParams, ReadTensorResponse,

@@ -1,9 +1,9 @@
 // One tensor's values for display (the report panel draws conv filters). Capped, because the
 // answer travels as JSON and is parsed on the extension host's thread.
 import { openCheckpoint } from '../core/formats/open';
-import { FilePool, readTensor } from '../core/tensorData';
-import { numel } from '../core/dtypes';
-import { CheckpointError } from '../core/errors';
+import { FilePool, readTensor } from '../core/tensor/tensorData';
+import { numel } from '../core/tensor/dtypes';
+import { CheckpointError } from '../core/common/errors';
 import type { ReadTensorParams, ReadTensorResponse } from '../protocol';
 
 export async function readTensorValues(p: ReadTensorParams): Promise<ReadTensorResponse> {

@@ -2,9 +2,9 @@
 // whole and in chunks, then inspect it with statistics and compare it with itself (the two
 // calls the worker serves). Any error must be a CheckpointError; anything else is a finding.
 import { openCheckpoint } from '../../src/core/formats/open';
-import { FilePool, readTensor, streamTensor } from '../../src/core/tensorData';
-import { inspectPath, analyzePaths } from '../../src/core/engine';
-import { CheckpointError } from '../../src/core/errors';
+import { FilePool, readTensor, streamTensor } from '../../src/core/tensor/tensorData';
+import { inspectPath, analyzePaths } from '../../src/core/analysis/engine';
+import { CheckpointError } from '../../src/core/common/errors';
 
 export type Outcome =
   | { kind: 'result'; tensors: number }

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { deflateRawSync, constants as zc } from 'node:zlib';
 import { openCheckpoint } from '../../src/core/formats/open';
 import { ZipArchive } from '../../src/core/formats/zip';
-import { CheckpointError } from '../../src/core/errors';
+import { CheckpointError } from '../../src/core/common/errors';
 import { openAndRead } from './helpers/fixtureAsserts';
 
 const HOSTILE = resolve(__dirname, '../fixtures/hostile/archives');

@@ -6,10 +6,10 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openCheckpoint } from '../../src/core/formats/open';
-import { FilePool, readTensor } from '../../src/core/tensorData';
-import { CheckpointError } from '../../src/core/errors';
-import { assertUnchanged, captureSignatures, CHANGED_WHILE_READING } from '../../src/core/fileStability';
-import { analyzePaths } from '../../src/core/engine';
+import { FilePool, readTensor } from '../../src/core/tensor/tensorData';
+import { CheckpointError } from '../../src/core/common/errors';
+import { assertUnchanged, captureSignatures, CHANGED_WHILE_READING } from '../../src/core/common/fileStability';
+import { analyzePaths } from '../../src/core/analysis/engine';
 
 const FIX = resolve(__dirname, '../fixtures');
 

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { analyzePaths } from '../../src/core/engine';
+import { analyzePaths } from '../../src/core/analysis/engine';
 
 const dir = join(__dirname, '..', 'fixtures', 'keras');
 interface ExpectedLayer { keras: string; torch: string; params: { role: string; kerasName: string; torchName: string; shape: number[]; rmse: number }[] }

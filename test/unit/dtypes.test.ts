@@ -4,9 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeInto, decodeFloat32, halfTable, bfloat16Table } from '../../src/core/dtypes';
-import { DType } from '../../src/core/types';
-import { createArena } from '../../src/core/simd';
+import { decodeInto, decodeFloat32, halfTable, bfloat16Table } from '../../src/core/tensor/dtypes';
+import { DType } from '../../src/core/common/types';
+import { createArena } from '../../src/core/tensor/simd';
 
 const FIXTURE = join(__dirname, '../fixtures/dtypes/halfs.safetensors');
 

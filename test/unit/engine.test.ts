@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { analyzePaths, inspectPath, rejudge } from '../../src/core/engine';
-import { DEFAULT_OPTIONS, Report } from '../../src/core/reportTypes';
-import { CancelledError, CheckpointError } from '../../src/core/errors';
+import { analyzePaths, inspectPath, rejudge } from '../../src/core/analysis/engine';
+import { DEFAULT_OPTIONS, Report } from '../../src/core/shared/reportTypes';
+import { CancelledError, CheckpointError } from '../../src/core/common/errors';
 
 const DIR = join(__dirname, '..', 'fixtures', 'pairs');
 const f = (name: string) => join(DIR, name);

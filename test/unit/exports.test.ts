@@ -4,9 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { analyzePaths } from '../../src/core/engine';
-import { toMarkdown, toCsv, reusePlan, planJson, planPytorch, planKeras, csvField } from '../../src/core/exports';
-import { Report } from '../../src/core/reportTypes';
+import { analyzePaths } from '../../src/core/analysis/engine';
+import { toMarkdown, toCsv, reusePlan, planJson, planPytorch, planKeras, csvField } from '../../src/core/shared/exports';
+import { Report } from '../../src/core/shared/reportTypes';
 
 const FIXTURES = join(__dirname, '..', 'fixtures');
 const DIR = join(FIXTURES, 'pairs');

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { findLayerLines, hintFor, layersFor } from '../../src/extension/hints/pythonLayers';
-import type { Report } from '../../src/core/reportTypes';
+import type { Report } from '../../src/core/shared/reportTypes';
 
 const report = (): Report => JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'report', 'sample-report.json'), 'utf8'));
 

@@ -17,7 +17,7 @@ import { ReportCache } from '../../src/extension/cache/reportCache';
 import { describeExit } from '../../src/extension/worker/exitReason';
 import { parseSummaryMessage } from '../../src/extension/summary/messages';
 import { stripLargeGrids } from '../../src/worker/gridStrip';
-import { DEFAULT_OPTIONS, Report, InspectResult, Verdict } from '../../src/core/reportTypes';
+import { DEFAULT_OPTIONS, Report, InspectResult, Verdict } from '../../src/core/shared/reportTypes';
 import type { AnalyzeResponse } from '../../src/protocol';
 
 const FIX = path.join(__dirname, '..', 'fixtures');

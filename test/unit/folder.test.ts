@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { openCheckpoint, listCheckpointsInFolder } from '../../src/core/formats/open';
-import { CheckpointError } from '../../src/core/errors';
+import { CheckpointError } from '../../src/core/common/errors';
 
 const fx = join(__dirname, '..', 'fixtures');
 const dir = join(fx, 'folders');

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCheckpoint } from '../../src/core/formats/open';
-import { CheckpointError } from '../../src/core/errors';
+import { CheckpointError } from '../../src/core/common/errors';
 
 const ROOT = join(__dirname, '..', '..');
 const FOUND = join(ROOT, 'test', 'fixtures', 'hostile', 'fuzz-found');

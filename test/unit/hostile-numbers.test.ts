@@ -5,9 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
-import { CheckpointError } from '../../src/core/errors';
+import { CheckpointError } from '../../src/core/common/errors';
 import { openAndRead } from './helpers/fixtureAsserts';
-import { analyzePaths, inspectPath } from '../../src/core/engine';
+import { analyzePaths, inspectPath } from '../../src/core/analysis/engine';
 
 const FIX = resolve(__dirname, '../fixtures');
 const NUM = join(FIX, 'hostile/numbers');

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCheckpoint } from '../../src/core/formats/open';
-import { FilePool, readTensor } from '../../src/core/tensorData';
-import { CheckpointError } from '../../src/core/errors';
-import { Checkpoint } from '../../src/core/types';
+import { FilePool, readTensor } from '../../src/core/tensor/tensorData';
+import { CheckpointError } from '../../src/core/common/errors';
+import { Checkpoint } from '../../src/core/common/types';
 
 const dir = join(__dirname, '..', 'fixtures', 'keras');
 interface Expected { layerOrder: string[]; tensors: { name: string; shape: number[]; values: number[] }[] }
@@ -82,7 +82,7 @@ test('an HDF5 file that is not a Keras checkpoint is a CheckpointError saying so
 
 test('puts Conv1D, Conv3D, Conv2DTranspose, depthwise and dense kernels in PyTorch\'s layout, element by element', async () => {
   const { kerasLayout } = await import('../../src/core/formats/keras');
-  const { permute } = await import('../../src/core/tensorData');
+  const { permute } = await import('../../src/core/tensor/tensorData');
   // Stored values are their own C-order index, so each canonical element names its source.
   const check = (cls: string | undefined, variable: string, stored: number[], canonical: number[], src: (c: number[]) => number[]) => {
     const l = kerasLayout(cls, variable, stored);

@@ -3,8 +3,8 @@
 import { assertSumsClose } from './helpers/sumsClose';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accumulatePair, emptySums, mergeSums, metricsOf, PairSums } from '../../src/core/kernels';
-import { createArena } from '../../src/core/simd';
+import { accumulatePair, emptySums, mergeSums, metricsOf, PairSums } from '../../src/core/tensor/kernels';
+import { createArena } from '../../src/core/tensor/simd';
 
 /** Deterministic pseudo-random floats (xorshift), so a failure reproduces. */
 function randoms(n: number, seed: number, scale = 1): Float64Array {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { groupLayers, splitTensorName, roleOfLeaf } from '../../src/core/layers';
-import { DType, TensorInfo } from '../../src/core/types';
+import { groupLayers, splitTensorName, roleOfLeaf } from '../../src/core/analysis/layers';
+import { DType, TensorInfo } from '../../src/core/common/types';
 
 function t(name: string, shape: number[], dtype: DType = 'F32'): TensorInfo {
   return { name, dtype, shape, location: { kind: 'loader', load: async () => new Uint8Array(0), littleEndian: true } };

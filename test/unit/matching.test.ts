@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { groupLayers } from '../../src/core/layers';
-import { matchLayers, alignByOrderAndShape, stripPrefixes } from '../../src/core/matching';
-import { TensorInfo } from '../../src/core/types';
+import { groupLayers } from '../../src/core/analysis/layers';
+import { matchLayers, alignByOrderAndShape, stripPrefixes } from '../../src/core/analysis/matching';
+import { TensorInfo } from '../../src/core/common/types';
 
 function t(name: string, shape: number[]): TensorInfo {
   return { name, dtype: 'F32', shape, location: { kind: 'loader', load: async () => new Uint8Array(0), littleEndian: true } };

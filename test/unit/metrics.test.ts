@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareTensors, gridValue } from '../../src/core/metrics';
-import { FilePool } from '../../src/core/tensorData';
-import { TensorInfo } from '../../src/core/types';
+import { compareTensors, gridValue } from '../../src/core/analysis/metrics';
+import { FilePool } from '../../src/core/tensor/tensorData';
+import { TensorInfo } from '../../src/core/common/types';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -6,10 +6,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'n
 import { crc32, deflateRawSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Checkpoint } from '../../src/core/types';
-import { CheckpointError } from '../../src/core/errors';
-import { RandomAccessFile } from '../../src/core/fileio';
-import { FilePool, readTensor } from '../../src/core/tensorData';
+import { Checkpoint } from '../../src/core/common/types';
+import { CheckpointError } from '../../src/core/common/errors';
+import { RandomAccessFile } from '../../src/core/common/fileio';
+import { FilePool, readTensor } from '../../src/core/tensor/tensorData';
 import { npyReader } from '../../src/core/formats/numpy';
 import { npzReader } from '../../src/core/formats/numpyNpz';
 import { loadExpected, assertMatchesExpected as matchesExpected, assertRefused } from './helpers/fixtureAsserts';

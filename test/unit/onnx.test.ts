@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCheckpoint } from '../../src/core/formats/open';
-import { FilePool, readTensor } from '../../src/core/tensorData';
-import { CheckpointError } from '../../src/core/errors';
-import { RandomAccessFile } from '../../src/core/fileio';
-import { Checkpoint } from '../../src/core/types';
+import { FilePool, readTensor } from '../../src/core/tensor/tensorData';
+import { CheckpointError } from '../../src/core/common/errors';
+import { RandomAccessFile } from '../../src/core/common/fileio';
+import { Checkpoint } from '../../src/core/common/types';
 
 const dir = join(__dirname, '..', 'fixtures', 'onnx');
 interface Expected { layerOrder: string[]; tensors: { name: string; shape: number[]; dtype?: string; values: number[] }[] }

@@ -1,5 +1,5 @@
 // Large tensor pairs are cut into ranges that worker threads read and sum, one per core
-// (src/core/pairThreads.ts). What a user relies on: the numbers are those of summing in one
+// (src/core/tensor/pairThreads.ts). What a user relies on: the numbers are those of summing in one
 // thread, the same whatever the number of cores, a file cut short underneath is reported by
 // name, and a cancel stops the work at once.
 import { test, after } from 'node:test';
@@ -8,12 +8,12 @@ import { mkdtempSync, readFileSync, writeFileSync, truncateSync, rmSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { FilePool } from '../../src/core/tensorData';
-import { compareTensors, TensorPairMetrics } from '../../src/core/metrics';
-import { PairThreadPool, RANGE_ELEMENTS, sharedPairThreads, THREADS_MIN_ELEMENTS } from '../../src/core/pairThreads';
-import { analyzePaths } from '../../src/core/engine';
-import { CancelledError, CheckpointError } from '../../src/core/errors';
-import { DType, TensorInfo } from '../../src/core/types';
+import { FilePool } from '../../src/core/tensor/tensorData';
+import { compareTensors, TensorPairMetrics } from '../../src/core/analysis/metrics';
+import { PairThreadPool, RANGE_ELEMENTS, sharedPairThreads, THREADS_MIN_ELEMENTS } from '../../src/core/tensor/pairThreads';
+import { analyzePaths } from '../../src/core/analysis/engine';
+import { CancelledError, CheckpointError } from '../../src/core/common/errors';
+import { DType, TensorInfo } from '../../src/core/common/types';
 import { SIMD_RELATIVE } from './helpers/sumsClose';
 
 const tmp = mkdtempSync(join(tmpdir(), 'reuse-lens-threads-'));

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCheckpoint } from '../../src/core/formats/open';
-import { CheckpointError, UnsafePickleError } from '../../src/core/errors';
+import { CheckpointError, UnsafePickleError } from '../../src/core/common/errors';
 import { unpickle } from '../../src/core/formats/pickle';
 import { SAFE_GLOBALS } from '../../src/core/formats/pickleGlobals';
 import { TORCH_ALLOWED_GLOBALS } from '../../src/core/formats/pytorchGlobals';

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { openCheckpoint } from '../../src/core/formats/open';
 import { pytorchReader } from '../../src/core/formats/pytorch';
-import { FilePool, readTensor } from '../../src/core/tensorData';
-import { CheckpointError, UnsafePickleError } from '../../src/core/errors';
-import { RandomAccessFile } from '../../src/core/fileio';
-import { Checkpoint } from '../../src/core/types';
+import { FilePool, readTensor } from '../../src/core/tensor/tensorData';
+import { CheckpointError, UnsafePickleError } from '../../src/core/common/errors';
+import { RandomAccessFile } from '../../src/core/common/fileio';
+import { Checkpoint } from '../../src/core/common/types';
 
 const DIR = join(__dirname, '..', 'fixtures', 'pytorch');
 interface Expected { dtype: string; shape: number[]; first: number[]; sum: number; sumSq: number }

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayerReport, Report, Verdict } from '../../src/protocol';
 import { isReport } from '../../src/protocol';
-import { analyzePaths } from '../../src/core/engine';
+import { analyzePaths } from '../../src/core/analysis/engine';
 import {
   DEFAULT_TABLE_VIEW, bnStatsChange, rowIndexOfLayer, tableRows, toggleExpanded, toggleSort, toggleVerdict, type TableView,
 } from '../../webview/report/tableModel';

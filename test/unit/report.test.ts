@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { analyzePaths } from '../../src/core/engine';
+import { analyzePaths } from '../../src/core/analysis/engine';
 
 const DIR = join(__dirname, '..', 'fixtures', 'pairs');
 
@@ -32,11 +32,12 @@ test('the report has every field DESIGN.md names for reuse-lens/report@1, and su
   assert.equal(conv.kernelRelRmse, conv.params[0].relRmse);
 });
 
-test('verdicts.ts and exports.ts stay pure (no node imports, no I/O) so the webview can bundle them', () => {
-  for (const file of ['verdicts.ts', 'exports.ts']) {
-    const src = readFileSync(join(__dirname, '..', '..', 'src', 'core', file), 'utf8');
+test('the shared room (verdicts, exports) stays pure (no node imports, no I/O) so the webview can bundle it', () => {
+  const dir = join(__dirname, '..', '..', 'src', 'core', 'shared');
+  for (const file of readdirSync(dir)) {
+    const src = readFileSync(join(dir, file), 'utf8');
     const imports = [...src.matchAll(/^import\s.*?from\s+'([^']+)'/gm)].map((m) => m[1]);
-    assert.ok(imports.every((i) => i === './reportTypes' || i === './verdicts'), `${file} imports ${imports.join(', ')}`);
+    assert.ok(imports.every((i) => i.startsWith('./') || i === '../common/types'), `${file} imports ${imports.join(', ')}`);
     assert.doesNotMatch(src, /require\(|process\.|fs\./, file);
   }
 });

@@ -5,14 +5,14 @@ import assert from 'node:assert/strict';
 import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Checkpoint, TensorInfo } from '../../src/core/types';
-import { RandomAccessFile } from '../../src/core/fileio';
+import { Checkpoint, TensorInfo } from '../../src/core/common/types';
+import { RandomAccessFile } from '../../src/core/common/fileio';
 import { safetensorsReader } from '../../src/core/formats/safetensors';
 import { safetensorsShardedReader } from '../../src/core/formats/safetensorsSharded';
 import { openCheckpoint } from '../../src/core/formats/open';
-import { decodeInto, numel } from '../../src/core/dtypes';
+import { decodeInto, numel } from '../../src/core/tensor/dtypes';
 import { loadExpected, assertMatchesExpected as matchesExpected, assertRefused } from './helpers/fixtureAsserts';
-import { DTYPE_SIZE } from '../../src/core/types';
+import { DTYPE_SIZE } from '../../src/core/common/types';
 
 const FIX = resolve(__dirname, '../fixtures');
 const ST = join(FIX, 'safetensors');

@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FilePool, streamPair, streamTensor, readTensor, Values } from '../../src/core/tensorData';
-import { accumulatePair, emptySums, PairSums } from '../../src/core/kernels';
-import { DType, TensorInfo } from '../../src/core/types';
-import { CheckpointError, CancelledError } from '../../src/core/errors';
+import { FilePool, streamPair, streamTensor, readTensor } from '../../src/core/tensor/tensorData';
+import type { Values } from '../../src/core/tensor/pairTypes';
+import { accumulatePair, emptySums, PairSums } from '../../src/core/tensor/kernels';
+import { DType, TensorInfo } from '../../src/core/common/types';
+import { CheckpointError, CancelledError } from '../../src/core/common/errors';
 
 const FIXTURE = join(__dirname, '../fixtures/dtypes/halfs.safetensors');
 

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCheckpoint } from '../../src/core/formats/open';
-import { FilePool, readTensor } from '../../src/core/tensorData';
-import { CheckpointError } from '../../src/core/errors';
-import { Checkpoint } from '../../src/core/types';
+import { FilePool, readTensor } from '../../src/core/tensor/tensorData';
+import { CheckpointError } from '../../src/core/common/errors';
+import { Checkpoint } from '../../src/core/common/types';
 
 const dir = join(__dirname, '..', 'fixtures', 'tfjs');
 interface Expected { layerOrder: string[]; tensors: { name: string; shape: number[]; values: number[] }[] }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { judgeLayer, summarise, rejudgeReport, fmt } from '../../src/core/verdicts';
-import { DEFAULT_OPTIONS, LayerReport, ParamReport, Report } from '../../src/core/reportTypes';
+import { judgeLayer, summarise, rejudgeReport, fmt } from '../../src/core/shared/verdicts';
+import { DEFAULT_OPTIONS, LayerReport, ParamReport, Report } from '../../src/core/shared/reportTypes';
 
 function param(role: string, shape: number[], relRmse: number | null, extra: Partial<ParamReport> = {}): ParamReport {
   return { role, sourceName: `s.${role}`, targetName: `t.${role}`, shape, dtype: 'F32', rmse: relRmse === null ? null : relRmse / 10, relRmse, cosine: 1, maxAbsDiff: 0, ...extra };

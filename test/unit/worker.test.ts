@@ -58,7 +58,7 @@ before(async () => {
   workerJs = path.join(tmp, 'worker.js');
   // Bundle the worker exactly as esbuild.mjs does, so the test runs the code that ships.
   // The pair threads' bundle goes next to it, where the worker looks for it.
-  await Promise.all([['worker/main.ts', workerJs], ['core/pairThread.ts', path.join(tmp, 'pair-thread.js')]].map(([entry, outfile]) => esbuild.build({
+  await Promise.all([['worker/main.ts', workerJs], ['core/tensor/pairThread.ts', path.join(tmp, 'pair-thread.js')]].map(([entry, outfile]) => esbuild.build({
     entryPoints: [path.join(__dirname, '..', '..', 'src', entry)], outfile,
     bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'silent',
     banner: { js: "const __import_meta_url = require('url').pathToFileURL(__filename).href;" },

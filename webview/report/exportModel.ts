@@ -1,8 +1,8 @@
 // What each export button produces, from the report as currently judged in the panel (so a
 // plan exported after moving a threshold follows the new verdicts). The writers are the
-// engine's own (src/core/exports.ts, pure), the same the CLI prints.
+// engine's own (src/core/shared/exports.ts, pure), the same the CLI prints.
 import type { ExportFormat, Report } from '../../src/protocol';
-import { planJson, planKeras, planPytorch, toCsv, toMarkdown } from '../../src/core/exports';
+import { planJson, planKeras, planPytorch, toCsv, toMarkdown } from '../../src/core/shared/exports';
 
 export const EXPORT_CHOICES: { format: ExportFormat; label: string }[] = [
   { format: 'markdown', label: 'Markdown summary' },

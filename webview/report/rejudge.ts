@@ -1,8 +1,8 @@
 // Live re-judging in the panel: new thresholds -> new verdicts, reasons and summary, from the
 // metrics already in the report (no checkpoint is read again). The rule itself is the
-// engine's (src/core/verdicts.ts, pure), so the panel, the CLI and the tree never disagree.
+// engine's (src/core/shared/verdicts.ts, pure), so the panel, the CLI and the tree never disagree.
 import type { Report, Thresholds } from '../../src/protocol';
-import { rejudgeReport } from '../../src/core/verdicts';
+import { rejudgeReport } from '../../src/core/shared/verdicts';
 
 export function thresholdsOf(report: Report): Thresholds {
   return { metric: report.options.metric, reuseBelow: report.options.reuseBelow, fineTuneBelow: report.options.fineTuneBelow };

@@ -4,9 +4,9 @@
 // is listed, and opening it asks the user to name one.
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
-import { Checkpoint } from '../types';
-import { CheckpointError } from '../errors';
-import { describeFsError } from '../fileio';
+import { Checkpoint } from '../common/types';
+import { CheckpointError } from '../common/errors';
+import { describeFsError } from '../common/fileio';
 import { detectReader, openCheckpointFile, readHead } from './index';
 import { LIMITS } from './reader';
 

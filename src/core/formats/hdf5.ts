@@ -8,11 +8,11 @@
 // dynamic import, which works under tsx and which esbuild inlines into the CommonJS bundles
 // (esbuild.mjs defines `import.meta.url` for it).
 import type * as H5 from 'h5wasm';
-import { DType } from '../types';
-import { CheckpointError } from '../errors';
-import { RandomAccessFile } from '../fileio';
+import { DType } from '../common/types';
+import { CheckpointError } from '../common/errors';
+import { RandomAccessFile } from '../common/fileio';
 import type { Worker } from 'node:worker_threads';
-import { startCoreThread } from '../threadEntry';
+import { startCoreThread } from '../tensor/threadEntry';
 import { closeSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 

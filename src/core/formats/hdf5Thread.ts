@@ -2,7 +2,7 @@
 // when the HDF5 library never returns on a damaged file, the caller (hdf5.ts, runInHdf5Thread)
 // can terminate this thread. Answers are plain data; dataset bytes are transferred, not copied.
 import { parentPort } from 'node:worker_threads';
-import { CheckpointError } from '../errors';
+import { CheckpointError } from '../common/errors';
 import { hdf5FaultCount, Hdf5File, Hdf5ThreadMessage, Hdf5ThreadRequest, onHdf5Progress, preloadHdf5, readHdf5Dataset } from './hdf5';
 import { describeKerasHdf5, KerasDescribeContext } from './keras';
 

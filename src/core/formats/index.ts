@@ -1,8 +1,8 @@
 // Format detection and dispatch: by content (magic bytes) first, the extension only breaks ties.
 import { basename } from 'node:path';
-import { Checkpoint, FormatName } from '../types';
-import { CheckpointError } from '../errors';
-import { RandomAccessFile } from '../fileio';
+import { Checkpoint, FormatName } from '../common/types';
+import { CheckpointError } from '../common/errors';
+import { RandomAccessFile } from '../common/fileio';
 import { FormatReader } from './reader';
 
 const readers: FormatReader[] = [];

@@ -6,12 +6,12 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Checkpoint, NonTensorEntry, TensorInfo } from '../types';
-import { CheckpointError } from '../errors';
-import { RandomAccessFile, fileSignature } from '../fileio';
+import { Checkpoint, NonTensorEntry, TensorInfo } from '../common/types';
+import { CheckpointError } from '../common/errors';
+import { RandomAccessFile, fileSignature } from '../common/fileio';
 import { FormatReader, LIMITS } from './reader';
 import { datasetReadMs, HDF5_IDLE_MS, Hdf5File, isHdf5, runInHdf5Thread } from './hdf5';
-import { DType, DTYPE_SIZE } from '../types';
+import { DType, DTYPE_SIZE } from '../common/types';
 import { ZipArchive } from './zip';
 
 // ---------------------------------------------------------------------------------------------

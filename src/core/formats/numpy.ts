@@ -1,10 +1,10 @@
 // NumPy .npy: one array per file, named after the file's stem. The header is read and parsed
 // (never evaluated); the data is located for positioned reads.
 import { basename, extname } from 'node:path';
-import { Checkpoint, DTYPE_SIZE, TensorInfo, TensorLocation } from '../types';
-import { CheckpointError } from '../errors';
-import { RandomAccessFile } from '../fileio';
-import { numel } from '../dtypes';
+import { Checkpoint, DTYPE_SIZE, TensorInfo, TensorLocation } from '../common/types';
+import { CheckpointError } from '../common/errors';
+import { RandomAccessFile } from '../common/fileio';
+import { numel } from '../tensor/dtypes';
 import { FormatReader } from './reader';
 import { hasNpyMagic, NpyHeader, NPY_PREAMBLE_BYTES, parseNpyHeader, parseNpyPreamble } from './numpyHeader';
 

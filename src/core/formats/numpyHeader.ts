@@ -2,8 +2,8 @@
 // {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }. We parse that literal with a tiny
 // parser of our own (never eval), and map descr to our dtypes.
 // https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
-import { DType } from '../types';
-import { numel } from '../dtypes';
+import { DType } from '../common/types';
+import { numel } from '../tensor/dtypes';
 
 export const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 

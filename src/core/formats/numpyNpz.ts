@@ -2,9 +2,9 @@
 // Stored members are read in place with positioned reads; deflated members are inflated on
 // demand, capped at their declared size.
 import { createInflateRaw } from 'node:zlib';
-import { Checkpoint, NonTensorEntry, TensorInfo } from '../types';
-import { CheckpointError } from '../errors';
-import { RandomAccessFile } from '../fileio';
+import { Checkpoint, NonTensorEntry, TensorInfo } from '../common/types';
+import { CheckpointError } from '../common/errors';
+import { RandomAccessFile } from '../common/fileio';
 import { FormatReader } from './reader';
 import { ZipArchive, ZipEntryInfo } from './zip';
 import { MAX_NPY_HEADER_BYTES, npyLocation, NpyLayout, readNpyLayout } from './numpy';

@@ -1,5 +1,5 @@
 // Opens a checkpoint given a path: a file, or a folder that holds one model (see folder.ts).
-import { Checkpoint } from '../types';
+import { Checkpoint } from '../common/types';
 import { openCheckpointFile } from './index';
 import { isFolder, openFolder } from './folder';
 import './all';

@@ -1,4 +1,4 @@
-import { Checkpoint, FormatName } from '../types';
+import { Checkpoint, FormatName } from '../common/types';
 
 /** One checkpoint format. Readers parse headers/indexes only; tensor bytes are read later via TensorInfo.location. */
 export interface FormatReader {

@@ -1,10 +1,10 @@
 // safetensors: 8-byte little-endian header length N, N bytes of JSON, then raw tensor bytes.
 // https://github.com/huggingface/safetensors — we read the header only; tensor bytes are read
 // later through each tensor's 'contiguous' location.
-import { Checkpoint, DType, DTYPE_SIZE, TensorInfo } from '../types';
-import { CheckpointError } from '../errors';
-import { RandomAccessFile } from '../fileio';
-import { numel } from '../dtypes';
+import { Checkpoint, DType, DTYPE_SIZE, TensorInfo } from '../common/types';
+import { CheckpointError } from '../common/errors';
+import { RandomAccessFile } from '../common/fileio';
+import { numel } from '../tensor/dtypes';
 import { FormatReader, LIMITS } from './reader';
 
 const DTYPES: ReadonlySet<string> = new Set(['F64', 'F32', 'F16', 'BF16', 'I64', 'I32', 'I16', 'I8', 'U8', 'BOOL']);

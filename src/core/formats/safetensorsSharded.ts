@@ -1,9 +1,9 @@
 // Sharded safetensors (transformers' `model.safetensors.index.json`): {metadata, weight_map:
 // tensor name → shard file}. One Checkpoint whose tensors live in the shard files beside the index.
 import { dirname, isAbsolute, join } from 'node:path';
-import { Checkpoint, TensorInfo } from '../types';
-import { CheckpointError } from '../errors';
-import { RandomAccessFile } from '../fileio';
+import { Checkpoint, TensorInfo } from '../common/types';
+import { CheckpointError } from '../common/errors';
+import { RandomAccessFile } from '../common/fileio';
 import { FormatReader, LIMITS } from './reader';
 import { readSafetensorsHeader, SafetensorsHeader } from './safetensors';
 

@@ -3,10 +3,10 @@
 // shards (in `paths` order), so a weight may start in one shard and end in the next. Weights may
 // be quantized: uint8/uint16 affine (value = q * scale + min) or float16.
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
-import { Checkpoint, DType, TensorInfo, TensorLocation } from '../types';
-import { CheckpointError } from '../errors';
-import { RandomAccessFile, fileSignature, describeFsError } from '../fileio';
-import { numel } from '../dtypes';
+import { Checkpoint, DType, TensorInfo, TensorLocation } from '../common/types';
+import { CheckpointError } from '../common/errors';
+import { RandomAccessFile, fileSignature, describeFsError } from '../common/fileio';
+import { numel } from '../tensor/dtypes';
 import { FormatReader, LIMITS } from './reader';
 import { configLayers, kerasLayout, classFromDefaultName } from './keras';
 

@@ -5,8 +5,8 @@
 // before it is used: nothing is allocated or read because a header says so alone.
 import * as yauzl from 'yauzl';
 import { Readable } from 'node:stream';
-import { RandomAccessFile } from '../fileio';
-import { CheckpointError } from '../errors';
+import { RandomAccessFile } from '../common/fileio';
+import { CheckpointError } from '../common/errors';
 
 export interface ZipEntryInfo {
   name: string;

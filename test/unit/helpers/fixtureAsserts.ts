@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Checkpoint } from '../../../src/core/types';
-import { CheckpointError } from '../../../src/core/errors';
-import { FilePool, readTensor, streamTensor } from '../../../src/core/tensorData';
+import { Checkpoint } from '../../../src/core/common/types';
+import { CheckpointError } from '../../../src/core/common/errors';
+import { FilePool, readTensor, streamTensor } from '../../../src/core/tensor/tensorData';
 
 export interface Expected { name: string; dtype: string; shape: number[]; first: number[]; sum: number; sumsq: number }
 

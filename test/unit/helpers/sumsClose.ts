@@ -1,10 +1,10 @@
 // How close the pair kernel's sums must be to a float64 loop over the same float32 values.
-// The SIMD kernel (src/core/simd.ts) sums at most 16 products per lane in float32 before
+// The SIMD kernel (src/core/tensor/simd.ts) sums at most 16 products per lane in float32 before
 // folding them into float64; with the rounding of the subtraction and of each product, a
 // block's relative error is at most ~18 × 2^-24 ≈ 1.1e-6 of its sum of magnitudes, and the
 // float64 total of many blocks is no worse. The JS loops are float64 throughout: 1e-12.
 import assert from 'node:assert/strict';
-import type { PairSums } from '../../../src/core/kernels';
+import type { PairSums } from '../../../src/core/tensor/kernels';
 
 export const SIMD_RELATIVE = 2e-6;
 

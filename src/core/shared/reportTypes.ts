@@ -1,6 +1,6 @@
 // The report and inspect schemas: what `reuse-lens compare --json` and `inspect --json` print,
 // what the worker returns, what the webview draws. Stable: change only by adding fields.
-import { FormatName, NonTensorEntry, TensorStats, DType } from './types';
+import { FormatName, NonTensorEntry, TensorStats, DType } from '../common/types';
 
 export type Verdict = 'reuse' | 'fine-tune' | 'retrain' | 'incompatible' | 'source-only' | 'target-only';
 export type LayerKind = 'conv' | 'bn' | 'linear' | 'embedding' | 'norm' | 'other';

@@ -1,13 +1,13 @@
 // Builds the Report (schema reuse-lens/report@1, see reportTypes.ts and DESIGN.md) from the
 // layer pairs and the metrics measured for each tensor pair. Verdicts come from verdicts.ts,
 // the same code the webview runs when it re-judges.
-import { Checkpoint, TensorInfo } from './types';
-import { AnalyzeOptions, CheckpointSummary, LayerReport, ParamReport, Report } from './reportTypes';
+import { Checkpoint, TensorInfo } from '../common/types';
+import { AnalyzeOptions, CheckpointSummary, LayerReport, ParamReport, Report } from '../shared/reportTypes';
 import { LayerPair } from './matching';
 import { ROLE_ORDER } from './layers';
-import { numel } from './dtypes';
+import { numel } from '../tensor/dtypes';
 import { TensorPairMetrics } from './metrics';
-import { judgeLayer, summarise } from './verdicts';
+import { judgeLayer, summarise } from '../shared/verdicts';
 
 export function checkpointSummary(ck: Checkpoint): CheckpointSummary {
   return { path: ck.path, format: ck.format, tensors: ck.tensors.length, parameters: ck.tensors.reduce((s, t) => s + safeNumel(t.shape), 0) };

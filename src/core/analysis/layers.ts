@@ -1,9 +1,9 @@
 // Groups a checkpoint's tensors into layers by name prefix, gives each tensor a role and each
 // layer a kind. PyTorch (`features.0.weight`) and Keras (`conv2d/kernel:0`, `gamma`,
 // `moving_mean`) names map to the same roles, so layers of both frameworks compare alike.
-import { TensorInfo } from './types';
-import { LayerKind } from './reportTypes';
-import { numel } from './dtypes';
+import { TensorInfo } from '../common/types';
+import { LayerKind } from '../shared/reportTypes';
+import { numel } from '../tensor/dtypes';
 
 export interface LayerTensor {
   /** `weight`, `bias`, `running_mean`, `running_var`, `num_batches_tracked`, `pointwise_weight` or `other:<leaf>`. */

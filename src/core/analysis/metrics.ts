@@ -3,13 +3,14 @@
 // Conv weights also get the RMSE of each output filter and of each (filter, input channel)
 // cell, in the same pass (pairAccumulator.ts). Large pairs stored plainly are cut into ranges
 // summed by the pair threads (pairThreads.ts), one per core, when the caller passes them.
-import { TensorInfo } from './types';
-import { numel } from './dtypes';
-import { CancelToken, throwIfCancelled } from './errors';
-import { FilePool, float32Capable, streamPair, threadSide, DEFAULT_CHUNK_ELEMENTS } from './tensorData';
-import { metricsOf as pairMetricsOf, PairMetrics } from './kernels';
-import { Bins, ConvGeometry, convGeometry, PairAccumulator } from './pairAccumulator';
-import { PairThreadPool, PARALLEL_MIN_ELEMENTS, rangesOf } from './pairThreads';
+import { TensorInfo } from '../common/types';
+import { numel } from '../tensor/dtypes';
+import { CancelToken, throwIfCancelled } from '../common/errors';
+import { FilePool, float32Capable, streamPair, threadSide, DEFAULT_CHUNK_ELEMENTS } from '../tensor/tensorData';
+import { metricsOf as pairMetricsOf, PairMetrics } from '../tensor/kernels';
+import { convGeometry, PairAccumulator } from '../tensor/pairAccumulator';
+import type { Bins, ConvGeometry } from '../tensor/pairTypes';
+import { PairThreadPool, PARALLEL_MIN_ELEMENTS, rangesOf } from '../tensor/pairThreads';
 
 export interface TensorPairMetrics extends PairMetrics {
   filterRmse?: number[];

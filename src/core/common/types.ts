@@ -16,7 +16,7 @@ export type FormatName =
 
 /**
  * Where a tensor's bytes are, and how to turn them into numbers in canonical layout.
- * Readers describe; src/core/tensorData.ts reads. Keeping every byte read in one module
+ * Readers describe; src/core/tensor/tensorData.ts reads. Keeping every byte read in one module
  * is what lets the speed work (chunking, buffer reuse, prefetch) happen in one place.
  */
 export type TensorLocation =

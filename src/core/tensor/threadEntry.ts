@@ -1,4 +1,4 @@
-// Starts one of the engine's worker threads. Each thread has a TypeScript entry in src/core and
+// Starts one of the engine's worker threads. Each thread has a TypeScript entry under src/core and
 // a bundle next to dist/cli.js and dist/worker.js (esbuild.mjs). Under tsx (the unit tests) the
 // calling module is itself a .ts file, and the thread loads its entry through tsx's require hook.
 import { existsSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { Worker, ResourceLimits } from 'node:worker_threads';
 export function startCoreThread(tsEntry: string, bundle: string, opts: { resourceLimits?: ResourceLimits; workerData?: unknown } = {}): Worker {
   if (__filename.endsWith('.ts')) {
     const tsxHook = 'tsx/cjs'; // a variable, so that the bundler leaves it alone: bundles never get here
-    const code = `require(${JSON.stringify(require.resolve(tsxHook))}); require(${JSON.stringify(join(__dirname, tsEntry))});`;
+    const code = `require(${JSON.stringify(require.resolve(tsxHook))}); require(${JSON.stringify(join(__dirname, '..', tsEntry))});`;
     return new Worker(code, { eval: true, ...opts });
   }
   return new Worker(join(__dirname, bundle), opts);
@@ -17,5 +17,5 @@ export function startCoreThread(tsEntry: string, bundle: string, opts: { resourc
 
 /** Whether `bundle` can be started here (it is missing only from a partial build). */
 export function coreThreadAvailable(tsEntry: string, bundle: string): boolean {
-  return existsSync(__filename.endsWith('.ts') ? join(__dirname, tsEntry) : join(__dirname, bundle));
+  return existsSync(__filename.endsWith('.ts') ? join(__dirname, '..', tsEntry) : join(__dirname, bundle));
 }

@@ -5,7 +5,7 @@
 // Plain data in and out, so that a piece can cross a thread boundary.
 import { numel } from './dtypes';
 import { PairSums, emptySums, accumulatePair, mergeSums } from './kernels';
-import type { Values } from './tensorData';
+import type { Bins, ConvGeometry, RangeSums, Values } from './pairTypes';
 import { arenaOf, CELL_SLOTS } from './simd';
 
 /**
@@ -14,17 +14,6 @@ import { arenaOf, CELL_SLOTS } from './simd';
  */
 export const MAX_GRID_CELLS = 1 << 16;
 
-/** How a conv weight [out, in, ...] divides into filters and cells. */
-export interface ConvGeometry {
-  outCh: number;
-  inCh: number;
-  /** Elements per (filter, input channel) cell: the product of the kernel's spatial sizes. */
-  cellSize: number;
-  /** Elements per output filter (inCh × cellSize). */
-  filterSize: number;
-  /** Whether per-cell sums are kept (the grid is small enough to report). */
-  withGrid: boolean;
-}
 
 /**
  * Convs with more output filters than this get no per-filter RMSE (like grids above
@@ -44,11 +33,7 @@ export function convGeometry(shape: readonly number[], conv: boolean): ConvGeome
   return { outCh, inCh, cellSize, filterSize, withGrid: outCh * inCh <= MAX_GRID_CELLS && cellSize > 0 };
 }
 
-/** Squared differences and finite-pair counts of consecutive filters (or cells) from `first`. */
-export interface Bins { first: number; sq: Float64Array; n: Float64Array }
 
-/** What a range contributes: totals, and for a conv the bins it touches. */
-export interface RangeSums { total: PairSums; filters?: Bins; cells?: Bins }
 
 function binsFor(first: number, last: number): Bins {
   const len = Math.max(0, last - first + 1);

@@ -3,10 +3,10 @@
 // computes on its own core, so a compare uses every core for the copy out of the page cache,
 // which is most of its time.
 import { parentPort, workerData } from 'node:worker_threads';
-import { CheckpointError } from './errors';
+import { CheckpointError } from '../common/errors';
 import { RangeSummer } from './rangeSum';
 import { adoptSimdModule } from './simd';
-import type { PairThreadReply, RangeJob } from './pairThreads';
+import type { PairThreadReply, RangeJob } from './pairTypes';
 
 const port = parentPort;
 if (!port) throw new Error('pairThread.ts runs only as a worker thread');

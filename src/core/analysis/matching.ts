@@ -1,7 +1,7 @@
 // Pairs source layers with target layers: by name (after prefix rules), then what is left by
 // order and shape with a sequence alignment, so that a layer inserted or removed in the middle
 // does not shift every later pair (which a zip of two lists would).
-import { MatchedBy } from './reportTypes';
+import { MatchedBy } from '../shared/reportTypes';
 import { Layer } from './layers';
 
 export interface LayerPair {

@@ -8,21 +8,14 @@
 // is, and their sums are merged in range order, so a report is the same on every machine.
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { CancelledError, CancelToken, CheckpointError } from './errors';
-import type { ConvGeometry, RangeSums } from './pairAccumulator';
+import { CancelledError, CancelToken, CheckpointError } from '../common/errors';
+import type { ConvGeometry, PairThreadReply, RangeJob, RangeSums, SideSpec } from './pairTypes';
 import { RangeSummer } from './rangeSum';
 import { simdModule } from './simd';
 import { coreThreadAvailable, startCoreThread } from './threadEntry';
 
-/** One side of a pair as a thread reads it: contiguous little-endian floats at a file offset. */
-export interface SideSpec { file: string; offset: number; dtype: 'F32' | 'F16' | 'BF16' }
 
-/** Elements [start, start + count) of a pair, to be summed by a thread. */
-export interface RangeJob { id: number; source: SideSpec; target: SideSpec; start: number; count: number; geometry?: ConvGeometry }
 
-export type PairThreadReply =
-  | { id: number; sums: RangeSums; failed?: undefined }
-  | { id: number; failed: { file?: string; problem: string } };
 
 /**
  * Elements per range: 8 MB of float32 per side, a few milliseconds of work. Small enough that
@@ -48,7 +41,7 @@ const CANCEL_POLL_MS = 25;
 /** Memory of one thread: its arena lies outside this; its heap holds only a range's bins. */
 const THREAD_LIMITS = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 };
 
-const TS_ENTRY = 'pairThread.ts', BUNDLE = 'pair-thread.js';
+const TS_ENTRY = 'tensor/pairThread.ts', BUNDLE = 'pair-thread.js';
 
 /**
  * Threads to use: REUSE_LENS_THREADS if set (0 or 1: none), else one per core, at most 4

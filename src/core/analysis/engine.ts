@@ -1,20 +1,20 @@
 // The engine's facade: what the CLI and the worker call. Opens checkpoints, groups layers,
 // matches them, streams the tensor pairs through the metrics, and builds the report.
-import { DTYPE_SIZE } from './types';
-import { AnalyzeOptions, DEFAULT_OPTIONS, InspectResult, Report } from './reportTypes';
-import { CancelledError, CancelToken, throwIfCancelled } from './errors';
-import { openCheckpoint } from './formats/open';
-import { FilePool } from './tensorData';
-import { numel } from './dtypes';
+import { DTYPE_SIZE } from '../common/types';
+import { AnalyzeOptions, DEFAULT_OPTIONS, InspectResult, Report } from '../shared/reportTypes';
+import { CancelledError, CancelToken, throwIfCancelled } from '../common/errors';
+import { openCheckpoint } from '../formats/open';
+import { FilePool } from '../tensor/tensorData';
+import { numel } from '../tensor/dtypes';
 import { groupLayers } from './layers';
 import { matchLayers } from './matching';
 import { compareTensors, forThreads, TensorPairMetrics } from './metrics';
 import { buildReport, comparable, pairKey, paramPairs } from './report';
-import { rejudgeReport } from './verdicts';
-import { tensorStats } from './stats';
+import { rejudgeReport } from '../shared/verdicts';
+import { tensorStats } from '../tensor/stats';
 import { stat } from 'node:fs/promises';
-import { assertUnchanged } from './fileStability';
-import { sharedPairThreads, THREADS_MIN_ELEMENTS } from './pairThreads';
+import { assertUnchanged } from '../common/fileStability';
+import { sharedPairThreads, THREADS_MIN_ELEMENTS } from '../tensor/pairThreads';
 
 export interface Progress { done: number; total: number; message: string }
 export interface AnalyzeHooks { onProgress?: (p: Progress) => void; token?: CancelToken }

@@ -1,4 +1,4 @@
-import { DType, DTYPE_SIZE } from './types';
+import { DType, DTYPE_SIZE } from '../common/types';
 import { arenaOf } from './simd';
 
 // Decoding of stored elements into numbers. Half floats (F16, BF16) go through 64K-entry

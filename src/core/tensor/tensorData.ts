@@ -1,10 +1,10 @@
-import { TensorInfo } from './types';
-import { DTYPE_SIZE } from './types';
+import { TensorInfo } from '../common/types';
+import { DTYPE_SIZE } from '../common/types';
 import { decodeInto, decodeFloat32, numel, HOST_LITTLE_ENDIAN } from './dtypes';
-import { RandomAccessFile } from './fileio';
-import { CheckpointError, CancelToken, throwIfCancelled } from './errors';
+import { RandomAccessFile } from '../common/fileio';
+import { CheckpointError, CancelToken, throwIfCancelled } from '../common/errors';
 import { Arena, createArena, SLOT_BYTES } from './simd';
-import type { SideSpec } from './pairThreads';
+import type { SideSpec, Values } from './pairTypes';
 
 /**
  * Reads tensor data described by TensorInfo.location. The only module that turns stored
@@ -18,7 +18,7 @@ export class FilePool {
    * Chunk buffers returned by finished streams, reused by the next ones. Without this each
    * tensor pair allocated four fresh megabyte buffers, and a compare of 60 tensors could
    * hold hundreds of MB of them before a garbage collection came around to freeing them.
-   * Buffers up to a slot's size come from a WebAssembly memory arena (src/core/simd.ts),
+   * Buffers up to a slot's size come from a WebAssembly memory arena (src/core/tensor/simd.ts),
    * so the SIMD kernel runs on the bytes where the file read put them.
    */
   private spare: Uint8Array[] = [];
@@ -71,8 +71,6 @@ export const DEFAULT_CHUNK_ELEMENTS = 1 << 18;
 
 export interface Chunk { data: Float64Array; start: number; length: number }
 
-/** Chunk values: float32 when both tensors of a pair are contiguous F32/F16/BF16, else float64. */
-export type Values = Float32Array | Float64Array;
 
 /** Aligned chunks of a source and a target tensor: elements [start, start + length) of each. */
 export interface PairChunk { start: number; length: number; source: Values; target: Values }

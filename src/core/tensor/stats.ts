@@ -1,8 +1,8 @@
 // Per-tensor statistics for `inspect --stats`: min, max, mean, std, fraction of zeros, NaN and
 // Inf counts, streamed in float64 (chunks combined with Chan's formula so the variance of a
 // large tensor does not lose precision the way sum-of-squares would).
-import { TensorInfo, TensorStats } from './types';
-import { CancelToken } from './errors';
+import { TensorInfo, TensorStats } from '../common/types';
+import { CancelToken } from '../common/errors';
 import { FilePool, streamTensor } from './tensorData';
 
 export async function tensorStats(t: TensorInfo, pool: FilePool, token?: CancelToken): Promise<TensorStats> {

@@ -3,13 +3,13 @@
 // in the core's cache. A pair thread (pairThread.ts) runs one of these; so does the calling
 // thread when it takes its share of the ranges (pairThreads.ts).
 import { closeSync, openSync, readSync } from 'node:fs';
-import { CheckpointError } from './errors';
-import { describeFsError } from './fileio';
-import { DTYPE_SIZE } from './types';
+import { CheckpointError } from '../common/errors';
+import { describeFsError } from '../common/fileio';
+import { DTYPE_SIZE } from '../common/types';
 import { decodeFloat32 } from './dtypes';
 import { createArena, SLOT_BYTES } from './simd';
-import { PairAccumulator, RangeSums } from './pairAccumulator';
-import type { RangeJob, SideSpec } from './pairThreads';
+import { PairAccumulator } from './pairAccumulator';
+import type { RangeJob, RangeSums, SideSpec } from './pairTypes';
 
 /** Elements per read: 256 KB of float32 per side, so both sides and the kernel stay in a core's L2 cache. */
 const CHUNK_ELEMENTS = 1 << 16;

@@ -1,0 +1,11 @@
+// Preloaded into a benchmarked node process (node --require bench/rss-report.cjs ...):
+// on exit, writes the process's peak resident set size (getrusage ru_maxrss) to the file
+// named by REUSE_LENS_BENCH_RSS, so the bench measures the whole process from inside.
+'use strict';
+const out = process.env.REUSE_LENS_BENCH_RSS;
+// Preloads run in worker threads too; the main thread reports (ru_maxrss covers all threads).
+if (out && require('node:worker_threads').isMainThread) {
+  process.on('exit', () => {
+    require('node:fs').writeFileSync(out, JSON.stringify({ maxRssKB: process.resourceUsage().maxRSS }));
+  });
+}

@@ -1,0 +1,280 @@
+#!/usr/bin/env node
+// `npm run bench`: speed and memory of `reuse-lens compare` against the Python a user would
+// otherwise write, on the same files, same machine, same run, files in the page cache.
+//
+//   node bench/run.mjs                 1 GB pair, 3 alternating runs, prints the README table
+//   node bench/run.mjs --small         48 MB pair, 1 run: checks only that compare completes
+//                                      and that peak RSS < 300 MB (CI); exit 1 otherwise
+//   options: --mb N  --runs N  --dir DIR (where the pair is generated / reused)
+//            --no-python (skip the baselines)  --json (print the raw results too)
+//            --cli PATH (another build of the CLI, to compare a change)
+//            --no-extension (skip bench/extension.mjs, the extension's activation and listing)
+//
+// What is timed: ours is the whole `node dist/cli.js compare A B --csv` process (start-up
+// included), and the same with --json. A Python baseline times itself from just before
+// torch.load/memmap (the interpreter and `import torch` left out), and the bench times its
+// whole process too. Ratios are judged whole process against whole process; the ratio against
+// a baseline's self-timed part is printed beside it.
+import { spawn, spawnSync, fork } from 'node:child_process';
+import { existsSync, readFileSync, mkdirSync, openSync, readSync, closeSync, rmSync } from 'node:fs';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildDriver } from './build-driver.mjs';
+
+const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+const PY = '/usr/bin/python3';
+const RSS_LIMIT_MB = 300;
+
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(name);
+const opt = (name, dflt) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : dflt; };
+const small = flag('--small');
+const mb = Number(opt('--mb', small ? 48 : 1000)); // 48 MB: enough tensor data for the pair threads to start
+const runs = Number(opt('--runs', small ? 1 : 3));
+const dir = opt('--dir', join(tmpdir(), 'reuse-lens-bench', String(mb)));
+const python = !flag('--no-python') && !small;
+const work = join(tmpdir(), 'reuse-lens-bench', 'work');
+mkdirSync(work, { recursive: true });
+
+const log = (s) => process.stderr.write(s + '\n');
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const f = (name) => join(dir, name);
+
+// ---- the pair ------------------------------------------------------------------------
+function ensurePair() {
+  const manifest = f('manifest.json');
+  if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).mb === mb) return JSON.parse(readFileSync(manifest, 'utf8'));
+  log(`generating the ${mb} MB pair in ${dir} ...`);
+  const r = spawnSync(PY, [join(ROOT, 'bench/generate.py'), dir, '--mb', String(mb)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error('bench/generate.py failed');
+  return JSON.parse(readFileSync(manifest, 'utf8'));
+}
+
+/** Reads every file once so that all contenders find them in the page cache. */
+function warm(files) {
+  const buf = Buffer.allocUnsafe(8 << 20);
+  for (const p of files) {
+    const fd = openSync(p, 'r');
+    try { while (readSync(fd, buf, 0, buf.length, null) > 0) { /* read */ } } finally { closeSync(fd); }
+  }
+}
+
+// ---- running contenders --------------------------------------------------------------
+/** Runs a command; resolves with wall ms, stdout, and exit code. */
+function timed(cmd, args, env = {}, discardStdout = false) {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', discardStdout ? 'ignore' : 'pipe', 'pipe'] });
+    const out = [], err = [];
+    p.stdout?.on('data', (d) => out.push(d));
+    p.stderr.on('data', (d) => err.push(d));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
+  });
+}
+
+/** A node process with the RSS preload: whole-process wall time and peak RSS. */
+async function node(script, args, env = {}) {
+  const rssFile = join(work, `rss-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
+  const r = await timed(process.execPath, ['--require', join(ROOT, 'bench/rss-report.cjs'), script, ...args], { ...env, REUSE_LENS_BENCH_RSS: rssFile });
+  if (r.code !== 0) throw new Error(`${script} ${args.join(' ')} exited ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  const rss = JSON.parse(readFileSync(rssFile, 'utf8')).maxRssKB / 1024;
+  rmSync(rssFile, { force: true });
+  return { ms: r.ms, rssMB: rss, stdout: r.stdout };
+}
+
+const CLI = opt('--cli', join(ROOT, 'dist/cli.js'));
+/**
+ * `reuse-lens compare A B --csv`: one row per compared parameter with its RMSE, relative RMSE,
+ * cosine, max |diff| and verdict, the closest output to the baselines' per-tensor RMSEs.
+ * `--json` adds every filter's and grid cell's RMSE (1.7 MB for the 1 GB pair); it is timed
+ * as a contender of its own.
+ */
+async function oursCli(a, b, env = {}, format = 'csv') {
+  const r = await node(CLI, ['compare', a, b, `--${format}`], env);
+  return { ms: r.ms, rssMB: r.rssMB, checksum: format === 'json' ? checksumOfReport(JSON.parse(r.stdout)) : checksumOfCsv(r.stdout) };
+}
+function checksumOfReport(report) {
+  let s = 0;
+  for (const l of report.layers ?? []) for (const p of l.params ?? []) if (typeof p.rmse === 'number') s += p.rmse;
+  return s;
+}
+/** The sum of the `rmse` column (fields may be quoted, with commas and doubled quotes inside). */
+function checksumOfCsv(text) {
+  const rows = text.trim().split('\n').map((line) => [...line.matchAll(/("(?:[^"]|"")*"|[^,]*)(,|$)/g)].map((m) => m[1]));
+  const col = rows[0].indexOf('rmse');
+  return rows.slice(1).reduce((sum, r) => sum + (Number(r[col]) || 0), 0);
+}
+
+let driver;
+/** The kernel alone (bench/driver.ts): in-process ms, without start-up or report building. */
+async function oursKernel(a, b) {
+  const r = await node(driver, [a, b]);
+  const j = JSON.parse(r.stdout);
+  return { ms: j.wallMs, rssMB: r.rssMB, checksum: j.checksum };
+}
+
+async function py(script, args) {
+  const r = await timed(PY, [join(ROOT, 'bench', script), ...args]);
+  if (r.code !== 0) throw new Error(`${script} exited ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  const j = JSON.parse(r.stdout.trim().split('\n').pop());
+  return { ms: j.wall * 1000, rssMB: j.peakRssMB, checksum: j.checksum, processMs: r.ms };
+}
+
+async function cat(a, b) {
+  const r = await timed('cat', [a, b], {}, true);
+  return { ms: r.ms, rssMB: NaN };
+}
+
+// ---- header-only inspect and worker start ---------------------------------------------
+async function inspectCost(file) {
+  const r = await node(driver, ['--inspect', file]);
+  return JSON.parse(r.stdout);
+}
+
+async function workerStart() {
+  const worker = join(ROOT, 'dist/worker.js');
+  if (!existsSync(worker)) return undefined;
+  const rpc = await import('vscode-jsonrpc/node.js');
+  const { WorkerMethod } = { WorkerMethod: { ping: 'reuseLens/ping' } };
+  const times = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = process.hrtime.bigint();
+    const child = fork(worker, [], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+    const conn = rpc.createMessageConnection(new rpc.IPCMessageReader(child), new rpc.IPCMessageWriter(child));
+    conn.listen();
+    try {
+      await conn.sendRequest(WorkerMethod.ping);
+      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    } finally {
+      conn.dispose();
+      child.kill();
+    }
+  }
+  return median(times);
+}
+
+// ---- main ------------------------------------------------------------------------------
+async function main() {
+  if (!existsSync(CLI)) throw new Error('dist/cli.js is missing: run `npm run build` first (npm run bench does)');
+  const m = ensurePair();
+  driver = await buildDriver(join(work, 'driver.js'));
+  const st = [f('src.safetensors'), f('tgt.safetensors')];
+  const pt = [f('src.pt'), f('tgt.pt')];
+  const half = (tag) => [f(`half-src.${tag}.safetensors`), f(`half-tgt.${tag}.safetensors`)];
+  warm([...st, ...pt, ...half('f32'), ...half('f16'), ...half('bf16')]);
+
+  if (small) {
+    const a = await oursCli(...st);
+    const b = await oursCli(...pt);
+    const worst = Math.max(a.rssMB, b.rssMB);
+    log(`compare ${mb} MB pair: safetensors ${a.ms.toFixed(0)} ms, .pt ${b.ms.toFixed(0)} ms; peak RSS ${worst.toFixed(0)} MB (limit ${RSS_LIMIT_MB})`);
+    if (Math.abs(a.checksum - b.checksum) > 1e-9 * Math.max(1, a.checksum)) { log('FAIL: safetensors and .pt reports differ'); process.exit(1); }
+    if (!(worst < RSS_LIMIT_MB)) { log('FAIL: peak RSS over the limit'); process.exit(1); }
+    log('ok');
+    return;
+  }
+
+  const contenders = {
+    'ours (safetensors)': () => oursCli(...st),
+    'ours (.pt)': () => oursCli(...pt),
+    // The same without the pair threads (src/core/pairThreads.ts): what one core does.
+    'ours (safetensors, one thread)': () => oursCli(...st, { REUSE_LENS_THREADS: '0' }),
+    'ours (safetensors, --json with filter grids)': () => oursCli(...st, {}, 'json'),
+    ...(python ? {
+      'torch.load + torch float32 RMSE': () => py('baseline_torch.py', pt),
+      'numpy memmap, float32': () => py('baseline_numpy.py', st),
+      'numpy memmap, float64': () => py('baseline_numpy.py', [...st, '--f64']),
+    } : {}),
+    'cat both safetensors (plain read)': () => cat(...st),
+    'cat both .pt (plain read)': () => cat(...pt),
+  };
+  const results = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
+  const failed = {};
+  for (let r = 0; r < runs; r++) {
+    for (const [name, run] of Object.entries(contenders)) {
+      if (failed[name]) continue;
+      try {
+        const x = await run();
+        results[name].push(x);
+        log(`run ${r + 1}/${runs} ${name}: ${x.ms.toFixed(0)} ms${Number.isFinite(x.rssMB) ? `, ${x.rssMB.toFixed(0)} MB` : ''}`);
+      } catch (e) {
+        failed[name] = e.message;
+        log(`${name} failed: ${e.message}`);
+      }
+    }
+  }
+  // The half-float check times the kernel in-process, on the same tensors saved three ways.
+  const dt = { f32: [], f16: [], bf16: [] };
+  // Cheap (a quarter of the elements), so more runs: the ratio of two noisy medians is noisier.
+  for (let r = 0; r < Math.max(runs, 5); r++) for (const tag of Object.keys(dt)) dt[tag].push((await oursKernel(...half(tag))).ms);
+  const inspect = { safetensors: await inspectCost(st[0]), pt: await inspectCost(pt[0]) };
+  const wStart = await workerStart();
+
+  const med = Object.fromEntries(Object.entries(results).filter(([, xs]) => xs.length > 0).map(([k, xs]) => [k, {
+    ms: median(xs.map((x) => x.ms)), processMs: median(xs.map((x) => x.processMs ?? x.ms)), rssMB: Math.max(...xs.map((x) => x.rssMB)),
+  }]));
+  const none = { ms: NaN, rssMB: NaN };
+  const ours = med['ours (safetensors)'] ?? none;
+  const oursPt = med['ours (.pt)'] ?? none;
+  const baselines = Object.keys(med).filter((k) => k.startsWith('torch') || k.startsWith('numpy'));
+  const fastest = baselines.sort((a, b) => med[a].ms - med[b].ms)[0];
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  const lines = [];
+  lines.push(`Machine: ${cpus().length} cores (\`nproc\` ${spawnSync('nproc').stdout.toString().trim()}), ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GB RAM, Node ${process.version}; `
+    + `pair: ${m.tensors} tensors, ${(m.bytesF32 / 1e6).toFixed(0)} MB float32 per file, in the page cache; median of ${runs} alternating runs.`);
+  lines.push('');
+  lines.push('| Contender | Time (median) | Whole process | Peak RSS |');
+  lines.push('|---|---:|---:|---:|');
+  for (const [k, v] of Object.entries(med)) {
+    lines.push(`| ${k} | ${(v.ms / 1000).toFixed(2)} s | ${(v.processMs / 1000).toFixed(2)} s | ${Number.isFinite(v.rssMB) ? v.rssMB.toFixed(0) + ' MB' : '–'} |`);
+  }
+  for (const [k, why] of Object.entries(failed)) lines.push(`| ${k} | failed: ${why.replace(/\|/g, '/')} | |`);
+  lines.push('');
+  // Every target is judged, and `npm run bench` exits 1 when one is missed.
+  // Against a baseline the ratio that decides is whole process against whole process: what a
+  // user waits for, measured the same way on both sides. The ratio against the baseline's
+  // self-timed part (interpreter and imports left out, our start-up left in) is shown beside it.
+  const targets = [];
+  const target = (what, measured, goal, ok) => targets.push({ what, measured, goal, ok });
+  for (const b of baselines) {
+    const whole = med[b].processMs / ours.ms, part = med[b].ms / ours.ms;
+    target(`ours vs ${b}${b === fastest ? ' (fastest baseline)' : ''}`, `${whole.toFixed(2)}x faster (against its self-timed part: ${part.toFixed(2)}x)`, '≥ 2x', whole >= 2);
+  }
+  const readRatio = (o, c) => (med[c] ? o.ms / med[c].ms : NaN);
+  const rs = readRatio(ours, 'cat both safetensors (plain read)'), rp = readRatio(oursPt, 'cat both .pt (plain read)');
+  // Same answers: the sum of the per-tensor RMSEs of every contender against numpy in float64.
+  const ref = results['numpy memmap, float64']?.[0]?.checksum;
+  if (ref) {
+    const devs = Object.entries(results).flatMap(([k, xs]) => xs.filter((x) => x.checksum !== undefined).map((x) => [k, Math.abs(x.checksum - ref) / ref]));
+    const worst = devs.reduce((w, d) => (d[1] > w[1] ? d : w), ['', 0]);
+    target('every contender computed the same RMSEs (sum over all tensors, vs numpy float64)', `largest deviation ${worst[1].toExponential(1)}${worst[0] ? ` (${worst[0]})` : ''}`, '≤ 1e-5', worst[1] <= 1e-5);
+  }
+  target('ours vs plain read of both files (safetensors / .pt)', `${rs.toFixed(2)}x / ${rp.toFixed(2)}x the read time`, '≤ 3x', rs <= 3 && rp <= 3);
+  target('peak RSS of compare (safetensors / .pt)', `${ours.rssMB.toFixed(0)} / ${oursPt.rssMB.toFixed(0)} MB`, `< ${RSS_LIMIT_MB} MB`, Math.max(ours.rssMB, oursPt.rssMB) < RSS_LIMIT_MB);
+  const h16 = median(dt.f16) / median(dt.f32), hb16 = median(dt.bf16) / median(dt.f32);
+  target(`fp16 / bf16 time per element vs float32 (streaming kernel in-process, ${(m.halfElements / 1e6).toFixed(0)} M elements)`, `${h16.toFixed(2)}x / ${hb16.toFixed(2)}x`, '≤ 1.5x', h16 <= 1.5 && hb16 <= 1.5);
+  for (const [k, v] of Object.entries(inspect)) {
+    if (v.error) target(`inspect (headers) of the ${mb} MB ${k}`, `not measured: ${v.error}`, '< 50 ms, < 1 MB read', false);
+    else target(`inspect (headers) of the ${mb} MB ${k}`, `${v.ms.toFixed(1)} ms, ${(v.bytesRead / 1024).toFixed(0)} KB read`, '< 50 ms, < 1 MB read', v.ms < 50 && v.bytesRead < 1 << 20);
+  }
+  target('worker process start (fork to first answer)', wStart === undefined ? 'dist/worker.js not built' : `${wStart.toFixed(0)} ms`, '< 300 ms', wStart !== undefined && wStart < 300);
+  lines.push('| Target | Measured | Goal | |');
+  lines.push('|---|---:|---:|---|');
+  for (const t of targets) lines.push(`| ${t.what} | ${t.measured} | ${t.goal} | ${t.ok ? 'met' : '**not met**'} |`);
+  const missed = targets.filter((t) => !t.ok);
+  if (missed.length > 0) {
+    log(`targets not met: ${missed.map((t) => t.what).join('; ')}`);
+    process.exitCode = 1;
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+  if (flag('--json')) process.stdout.write(JSON.stringify({ results, dt, inspect, workerStartMs: wStart, manifest: m }, null, 1) + '\n');
+  // The extension-side targets (activation, Checkpoints view listing): their own script and table.
+  if (!flag('--no-extension')) {
+    process.stdout.write('\n');
+    if (spawnSync(process.execPath, [join(ROOT, 'bench/extension.mjs')], { stdio: 'inherit' }).status !== 0) process.exitCode = 1;
+  }
+}
+
+main().catch((e) => { log(`bench failed: ${e.message}`); process.exit(1); });

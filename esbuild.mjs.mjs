@@ -1,0 +1,74 @@
+// Bundles each entry point of Reuse Lens into dist/.
+// One bundle per process: the CLI, the extension host, the worker, the webview (browser).
+// Entries whose source does not exist yet are skipped, so the build works at every stage.
+import * as esbuild from 'esbuild';
+import { existsSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+// h5wasm is ESM-only and reads import.meta.url to locate itself; in a CommonJS bundle
+// that must come from __filename.
+const importMetaUrl = {
+  banner: { js: "const __import_meta_url = require('url').pathToFileURL(__filename).href;" },
+  define: { 'import.meta.url': '__import_meta_url' },
+};
+
+// h5wasm is 5.8 MB of JavaScript; compiled into every bundle it costs ~80 ms at each CLI run and
+// worker start, though only HDF5 (Keras) files need it. It gets a bundle of its own, loaded by
+// hdf5.ts's dynamic import the first time an HDF5 file is opened.
+const lazyH5wasm = {
+  name: 'lazy-h5wasm',
+  setup(b) {
+    b.onResolve({ filter: /^h5wasm\/node$/ }, () => ({ path: './h5wasm.js', external: true }));
+  },
+};
+
+const node = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'info',
+  ...importMetaUrl,
+};
+
+const entries = [
+  { entryPoints: ['node_modules/h5wasm/dist/node/hdf5_hl.js'], outfile: 'dist/h5wasm.js', ...node, sourcemap: false },
+  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli-bundle.js', ...node, plugins: [lazyH5wasm] },
+  // What `reuse-lens` runs: loads cli-bundle.js with V8's code cache (src/cli/launch.ts).
+  { entryPoints: ['src/cli/launch.ts'], outfile: 'dist/cli.js', ...node, sourcemap: false, banner: { js: '#!/usr/bin/env node' } },
+  { entryPoints: ['src/worker/main.ts'], outfile: 'dist/worker.js', ...node, plugins: [lazyH5wasm] },
+  // The thread all h5wasm work runs in, so a damaged HDF5 file that hangs the library can be ended.
+  { entryPoints: ['src/core/formats/hdf5Thread.ts'], outfile: 'dist/hdf5-thread.js', ...node, plugins: [lazyH5wasm] },
+  // The threads that read and sum ranges of large tensor pairs, one per core (src/core/pairThreads.ts).
+  { entryPoints: ['src/core/pairThread.ts'], outfile: 'dist/pair-thread.js', ...node },
+  { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', ...node, external: ['vscode'] },
+  { entryPoints: ['webview/report/main.ts'], outfile: 'dist/webview/report.js', bundle: true, platform: 'browser',
+    format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'info' },
+  { entryPoints: ['webview/summary/main.ts'], outfile: 'dist/webview/summary.js', bundle: true, platform: 'browser',
+    format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'info' },
+].filter((e) => existsSync(e.entryPoints[0]));
+
+if (watch) {
+  for (const e of entries) (await esbuild.context(e)).watch();
+} else {
+  await Promise.all(entries.map((e) => esbuild.build(e)));
+  writeCliCodeCache();
+}
+
+/**
+ * Runs the CLI once on a committed fixture pair, which makes it save V8's code cache of its
+ * bundle (dist/cli-bundle.cache, see src/cli/launch.ts). Without it the CLI still works.
+ */
+function writeCliCodeCache() {
+  const cache = 'dist/cli-bundle.cache';
+  rmSync(cache, { force: true });
+  const pair = ['test/fixtures/pairs/source.pt', 'test/fixtures/pairs/target.safetensors'];
+  if (!existsSync('dist/cli.js') || !pair.every((p) => existsSync(p))) return;
+  const r = spawnSync(process.execPath, ['dist/cli.js', 'compare', ...pair, '--json'], { env: { ...process.env, REUSE_LENS_WRITE_CODE_CACHE: '1' }, stdio: 'ignore' });
+  if (r.status !== 0 || !existsSync(cache)) console.warn('esbuild.mjs: no code cache for the CLI (it runs without one)');
+}
