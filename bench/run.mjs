@@ -9,6 +9,7 @@
 //            --no-python (skip the baselines)  --json (print the raw results too)
 //            --cli PATH (another build of the CLI, to compare a change)
 //            --no-extension (skip bench/extension.mjs, the extension's activation and listing)
+//            --no-experiment (skip bench/experiment.mjs, the replacement experiment on the demo)
 //
 // What is timed: ours is the whole `node dist/cli.js compare A B --csv` process (start-up
 // included), and the same with --json. A Python baseline times itself from just before
@@ -274,6 +275,11 @@ async function main() {
   if (!flag('--no-extension')) {
     process.stdout.write('\n');
     if (spawnSync(process.execPath, [join(ROOT, 'bench/extension.mjs')], { stdio: 'inherit' }).status !== 0) process.exitCode = 1;
+  }
+  // The replacement experiment on the demo model (needs Debian's PyTorch): its own script and table.
+  if (!flag('--no-experiment') && !small) {
+    process.stdout.write('\n');
+    if (spawnSync(process.execPath, [join(ROOT, 'bench/experiment.mjs')], { stdio: 'inherit' }).status !== 0) process.exitCode = 1;
   }
 }
 

@@ -41,3 +41,9 @@ def load_pretrained(path: str, num_classes: int) -> ShapeNet:
     state = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     model.load_state_dict(state, strict=False)
     return model
+
+
+def build_target_model() -> ShapeNet:
+    """The target task's model, untrained: the factory Reuse Lens's replacement experiment builds
+    once and loads checkpoints into (Reuse Lens: Run Replacement Experiment)."""
+    return ShapeNet(num_classes=4)

@@ -111,6 +111,13 @@ def dataset(draw, classes, n, seed):
     return torch.from_numpy(images), torch.from_numpy(labels).long()
 
 
+def target_test_loader(batch=250):
+    """The target task's test set as batches of (images, labels): the evaluation data of Reuse
+    Lens's replacement experiment (the same 1000 pictures main() reports accuracy on)."""
+    x, y = dataset(draw_target, 4, 1000, seed=4)
+    return [(x[i:i + batch], y[i:i + batch]) for i in range(0, len(x), batch)]
+
+
 # ---------------------------------------------------------------- training
 
 def train(model, data, param_groups, epochs, batch=64, frozen_bn=()):

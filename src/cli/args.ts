@@ -2,6 +2,7 @@
 import { parseArgs, ParseArgsConfig } from 'node:util';
 import { AnalyzeOptions, DEFAULT_OPTIONS } from '../core/shared/reportTypes';
 import { UsageError } from './usage';
+import { DEFAULT_TOLERANCE } from '../core/experiments/types';
 
 export type OutputKind = 'table' | 'json' | 'md' | 'csv' | 'plan-pytorch' | 'plan-keras' | 'plan-json';
 
@@ -9,7 +10,11 @@ export type Command =
   | { kind: 'help' }
   | { kind: 'version' }
   | { kind: 'inspect'; file: string; stats: boolean; json: boolean }
-  | { kind: 'compare'; source: string; target: string; output: OutputKind; options: AnalyzeOptions };
+  | { kind: 'compare'; source: string; target: string; output: OutputKind; options: AnalyzeOptions }
+  | {
+    kind: 'experiment'; source: string; target: string; model: string; data: string; python: string;
+    metric: 'auto' | 'accuracy' | 'loss'; device: 'auto' | 'cpu' | 'cuda'; tolerance: number; json: boolean; options: AnalyzeOptions;
+  };
 
 function parse(argv: string[], options: NonNullable<ParseArgsConfig['options']>) {
   try {
@@ -37,11 +42,32 @@ export function parseCommand(argv: string[]): Command {
     if (positionals.length !== 1) throw new UsageError(positionals.length ? `inspect takes one FILE, got ${positionals.length}` : 'inspect needs a FILE');
     return { kind: 'inspect', file: positionals[0], stats: !!values.stats, json: !!values.json };
   }
+  if (cmd === 'experiment') {
+    const { values, positionals } = parse(rest, {
+      json: { type: 'boolean' }, model: { type: 'string' }, data: { type: 'string' }, python: { type: 'string' },
+      metric: { type: 'string' }, device: { type: 'string' }, tolerance: { type: 'string' }, ...THRESHOLD_FLAGS,
+    });
+    if (positionals.length !== 2) throw new UsageError(positionals.length < 2 ? 'experiment needs SOURCE and TARGET' : `experiment takes SOURCE and TARGET, got ${positionals.length} paths`);
+    const factory = (flag: string, v: unknown): string => {
+      if (typeof v !== 'string' || !/^.+\.py:[A-Za-z_][\w.]*$/.test(v)) throw new UsageError(`--${flag} needs FILE.py:CALLABLE, got ${v === undefined ? 'nothing' : `'${v}'`}`);
+      return v;
+    };
+    const metric = (values.metric as string | undefined) ?? 'auto';
+    if (metric !== 'auto' && metric !== 'accuracy' && metric !== 'loss') throw new UsageError(`--metric must be accuracy or loss, got '${metric}'`);
+    const device = (values.device as string | undefined) ?? 'auto';
+    if (device !== 'auto' && device !== 'cpu' && device !== 'cuda') throw new UsageError(`--device must be cpu or cuda, got '${device}'`);
+    return {
+      kind: 'experiment', source: positionals[0], target: positionals[1],
+      model: factory('model', values.model), data: factory('data', values.data),
+      python: (values.python as string | undefined) || 'python3', metric, device,
+      tolerance: number('--tolerance', values.tolerance as string | undefined, DEFAULT_TOLERANCE),
+      json: !!values.json, options: thresholdOptions(values),
+    };
+  }
   if (cmd === 'compare') {
     const { values, positionals } = parse(rest, {
       json: { type: 'boolean' }, md: { type: 'boolean' }, csv: { type: 'boolean' }, plan: { type: 'string' },
-      metric: { type: 'string' }, 'reuse-below': { type: 'string' }, 'fine-tune-below': { type: 'string' },
-      prefix: { type: 'string', multiple: true }, 'no-default-prefixes': { type: 'boolean' },
+      metric: { type: 'string' }, ...THRESHOLD_FLAGS,
     });
     if (positionals.length !== 2) throw new UsageError(positionals.length < 2 ? 'compare needs SOURCE and TARGET' : `compare takes SOURCE and TARGET, got ${positionals.length} paths`);
     const outputs: OutputKind[] = [];
@@ -56,15 +82,23 @@ export function parseCommand(argv: string[]): Command {
     if (outputs.length > 1) throw new UsageError('choose one of --json, --md, --csv, --plan');
     const metric = (values.metric as string | undefined) ?? DEFAULT_OPTIONS.metric;
     if (metric !== 'relRmse' && metric !== 'rmse') throw new UsageError(`--metric must be relRmse or rmse, got '${metric}'`);
-    const reuseBelow = number('--reuse-below', values['reuse-below'] as string | undefined, DEFAULT_OPTIONS.reuseBelow);
-    const fineTuneBelow = number('--fine-tune-below', values['fine-tune-below'] as string | undefined, Math.max(DEFAULT_OPTIONS.fineTuneBelow, reuseBelow));
-    if (fineTuneBelow < reuseBelow) throw new UsageError(`--fine-tune-below (${fineTuneBelow}) must not be below --reuse-below (${reuseBelow})`);
-    const prefixes = (values.prefix as string[] | undefined) ?? [];
-    const prefixRules = [...(values['no-default-prefixes'] ? [] : DEFAULT_OPTIONS.prefixRules), ...prefixes];
-    return {
-      kind: 'compare', source: positionals[0], target: positionals[1], output: outputs[0] ?? 'table',
-      options: { metric, reuseBelow, fineTuneBelow, prefixRules },
-    };
+    return { kind: 'compare', source: positionals[0], target: positionals[1], output: outputs[0] ?? 'table', options: { ...thresholdOptions(values), metric } };
   }
   throw new UsageError(`unknown command '${cmd}'`);
+}
+
+/** The verdict flags compare and experiment share (experiment's reuse set comes from the verdicts). */
+const THRESHOLD_FLAGS = {
+  'reuse-below': { type: 'string' }, 'fine-tune-below': { type: 'string' },
+  prefix: { type: 'string', multiple: true }, 'no-default-prefixes': { type: 'boolean' },
+} as const;
+
+function thresholdOptions(values: Record<string, unknown>): AnalyzeOptions {
+  const metric = DEFAULT_OPTIONS.metric;
+  const reuseBelow = number('--reuse-below', values['reuse-below'] as string | undefined, DEFAULT_OPTIONS.reuseBelow);
+  const fineTuneBelow = number('--fine-tune-below', values['fine-tune-below'] as string | undefined, Math.max(DEFAULT_OPTIONS.fineTuneBelow, reuseBelow));
+  if (fineTuneBelow < reuseBelow) throw new UsageError(`--fine-tune-below (${fineTuneBelow}) must not be below --reuse-below (${reuseBelow})`);
+  const prefixes = (values.prefix as string[] | undefined) ?? [];
+  const prefixRules = [...(values['no-default-prefixes'] ? [] : DEFAULT_OPTIONS.prefixRules), ...prefixes];
+  return { metric, reuseBelow, fineTuneBelow, prefixRules };
 }

@@ -8,6 +8,9 @@ import { parseCommand } from './args';
 import { formatInspect, formatReport } from './format';
 import { USAGE, UsageError } from './usage';
 import { toJsonText } from './jsonText';
+import { runExperiment } from '../core/experiments/experiment';
+import { ExperimentError } from '../core/experiments/driver';
+import { formatExperiment } from './formatExperiment';
 import { version } from '../../package.json';
 
 async function run(argv: string[]): Promise<number> {
@@ -52,6 +55,21 @@ async function run(argv: string[]): Promise<number> {
       await out(text);
       return 0;
     }
+    case 'experiment': {
+      const report = await analyzePaths(cmd.source, cmd.target, cmd.options, {});
+      const interactive = process.stderr.isTTY;
+      const result = await runExperiment(report, {
+        python: cmd.python, cwd: process.cwd(), model: cmd.model, data: cmd.data,
+        metric: cmd.metric, device: cmd.device, tolerance: cmd.tolerance,
+        onProgress: interactive ? (p) => {
+          const eta = p.etaSeconds !== undefined ? `, ${Math.ceil(p.etaSeconds)} s left` : '';
+          process.stderr.write(`\r${p.done}/${p.total} ${p.label}${eta}`.slice(0, 79).padEnd(79));
+        } : undefined,
+      });
+      if (interactive) process.stderr.write('\r' + ' '.repeat(79) + '\r');
+      await out(cmd.json ? toJsonText(result) + '\n' : formatExperiment(report, result));
+      return 0;
+    }
   }
 }
 
@@ -66,7 +84,7 @@ run(process.argv.slice(2)).then(
   // (pairThreads.ts) to be torn down one by one, which took a noticeable ~10 ms.
   (code) => process.exit(code),
   (e: unknown) => {
-    if (e instanceof CheckpointError) {
+    if (e instanceof CheckpointError || e instanceof ExperimentError) {
       process.stderr.write(`reuse-lens: ${e.message.split('\n')[0]}\n`);
     } else {
       // Not the user's input: a bug in Reuse Lens. One line unless asked for the stack.

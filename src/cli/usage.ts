@@ -2,6 +2,8 @@
 export const USAGE = `Usage:
   reuse-lens compare SOURCE TARGET [options]   compare two checkpoints layer by layer
   reuse-lens inspect FILE [--stats] [--json]   list a checkpoint's tensors and layers
+  reuse-lens experiment SOURCE TARGET --model FILE.py:CALLABLE --data FILE.py:CALLABLE [options]
+                                               evaluate the target with source layers put in
   reuse-lens --help | --version
 
 compare options:
@@ -14,6 +16,16 @@ compare options:
   --fine-tune-below Y       fine-tune below Y, retrain above (default 0.6)
   --prefix P                strip name prefix P before matching by name (repeatable)
   --no-default-prefixes     do not strip the default prefixes (module., _orig_mod.)
+
+experiment options (run in the folder of your code; needs PyTorch there):
+  --model FILE.py:CALLABLE  returns the target's torch.nn.Module (checkpoints are loaded into it)
+  --data FILE.py:CALLABLE   returns evaluation batches of (inputs, targets), e.g. a DataLoader
+  --python PATH             the interpreter with torch (default python3)
+  --metric accuracy|loss    default: accuracy for class scores and integer labels, else the loss
+  --device cpu|cuda         default: cuda when torch sees one
+  --tolerance X             accuracy points (or % of the loss) a replacement may cost (default 0.5)
+  --json                    print JSON (schema reuse-lens/experiment@1)
+  also --reuse-below, --fine-tune-below, --prefix, --no-default-prefixes as for compare
 
 inspect options:
   --stats                   read every tensor: min, max, mean, std, fraction of zeros

@@ -1,0 +1,148 @@
+// Replacement experiments (the paper's first condition, measured in the user's PyTorch) through
+// the shipped CLI bundle, on a tiny model whose answers are known exactly: a layer frozen during
+// fine-tuning, and the accuracies torch computes in the fixture script (helpers/experiment_fixture.py).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { analyzePaths } from '../../src/core/analysis/engine';
+import { runExperiment } from '../../src/core/experiments/experiment';
+import { CancelledError } from '../../src/core/common/errors';
+import type { ExperimentResult } from '../../src/core/experiments/types';
+
+const ROOT = join(__dirname, '..', '..');
+const CLI = join(ROOT, 'dist', 'cli.js');
+const PYTHON = '/usr/bin/python3';
+let dir = '';
+let truth: { baseline: number; conv2Replaced: number; samples: number; conv1Equal: boolean };
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: dir });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function experiment(...extra: string[]) {
+  return cli('experiment', 'source.pt', 'target.pt', '--python', PYTHON, ...extra);
+}
+
+before(() => {
+  if (!existsSync(CLI)) {
+    const b = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(b.status, 0, b.stderr);
+  }
+  dir = mkdtempSync(join(tmpdir(), 'reuse-lens-experiment-'));
+  const g = spawnSync(PYTHON, [join(__dirname, 'helpers', 'experiment_fixture.py'), dir], { encoding: 'utf8' });
+  assert.equal(g.status, 0, g.stderr);
+  truth = JSON.parse(readFileSync(join(dir, 'truth.json'), 'utf8'));
+  assert.ok(truth.conv1Equal, 'the fixture froze conv1');
+});
+
+after(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
+
+test('a layer frozen during fine-tuning changes nothing when replaced (Δ = 0 exactly); the baseline is the accuracy torch computes', () => {
+  const r = experiment('--model', 'factories.py:build', '--data', 'factories.py:data', '--json');
+  assert.equal(r.code, 0, r.err);
+  const x: ExperimentResult = JSON.parse(r.out);
+  assert.equal(x.schema, 'reuse-lens/experiment@1');
+  assert.deepEqual(x.metric, { name: 'accuracy', higherIsBetter: true, unit: '%' });
+  assert.equal(x.samples, truth.samples);
+  assert.equal(x.baseline.value, truth.baseline);
+  assert.ok(truth.baseline > 50 && truth.baseline < 100, `a baseline with room both ways: ${truth.baseline}`);
+  assert.deepEqual(x.layers.map((l) => l.name), ['conv1', 'conv2', 'bn2', 'fc'], 'layers in network order, named as in the compare report');
+  const conv1 = x.layers[0];
+  assert.deepEqual(conv1.replaced, ['conv1.weight', 'conv1.bias']);
+  assert.equal(conv1.delta, 0);
+  assert.equal(conv1.value, truth.baseline);
+  assert.equal(x.layers[1].value, truth.conv2Replaced, 'conv2 replaced: the accuracy torch computes with the source conv2');
+  assert.equal(x.layers[1].delta, truth.conv2Replaced - truth.baseline);
+  assert.deepEqual(x.layers[2].replaced, ['bn2.weight', 'bn2.bias', 'bn2.running_mean', 'bn2.running_var'], 'the step counter is no parameter');
+  assert.deepEqual(x.roles.map((g) => g.role), ['conv-weight', 'conv-bias', 'bn-affine', 'bn-statistics']);
+  assert.deepEqual(x.roles[0].replaced, ['conv1.weight', 'conv2.weight']);
+  assert.equal(x.roles[0].value, truth.conv2Replaced, 'conv1 is the same on both sides, so all conv weights = conv2 alone');
+  assert.deepEqual(x.reuseSet?.layers, ['conv1']);
+  assert.equal(x.reuseSet?.delta, 0);
+  assert.deepEqual({ ...x.network, reason: undefined }, { verdict: 'reusable', reason: undefined, measured: true, tolerance: 0.5, toleranceUnit: 'points' });
+  assert.match(x.network.reason, /^reusable: replacing the 1 reuse-verdict layer keeps accuracy within 0\.5 points/);
+});
+
+test('the table shows per layer both conditions side by side: RMSE verdict and whether the replacement keeps accuracy', () => {
+  const r = experiment('--model', 'factories.py:build', '--data', 'factories.py:data');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, new RegExp(`baseline \\(target as is\\): ${truth.baseline.toFixed(2)} %`));
+  assert.match(r.out, /^conv1\s+0\s+reuse\s+\S+ %\s+±0\.00 points\s+keeps$/m);
+  assert.match(r.out, /^network \(measured\): reusable: /m);
+});
+
+test('--metric loss measures the cross-entropy (lower is better); the frozen layer still changes nothing', () => {
+  const r = experiment('--model', 'factories.py:build', '--data', 'factories.py:data', '--metric', 'loss', '--json');
+  assert.equal(r.code, 0, r.err);
+  const x: ExperimentResult = JSON.parse(r.out);
+  assert.deepEqual(x.metric, { name: 'loss', higherIsBetter: false, loss: 'cross-entropy' });
+  assert.ok(x.baseline.value > 0);
+  assert.equal(x.layers[0].delta, 0);
+  assert.ok(x.layers[1].delta > 0, 'the source conv2 raises the target loss');
+  assert.equal(x.network.toleranceUnit, '% of baseline');
+});
+
+function fails(r: { code: number | null; out: string; err: string }, re: RegExp) {
+  assert.equal(r.code, 1, r.err);
+  assert.equal(r.out, '');
+  assert.match(r.err.trim(), re);
+  assert.equal(r.err.trim().split('\n').length, 1, r.err);
+}
+
+test('a factory that cannot be imported: the traceback\'s last line', () => {
+  fails(experiment('--model', 'broken.py:build', '--data', 'factories.py:data'),
+    /^reuse-lens: model factory broken\.py:build: broken\.py could not be imported: ModuleNotFoundError: No module named 'reuse_lens_no_such_module'$/);
+  fails(experiment('--model', 'factories.py:no_such', '--data', 'factories.py:data'), /factories\.py has no 'no_such'/);
+  fails(experiment('--model', 'nowhere.py:build', '--data', 'factories.py:data'), /model factory nowhere\.py:build: no file nowhere\.py in /);
+});
+
+test('a model that does not take the checkpoint\'s tensors: missing and unexpected keys listed', () => {
+  fails(experiment('--model', 'factories.py:build_renamed', '--data', 'factories.py:data'),
+    /the model does not take .*target\.pt's tensors: missing keys \(the model has them, the checkpoint does not\): first\.bias, first\.weight; unexpected keys \(in the checkpoint, not in the model\): conv1\.bias, conv1\.weight$/);
+});
+
+test('data that yields nothing says so', () => {
+  fails(experiment('--model', 'factories.py:build', '--data', 'factories.py:nothing'), /data factories\.py:nothing yielded nothing/);
+});
+
+test('an interpreter without torch: "… has no torch; pick another interpreter"; a missing one: not found', () => {
+  // Debian's python3 with site-packages off (-S) is an interpreter without torch.
+  const noTorch = join(dir, 'python-without-torch');
+  writeFileSync(noTorch, `#!/bin/sh\nexec ${PYTHON} -S "$@"\n`);
+  chmodSync(noTorch, 0o755);
+  fails(cli('experiment', 'source.pt', 'target.pt', '--python', noTorch, '--model', 'factories.py:build', '--data', 'factories.py:data'),
+    /^reuse-lens: \S*python3\S* has no torch; pick another interpreter$/);
+  fails(cli('experiment', 'source.pt', 'target.pt', '--python', join(dir, 'no-python'), '--model', 'factories.py:build', '--data', 'factories.py:data'),
+    /Python interpreter '.*no-python' not found; pick another interpreter/);
+});
+
+test('experiment without --model or --data is a usage error (exit 2)', () => {
+  const r = experiment('--data', 'factories.py:data');
+  assert.equal(r.code, 2);
+  assert.match(r.err, /--model needs FILE\.py:CALLABLE, got nothing/);
+});
+
+test('cancel ends the driver and its process group within a second', async () => {
+  const report = await analyzePaths(join(dir, 'source.pt'), join(dir, 'target.pt'));
+  const abort = new AbortController();
+  let started = 0;
+  const run = runExperiment(report, {
+    python: PYTHON, cwd: dir, model: 'factories.py:build', data: 'factories.py:slow', signal: abort.signal,
+  });
+  const pidFile = join(dir, 'slow.pid');
+  for (let i = 0; i < 300 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  await new Promise((r) => setTimeout(r, 300)); // it is inside the endless evaluation now
+  started = Date.now();
+  abort.abort();
+  await assert.rejects(run, CancelledError);
+  let alive = true;
+  while (alive && Date.now() - started < 1000) {
+    try { process.kill(pid, 0); await new Promise((r) => setTimeout(r, 20)); } catch { alive = false; }
+  }
+  assert.equal(alive, false, 'the driver still runs a second after cancel');
+});
