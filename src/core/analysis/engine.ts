@@ -7,7 +7,7 @@ import { openCheckpoint } from '../formats/open';
 import { FilePool } from '../tensor/tensorData';
 import { numel } from '../tensor/dtypes';
 import { groupLayers } from './layers';
-import { matchLayers } from './matching';
+import { matchLayersExplained } from './matching';
 import { compareTensors, forThreads, TensorPairMetrics } from './metrics';
 import { buildReport, comparable, pairKey, paramPairs } from './report';
 import { rejudgeReport } from '../shared/verdicts';
@@ -73,7 +73,7 @@ export async function analyzePaths(source: string, target: string, options: Part
   if (await largeFiles([source, target])) sharedPairThreads()?.warm();
   const [s, t] = await Promise.all([openCheckpoint(source), openCheckpoint(target)]);
   throwIfCancelled(token);
-  const pairs = matchLayers(groupLayers(s.tensors, s.layerOrder), groupLayers(t.tensors, t.layerOrder), opts.prefixRules);
+  const { pairs, notes } = matchLayersExplained(groupLayers(s.tensors, s.layerOrder), groupLayers(t.tensors, t.layerOrder), opts.prefixRules);
 
   const work = pairs.filter((p) => p.source && p.target).flatMap((p) => paramPairs(p).filter(comparable).map((pp) => ({ layer: p, pp })));
   const total = work.reduce((sum, w) => sum + safeNumel(w.pp.source.shape), 0);
@@ -124,7 +124,7 @@ export async function analyzePaths(source: string, target: string, options: Part
   await assertUnchanged(s.files, source);
   await assertUnchanged(t.files, target);
   report('done', true);
-  return buildReport(s, t, pairs, metrics, opts);
+  return buildReport(s, t, pairs, metrics, opts, notes);
 }
 
 /** Re-derives verdicts, reasons and summary from the stored metrics under new thresholds; reads no file. */

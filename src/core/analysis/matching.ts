@@ -1,8 +1,10 @@
 // Pairs source layers with target layers: by name (after prefix rules), then what is left by
 // order and shape with a sequence alignment, so that a layer inserted or removed in the middle
 // does not shift every later pair (which a zip of two lists would).
+// The alignment itself, and how it stays fast on tens of thousands of layers: alignment.ts.
 import { MatchedBy } from '../shared/reportTypes';
 import { Layer } from './layers';
+import { AlignLimits, Alignment, alignSignatures, DEFAULT_LIMITS, longestIncreasing, Signatures } from './alignment';
 
 export interface LayerPair {
   /** Display name: the source's name after prefix rules, or the target's. */
@@ -59,65 +61,69 @@ function normaliser(source: readonly Layer[], target: readonly Layer[], rules: r
 function shapeKey(l: Layer): { main: string; all: string } {
   const main = l.tensors.find((t) => t.role === 'weight') ?? l.tensors.find((t) => t.role === 'running_mean') ?? l.tensors[0];
   const all = l.tensors.map((t) => `${t.role}=${t.tensor.shape.join('x')}`).sort().join(';');
-  return { main: main ? `${main.role}=${main.tensor.shape.join('x')}` : '', all };
+  return { main: main ? `${l.kind}|${main.role}=${main.tensor.shape.join('x')}` : `${l.kind}|`, all };
 }
 
-/** Pair score for the alignment: 0 means the two layers cannot be paired by shape. */
-function pairScore(a: Layer, b: Layer): number {
-  if (a.kind !== b.kind) return 0;
-  const ka = shapeKey(a), kb = shapeKey(b);
-  if (ka.main !== kb.main) return 0;
-  // Same main weight: 2; every tensor the same role and shape too: 3 (breaks ties such as conv with/without bias).
-  return ka.all === kb.all ? 3 : 2;
+/**
+ * Signature ids of both sides, interned together: equal `main` ids pair (same kind, same main
+ * weight), equal `all` ids too score higher (every tensor the same role and shape, which breaks
+ * ties such as conv with/without bias). Strings are built once per layer, not once per cell.
+ */
+function signaturesOf(src: readonly Layer[], tgt: readonly Layer[]): [Signatures, Signatures] {
+  const ids = new Map<string, number>();
+  const id = (k: string) => { let v = ids.get(k); if (v === undefined) { v = ids.size; ids.set(k, v); } return v; };
+  const side = (ls: readonly Layer[]): Signatures => {
+    const main = new Int32Array(ls.length), all = new Int32Array(ls.length);
+    ls.forEach((l, i) => { const k = shapeKey(l); main[i] = id(k.main); all[i] = id(`${k.main}#${k.all}`); });
+    return { main, all };
+  };
+  return [side(src), side(tgt)];
 }
-
-/** Cells above which the alignment table would take too much memory; a windowed greedy pass is used instead. */
-const MAX_ALIGN_CELLS = 16_000_000;
 
 /**
  * Aligns two layer sequences (like an edit distance, maximising the total pair score; a gap
- * costs nothing). Returns index pairs in increasing order of both.
+ * costs nothing). Returns index pairs in increasing order of both. alignment.ts says how.
  */
-export function alignByOrderAndShape(src: readonly Layer[], tgt: readonly Layer[]): [number, number][] {
-  const m = src.length, n = tgt.length;
-  if (m === 0 || n === 0) return [];
-  if ((m + 1) * (n + 1) > MAX_ALIGN_CELLS) return greedyAlign(src, tgt);
-  // Suffix table: best[i][j] = best score aligning src[i..] with tgt[j..]. Tracing it forward and
-  // taking a pair whenever it is optimal prefers the earliest pairing among equal scores, so a
-  // layer inserted in the middle is skipped where it stands, not where the sequences end.
-  const W = n + 1;
-  const best = new Int32Array((m + 1) * W);
-  const w = (i: number, j: number) => pairScore(src[i], tgt[j]);
-  for (let i = m - 1; i >= 0; i--) {
-    for (let j = n - 1; j >= 0; j--) {
-      let b = Math.max(best[(i + 1) * W + j], best[i * W + j + 1]);
-      const p = w(i, j);
-      if (p > 0) b = Math.max(b, best[(i + 1) * W + j + 1] + p);
-      best[i * W + j] = b;
-    }
-  }
-  const pairs: [number, number][] = [];
-  let i = 0, j = 0;
-  while (i < m && j < n) {
-    const here = best[i * W + j];
-    const p = w(i, j);
-    if (p > 0 && here === best[(i + 1) * W + j + 1] + p) { pairs.push([i, j]); i++; j++; }
-    else if (here === best[(i + 1) * W + j]) i++;
-    else j++;
-  }
-  return pairs;
+export function alignByOrderAndShape(src: readonly Layer[], tgt: readonly Layer[], limits: AlignLimits = DEFAULT_LIMITS): [number, number][] {
+  const [s, t] = signaturesOf(src, tgt);
+  return alignSignatures(s, t, limits).pairs;
 }
 
-/** For very long sequences: pair each source layer with the next compatible target layer within a window. */
-function greedyAlign(src: readonly Layer[], tgt: readonly Layer[]): [number, number][] {
+export interface Matching {
+  pairs: LayerPair[];
+  /** What the user should know about how (or why not) layers were paired. */
+  notes: string[];
+}
+
+/** Pairs layers; see matchLayersExplained. */
+export function matchLayers(source: readonly Layer[], target: readonly Layer[], prefixRules: readonly string[], limits: AlignLimits = DEFAULT_LIMITS): LayerPair[] {
+  return matchLayersExplained(source, target, prefixRules, limits).pairs;
+}
+
+/**
+ * Aligns the layers left after name pairing. Small: one exact alignment of all of them (name
+ * pairs ignored, as they always were). Large: the name pairs that keep network order anchor it,
+ * and only the gaps between them are aligned, each on its own.
+ */
+function alignRest(restS: number[], restT: number[], sig: [Signatures, Signatures], srcPair: Int32Array, limits: AlignLimits): Alignment {
+  const [s, t] = sig;
+  if ((restS.length + 1) * (restT.length + 1) <= limits.exactCells) return alignSignatures(s, t, limits);
+  const named: [number, number][] = [];
+  srcPair.forEach((j, i) => { if (j >= 0) named.push([i, j]); });
+  const anchors = longestIncreasing(named);
   const pairs: [number, number][] = [];
-  let j = 0;
-  for (let i = 0; i < src.length && j < tgt.length; i++) {
-    for (let k = j; k < Math.min(tgt.length, j + 64); k++) {
-      if (pairScore(src[i], tgt[k]) > 0) { pairs.push([i, k]); j = k + 1; break; }
-    }
+  let banded = 0, a = 0, b = 0;
+  const view = (x: Signatures, from: number, to: number): Signatures => ({ main: x.main.subarray(from, to), all: x.all.subarray(from, to) });
+  for (const [ai, aj] of [...anchors, [Infinity, Infinity] as [number, number]]) {
+    let a1 = a, b1 = b;
+    while (a1 < restS.length && restS[a1] < ai) a1++;
+    while (b1 < restT.length && restT[b1] < aj) b1++;
+    const r = alignSignatures(view(s, a, a1), view(t, b, b1), limits);
+    for (const [i, j] of r.pairs) pairs.push([a + i, b + j]);
+    banded += r.banded;
+    a = a1; b = b1;
   }
-  return pairs;
+  return { pairs, banded };
 }
 
 /**
@@ -127,29 +133,34 @@ function greedyAlign(src: readonly Layer[], tgt: readonly Layer[]): [number, num
  * shape; a lone unpaired source layer and a lone unpaired target layer of the same kind left
  * between the same two aligned pairs are paired too (a replaced head in another framework).
  * Returned in network order: target order, with source-only layers after their source predecessor.
+ * Time and memory grow about linearly with the layer count (alignment.ts).
  */
-export function matchLayers(source: readonly Layer[], target: readonly Layer[], prefixRules: readonly string[]): LayerPair[] {
+export function matchLayersExplained(source: readonly Layer[], target: readonly Layer[], prefixRules: readonly string[], limits: AlignLimits = DEFAULT_LIMITS): Matching {
   const norm = normaliser(source, target, prefixRules);
-  const normS = norm, normT = norm;
+  const normT = target.map((l) => norm(l.name));
+  const normS = source.map((l) => norm(l.name));
   const targetByNorm = new Map<string, number>();
-  target.forEach((l, j) => { const k = normT(l.name); if (!targetByNorm.has(k)) targetByNorm.set(k, j); });
+  normT.forEach((k, j) => { if (!targetByNorm.has(k)) targetByNorm.set(k, j); });
 
-  const srcPair = new Array<number>(source.length).fill(-1);
-  const tgtPair = new Array<number>(target.length).fill(-1);
-  const how = new Map<number, MatchedBy>(); // by source index
+  const srcPair = new Int32Array(source.length).fill(-1);
+  const tgtPair = new Int32Array(target.length).fill(-1);
+  const how: MatchedBy[] = new Array<MatchedBy>(source.length).fill('none');
 
+  let byName = 0;
   source.forEach((l, i) => {
-    const j = targetByNorm.get(normS(l.name));
+    const j = targetByNorm.get(normS[i]);
     if (j === undefined || tgtPair[j] >= 0) return;
-    srcPair[i] = j; tgtPair[j] = i;
-    how.set(i, l.name === target[j].name ? 'name' : 'prefix-rule');
+    srcPair[i] = j; tgtPair[j] = i; byName++;
+    how[i] = l.name === target[j].name ? 'name' : 'prefix-rule';
   });
 
-  const restS = source.map((_, i) => i).filter((i) => srcPair[i] < 0);
-  const restT = target.map((_, j) => j).filter((j) => tgtPair[j] < 0);
-  const aligned = alignByOrderAndShape(restS.map((i) => source[i]), restT.map((j) => target[j]));
+  const restS: number[] = [], restT: number[] = [];
+  srcPair.forEach((j, i) => { if (j < 0) restS.push(i); });
+  tgtPair.forEach((i, j) => { if (i < 0) restT.push(j); });
+  const sig = signaturesOf(restS.map((i) => source[i]), restT.map((j) => target[j]));
+  const { pairs: aligned, banded } = alignRest(restS, restT, sig, srcPair, limits);
   for (const [a, b] of aligned) {
-    srcPair[restS[a]] = restT[b]; tgtPair[restT[b]] = restS[a]; how.set(restS[a], 'order+shape');
+    srcPair[restS[a]] = restT[b]; tgtPair[restT[b]] = restS[a]; how[restS[a]] = 'order+shape';
   }
   // Lone leftovers between the same two aligned pairs, same kind: a replaced layer of another shape.
   const bounds: [number, number][] = [[-1, -1], ...aligned, [restS.length, restT.length]];
@@ -157,26 +168,32 @@ export function matchLayers(source: readonly Layer[], target: readonly Layer[], 
     const [s0, t0] = bounds[k], [s1, t1] = bounds[k + 1];
     if (s1 - s0 === 2 && t1 - t0 === 2) {
       const i = restS[s0 + 1], j = restT[t0 + 1];
-      if (source[i].kind === target[j].kind) { srcPair[i] = j; tgtPair[j] = i; how.set(i, 'order+shape'); }
+      if (source[i].kind === target[j].kind) { srcPair[i] = j; tgtPair[j] = i; how[i] = 'order+shape'; }
     }
+  }
+
+  const notes: string[] = [];
+  if (source.length > 0 && target.length > 0 && byName === 0 && aligned.length === 0) {
+    notes.push(`No layer pairs: none of the ${source.length} source layers has a name (after prefix rules) or the kind and shape, in order, of one of the ${target.length} target layers; these look like different networks.`);
+  }
+  if (banded > 0) {
+    notes.push(`Order-and-shape pairing of ${restS.length} source and ${restT.length} target layers left unpaired by name was bounded (${banded} long stretch${banded === 1 ? '' : 'es'} without an anchor aligned near the diagonal); a layer moved far from its place may be left unpaired.`);
   }
 
   const pairOfSource = (i: number): LayerPair => {
     const j = srcPair[i];
-    return { name: normS(source[i].name), source: source[i], target: j >= 0 ? target[j] : null, matchedBy: j >= 0 ? how.get(i)! : 'none' };
+    return { name: normS[i], source: source[i], target: j >= 0 ? target[j] : null, matchedBy: j >= 0 ? how[i] : 'none' };
   };
-  const out: LayerPair[] = target.map((l, j) => (tgtPair[j] >= 0 ? pairOfSource(tgtPair[j]) : { name: normT(l.name), source: null, target: l, matchedBy: 'none' as MatchedBy }));
-  // Source-only layers go right after the pair holding the nearest preceding source layer.
-  const indexOfSource = new Map<Layer, number>(source.map((l, i) => [l, i]));
-  const posOfSource = new Map<number, number>();
-  const rebuild = () => { posOfSource.clear(); out.forEach((p, k) => { if (p.source) posOfSource.set(indexOfSource.get(p.source)!, k); }); };
-  rebuild();
-  source.forEach((l, i) => {
-    if (srcPair[i] >= 0) return;
-    let at = 0;
-    for (let prev = i - 1; prev >= 0; prev--) { const k = posOfSource.get(prev); if (k !== undefined) { at = k + 1; break; } }
-    out.splice(at, 0, pairOfSource(i));
-    rebuild();
+  // Network order in one pass: target order, each source-only layer right after the source
+  // layer before it (a run of them after the run's predecessor; leading ones first).
+  const out: LayerPair[] = [];
+  const sourceOnlyAfter = (i: number) => { for (let k = i + 1; k < source.length && srcPair[k] < 0; k++) out.push(pairOfSource(k)); };
+  sourceOnlyAfter(-1);
+  target.forEach((l, j) => {
+    const i = tgtPair[j];
+    if (i < 0) { out.push({ name: normT[j], source: null, target: l, matchedBy: 'none' }); return; }
+    out.push(pairOfSource(i));
+    sourceOnlyAfter(i);
   });
-  return out;
+  return { pairs: out, notes };
 }
