@@ -16,12 +16,19 @@ const importMetaUrl = {
 };
 
 // h5wasm is 5.8 MB of JavaScript; compiled into every bundle it costs ~80 ms at each CLI run and
-// worker start, though only HDF5 (Keras) files need it. It gets a bundle of its own, loaded by
-// hdf5.ts's dynamic import the first time an HDF5 file is opened.
-const lazyH5wasm = {
-  name: 'lazy-h5wasm',
+// worker start, though only HDF5 (Keras) files need it. All h5wasm work runs in the HDF5 thread
+// (src/core/formats/hdf5Thread.ts), so h5wasm is bundled there, as ESM inside that one bundle, and
+// nowhere else. (A separate CommonJS h5wasm.js imported from ESM broke Keras reading: its `Module`
+// export was copied before h5wasm's `ready` assigned it.) The other bundles contain hdf5.ts too, for
+// its thread client; its loader there is a stub that says where h5wasm runs.
+const h5wasmOnlyInThread = {
+  name: 'h5wasm-only-in-thread',
   setup(b) {
-    b.onResolve({ filter: /^h5wasm\/node$/ }, () => ({ path: './h5wasm.js', external: true }));
+    b.onResolve({ filter: /^h5wasm\/node$/ }, () => ({ path: 'h5wasm/node', namespace: 'h5wasm-only-in-thread' }));
+    b.onLoad({ filter: /.*/, namespace: 'h5wasm-only-in-thread' }, () => ({
+      contents: "throw new Error('h5wasm runs only in the HDF5 thread (dist/hdf5-thread.js), not in this bundle');",
+      loader: 'js',
+    }));
   },
 };
 
@@ -37,13 +44,13 @@ const node = {
 };
 
 const entries = [
-  { entryPoints: ['node_modules/h5wasm/dist/node/hdf5_hl.js'], outfile: 'dist/h5wasm.js', ...node, sourcemap: false },
-  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli-bundle.js', ...node, plugins: [lazyH5wasm] },
+  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli-bundle.js', ...node, plugins: [h5wasmOnlyInThread] },
   // What `reuse-lens` runs: loads cli-bundle.js with V8's code cache (src/cli/launch.ts).
   { entryPoints: ['src/cli/launch.ts'], outfile: 'dist/cli.js', ...node, sourcemap: false, banner: { js: '#!/usr/bin/env node' } },
-  { entryPoints: ['src/worker/main.ts'], outfile: 'dist/worker.js', ...node, plugins: [lazyH5wasm] },
+  { entryPoints: ['src/worker/main.ts'], outfile: 'dist/worker.js', ...node, plugins: [h5wasmOnlyInThread] },
   // The thread all h5wasm work runs in, so a damaged HDF5 file that hangs the library can be ended.
-  { entryPoints: ['src/core/formats/hdf5Thread.ts'], outfile: 'dist/hdf5-thread.js', ...node, plugins: [lazyH5wasm] },
+  // h5wasm is bundled into it (and only into it); no source map: 5 MB of it would be h5wasm's.
+  { entryPoints: ['src/core/formats/hdf5Thread.ts'], outfile: 'dist/hdf5-thread.js', ...node, sourcemap: false },
   // The threads that read and sum ranges of large tensor pairs, one per core (src/core/tensor/pairThreads.ts).
   { entryPoints: ['src/core/tensor/pairThread.ts'], outfile: 'dist/pair-thread.js', ...node },
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', ...node, external: ['vscode'] },

@@ -4,9 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DIST, ensureProductionBuild, ROOT } from './helpers/shippedBundles';
 
-const ROOT = join(__dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'cli.js');
+const CLI = join(DIST, 'cli.js');
 const DIR = join(ROOT, 'test', 'fixtures', 'pairs');
 const SRC = join(DIR, 'source.safetensors');
 const TGT = join(DIR, 'target.safetensors');
@@ -16,13 +16,8 @@ function cli(...args: string[]) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-before(() => {
-  // `npm test` builds first; a lone run of this file builds when the bundle is missing.
-  if (!existsSync(CLI)) {
-    const b = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: ROOT, encoding: 'utf8' });
-    assert.equal(b.status, 0, b.stderr);
-  }
-});
+// `npm test` builds the production bundles first; a lone run of this file builds them if it has to.
+before(ensureProductionBuild);
 
 test('compare prints a layer table in network order and the one-line summary, exit 0', () => {
   const r = cli('compare', SRC, TGT);

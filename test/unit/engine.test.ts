@@ -5,39 +5,11 @@ import { join } from 'node:path';
 import { analyzePaths, inspectPath, rejudge } from '../../src/core/analysis/engine';
 import { DEFAULT_OPTIONS, Report } from '../../src/core/shared/reportTypes';
 import { CancelledError, CheckpointError } from '../../src/core/common/errors';
+import { checkAgainstNumpy, checkKerasTorchCross, CrossTruth, near } from './helpers/reportTruth';
 
 const DIR = join(__dirname, '..', 'fixtures', 'pairs');
 const f = (name: string) => join(DIR, name);
 const expected = JSON.parse(readFileSync(f('expected.json'), 'utf8'));
-
-interface Expected { source: string; rmse: number; relRmse: number | null; cosine: number | null; maxAbsDiff: number; filterRmse?: number[]; filterGrid?: number[] }
-
-function near(actual: number | null | undefined, want: number | null, what: string) {
-  if (want === null) { assert.equal(actual, null, what); return; }
-  assert.ok(typeof actual === 'number', `${what}: got ${actual}`);
-  assert.ok(Math.abs(actual - want) <= 1e-6 * Math.abs(want) + 1e-12, `${what}: ${actual} vs numpy ${want}`);
-}
-
-/** Every compared tensor pair of the report against numpy's float64 numbers. */
-function checkAgainstNumpy(report: Report, table: Record<string, Expected>, targetName = (n: string) => n) {
-  const params = new Map(report.layers.flatMap((l) => l.params).filter((p) => p.targetName).map((p) => [targetName(p.targetName!), p]));
-  let checked = 0;
-  for (const [name, e] of Object.entries(table)) {
-    const p = params.get(name);
-    assert.ok(p, `${name} is in the report`);
-    assert.equal(p.sourceName !== null && targetName(p.sourceName) === e.source || p.sourceName === e.source, true, `${name} paired with ${e.source}, got ${p.sourceName}`);
-    near(p.rmse, e.rmse, `${name} rmse`); near(p.relRmse, e.relRmse, `${name} relRmse`);
-    near(p.cosine, e.cosine, `${name} cosine`); near(p.maxAbsDiff, e.maxAbsDiff, `${name} maxAbsDiff`);
-    if (e.filterRmse) {
-      assert.equal(p.filterRmse?.length, e.filterRmse.length, `${name} filters`);
-      e.filterRmse.forEach((v, i) => near(p.filterRmse![i], v, `${name} filter ${i}`));
-      assert.equal(p.filterGrid?.values.length, e.filterGrid!.length);
-      e.filterGrid!.forEach((v, i) => near(p.filterGrid!.values[i], v, `${name} cell ${i}`));
-    }
-    checked++;
-  }
-  assert.ok(checked >= 20, `checked ${checked} tensors`);
-}
 
 const DESIGNED: Record<string, string> = {
   'features.0': 'reuse', 'features.1': 'reuse', 'features.3': 'fine-tune', 'features.4': 'fine-tune',
@@ -131,13 +103,8 @@ test('inspect lists tensors and layers from the header, and with stats matches n
 });
 
 test('compares a Keras .h5 with a PyTorch .pt of the same CNN: all layers by order+shape, RMSE as numpy', async () => {
-  const cross = JSON.parse(readFileSync(join(DIR, '..', 'keras', 'cross_expected.json'), 'utf8')) as
-    { layers: { keras: string; torch: string; params: { role: string; torchName: string; rmse: number }[] }[] };
+  const cross = JSON.parse(readFileSync(join(DIR, '..', 'keras', 'cross_expected.json'), 'utf8')) as CrossTruth;
   const r = await analyzePaths(join(DIR, '..', 'keras', 'cross_cnn.h5'), join(DIR, '..', 'keras', 'cross_cnn.pt'));
-  assert.deepEqual(r.layers.map((l) => [l.sourceName, l.targetName, l.matchedBy]), cross.layers.map((l) => [l.keras, l.torch, 'order+shape']));
-  for (const l of cross.layers) {
-    const got = r.layers.find((x) => x.targetName === l.torch)!;
-    for (const p of l.params) near(got.params.find((x) => x.targetName === p.torchName)?.rmse, p.rmse, p.torchName);
-  }
+  checkKerasTorchCross(r, cross);
   assert.doesNotMatch(r.layers[1].reason, /num batches tracked/, 'a counter only PyTorch keeps is not worth a word');
 });

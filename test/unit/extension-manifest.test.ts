@@ -89,7 +89,7 @@ test('the packaged extension holds every bundle the worker and the webviews load
   assert.equal(r.status, 0, r.stderr);
   const files = new Set(r.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
   // Loaded by file name, not through the bundler: a file missing from the .vsix fails only at run time.
-  for (const f of ['dist/extension.js', 'dist/worker.js', 'dist/pair-thread.js', 'dist/hdf5-thread.js', 'dist/h5wasm.js', 'dist/webview/report.js', 'dist/webview/summary.js',
+  for (const f of ['dist/extension.js', 'dist/worker.js', 'dist/pair-thread.js', 'dist/hdf5-thread.js', 'dist/webview/report.js', 'dist/webview/summary.js',
     // The replacement-experiment driver, run with the user's Python (src/core/experiments/driver.ts).
     'python/reuse_lens_experiment.py']) {
     assert.ok(files.has(f), `${f} is in the .vsix (see .vscodeignore)`);

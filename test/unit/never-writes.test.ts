@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as esbuild from 'esbuild';
 import { WorkerClient } from '../../src/extension/worker/client';
+import { DIST, ensureProductionBuild } from './helpers/shippedBundles';
 
 const FIX = path.join(__dirname, '..', 'fixtures');
 let tmp: string;
@@ -35,13 +35,9 @@ async function fingerprint(files: string[]): Promise<Map<string, string>> {
 
 before(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'reuse-lens-ro-'));
-  const workerJs = path.join(tmp, 'worker.js');
-  await esbuild.build({
-    entryPoints: [path.join(__dirname, '..', '..', 'src', 'worker', 'main.ts')], outfile: workerJs,
-    bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'silent',
-    banner: { js: "const __import_meta_url = require('url').pathToFileURL(__filename).href;" },
-    define: { 'import.meta.url': '__import_meta_url' },
-  });
+  // The worker the .vsix ships (dist/ built with --production), with its thread bundles beside it.
+  ensureProductionBuild();
+  const workerJs = path.join(DIST, 'worker.js');
   c = new WorkerClient({ workerPath: workerJs, memoryLimitMb: 512, log: { info() {}, warn() {}, error() {} }, onWorkerLost() {} });
 });
 

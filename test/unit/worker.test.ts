@@ -6,11 +6,11 @@ import { promises as fs } from 'node:fs';
 import { fork, spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as esbuild from 'esbuild';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { WorkerClient, WorkerLog } from '../../src/extension/worker/client';
 import { WorkerRequestError } from '../../src/extension/worker/errors';
+import { DIST, ensureProductionBuild } from './helpers/shippedBundles';
 
 const FIX = path.join(__dirname, '..', 'fixtures');
 const SAFETENSORS = path.join(FIX, 'safetensors', 'conv_bn_linear.safetensors');
@@ -55,15 +55,9 @@ async function writeBigSafetensors(file: string, n: number, seed: number): Promi
 
 before(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'reuse-lens-worker-'));
-  workerJs = path.join(tmp, 'worker.js');
-  // Bundle the worker exactly as esbuild.mjs does, so the test runs the code that ships.
-  // The pair threads' bundle goes next to it, where the worker looks for it.
-  await Promise.all([['worker/main.ts', workerJs], ['core/tensor/pairThread.ts', path.join(tmp, 'pair-thread.js')]].map(([entry, outfile]) => esbuild.build({
-    entryPoints: [path.join(__dirname, '..', '..', 'src', entry)], outfile,
-    bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'silent',
-    banner: { js: "const __import_meta_url = require('url').pathToFileURL(__filename).href;" },
-    define: { 'import.meta.url': '__import_meta_url' },
-  })));
+  // The worker the .vsix ships (dist/ built with --production), with its thread bundles beside it.
+  ensureProductionBuild();
+  workerJs = path.join(DIST, 'worker.js');
 });
 
 after(async () => {

@@ -5,8 +5,12 @@
 //
 // h5wasm is ESM-only; its `h5wasm/node` build reads the host file system directly (NODERAWFS),
 // so files are opened by path and only the parts HDF5 asks for are read. It is loaded with a
-// dynamic import, which works under tsx and which esbuild inlines into the CommonJS bundles
-// (esbuild.mjs defines `import.meta.url` for it).
+// dynamic import, which works under tsx and which esbuild inlines into dist/hdf5-thread.js, the
+// one bundle that runs it (esbuild.mjs defines `import.meta.url` for it).
+//
+// h5wasm assigns its exported `Module` only when `ready` resolves. An ESM binding sees that, but a
+// copy of the exports taken earlier (CommonJS seen from ESM, a namespace spread) holds undefined
+// for good; so the WebAssembly module is taken from what `ready` resolves to, never from `Module`.
 import type * as H5 from 'h5wasm';
 import { DType } from '../common/types';
 import { CheckpointError } from '../common/errors';
@@ -17,19 +21,22 @@ import { closeSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 type H5Module = typeof H5;
-let loading: Promise<H5Module> | undefined;
+/** h5wasm's classes, and its WebAssembly module as `ready` resolved it. */
+interface H5wasm { lib: H5Module; wasm: WasmModule }
+let loading: Promise<H5wasm> | undefined;
 
-async function h5(): Promise<H5Module> {
+async function h5(): Promise<H5wasm> {
   if (!loading) {
     loading = (async () => {
       // @ts-ignore -- `h5wasm/node` is resolved through package.json `exports`, which the
       // project's `moduleResolution: node` does not read; its types are those of `h5wasm`.
       const mod = (await import('h5wasm/node')) as unknown as H5Module & { default?: H5Module };
       const lib = (mod.File ? mod : mod.default) as H5Module;
-      const m = await lib.ready;
+      const wasm = (await lib.ready) as unknown as WasmModule & { activate_throwing_error_handler(): number };
+      if (!wasm || typeof wasm._malloc !== 'function') throw new Error('h5wasm loaded without its WebAssembly module');
       // Make HDF5 errors throw (with HDF5's own message) instead of printing to stderr.
-      (m as unknown as { activate_throwing_error_handler(): number }).activate_throwing_error_handler();
-      return lib;
+      wasm.activate_throwing_error_handler();
+      return { lib, wasm };
     })();
   }
   return loading;
@@ -62,7 +69,7 @@ export type Hdf5AttrValue = string | number | boolean | string[] | number[] | nu
 export class Hdf5File {
   /** Member names per group path: lookups walk from the root, and big models have many. */
   private readonly keyCache = new Map<string, Set<string>>();
-  private constructor(readonly path: string, private readonly lib: H5Module, private readonly file: H5.File) {}
+  private constructor(readonly path: string, private readonly lib: H5Module, private readonly wasm: WasmModule, private readonly file: H5.File) {}
 
   /**
    * Opens `fsPath` (shown to the user as `displayPath`, e.g. the `.keras` it was extracted from).
@@ -73,7 +80,7 @@ export class Hdf5File {
     let head: Uint8Array;
     try { head = await raf.read(0, Math.min(raf.size, 2056)); } finally { await raf.close(); }
     if (!isHdf5(head)) throw new CheckpointError(displayPath, 'is not an HDF5 file (no HDF5 signature)');
-    const lib = await h5();
+    const { lib, wasm } = await h5();
     let f: H5.File;
     try {
       f = new lib.File(fsPath, 'r');
@@ -81,7 +88,7 @@ export class Hdf5File {
       hdf5Faults++;
       throw new CheckpointError(displayPath, `HDF5 file cannot be opened: ${hdf5Problem(e)}`);
     }
-    return new Hdf5File(displayPath, lib, f);
+    return new Hdf5File(displayPath, lib, wasm, f);
   }
 
   close(): void {
@@ -136,7 +143,7 @@ export class Hdf5File {
     if (!(o instanceof this.lib.Dataset)) throw new CheckpointError(this.path, `${path} is not a dataset`);
     return this.guard(() => {
       const m = o.metadata;
-      const Module = this.lib.Module as unknown as WasmModule;
+      const Module = this.wasm;
       const nbytes = m.size * m.total_size;
       if (nbytes === 0) return new Uint8Array(0);
       if (nbytes > Module.MAXIMUM_MEMORY / 2) throw new CheckpointError(this.path, `dataset ${path} is ${nbytes} bytes, too large to read`);

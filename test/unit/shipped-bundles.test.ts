@@ -1,0 +1,157 @@
+// What users run is what is tested here: the production bundles (minified, no source maps) that
+// `npm run package` puts in the .vsix and `npm test` builds the same way (`node esbuild.mjs
+// --production`). `dist/cli.js` and `dist/worker.js` (over JSON-RPC, as the extension forks it)
+// read a fixture of every format, and their numbers are held to the committed numpy/torch/onnx
+// readings. The unit tests of the readers run the sources through tsx, where module loading
+// differs from the bundles (h5wasm's ESM bindings broke Keras only in the bundles).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { WorkerClient } from '../../src/extension/worker/client';
+import type { InspectResponse, Report } from '../../src/protocol';
+import { FIXTURES, listTruth, meanStd, pytorchTruth, TensorTruth, valuesTruth } from './helpers/fixtureTruth';
+import { checkAgainstNumpy, checkKerasTorchCross } from './helpers/reportTruth';
+import { DIST, ensureProductionBuild, isProductionBuild, ROOT, SHIPPED } from './helpers/shippedBundles';
+
+/** One fixture of each format the product reads, with its committed truth. */
+const CASES: { label: string; file: string; format: string; truth: () => TensorTruth[] }[] = [
+  { label: 'a PyTorch zip .pt', file: 'pytorch/conv_net.pt', format: 'pytorch-zip', truth: () => pytorchTruth('conv_net.pt') },
+  { label: 'a legacy (pre-1.6) PyTorch .pt', file: 'pytorch/conv_net_legacy.pt', format: 'pytorch-legacy', truth: () => pytorchTruth('conv_net_legacy.pt') },
+  { label: 'a safetensors file', file: 'safetensors/conv_bn_linear.safetensors', format: 'safetensors', truth: () => listTruth('safetensors/expected.json', 'safetensors/conv_bn_linear.safetensors') },
+  { label: 'a sharded safetensors index', file: 'safetensors/sharded/model.safetensors.index.json', format: 'safetensors-sharded', truth: () => listTruth('safetensors/expected.json', 'safetensors/sharded/model.safetensors.index.json') },
+  { label: 'a NumPy .npy', file: 'numpy/c_order.npy', format: 'npy', truth: () => listTruth('numpy/expected.json', 'numpy/c_order.npy') },
+  { label: 'a deflated NumPy .npz', file: 'numpy/state_deflated.npz', format: 'npz', truth: () => listTruth('numpy/expected.json', 'numpy/state_deflated.npz') },
+  { label: 'a tf.keras model .h5', file: 'keras/cnn_model.h5', format: 'keras-h5', truth: () => valuesTruth('keras/cnn_expected.json') },
+  { label: 'a tf.keras save_weights .h5 (gzip-chunked)', file: 'keras/cnn_weights.h5', format: 'keras-h5', truth: () => valuesTruth('keras/cnn_expected.json') },
+  { label: 'a Keras 3 .keras archive', file: 'keras/cnn.keras', format: 'keras-v3', truth: () => valuesTruth('keras/cnn_keras3_expected.json') },
+  { label: 'a TF.js model.json with two shards', file: 'tfjs/cnn/model.json', format: 'tfjs', truth: () => valuesTruth('tfjs/cnn_expected.json') },
+  { label: 'an ONNX model', file: 'onnx/cnn.onnx', format: 'onnx', truth: () => valuesTruth('onnx/cnn_expected.json') },
+  { label: 'an ONNX model with external data', file: 'onnx/cnn_external.onnx', format: 'onnx', truth: () => valuesTruth('onnx/cnn_expected.json') },
+];
+
+const fixture = (rel: string) => join(FIXTURES, rel);
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [join(DIST, 'cli.js'), ...args], { encoding: 'utf8', cwd: ROOT });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const near = (got: number, want: number, scale: number, what: string) =>
+  assert.ok(Math.abs(got - want) <= 1e-6 * Math.max(scale, 1e-9), `${what}: got ${got}, truth ${want}`);
+
+/** An inspect result's tensors (with stats) against the truth: names in order, shapes, min/max/mean/std. */
+function checkInspect(r: InspectResponse, truth: TensorTruth[], what: string): void {
+  assert.deepEqual(r.tensors.map((t) => t.name), truth.map((t) => t.name), `${what}: tensor names`);
+  for (const e of truth) {
+    const t = r.tensors.find((x) => x.name === e.name)!;
+    assert.deepEqual(t.shape, e.shape, `${what} ${e.name} shape`);
+    assert.ok(t.stats, `${what} ${e.name} has stats`);
+    const rms = Math.sqrt(e.sumsq / e.n);
+    const { mean, std } = meanStd(e);
+    near(t.stats.mean, mean, rms, `${what} ${e.name} mean`);
+    // std from sums loses digits where std << mean; its square is what the sums pin down.
+    near(t.stats.std ** 2, std ** 2, e.sumsq / e.n, `${what} ${e.name} std²`);
+    if (e.min !== undefined) near(t.stats.min, e.min, rms, `${what} ${e.name} min`);
+    if (e.max !== undefined) near(t.stats.max, e.max, rms, `${what} ${e.name} max`);
+    assert.equal(t.stats.nan, 0);
+  }
+}
+
+before(ensureProductionBuild);
+
+test('npm test runs the bundles the .vsix ships: built with --production (minified, no source maps)', () => {
+  assert.ok(isProductionBuild(), 'dist/ holds a development build: npm test must build with `node esbuild.mjs --production`, as npm run package does');
+  const pkg = readFileSync(join(ROOT, 'package.json'), 'utf8');
+  assert.match(JSON.parse(pkg).scripts.test, /esbuild\.mjs --production/);
+  assert.match(readFileSync(join(ROOT, 'scripts', 'package-vsix.mjs'), 'utf8'), /'esbuild\.mjs', '--production'/);
+});
+
+test('h5wasm is in the HDF5 thread bundle only, once', () => {
+  // h5wasm's WebAssembly factory is 5 MB; a second copy would show as a bundle of that size.
+  for (const b of SHIPPED) {
+    const size = readFileSync(join(DIST, b)).length;
+    if (b === 'hdf5-thread.js') assert.ok(size > 3e6, `${b} holds h5wasm (${size} bytes)`);
+    else assert.ok(size < 2e6, `${b} does not hold h5wasm (${size} bytes)`);
+  }
+});
+
+for (const c of CASES) {
+  test(`reuse-lens inspect --stats reads every tensor of ${c.label} to the committed truth`, () => {
+    const r = cli('inspect', fixture(c.file), '--stats', '--json');
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out) as InspectResponse;
+    assert.equal(j.format, c.format);
+    checkInspect(j, c.truth(), c.file);
+  });
+}
+
+test('reuse-lens compare --json: PyTorch source against a safetensors target, every pair as numpy computed it', () => {
+  const r = cli('compare', fixture('pairs/source.pt'), fixture('pairs/target.safetensors'), '--json');
+  assert.equal(r.code, 0, r.err);
+  const truth = JSON.parse(readFileSync(fixture('pairs/expected.json'), 'utf8'));
+  checkAgainstNumpy(JSON.parse(r.out), truth.pairs['source-target']);
+});
+
+test('reuse-lens compare --json: a Keras .h5 source against a PyTorch target, pairing and RMSEs as numpy computed them', () => {
+  const r = cli('compare', fixture('keras/cross_cnn.h5'), fixture('keras/cross_cnn.pt'), '--json');
+  assert.equal(r.code, 0, r.err);
+  checkKerasTorchCross(JSON.parse(r.out), JSON.parse(readFileSync(fixture('keras/cross_expected.json'), 'utf8')));
+});
+
+test('reuse-lens compare --json: a Keras .h5 against a TF.js model, each pair\'s RMSE and cosine as computed from both truths', () => {
+  const r = cli('compare', fixture('keras/cnn_model.h5'), fixture('tfjs/cnn/model.json'), '--json');
+  assert.equal(r.code, 0, r.err);
+  const rep = JSON.parse(r.out) as Report;
+  const src = valuesTruth('keras/cnn_expected.json'), tgt = valuesTruth('tfjs/cnn_expected.json');
+  const params = rep.layers.flatMap((l) => l.params);
+  assert.equal(params.length, src.length);
+  for (const s of src) {
+    const t = tgt.find((x) => x.name === s.name)!;
+    let d2 = 0, dot = 0;
+    s.first.forEach((a, i) => { d2 += (a - t.first[i]) ** 2; dot += a * t.first[i]; });
+    const p = params.find((x) => x.sourceName === s.name && x.targetName === s.name)!;
+    assert.ok(p, `${s.name} is paired by name`);
+    near(p.rmse!, Math.sqrt(d2 / s.n), Math.sqrt(d2 / s.n), `${s.name} rmse`);
+    near(p.cosine!, dot / Math.sqrt(s.sumsq * t.sumsq), 1, `${s.name} cosine`);
+  }
+});
+
+test('reuse-lens compare --json: an ONNX model against the same model with external data is identical tensor by tensor', () => {
+  const r = cli('compare', fixture('onnx/cnn.onnx'), fixture('onnx/cnn_external.onnx'), '--json');
+  assert.equal(r.code, 0, r.err);
+  const rep = JSON.parse(r.out) as Report;
+  assert.deepEqual(rep.layers.map((l) => l.name), JSON.parse(readFileSync(fixture('onnx/cnn_expected.json'), 'utf8')).layerOrder);
+  const params = rep.layers.flatMap((l) => l.params);
+  assert.equal(params.length, 10);
+  for (const p of params) assert.equal(p.rmse, 0, p.targetName ?? '');
+});
+
+// ---- dist/worker.js over JSON-RPC, forked as the extension forks it ----
+
+let worker: WorkerClient;
+after(() => worker?.dispose());
+const rpc = () => (worker ??= new WorkerClient({ workerPath: join(DIST, 'worker.js'), memoryLimitMb: 1024, log: { info() {}, warn() {}, error() {} }, onWorkerLost: () => {} }));
+
+for (const c of CASES) {
+  test(`the worker bundle inspects ${c.label} with stats and reads its first tensor's values over JSON-RPC`, async () => {
+    const truth = c.truth();
+    const r = await rpc().inspect({ path: fixture(c.file), stats: true });
+    assert.equal(r.format, c.format);
+    checkInspect(r, truth, c.file);
+    const first = truth[0];
+    const t = await rpc().readTensor({ path: fixture(c.file), name: first.name });
+    assert.deepEqual(t.shape, first.shape);
+    assert.equal(t.values.length, first.n);
+    first.first.forEach((v, i) => near(t.values[i], v, Math.abs(v), `${c.file} ${first.name}[${i}]`));
+  });
+}
+
+test('the worker bundle analyzes a PyTorch/safetensors pair and a Keras/PyTorch pair to numpy\'s numbers', async () => {
+  const pairs = JSON.parse(readFileSync(fixture('pairs/expected.json'), 'utf8'));
+  const a = await rpc().analyze({ source: fixture('pairs/source.pt'), target: fixture('pairs/target.safetensors') });
+  checkAgainstNumpy(a.report, pairs.pairs['source-target']);
+  const k = await rpc().analyze({ source: fixture('keras/cross_cnn.h5'), target: fixture('keras/cross_cnn.pt') });
+  checkKerasTorchCross(k.report, JSON.parse(readFileSync(fixture('keras/cross_expected.json'), 'utf8')));
+});
