@@ -66,6 +66,11 @@ export interface Checkpoint {
   metadata?: Record<string, string>;
   /** Files this checkpoint is made of (shards, external data), with size and mtime at open. */
   files: { path: string; size: number; mtimeMs: number }[];
+  /**
+   * The model's architecture when the file holds one: the Keras model config (`model.save` .h5,
+   * .keras config.json) or a TF.js `modelTopology`. What replacement experiments build the model from.
+   */
+  architecture?: unknown;
   /** Layer order declared by the file itself (Keras layer list, ONNX node order), if any. */
   layerOrder?: string[];
   /** Problems found while opening that did not stop it (listed by inspect). */

@@ -60,6 +60,11 @@ export interface ExperimentResult {
   python: string;
   torch: string;
   device: string;
+  /**
+   * What evaluated the model when it was built from its file (no Python): `TensorFlow.js 4.22.0,
+   * WebAssembly backend (SIMD, 1 thread)`, `ONNX Runtime 1.30.0 (onnxruntime-node, CPU)`.
+   */
+  runtime?: string;
   /** Evaluated samples (label elements for per-pixel tasks). */
   samples: number;
   metric: ExperimentMetric;

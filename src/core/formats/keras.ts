@@ -157,6 +157,8 @@ interface OpenContext {
   entries?: NonTensorEntry[];
   files?: Checkpoint['files'];
   warnings?: string[];
+  /** The model config from config.json of a .keras. */
+  architecture?: unknown;
 }
 
 /** Opens an HDF5 Keras file at `fsPath` (shown as `displayPath`). */
@@ -172,7 +174,8 @@ export async function openKerasHdf5(fsPath: string, displayPath: string, ctx: Op
       load: async () => runInHdf5Thread<Uint8Array>({ op: 'read', fsPath: ctx.ensure ? await ctx.ensure() : fsPath, displayPath, dataset }, datasetReadMs(bytes)),
     },
   }));
-  return { path: displayPath, format: d.format, tensors, layerOrder: d.layerOrder, entries: d.entries, files, warnings: d.warnings, metadata: d.metadata };
+  const architecture = ctx.architecture ?? d.architecture;
+  return { path: displayPath, format: d.format, tensors, layerOrder: d.layerOrder, entries: d.entries, files, warnings: d.warnings, metadata: d.metadata, ...(architecture ? { architecture } : {}) };
 }
 
 /** What the HDF5 thread passes in: plain data (no loaders, no file handles). */
@@ -194,6 +197,8 @@ export interface KerasDescription {
   entries: NonTensorEntry[];
   warnings: string[];
   metadata: Record<string, string>;
+  /** The model config of a `model.save` .h5 (its `model_config` attribute). */
+  architecture?: unknown;
 }
 
 /** Walks an open Keras HDF5 file (in the HDF5 thread: every call here may hang on a damaged file). */
@@ -211,8 +216,8 @@ export function describeKerasHdf5(f: Hdf5File, ctx: KerasDescribeContext): Keras
     const v = f.attr('', k) ?? (base ? f.attr(base, k) : null);
     if (typeof v === 'string') common.metadata[k] = v;
   }
-  const out = (format: KerasDescription['format'], r: { tensors: DescribedTensor[] }): KerasDescription =>
-    ({ format, tensors: r.tensors, layerOrder: layerOrderOf(r.tensors), entries: common.entries, warnings: common.warnings, metadata: common.metadata });
+  const out = (format: KerasDescription['format'], r: { tensors: DescribedTensor[]; architecture?: unknown }): KerasDescription =>
+    ({ format, tensors: r.tensors, layerOrder: layerOrderOf(r.tensors), entries: common.entries, warnings: common.warnings, metadata: common.metadata, architecture: r.architecture });
   if (base !== undefined) return out('keras-h5', readKeras2(f, base, ctx, common));
   if (f.kind('layers') === 'group' || f.kind('_layer_checkpoint_dependencies') === 'group') {
     return out('keras-v3', readKeras3(f, ctx, common));
@@ -250,7 +255,7 @@ function parseJsonAttr(f: Hdf5File, path: string, name: string): unknown {
   try { return JSON.parse(v); } catch { return undefined; }
 }
 
-function readKeras2(f: Hdf5File, base: string, ctx: KerasDescribeContext, common: Common): { tensors: DescribedTensor[] } {
+function readKeras2(f: Hdf5File, base: string, ctx: KerasDescribeContext, common: Common): { tensors: DescribedTensor[]; architecture?: unknown } {
   const modelConfig = parseJsonAttr(f, '', 'model_config');
   const classes = ctx.config ?? configLayers(modelConfig);
   if (modelConfig && typeof modelConfig === 'object') {
@@ -283,7 +288,7 @@ function readKeras2(f: Hdf5File, base: string, ctx: KerasDescribeContext, common
   }
   const training = f.attr('', 'training_config');
   if (typeof training === 'string') common.entries.push({ name: 'training_config', type: 'dict', value: cut(training) });
-  return { tensors };
+  return { tensors, architecture: modelConfig && typeof modelConfig === 'object' ? modelConfig : undefined };
 }
 
 /** Containers Keras 3 nests layers in; they are not part of a layer's name. */
@@ -396,6 +401,7 @@ async function openZip(path: string): Promise<ZipArchive> {
 async function openKerasZip(path: string): Promise<Checkpoint> {
   const zip = await openZip(path);
   let config: Map<string, ConfigLayer> | undefined;
+  let architecture: unknown;
   const metadata: Record<string, string> = {};
   let weightsEntry;
   try {
@@ -405,6 +411,7 @@ async function openKerasZip(path: string): Promise<Checkpoint> {
     if (cfgEntry) {
       const json = parseJson(await zip.readEntry(cfgEntry, MAX_CONFIG_BYTES), path, 'config.json');
       config = configLayers(json);
+      architecture = json;
       const cls = (json as Record<string, unknown> | null)?.class_name;
       if (typeof cls === 'string') metadata.model_class = cls;
     }
@@ -421,7 +428,7 @@ async function openKerasZip(path: string): Promise<Checkpoint> {
   const ensure = () => extractOnce(path, sig, entryName);
   const fsPath = await ensure();
   return openKerasHdf5(fsPath, path, {
-    config, ensure, metadata, files: [sig],
+    config, ensure, metadata, files: [sig], architecture,
     warnings: config ? [] : ['no config.json in the archive: variable roles are inferred from layer names'],
   });
 }

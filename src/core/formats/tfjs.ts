@@ -124,7 +124,7 @@ export async function openTfjs(path: string): Promise<Checkpoint> {
   const present = new Set(tensors.map((t) => t.name.slice(0, Math.max(0, t.name.lastIndexOf('.')))));
   const layerOrder = declared.filter((l) => present.has(l));
   for (const l of present) if (!layerOrder.includes(l)) layerOrder.push(l);
-  return { path, format: 'tfjs', tensors, entries: [], metadata, files, layerOrder, warnings };
+  return { path, format: 'tfjs', tensors, entries: [], metadata, files, layerOrder, warnings, ...(topology && typeof topology === 'object' ? { architecture: topology } : {}) };
 }
 
 /** A table lookup that ignores inherited keys (`constructor`, `__proto__` in a hostile manifest). */
