@@ -2,7 +2,7 @@
 // One bundle per process: the CLI, the extension host, the worker, the webview (browser).
 // Entries whose source does not exist yet are skipped, so the build works at every stage.
 import * as esbuild from 'esbuild';
-import { existsSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 
 const watch = process.argv.includes('--watch');
@@ -32,6 +32,43 @@ const h5wasmOnlyInThread = {
   },
 };
 
+// onnxruntime-node loads its native binding from ../bin/napi-v6/<platform>/<arch>/ of its
+// package; in the bundles it is dist/onnxruntime/<platform>-<arch>/ (copied below, beside
+// libonnxruntime, which the binding finds through its $ORIGIN runpath).
+const ortBinding = {
+  name: 'ort-binding',
+  setup(b) {
+    b.onLoad({ filter: /onnxruntime-node[\\/]dist[\\/]binding\.js$/ }, (args) => ({
+      loader: 'js',
+      contents: readFileSync(args.path, 'utf8').replace(
+        /require\(`\.\.\/bin\/napi-v6\/\$\{process\.platform\}\/\$\{process\.arch\}\/onnxruntime_binding\.node`\)/,
+        "require(require('path').join(__dirname, 'onnxruntime', process.platform + '-' + process.arch, 'onnxruntime_binding.node'))"),
+    }));
+  },
+};
+
+/**
+ * Runtime files the bundles load by path: TensorFlow.js's WebAssembly backend (dist/tfjs/) and
+ * ONNX Runtime's native library for the platform this build runs on (dist/onnxruntime/).
+ */
+function copyRuntimeFiles() {
+  const wasm = 'node_modules/@tensorflow/tfjs-backend-wasm/dist';
+  mkdirSync('dist/tfjs', { recursive: true });
+  // Node runs the single-threaded builds (the threaded one needs web workers): SIMD, and plain as a fallback.
+  for (const f of ['tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm.wasm']) cpSync(`${wasm}/${f}`, `dist/tfjs/${f}`);
+  const ort = `node_modules/onnxruntime-node/bin/napi-v6/${process.platform}/${process.arch}`;
+  if (existsSync(ort)) cpSync(ort, `dist/onnxruntime/${process.platform}-${process.arch}`, { recursive: true });
+}
+
+// TensorFlow.js and ONNX Runtime's JavaScript are ~3 MB: a bundle of their own, loaded by
+// fileExperiment.ts's dynamic import on the first experiment (as h5wasm is on the first HDF5 file).
+const lazyRuntimes = {
+  name: 'lazy-runtimes',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/runtimes$/ }, (args) => (/fileExperiment\.ts$/.test(args.importer) ? { path: './experiment-runtimes.js', external: true } : undefined));
+  },
+};
+
 const node = {
   bundle: true,
   platform: 'node',
@@ -44,10 +81,11 @@ const node = {
 };
 
 const entries = [
-  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli-bundle.js', ...node, plugins: [h5wasmOnlyInThread] },
+  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli-bundle.js', ...node, plugins: [h5wasmOnlyInThread, lazyRuntimes] },
   // What `reuse-lens` runs: loads cli-bundle.js with V8's code cache (src/cli/launch.ts).
   { entryPoints: ['src/cli/launch.ts'], outfile: 'dist/cli.js', ...node, sourcemap: false, banner: { js: '#!/usr/bin/env node' } },
-  { entryPoints: ['src/worker/main.ts'], outfile: 'dist/worker.js', ...node, plugins: [h5wasmOnlyInThread] },
+  { entryPoints: ['src/worker/main.ts'], outfile: 'dist/worker.js', ...node, plugins: [h5wasmOnlyInThread, lazyRuntimes] },
+  { entryPoints: ['src/core/experiments/runtimes.ts'], outfile: 'dist/experiment-runtimes.js', ...node, plugins: [h5wasmOnlyInThread, ortBinding] },
   // The thread all h5wasm work runs in, so a damaged HDF5 file that hangs the library can be ended.
   // h5wasm is bundled into it (and only into it); no source map: 5 MB of it would be h5wasm's.
   { entryPoints: ['src/core/formats/hdf5Thread.ts'], outfile: 'dist/hdf5-thread.js', ...node, sourcemap: false },
@@ -64,6 +102,7 @@ if (watch) {
   for (const e of entries) (await esbuild.context(e)).watch();
 } else {
   await Promise.all(entries.map((e) => esbuild.build(e)));
+  copyRuntimeFiles();
   writeCliCodeCache();
 }
 

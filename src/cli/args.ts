@@ -12,7 +12,8 @@ export type Command =
   | { kind: 'inspect'; file: string; stats: boolean; json: boolean }
   | { kind: 'compare'; source: string; target: string; output: OutputKind; options: AnalyzeOptions }
   | {
-    kind: 'experiment'; source: string; target: string; model: string; data: string; python: string;
+    /** model undefined: the architecture is in the target file (Keras, TF.js, ONNX) and data is a path. */
+    kind: 'experiment'; source: string; target: string; model: string | undefined; data: string; python: string;
     metric: 'auto' | 'accuracy' | 'loss'; device: 'auto' | 'cpu' | 'cuda'; tolerance: number; json: boolean; options: AnalyzeOptions;
   };
 
@@ -48,8 +49,9 @@ export function parseCommand(argv: string[]): Command {
       metric: { type: 'string' }, device: { type: 'string' }, tolerance: { type: 'string' }, ...THRESHOLD_FLAGS,
     });
     if (positionals.length !== 2) throw new UsageError(positionals.length < 2 ? 'experiment needs SOURCE and TARGET' : `experiment takes SOURCE and TARGET, got ${positionals.length} paths`);
+    const isFactory = (v: unknown): v is string => typeof v === 'string' && /^.+\.py:[A-Za-z_][\w.]*$/.test(v);
     const factory = (flag: string, v: unknown): string => {
-      if (typeof v !== 'string' || !/^.+\.py:[A-Za-z_][\w.]*$/.test(v)) throw new UsageError(`--${flag} needs FILE.py:CALLABLE, got ${v === undefined ? 'nothing' : `'${v}'`}`);
+      if (!isFactory(v)) throw new UsageError(`--${flag} needs FILE.py:CALLABLE, got ${v === undefined ? 'nothing' : `'${v}'`}`);
       return v;
     };
     const metric = (values.metric as string | undefined) ?? 'auto';
@@ -58,7 +60,9 @@ export function parseCommand(argv: string[]): Command {
     if (device !== 'auto' && device !== 'cpu' && device !== 'cuda') throw new UsageError(`--device must be cpu or cuda, got '${device}'`);
     return {
       kind: 'experiment', source: positionals[0], target: positionals[1],
-      model: factory('model', values.model), data: factory('data', values.data),
+      // Without --model the target file holds the architecture, and --data names an .npz or an image folder.
+      model: values.model === undefined && !isFactory(values.data) ? undefined : factory('model', values.model),
+      data: values.model === undefined && !isFactory(values.data) ? dataPath(values.data) : factory('data', values.data),
       python: (values.python as string | undefined) || 'python3', metric, device,
       tolerance: number('--tolerance', values.tolerance as string | undefined, DEFAULT_TOLERANCE),
       json: !!values.json, options: thresholdOptions(values),
@@ -85,6 +89,11 @@ export function parseCommand(argv: string[]): Command {
     return { kind: 'compare', source: positionals[0], target: positionals[1], output: outputs[0] ?? 'table', options: { ...thresholdOptions(values), metric } };
   }
   throw new UsageError(`unknown command '${cmd}'`);
+}
+
+function dataPath(v: unknown): string {
+  if (typeof v !== 'string' || !v) throw new UsageError('--data needs an evaluation set: an .npz with x and y, or a folder of images in class subfolders (or, with --model, FILE.py:CALLABLE)');
+  return v;
 }
 
 /** The verdict flags compare and experiment share (experiment's reuse set comes from the verdicts). */

@@ -15,7 +15,7 @@ export function formatExperiment(report: Report, x: ExperimentResult): string {
   const head = [
     `source: ${x.source}`,
     `target: ${x.target}`,
-    `${metricName} on ${x.samples} samples of ${x.data}, model ${x.model}; torch ${x.torch} on ${x.device}, ${(x.durationMs / 1000).toFixed(1)} s`,
+    `${metricName} on ${x.samples} samples of ${x.data}, model ${x.model}; ${x.runtime ?? `torch ${x.torch} on ${x.device}`}, ${(x.durationMs / 1000).toFixed(1)} s`,
     `baseline (target as is): ${value(x.baseline.value)}`,
     '',
   ];

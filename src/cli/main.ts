@@ -9,6 +9,8 @@ import { formatInspect, formatReport } from './format';
 import { USAGE, UsageError } from './usage';
 import { toJsonText } from './jsonText';
 import { runExperiment } from '../core/experiments/experiment';
+import { runFileExperiment } from '../core/experiments/fileExperiment';
+import type { ExperimentProgress } from '../core/experiments/types';
 import { ExperimentError } from '../core/experiments/driver';
 import { formatExperiment } from './formatExperiment';
 import { version } from '../../package.json';
@@ -58,14 +60,16 @@ async function run(argv: string[]): Promise<number> {
     case 'experiment': {
       const report = await analyzePaths(cmd.source, cmd.target, cmd.options, {});
       const interactive = process.stderr.isTTY;
-      const result = await runExperiment(report, {
-        python: cmd.python, cwd: process.cwd(), model: cmd.model, data: cmd.data,
-        metric: cmd.metric, device: cmd.device, tolerance: cmd.tolerance,
-        onProgress: interactive ? (p) => {
-          const eta = p.etaSeconds !== undefined ? `, ${Math.ceil(p.etaSeconds)} s left` : '';
-          process.stderr.write(`\r${p.done}/${p.total} ${p.label}${eta}`.slice(0, 79).padEnd(79));
-        } : undefined,
-      });
+      const onProgress = interactive ? (p: ExperimentProgress) => {
+        const eta = p.etaSeconds !== undefined ? `, ${Math.ceil(p.etaSeconds)} s left` : '';
+        process.stderr.write(`\r${p.done}/${p.total} ${p.label}${eta}`.slice(0, 79).padEnd(79));
+      } : undefined;
+      const result = cmd.model
+        ? await runExperiment(report, {
+          python: cmd.python, cwd: process.cwd(), model: cmd.model, data: cmd.data,
+          metric: cmd.metric, device: cmd.device, tolerance: cmd.tolerance, onProgress,
+        })
+        : await runFileExperiment(report, { data: cmd.data, metric: cmd.metric, tolerance: cmd.tolerance, onProgress });
       if (interactive) process.stderr.write('\r' + ' '.repeat(79) + '\r');
       await out(cmd.json ? toJsonText(result) + '\n' : formatExperiment(report, result));
       return 0;

@@ -17,9 +17,12 @@ compare options:
   --prefix P                strip name prefix P before matching by name (repeatable)
   --no-default-prefixes     do not strip the default prefixes (module., _orig_mod.)
 
-experiment options (run in the folder of your code; needs PyTorch there):
+experiment options (PyTorch: run in the folder of your code; needs PyTorch there):
   --model FILE.py:CALLABLE  returns the target's torch.nn.Module (checkpoints are loaded into it)
   --data FILE.py:CALLABLE   returns evaluation batches of (inputs, targets), e.g. a DataLoader
+  without --model, for a TF.js model.json, a Keras .h5/.keras model or an .onnx target (no Python):
+  --data PATH               an .npz with x (inputs in the model's layout) and y (labels or targets),
+                            or a folder of images in class subfolders
   --python PATH             the interpreter with torch (default python3)
   --metric accuracy|loss    default: accuracy for class scores and integer labels, else the loss
   --device cpu|cuda         default: cuda when torch sees one

@@ -91,7 +91,10 @@ test('the packaged extension holds every bundle the worker and the webviews load
   // Loaded by file name, not through the bundler: a file missing from the .vsix fails only at run time.
   for (const f of ['dist/extension.js', 'dist/worker.js', 'dist/pair-thread.js', 'dist/hdf5-thread.js', 'dist/webview/report.js', 'dist/webview/summary.js',
     // The replacement-experiment driver, run with the user's Python (src/core/experiments/driver.ts).
-    'python/reuse_lens_experiment.py']) {
+    'python/reuse_lens_experiment.py',
+    // The in-process runtimes of experiments on Keras/TF.js/ONNX models (src/core/experiments/runtimes.ts).
+    'dist/experiment-runtimes.js', 'dist/tfjs/tfjs-backend-wasm-simd.wasm', 'dist/tfjs/tfjs-backend-wasm.wasm',
+    `dist/onnxruntime/${process.platform}-${process.arch}/onnxruntime_binding.node`]) {
     assert.ok(files.has(f), `${f} is in the .vsix (see .vscodeignore)`);
   }
   assert.ok(![...files].some((f) => f.startsWith('src/') || f.startsWith('test/') || f.startsWith('node_modules/')), 'no sources, tests or node_modules');

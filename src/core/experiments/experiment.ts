@@ -3,9 +3,9 @@
 import { resolve } from 'node:path';
 import type { Report } from '../shared/reportTypes';
 import { DriverProgress, runDriver } from './driver';
-import { absoluteTolerance, keeps, networkVerdict } from './measured';
+import { judgeMeasurements } from './measured';
 import { planExperiments, planSteps } from './plan';
-import { DEFAULT_TOLERANCE, ExperimentProgress, ExperimentResult, LayerReplacement, ReplacementResult, RoleReplacement } from './types';
+import { DEFAULT_TOLERANCE, ExperimentProgress, ExperimentResult } from './types';
 
 export interface ExperimentOptions {
   /** The interpreter: a path or a name on PATH. */
@@ -39,23 +39,13 @@ export async function runExperiment(report: Report, opts: ExperimentOptions): Pr
     },
     onProgress: opts.onProgress && ((p: DriverProgress) => opts.onProgress!({ done: p.done, total: p.total, label: p.label, etaSeconds: p.eta })),
   });
-  const tol = absoluteTolerance(r.metric, r.baseline, tolerance);
-  const measure = (id: string, pairs: [string, string][]): ReplacementResult => {
-    const value = r.values[id];
-    const delta = value - r.baseline;
-    return { value, delta, replaced: pairs.map((p) => p[1]), keeps: keeps(r.metric, delta, tol) };
-  };
-  const layers: LayerReplacement[] = plan.layers.map((s) => ({ name: s.label, ...measure(s.id, s.pairs) }));
-  const roles: RoleReplacement[] = plan.roles.map((s) => ({ role: s.role!, label: s.label, layers: s.layers, ...measure(s.id, s.pairs) }));
-  const reuseSet = plan.reuseSet ? { layers: plan.reuseSet.layers, ...measure(plan.reuseSet.id, plan.reuseSet.pairs) } : null;
   return {
     schema: 'reuse-lens/experiment@1',
     source: report.source.path, target: report.target.path,
     model: opts.model, data: opts.data, cwd: opts.cwd,
     python: r.python, torch: r.torch, device: r.device, samples: r.samples,
     metric: r.metric, baseline: { value: r.baseline },
-    layers, roles, reuseSet,
-    network: networkVerdict(r.metric, tolerance, r.baseline, layers, roles, reuseSet),
+    ...judgeMeasurements(plan, r.metric, r.baseline, r.values, tolerance),
     durationMs: Date.now() - started,
   };
 }

@@ -8,10 +8,10 @@ import { Checkpoint, FormatName } from '../common/types';
 import { openCheckpoint } from '../formats/open';
 import type { Report } from '../shared/reportTypes';
 import type { MetricRequest } from './evalMetric';
-import { absoluteTolerance, keeps, networkVerdict } from './measured';
+import { judgeMeasurements } from './measured';
 import { planExperiments, planSteps } from './plan';
 import type { EvalRunner } from './runner';
-import { DEFAULT_TOLERANCE, ExperimentProgress, ExperimentResult, LayerReplacement, ReplacementResult, RoleReplacement } from './types';
+import { DEFAULT_TOLERANCE, ExperimentProgress, ExperimentResult } from './types';
 
 /** The runtime that can build a model from a file of this format, if any. */
 export function architectureRuntime(format: FormatName): 'tfjs' | 'onnx' | undefined {
@@ -53,23 +53,13 @@ export async function runFileExperiment(report: Report, opts: FileExperimentOpti
     }
     const metric = runner.metric();
     const tolerance = opts.tolerance ?? DEFAULT_TOLERANCE;
-    const tol = absoluteTolerance(metric, baseline, tolerance);
-    const measure = (id: string, pairs: [string, string][]): ReplacementResult => {
-      const value = values[id];
-      const delta = value - baseline;
-      return { value, delta, replaced: pairs.map((p) => p[1]), keeps: keeps(metric, delta, tol) };
-    };
-    const layers: LayerReplacement[] = plan.layers.map((s) => ({ name: s.label, ...measure(s.id, s.pairs) }));
-    const roles: RoleReplacement[] = plan.roles.map((s) => ({ role: s.role!, label: s.label, layers: s.layers, ...measure(s.id, s.pairs) }));
-    const reuseSet = plan.reuseSet ? { layers: plan.reuseSet.layers, ...measure(plan.reuseSet.id, plan.reuseSet.pairs) } : null;
     return {
       schema: 'reuse-lens/experiment@1',
       source: report.source.path, target: report.target.path,
       model: `architecture in ${report.target.path}`, data: resolve(opts.data), cwd: process.cwd(),
       python: '', torch: '', device: 'cpu', runtime: runner.runtime, samples: runner.samples(),
       metric, baseline: { value: baseline },
-      layers, roles, reuseSet,
-      network: networkVerdict(metric, tolerance, baseline, layers, roles, reuseSet),
+      ...judgeMeasurements(plan, metric, baseline, values, tolerance),
       durationMs: Date.now() - started,
     };
   } finally {
@@ -80,8 +70,34 @@ export async function runFileExperiment(report: Report, opts: FileExperimentOpti
 async function openRunner(target: Checkpoint, source: Checkpoint, opts: FileExperimentOptions): Promise<EvalRunner> {
   const runtime = architectureRuntime(target.format);
   const metric = opts.metric ?? 'auto';
-  // The runtimes load on first use: a compare never pays for them.
-  if (runtime === 'tfjs') return (await import('./tfjsRunner')).openTfjsRunner(target, source, opts.data, metric);
-  if (runtime === 'onnx') return (await import('./onnxRunner')).openOnnxRunner(target, source, opts.data, metric);
+  // The runtimes load on first use (a bundle of their own): a compare never pays for them. A
+  // require, not import(): the CLI's bundle runs as a vm.Script (src/cli/launch.ts), which has no
+  // dynamic import.
+  const runtimes = (): typeof import('./runtimes') => require('./runtimes');
+  if (runtime === 'tfjs') return adopt(() => runtimes().openTfjsRunner(target, source, opts.data, metric));
+  if (runtime === 'onnx') return adopt(() => runtimes().openOnnxRunner(target, source, opts.data, metric));
   throw new CheckpointError(target.path, `is a ${target.format} checkpoint, which holds weights but not the architecture: run the experiment with --model FILE.py:CALLABLE (PyTorch), or on a Keras, TF.js or ONNX model`);
+}
+
+/**
+ * The runtimes' bundle has its own copy of our error classes, so its CheckpointErrors fail
+ * `instanceof` in the CLI and the worker, which would then report a user's bad input as a bug.
+ * Errors crossing from it are re-made as this bundle's.
+ */
+function ours(e: unknown): unknown {
+  const x = e as { name?: string; file?: string; problem?: string };
+  if (x?.name === 'CheckpointError' && !(e instanceof CheckpointError) && typeof x.file === 'string' && typeof x.problem === 'string') return new CheckpointError(x.file, x.problem);
+  if (x?.name === 'CancelledError' && !(e instanceof CancelledError)) return new CancelledError();
+  return e;
+}
+
+async function adopt(open: () => Promise<EvalRunner>): Promise<EvalRunner> {
+  const r = await open().catch((e: unknown) => { throw ours(e); });
+  return {
+    runtime: r.runtime,
+    evaluate: (pairs) => r.evaluate(pairs).catch((e: unknown) => { throw ours(e); }),
+    metric: () => r.metric(),
+    samples: () => r.samples(),
+    dispose: () => r.dispose(),
+  };
 }

@@ -1,6 +1,25 @@
 // The measured network verdict: the paper's first condition ("reusing the kernels keeps or
 // improves performance") judged on the user's own data, with a tolerance for noise.
+import type { ExperimentPlan } from './plan';
 import type { ExperimentMetric, ExperimentResult, LayerReplacement, ReplacementResult, RoleReplacement } from './types';
+
+/**
+ * The measured part of a result, from the metric of every planned evaluation (by step id),
+ * whichever runner took them (the Python driver, TensorFlow.js, ONNX Runtime).
+ */
+export function judgeMeasurements(plan: ExperimentPlan, metric: ExperimentMetric, baseline: number, values: Record<string, number>, tolerance: number):
+  Pick<ExperimentResult, 'layers' | 'roles' | 'reuseSet' | 'network'> {
+  const tol = absoluteTolerance(metric, baseline, tolerance);
+  const measure = (id: string, pairs: [string, string][]): ReplacementResult => {
+    const value = values[id];
+    const delta = value - baseline;
+    return { value, delta, replaced: pairs.map((p) => p[1]), keeps: keeps(metric, delta, tol) };
+  };
+  const layers: LayerReplacement[] = plan.layers.map((s) => ({ name: s.label, ...measure(s.id, s.pairs) }));
+  const roles: RoleReplacement[] = plan.roles.map((s) => ({ role: s.role!, label: s.label, layers: s.layers, ...measure(s.id, s.pairs) }));
+  const reuseSet = plan.reuseSet ? { layers: plan.reuseSet.layers, ...measure(plan.reuseSet.id, plan.reuseSet.pairs) } : null;
+  return { layers, roles, reuseSet, network: networkVerdict(metric, tolerance, baseline, layers, roles, reuseSet) };
+}
 
 /** The tolerance in the metric's own units: points of accuracy, or percent of the baseline loss. */
 export function absoluteTolerance(metric: ExperimentMetric, baseline: number, tolerance: number): number {

@@ -4,7 +4,7 @@
 // model's bytes with the source's values as those initializers (onnxEdit.ts); sessions of small
 // models build in milliseconds, and no initializer is turned into an input that would stop
 // ONNX Runtime from folding it (BatchNorm into Conv).
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import type * as Ort from 'onnxruntime-node';
 import { CheckpointError } from '../common/errors';
@@ -38,8 +38,7 @@ function runtime(): typeof Ort {
 
 export async function openOnnxRunner(target: Checkpoint, source: Checkpoint, data: string, request: MetricRequest): Promise<EvalRunner> {
   const rt = runtime();
-  const size = (await import('node:fs/promises')).stat(target.path).then((s) => s.size);
-  if ((await size) > MAX_MODEL_BYTES) throw new CheckpointError(target.path, 'is larger than 2 GB; ONNX Runtime takes such models only with external data');
+  if ((await stat(target.path)).size > MAX_MODEL_BYTES) throw new CheckpointError(target.path, 'is larger than 2 GB; ONNX Runtime takes such models only with external data');
   const original = new Uint8Array(await readFile(target.path));
   const pool = new FilePool();
   const byName = new Map(target.tensors.map((t) => [t.name, t]));

@@ -7,7 +7,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
+// Named imports: the packages declare no side effects, so a bare import would be dropped by the bundler.
+import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 
 export interface TfjsBackend {
@@ -52,6 +53,7 @@ async function choose(): Promise<TfjsBackend> {
     }
     if (forced === 'wasm') throw new Error(`the TensorFlow.js WebAssembly backend cannot start (${folder ? `files in ${folder}` : `${WASM_FILE} not found`})`);
   }
+  if (!version_cpu) throw new Error('the TensorFlow.js CPU backend is missing');
   await tf.setBackend('cpu');
   await tf.ready();
   return { name: 'cpu', description: `${version}, CPU backend (JavaScript)` };
