@@ -70,6 +70,12 @@ test('a TF.js layers-model pair: the accuracies of a numpy forward pass, Δ = 0 
   assert.equal(x.network.measured, true);
 });
 
+test('a Keras full model (.h5 from model.save, config in its model_config attribute) as the target: the same answers', () => {
+  const x = experiment('tfjs_source/model.json', 'keras_target.h5', 'keras_val.npz');
+  assert.deepEqual(x.layers.map((l) => l.name), ['conv2d', 'batch_normalization', 'depthwise_conv2d', 'conv2d_1', 'dense']);
+  assertMatches(x, expected('keras_expected.json').variants, 'accuracy', 0);
+});
+
 test('the loss of every replacement matches numpy\'s cross-entropy, on the WebAssembly and the CPU backend alike', () => {
   const truth = expected('keras_expected.json').variants;
   const wasm = experiment('tfjs_source/model.json', 'tfjs_target/model.json', 'keras_val.npz', '--metric', 'loss');
