@@ -197,7 +197,7 @@ export interface ReportWebviewState { analysisId: string; report?: ReportForGuar
 export const MAX_EXPORT_CHARS = 64 * 1024 * 1024;
 
 const EXPORT_FORMATS: readonly string[] = ['json', 'csv', 'markdown', 'plan-json', 'pytorch', 'keras'];
-const VERDICTS: readonly string[] = ['reuse', 'fine-tune', 'retrain', 'incompatible', 'source-only', 'target-only'];
+const VERDICTS: readonly string[] = ['reuse', 'fine-tune', 'recalibrate', 'retrain', 'incompatible', 'source-only', 'target-only'];
 
 type Obj = Record<string, unknown>;
 function isObj(v: unknown): v is Obj { return typeof v === 'object' && v !== null && !Array.isArray(v); }

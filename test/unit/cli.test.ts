@@ -27,7 +27,7 @@ test('compare prints a layer table in network order and the one-line summary, ex
   assert.ok(header > 0, r.out);
   const rows = lines.slice(header + 2, header + 10);
   assert.deepEqual(rows.map((l) => l.split(/\s+/)[1]), ['features.0', 'features.1', 'features.3', 'features.4', 'features.6', 'features.7', 'classifier.0', 'classifier.2']);
-  assert.match(rows[0], /reuse\s+kernel relative RMSE 0\.0188 < 0\.1: reuse as is/);
+  assert.match(rows[0], /reuse\s+kernel relative RMSE 0\.0185 with the scale removed \(it feeds features\.1 \(BatchNorm\).*raw relative RMSE 0\.0188.*\) < 0\.1: reuse as is/);
   assert.match(rows[7], /incompatible\s+weight shape \[10, 32\] in the source, \[5, 32\] in the target/);
   assert.equal(lines.at(-1), '2 of 8 layers reusable (257 of 4584 parameters); 2 fine-tune, 3 retrain, 1 incompatible — network looks partly reusable (estimate)');
   assert.equal(r.err, '');
@@ -71,7 +71,7 @@ test('thresholds, metric and prefix flags reach the verdicts', () => {
   const abs = JSON.parse(cli('compare', SRC, TGT, '--json', '--metric', 'rmse', '--no-default-prefixes', '--prefix', 'net.').out);
   assert.deepEqual(abs.options.prefixRules, ['net.']);
   assert.equal(abs.options.metric, 'rmse');
-  assert.match(abs.layers[0].reason, /kernel RMSE 0\.00201 < 0\.1/);
+  assert.match(abs.layers[0].reason, /kernel RMSE 0\.00199 with the scale removed .*raw RMSE 0\.00201.*\) < 0\.1/);
 });
 
 test('bad input exits 1 with one line on stderr naming the file and the problem', () => {

@@ -22,14 +22,16 @@ test('the report has every field DESIGN.md names for reuse-lens/report@1, and su
   assert.deepEqual(r.layers.map((l: { index: number }) => l.index), r.layers.map((_: unknown, i: number) => i));
   assert.deepEqual(Object.keys(r.unmatched).sort(), ['source', 'target']);
   assert.equal(r.summary.layers, 10);
-  assert.deepEqual(r.summary.byVerdict, { reuse: 2, 'fine-tune': 2, retrain: 3, incompatible: 1, 'source-only': 0, 'target-only': 2 });
+  assert.deepEqual(r.summary.byVerdict, { reuse: 2, 'fine-tune': 2, recalibrate: 0, retrain: 3, incompatible: 1, 'source-only': 0, 'target-only': 2 });
   assert.equal(r.summary.network.estimate, true);
   assert.match(r.summary.text, /^2 of 10 layers reusable \(257 of 5089 parameters\); 2 fine-tune, 3 retrain, 1 incompatible, 2 target-only — network looks partly reusable \(estimate\)$/);
-  // Conv weights carry the per-filter detail; the kernel metrics are copied onto the layer.
+  // Conv weights carry the per-filter detail; the numbers judged on are copied onto the layer
+  // (this conv feeds a BatchNorm: the scale-invariant change).
   const conv = r.layers[0];
   assert.equal(conv.params[0].filterRmse.length, 8);
   assert.deepEqual([conv.params[0].filterGrid.rows, conv.params[0].filterGrid.cols], [8, 3]);
-  assert.equal(conv.kernelRelRmse, conv.params[0].relRmse);
+  assert.equal(conv.judgedOn, 'scale-invariant');
+  assert.equal(conv.kernelRelRmse, conv.params[0].scaleInvariant.relRmse);
 });
 
 test('the shared room (verdicts, exports) stays pure (no node imports, no I/O) so the webview can bundle it', () => {

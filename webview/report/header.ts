@@ -56,11 +56,12 @@ export class Header {
       b.addEventListener('click', () => this.events.onToggleVerdict(v));
       return b;
     });
-    const share = s.totalParameters > 0 ? Math.round((s.transferableParameters / s.totalParameters) * 100) : 0;
+    // The weighted share is the network verdict's (fine-tune counts partially); older reports lack it.
+    const share = Math.round((s.weightedShare ?? (s.totalParameters > 0 ? s.transferableParameters / s.totalParameters : 0)) * 100);
     return h('div', { class: 'counts' },
       h('span', { class: 'muted' }, `${s.layers} layers:`), ...chips,
-      h('span', { class: 'muted params-share', title: `${s.reusableParameters} parameters in reuse layers, ${s.transferableParameters} in reuse or fine-tune layers, of ${s.totalParameters}` },
-        `${fmtCount(s.reusableParameters)} parameters reusable as is, ${fmtCount(s.transferableParameters)} (${share}%) transferable of ${fmtCount(s.totalParameters)}`));
+      h('span', { class: 'muted params-share', title: `${s.reusableParameters} parameters in reuse or recalibrate layers, ${s.transferableParameters} with fine-tune layers, of ${s.totalParameters}; the share weighs fine-tune layers partially` },
+        `${fmtCount(s.reusableParameters)} parameters reusable as is, ${fmtCount(s.transferableParameters)} transferable of ${fmtCount(s.totalParameters)} (${share}% weighted)`));
   }
 
   private matching(report: Report): HTMLElement {

@@ -25,7 +25,7 @@ export type Row =
   | { type: 'param'; layer: LayerReport; param: ParamReport };
 
 /** Verdicts from best to worst, so sorting by verdict puts reusable layers first. */
-export const VERDICT_ORDER: Verdict[] = ['reuse', 'fine-tune', 'retrain', 'incompatible', 'source-only', 'target-only'];
+export const VERDICT_ORDER: Verdict[] = ['reuse', 'recalibrate', 'fine-tune', 'retrain', 'incompatible', 'source-only', 'target-only'];
 
 /** The layer's main weight: the parameter whose metrics stand for the layer in the table. */
 export function kernelParam(layer: LayerReport): ParamReport | undefined {

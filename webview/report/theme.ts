@@ -7,6 +7,8 @@ import { cssVar } from './dom';
 export const VERDICT_VAR: Record<Verdict, [string, string]> = {
   reuse: ['--vscode-charts-green', '#89d185'],
   'fine-tune': ['--vscode-charts-yellow', '#cca700'],
+  // The six chart colours are taken; every theme (high contrast included) defines the terminal's cyan.
+  recalibrate: ['--vscode-terminal-ansiCyan', '#11a8cd'],
   retrain: ['--vscode-charts-red', '#f14c4c'],
   incompatible: ['--vscode-charts-purple', '#b180d7'],
   'source-only': ['--vscode-charts-blue', '#3794ff'],
@@ -14,7 +16,7 @@ export const VERDICT_VAR: Record<Verdict, [string, string]> = {
 };
 
 export const VERDICT_LABEL: Record<Verdict, string> = {
-  reuse: 'reuse', 'fine-tune': 'fine-tune', retrain: 'retrain', incompatible: 'incompatible',
+  reuse: 'reuse', 'fine-tune': 'fine-tune', recalibrate: 'recalibrate', retrain: 'retrain', incompatible: 'incompatible',
   'source-only': 'source only', 'target-only': 'target only',
 };
 

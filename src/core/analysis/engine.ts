@@ -15,6 +15,9 @@ import { tensorStats } from '../tensor/stats';
 import { stat } from 'node:fs/promises';
 import { assertUnchanged } from '../common/fileStability';
 import { sharedPairThreads, THREADS_MIN_ELEMENTS } from '../tensor/pairThreads';
+import { normalizedLayers } from './normalization';
+import { bnStatistics } from './bnStatistics';
+import type { BnStatistics } from '../shared/reportTypes';
 
 export interface Progress { done: number; total: number; message: string }
 export interface AnalyzeHooks { onProgress?: (p: Progress) => void; token?: CancelToken }
@@ -73,7 +76,10 @@ export async function analyzePaths(source: string, target: string, options: Part
   if (await largeFiles([source, target])) sharedPairThreads()?.warm();
   const [s, t] = await Promise.all([openCheckpoint(source), openCheckpoint(target)]);
   throwIfCancelled(token);
-  const { pairs, notes } = matchLayersExplained(groupLayers(s.tensors, s.layerOrder), groupLayers(t.tensors, t.layerOrder), opts.prefixRules);
+  const sLayers = groupLayers(s.tensors, s.layerOrder), tLayers = groupLayers(t.tensors, t.layerOrder);
+  const { pairs, notes } = matchLayersExplained(sLayers, tLayers, opts.prefixRules);
+  // Kernels that feed a normalization are also measured with its scale removed.
+  const normalized = normalizedLayers(pairs, sLayers, tLayers);
 
   const work = pairs.filter((p) => p.source && p.target).flatMap((p) => paramPairs(p).filter(comparable).map((pp) => ({ layer: p, pp })));
   const total = work.reduce((sum, w) => sum + safeNumel(w.pp.source.shape), 0);
@@ -99,6 +105,7 @@ export async function analyzePaths(source: string, target: string, options: Part
   const stop: CancelToken = { get cancelled() { return failed || !!token?.cancelled; } };
   const compare = ({ layer, pp }: (typeof work)[number]) => compareTensors(pp.source, pp.target, pool, {
     conv: layer.source!.kind === 'conv' && pp.role === 'weight',
+    invariance: pp.role === 'weight' && normalized.has(layer) ? (normalized.get(layer)!.kind === 'bn' ? 'filter' : 'tensor') : undefined,
     token: stop,
     threads,
     onElements: (n) => { done += n; report(`comparing ${layer.name}`); },
@@ -120,11 +127,23 @@ export async function analyzePaths(source: string, target: string, options: Part
   const cause = errors.find((e) => !(e instanceof CancelledError)) ?? errors[0];
   if (cause) throw cause;
   throwIfCancelled(token);
+  const bnStats = new Map<typeof pairs[number], BnStatistics>();
+  const statPool = new FilePool();
+  try {
+    for (const p of pairs) {
+      if (p.source?.kind !== 'bn' || !p.target) continue;
+      const pp = paramPairs(p).filter(comparable);
+      const mean = pp.find((x) => x.role === 'running_mean'), v = pp.find((x) => x.role === 'running_var');
+      if (!mean || !v) continue;
+      const st = await bnStatistics({ meanS: mean.source, varS: v.source, meanT: mean.target, varT: v.target }, statPool, token);
+      if (st) bnStats.set(p, st);
+    }
+  } finally { await statPool.closeAll(); }
   // Numbers read from a file rewritten meanwhile (a training loop saving) may mix two versions.
   await assertUnchanged(s.files, source);
   await assertUnchanged(t.files, target);
   report('done', true);
-  return buildReport(s, t, pairs, metrics, opts, notes);
+  return buildReport(s, t, pairs, metrics, opts, notes, { normalized, bnStats });
 }
 
 /** Re-derives verdicts, reasons and summary from the stored metrics under new thresholds; reads no file. */

@@ -8,7 +8,9 @@ import { numel } from '../tensor/dtypes';
 import { CancelToken, throwIfCancelled } from '../common/errors';
 import { FilePool, float32Capable, streamPair, threadSide, DEFAULT_CHUNK_ELEMENTS } from '../tensor/tensorData';
 import { metricsOf as pairMetricsOf, PairMetrics } from '../tensor/kernels';
-import { convGeometry, PairAccumulator } from '../tensor/pairAccumulator';
+import { convGeometry, PairAccumulator, rowGeometry } from '../tensor/pairAccumulator';
+import type { ScaleInvariantMetrics } from '../shared/reportTypes';
+import { perFilterInvariant, perTensorInvariant } from './scaleInvariance';
 import type { Bins, ConvGeometry } from '../tensor/pairTypes';
 import { PairThreadPool, PARALLEL_MIN_ELEMENTS, rangesOf } from '../tensor/pairThreads';
 
@@ -18,6 +20,10 @@ export interface TensorPairMetrics extends PairMetrics {
   nonFinite?: { source: number; target: number };
   /** Elements compared (finite pairs). */
   n: number;
+  /** Σ(s−t)² and Σs² over the finite pairs (a BN layer's γ and β are judged as one vector from them). */
+  sumSqDiff: number;
+  sumSqSource: number;
+  scaleInvariant?: ScaleInvariantMetrics;
 }
 
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i); // exact doubles up to 1e22
@@ -39,6 +45,8 @@ export function gridValue(x: number): number {
 export interface CompareOptions {
   /** Treat as a conv weight [out, in, ...]: per-filter and per-cell RMSE. */
   conv: boolean;
+  /** The kernel feeds a normalization: also its change with that normalization's scale removed, per output filter (BatchNorm) or per tensor (LayerNorm, GroupNorm). */
+  invariance?: 'filter' | 'tensor';
   token?: CancelToken;
   /** Called after each chunk (or range) with the number of elements just compared. */
   onElements?: (n: number) => void;
@@ -50,7 +58,8 @@ export interface CompareOptions {
 export async function compareTensors(s: TensorInfo, t: TensorInfo, pool: FilePool, opts: CompareOptions): Promise<TensorPairMetrics> {
   const n = numel(s.shape);
   if (numel(t.shape) !== n) throw new Error(`compareTensors: ${s.name} and ${t.name} differ in size`);
-  const geometry = convGeometry(s.shape, opts.conv);
+  // A dense kernel before a BatchNorm is summed per row (its output channels), without a grid.
+  const geometry = convGeometry(s.shape, opts.conv) ?? (opts.invariance === 'filter' ? rowGeometry(s.shape) : undefined);
   const acc = new PairAccumulator(geometry, 0, n);
 
   const sides = opts.threads && forThreads(s, t) ? await Promise.all([threadSide(s, pool), threadSide(t, pool)]) : undefined;
@@ -65,7 +74,7 @@ export async function compareTensors(s: TensorInfo, t: TensorInfo, pool: FilePoo
       opts.onElements?.(c.length);
     }
   }
-  return metricsOf(acc, geometry);
+  return metricsOf(acc, geometry, opts);
 }
 
 /** Whether the pair threads can take this pair: large enough, both sides stored as plain floats. */
@@ -75,11 +84,14 @@ export function forThreads(s: TensorInfo, t: TensorInfo): boolean {
   return n >= PARALLEL_MIN_ELEMENTS && float32Capable(s) && float32Capable(t);
 }
 
-function metricsOf(acc: PairAccumulator, g: ConvGeometry | undefined): TensorPairMetrics {
+function metricsOf(acc: PairAccumulator, g: ConvGeometry | undefined, opts: CompareOptions): TensorPairMetrics {
   const total = acc.total;
-  const m: TensorPairMetrics = { ...pairMetricsOf(total), n: total.n };
+  const m: TensorPairMetrics = { ...pairMetricsOf(total), n: total.n, sumSqDiff: total.sumSqDiff, sumSqSource: total.sumSqSource };
   if (total.nonFiniteSource || total.nonFiniteTarget) m.nonFinite = { source: total.nonFiniteSource, target: total.nonFiniteTarget };
-  if (g && acc.filters) {
+  // A BatchNorm over a kernel too large for per-filter sums still removes at least a common scale.
+  if (opts.invariance === 'filter' && g && acc.filters) m.scaleInvariant = perFilterInvariant(acc.filters, total);
+  else if (opts.invariance) m.scaleInvariant = perTensorInvariant(total);
+  if (g && acc.filters && opts.conv) {
     m.filterRmse = rootMeans(acc.filters, (x) => x);
     if (acc.cells) m.filterGrid = { rows: g.outCh, cols: g.inCh, values: rootMeans(acc.cells, gridValue) };
   }

@@ -2,12 +2,12 @@
 // layer pairs and the metrics measured for each tensor pair. Verdicts come from verdicts.ts,
 // the same code the webview runs when it re-judges.
 import { Checkpoint, TensorInfo } from '../common/types';
-import { AnalyzeOptions, CheckpointSummary, LayerReport, ParamReport, Report } from '../shared/reportTypes';
+import { AnalyzeOptions, BnStatistics, CheckpointSummary, LayerReport, ParamReport, Report } from '../shared/reportTypes';
 import { LayerPair } from './matching';
 import { ROLE_ORDER } from './layers';
 import { numel } from '../tensor/dtypes';
 import { TensorPairMetrics } from './metrics';
-import { judgeLayer, summarise } from '../shared/verdicts';
+import { judgeLayer, judgeLayers, summarise } from '../shared/verdicts';
 
 export function checkpointSummary(ck: Checkpoint): CheckpointSummary {
   return { path: ck.path, format: ck.format, tensors: ck.tensors.length, parameters: ck.tensors.reduce((s, t) => s + safeNumel(t.shape), 0) };
@@ -55,10 +55,30 @@ function paramReport(p: ParamPair, m: TensorPairMetrics | undefined): ParamRepor
   if (m?.filterRmse) r.filterRmse = m.filterRmse;
   if (m?.filterGrid) r.filterGrid = m.filterGrid;
   if (m?.nonFinite) r.nonFinite = m.nonFinite;
+  if (m?.scaleInvariant) r.scaleInvariant = m.scaleInvariant;
   return r;
 }
 
-export function layerReport(pair: LayerPair, index: number, metrics: ReadonlyMap<string, TensorPairMetrics>, options: AnalyzeOptions): LayerReport {
+/** What the engine measured about a layer pair beyond its tensors. */
+export interface LayerExtras {
+  normalized?: ReadonlyMap<LayerPair, NonNullable<LayerReport['normalizedBy']>>;
+  bnStats?: ReadonlyMap<LayerPair, BnStatistics>;
+}
+
+/** A BN layer's γ and β taken as one vector: stable where β alone is near zero. */
+function affineChange(pair: LayerPair, metrics: ReadonlyMap<string, TensorPairMetrics>): LayerReport['affine'] {
+  let dd = 0, ss = 0, n = 0;
+  for (const p of paramPairs(pair)) {
+    if ((p.role !== 'weight' && p.role !== 'bias') || !p.source || !p.target || !comparable(p)) continue;
+    const m = metrics.get(pairKey(p.source, p.target));
+    if (!m) continue;
+    dd += m.sumSqDiff; ss += m.sumSqSource; n += m.n;
+  }
+  if (n === 0) return undefined;
+  return { rmse: Math.sqrt(dd / n), relRmse: ss > 0 ? Math.sqrt(dd / ss) : (dd === 0 ? 0 : null) };
+}
+
+export function layerReport(pair: LayerPair, index: number, metrics: ReadonlyMap<string, TensorPairMetrics>, options: AnalyzeOptions, extras: LayerExtras = {}): LayerReport {
   const params = paramPairs(pair).map((p) => paramReport(p, p.source && p.target ? metrics.get(pairKey(p.source, p.target)) : undefined));
   const layer: LayerReport = {
     name: pair.name,
@@ -71,11 +91,20 @@ export function layerReport(pair: LayerPair, index: number, metrics: ReadonlyMap
     parameters: (pair.target ?? pair.source)!.parameters,
     params,
   };
+  const normalizedBy = extras.normalized?.get(pair);
+  if (normalizedBy) layer.normalizedBy = normalizedBy;
+  const bn = extras.bnStats?.get(pair);
+  if (bn) layer.bnStats = bn;
+  if (layer.kind === 'bn' && pair.source && pair.target) {
+    const a = affineChange(pair, metrics);
+    if (a) layer.affine = a;
+  }
   return { ...layer, ...judgeLayer(layer, options) };
 }
 
-export function buildReport(source: Checkpoint, target: Checkpoint, pairs: readonly LayerPair[], metrics: ReadonlyMap<string, TensorPairMetrics>, options: AnalyzeOptions, warnings: string[] = []): Report {
-  const layers = pairs.map((p, i) => layerReport(p, i, metrics, options));
+export function buildReport(source: Checkpoint, target: Checkpoint, pairs: readonly LayerPair[], metrics: ReadonlyMap<string, TensorPairMetrics>, options: AnalyzeOptions, warnings: string[] = [], extras: LayerExtras = {}): Report {
+  // Judged again as a whole: a normalization layer follows the kernel it normalises.
+  const layers = judgeLayers(pairs.map((p, i) => layerReport(p, i, metrics, options, extras)), options);
   // Every tensor without a counterpart: whole one-sided layers, and one-sided roles (a bias only in the target).
   const params = layers.flatMap((l) => l.params);
   const unmatched = {

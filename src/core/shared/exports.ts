@@ -43,8 +43,10 @@ export function csvField(v: string | number | null | undefined): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+// Columns are only ever added, at the end, so scripts that read them by position keep working.
 const CSV_COLUMNS = ['layer_index', 'layer', 'kind', 'matched_by', 'verdict', 'role', 'source_name', 'target_name', 'shape',
-  'source_shape', 'target_shape', 'rmse', 'rel_rmse', 'cosine', 'max_abs_diff', 'nonfinite_source', 'nonfinite_target', 'reason'];
+  'source_shape', 'target_shape', 'rmse', 'rel_rmse', 'cosine', 'max_abs_diff', 'nonfinite_source', 'nonfinite_target', 'reason',
+  'scale_invariant_rmse', 'scale_invariant_rel_rmse', 'min_filter_cosine', 'normalized_by', 'bn_mean_shift_std', 'bn_log_var_ratio'];
 
 export function toCsv(report: Report): string {
   const rows = [CSV_COLUMNS.join(',')];
@@ -53,7 +55,9 @@ export function toCsv(report: Report): string {
     for (const p of l.params) {
       rows.push([l.index, l.name, l.kind, l.matchedBy, l.verdict, p.role, p.sourceName, p.targetName, shape(p.shape),
         shape(p.sourceShape), shape(p.targetShape), p.rmse, p.relRmse, p.cosine, p.maxAbsDiff,
-        p.nonFinite?.source ?? 0, p.nonFinite?.target ?? 0, l.reason].map(csvField).join(','));
+        p.nonFinite?.source ?? 0, p.nonFinite?.target ?? 0, l.reason,
+        p.scaleInvariant?.rmse, p.scaleInvariant?.relRmse, p.scaleInvariant?.minCosine, p.role === 'weight' ? l.normalizedBy?.layer : undefined,
+        p.role === 'running_mean' ? l.bnStats?.meanShift.rms : undefined, p.role === 'running_var' ? l.bnStats?.logVarRatio.rms : undefined].map(csvField).join(','));
     }
   }
   return rows.join('\r\n') + '\r\n';
@@ -65,10 +69,12 @@ export interface ReusePlan {
   schema: 'reuse-lens/plan@1';
   source: string;
   target: string;
-  /** Tensors to copy from the source into the target (layers judged reuse or fine-tune). */
-  copy: { source: string; target: string; layer: string; verdict: 'reuse' | 'fine-tune' }[];
-  /** Target tensors to freeze after copying (layers judged reuse). */
+  /** Tensors to copy from the source into the target (layers judged reuse, fine-tune, or recalibrate: γ/β only). */
+  copy: { source: string; target: string; layer: string; verdict: 'reuse' | 'fine-tune' | 'recalibrate' }[];
+  /** Target tensors to freeze after copying (layers judged reuse; γ/β of layers judged recalibrate). */
   freeze: string[];
+  /** Target BN layers whose running statistics are re-estimated on target data after copying (verdict recalibrate). */
+  recalibrate: string[];
   /** Target tensors to leave to the model's own initialisation and train (retrain, incompatible, target-only). */
   reinit: string[];
   /** Layer-level view of the same plan, for frameworks that set weights per layer (Keras). */
@@ -82,16 +88,19 @@ export function reusePlan(report: Report): ReusePlan {
   const reinit: string[] = [];
   const layerCopy: { source: string; target: string }[] = [];
   const layerFreeze: string[] = [];
+  const recalibrate: string[] = [];
   for (const l of report.layers) {
-    if (l.verdict === 'reuse' || l.verdict === 'fine-tune') {
-      const ps = l.params.filter((p) => p.sourceName !== null && p.targetName !== null);
+    if (l.verdict === 'reuse' || l.verdict === 'fine-tune' || l.verdict === 'recalibrate') {
+      // A recalibrated layer keeps the source's γ/β; its statistics are re-estimated, not copied.
+      const ps = l.params.filter((p) => p.sourceName !== null && p.targetName !== null && (l.verdict !== 'recalibrate' || !STAT_ROLES.has(p.role)));
       for (const p of ps) copy.push({ source: p.sourceName!, target: p.targetName!, layer: l.name, verdict: l.verdict });
-      if (l.verdict === 'reuse') freeze.push(...ps.map((p) => p.targetName!));
+      if (l.verdict !== 'fine-tune') freeze.push(...ps.map((p) => p.targetName!));
+      if (l.verdict === 'recalibrate' && l.targetName) recalibrate.push(l.targetName);
       // Target tensors the source lacks (a bias added) still start from the model's init.
       reinit.push(...l.params.filter((p) => p.sourceName === null && p.targetName !== null).map((p) => p.targetName!));
       if (l.sourceName && l.targetName) {
         layerCopy.push({ source: l.sourceName, target: l.targetName });
-        if (l.verdict === 'reuse') layerFreeze.push(l.targetName);
+        if (l.verdict !== 'fine-tune') layerFreeze.push(l.targetName);
       }
     } else if (l.verdict !== 'source-only') {
       reinit.push(...l.params.filter((p) => p.targetName !== null).map((p) => p.targetName!));
@@ -99,9 +108,11 @@ export function reusePlan(report: Report): ReusePlan {
   }
   return {
     schema: 'reuse-lens/plan@1', source: report.source.path, target: report.target.path,
-    copy, freeze, reinit, layers: { copy: layerCopy, freeze: layerFreeze }, summary: report.summary.text,
+    copy, freeze, recalibrate, reinit, layers: { copy: layerCopy, freeze: layerFreeze }, summary: report.summary.text,
   };
 }
+
+const STAT_ROLES = new Set(['running_mean', 'running_var', 'num_batches_tracked']);
 
 export function planJson(report: Report): string {
   return JSON.stringify(reusePlan(report), null, 2) + '\n';
@@ -145,12 +156,16 @@ import torch
 
 SOURCE_CHECKPOINT = ${py(report.source.path)}
 
-# Target tensor name -> source tensor name: layers judged reuse or fine-tune.
+# Target tensor name -> source tensor name: layers judged reuse or fine-tune, and γ/β of layers judged recalibrate.
 COPY = ${pyDict(plan.copy.map((c) => [c.target, c.source]))}
 
-# Layers judged reuse: copied and frozen (requires_grad=False).
+# Layers judged reuse (and γ/β of layers judged recalibrate): copied and frozen (requires_grad=False).
 # Frozen BatchNorm layers still update their running statistics in train mode; put those modules in eval() if that matters.
 FREEZE = ${pyList(plan.freeze)}
+
+# BatchNorm layers judged recalibrate: keep the source's γ/β, re-estimate the running statistics on
+# target data with recalibrate_bn(model, target_batches) (forward passes, no training; AdaBN).
+RECALIBRATE = ${pyList(plan.recalibrate)}
 
 # Layers judged retrain, incompatible or target-only: left as the model initialises them.
 REINIT = ${pyList(plan.reinit)}
@@ -218,6 +233,42 @@ def apply_reuse_plan(model, source_path=SOURCE_CHECKPOINT, freeze=True):
     if missing:
         print(f"reuse plan: {len(missing)} tensors not found, left as initialised: {missing[:5]}")
     return model
+
+
+@torch.no_grad()
+def recalibrate_bn(model, batches, max_batches=None, device=None):
+    """Re-estimates the running statistics of the RECALIBRATE BatchNorm layers on target data.
+
+    batches: an iterable of model inputs (a DataLoader; from (input, label) pairs the input is used).
+    Only those layers run in train mode, with their statistics reset and averaged over all batches
+    (momentum=None, as torch.optim.swa_utils.update_bn does); every other module stays in eval mode,
+    so no other statistic moves and dropout is off. No gradient, no optimizer step.
+    """
+    wanted = {_canonical(name) for name in RECALIBRATE}
+    layers = [m for name, m in model.named_modules()
+              if _canonical(name) in wanted and isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not layers:
+        return model
+    was_training = model.training
+    model.eval()
+    momenta = {}
+    for m in layers:
+        momenta[m] = m.momentum
+        m.reset_running_stats()
+        m.momentum = None
+        m.train()
+    for i, batch in enumerate(batches):
+        if max_batches is not None and i >= max_batches:
+            break
+        if isinstance(batch, (list, tuple)):
+            batch = batch[0]
+        if device is not None:
+            batch = batch.to(device)
+        model(batch)
+    for m in layers:
+        m.momentum = momenta[m]
+    model.train(was_training)
+    return model
 `;
 }
 
@@ -240,8 +291,12 @@ SOURCE_CHECKPOINT = ${py(report.source.path)}
 # Target layer name -> source layer name: layers judged reuse or fine-tune.
 COPY_LAYERS = ${pyDict(copy)}
 
-# Layers judged reuse: copied and frozen (trainable = False).
+# Layers judged reuse (and recalibrate): copied and frozen (trainable = False).
 FREEZE_LAYERS = ${pyList(freeze)}
+
+# BatchNormalization layers judged recalibrate: keep gamma/beta, re-estimate the moving statistics on
+# target data with recalibrate_bn(model, target_batches) (forward passes, no training; AdaBN).
+RECALIBRATE_LAYERS = ${pyList(plan.recalibrate.map(kerasLayerName))}
 
 
 def apply_reuse_plan(model, source_model, freeze=True):
@@ -262,6 +317,43 @@ def apply_reuse_plan(model, source_model, freeze=True):
                 missing.append(name)
     if missing:
         print(f"reuse plan: {len(missing)} layers not found: {missing[:5]}")
+    return model
+
+
+def recalibrate_bn(model, batches, max_batches=None):
+    """Re-estimates the moving statistics of the RECALIBRATE_LAYERS on target data.
+
+    Passes with training=True update a BatchNormalization layer's statistics; the other
+    BatchNormalization layers are set trainable=False meanwhile, which keeps them in inference
+    mode. The statistics are averaged over all batches (momentum (k-1)/k at step k). Dropout
+    layers are active during these passes, as in training. No gradient step is taken.
+    """
+    import keras
+    import numpy as np
+    targets = [model.get_layer(name) for name in RECALIBRATE_LAYERS]
+    if not targets:
+        return model
+    others = [l for l in model.layers if isinstance(l, keras.layers.BatchNormalization) and l not in targets]
+    saved = [(l, l.trainable) for l in others] + [(l, l.trainable) for l in targets]
+    momenta = {id(l): l.momentum for l in targets}
+    for l in others:
+        l.trainable = False
+    for l in targets:
+        l.trainable = True
+        l.moving_mean.assign(np.zeros(l.moving_mean.shape))
+        l.moving_variance.assign(np.ones(l.moving_variance.shape))
+    for step, batch in enumerate(batches, start=1):
+        if max_batches is not None and step > max_batches:
+            break
+        if isinstance(batch, (list, tuple)):
+            batch = batch[0]
+        for l in targets:
+            l.momentum = (step - 1) / step
+        model(batch, training=True)
+    for l in targets:
+        l.momentum = momenta[id(l)]
+    for l, trainable in saved:
+        l.trainable = trainable
     return model
 `;
 }

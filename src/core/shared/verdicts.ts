@@ -3,18 +3,39 @@
 //
 // Rules (Wang et al. 2020 and the companion UNet/PSPNet study): a layer is judged by its
 // kernel's change; conv weights are the most sensitive; conv bias is insensitive and can be
-// reused directly (reported, never drives the verdict); BN running mean/variance matter more
-// than BN weight/bias, so a BN layer is judged by its running statistics. Integer tensors
-// (num_batches_tracked) are listed and never judged.
-import type { AnalyzeOptions, LayerReport, ParamReport, Report, ReportSummary, Verdict, MatchedBy } from './reportTypes';
+// reused directly (reported, never drives the verdict). A kernel whose output feeds a
+// normalization is judged with the scale that normalization removes factored out
+// (ScaleInvariantMetrics). A BN layer's learned affine (γ, β) is judged like a weight; its
+// running statistics are data statistics, measured in the layer's own units (BnStatistics):
+// when only they moved the layer is `recalibrate` — re-estimated on target data by forward
+// passes, no training, as AdaBN (Li et al. 2016) does. Integer tensors (num_batches_tracked)
+// are listed and never judged. The thresholds are this project's calibration (README).
+import type { AnalyzeOptions, LayerReport, ParamReport, Report, ReportSummary, Verdict, MatchedBy, BnStatistics } from './reportTypes';
 
-const VERDICTS: Verdict[] = ['reuse', 'fine-tune', 'retrain', 'incompatible', 'source-only', 'target-only'];
+const VERDICTS: Verdict[] = ['reuse', 'fine-tune', 'recalibrate', 'retrain', 'incompatible', 'source-only', 'target-only'];
 const MATCHES: MatchedBy[] = ['name', 'prefix-rule', 'order+shape', 'none'];
 
-/** Share of the target's parameters in reuse/fine-tune layers at or above which the network looks reusable. */
+/** Weighted share of the target's parameters that transfer at or above which the network looks reusable. */
 export const NETWORK_REUSABLE_SHARE = 0.9;
-/** Below this share the network does not look reusable. */
+/** Weighted share at or above which the network looks partly reusable, wherever those layers lie. */
 export const NETWORK_PARTLY_SHARE = 0.25;
+/**
+ * The layers before the split point make the network partly reusable when the mean of their
+ * depth share (kernel layers) and weighted parameter share reaches this: a third of the depth
+ * needs ~7% of the parameters; a one-layer stem of a deep network never does.
+ */
+export const NETWORK_PARTLY_LEADING = 0.2;
+/** What a fine-tune layer counts for in the shares: it gives a start, not a finished layer. */
+export const FINE_TUNE_WEIGHT = 0.5;
+/** BN running mean moved by at least this many source standard deviations (RMS over channels): the statistics moved. */
+export const BN_MEAN_SHIFT_MOVED = 0.1;
+/** |ln(σ²_t/σ²_s)| (RMS over channels) at or above this (a std ratio of e^0.1 ≈ 1.105): the statistics moved. */
+export const BN_LOG_VAR_MOVED = 0.2;
+
+/** How much of a layer's parameters count as transferred, by verdict. */
+export function transferWeight(v: Verdict): number {
+  return v === 'reuse' || v === 'recalibrate' ? 1 : v === 'fine-tune' ? FINE_TUNE_WEIGHT : 0;
+}
 
 export interface LayerJudgement {
   verdict: Verdict;
@@ -22,6 +43,8 @@ export interface LayerJudgement {
   drivenBy: string | null;
   kernelRmse: number | null;
   kernelRelRmse: number | null;
+  /** What kernelRmse/kernelRelRmse measure: the raw change, or the scale-invariant one (a normalization follows). */
+  judgedOn: 'raw' | 'scale-invariant' | null;
 }
 
 /** A number for a reason: three significant digits, no trailing zeros. */
@@ -98,7 +121,7 @@ export function targetParameters(layer: LayerReport): number {
 }
 
 export function judgeLayer(layer: LayerReport, o: AnalyzeOptions): LayerJudgement {
-  const none = { drivenBy: null, kernelRmse: null, kernelRelRmse: null };
+  const none = { drivenBy: null, kernelRmse: null, kernelRelRmse: null, judgedOn: null };
   if (!layer.sourceName) {
     return { verdict: 'target-only', reason: 'only in the target: no source layer matched by name or by order and shape; train it from scratch', ...none };
   }
@@ -115,34 +138,86 @@ export function judgeLayer(layer: LayerReport, o: AnalyzeOptions): LayerJudgemen
       ...none,
     };
   }
+  if (layer.kind === 'bn' && layer.bnStats) return judgeBn(layer, layer.bnStats, o);
   const d = drivingParam(layer, o);
   if (!d) {
     return { verdict: 'reuse', reason: 'no floating-point tensor to compare (only integer counters); nothing to retrain', ...none };
   }
-  const base = { drivenBy: d.role, kernelRmse: d.rmse, kernelRelRmse: d.relRmse };
   const what = label(layer.kind, d.role);
   const notes = sideNotes(layer, d, o);
+  const inv = layer.normalizedBy && d.role === 'weight' ? d.scaleInvariant : undefined;
+  const base = { drivenBy: d.role, kernelRmse: inv ? inv.rmse : d.rmse, kernelRelRmse: inv ? inv.relRmse : d.relRmse, judgedOn: inv ? 'scale-invariant' as const : 'raw' as const };
   if (d.nonFinite && d.nonFinite.source > 0) {
     return { verdict: 'retrain', reason: `source ${what} holds ${d.nonFinite.source} NaN/Inf values: not reusable (metrics cover the finite pairs only)${notes}`, ...base };
   }
-  const v = valueOf(d, o);
+  const v = inv ? (o.metric === 'rmse' ? inv.rmse : inv.relRmse) : valueOf(d, o);
   if (v === null) {
     const why = d.rmse === null ? 'has no finite values to compare' : 'is all zeros in the source, so its relative RMSE is undefined';
     return { verdict: 'retrain', reason: `${what} ${why}: nothing to reuse${notes}`, ...base };
   }
-  const m = `${what} ${metricName(o)} ${fmt(v)}`;
-  let verdict: Verdict, reason: string;
-  if (v < o.reuseBelow) { verdict = 'reuse'; reason = `${m} < ${fmt(o.reuseBelow)}: reuse as is`; }
-  else if (v < o.fineTuneBelow) { verdict = 'fine-tune'; reason = `${m} ≥ ${fmt(o.reuseBelow)} and < ${fmt(o.fineTuneBelow)}: start from the source and fine-tune`; }
-  else { verdict = 'retrain'; reason = `${m} ≥ ${fmt(o.fineTuneBelow)}: changed too much to transfer; retrain`; }
+  const m = inv ? `${what} ${metricName(o)} ${fmt(v)} with the scale removed (${invariantText(layer, d, o)})` : `${what} ${metricName(o)} ${fmt(v)}`;
+  const { verdict, reason } = tier(v, m, o);
   return { verdict, reason: reason + notes, ...base };
+}
+
+/** reuse / fine-tune / retrain of a measured change `v`, described as `m`. */
+function tier(v: number, m: string, o: AnalyzeOptions): { verdict: Verdict; reason: string } {
+  if (v < o.reuseBelow) return { verdict: 'reuse', reason: `${m} < ${fmt(o.reuseBelow)}: reuse as is` };
+  if (v < o.fineTuneBelow) return { verdict: 'fine-tune', reason: `${m} ≥ ${fmt(o.reuseBelow)} and < ${fmt(o.fineTuneBelow)}: start from the source and fine-tune` };
+  return { verdict: 'retrain', reason: `${m} ≥ ${fmt(o.fineTuneBelow)}: changed too much to transfer; retrain` };
+}
+
+/** Why the scale-invariant number is the one judged, with the raw numbers beside it. */
+function invariantText(layer: LayerReport, d: ParamReport, o: AnalyzeOptions): string {
+  const inv = d.scaleInvariant!, n = layer.normalizedBy!;
+  const what = inv.per === 'filter'
+    ? `it feeds ${n.layer} (BatchNorm), which undoes any per-output-channel rescaling, so each output filter is compared at unit norm`
+    : `it feeds ${n.layer} (a normalization), which undoes a common rescaling, so the kernel is compared at unit norm`;
+  const scale = inv.scaleRatio !== null && Math.abs(inv.scaleRatio - 1) >= 0.01 ? `, target/source ${inv.per === 'filter' ? 'filter norms ×' : 'norm ×'}${fmt(inv.scaleRatio)}${inv.per === 'filter' ? ' (median)' : ''}` : '';
+  const cos = inv.per === 'filter' ? `per-filter cosine mean ${fmt(inv.meanCosine)}, min ${fmt(inv.minCosine)}` : `cosine ${fmt(inv.meanCosine)}`;
+  return `${what}; raw ${metricName(o)} ${fmt(valueOf(d, o))}${scale}; ${cos}`;
+}
+
+/**
+ * A BN layer with running statistics on both sides: the learned affine (γ, β as one vector)
+ * is judged like a weight; the statistics, in the layer's own units, decide between reuse
+ * (they stayed) and recalibrate (they moved: re-estimate them on target data, no training).
+ */
+function judgeBn(layer: LayerReport, st: BnStatistics, o: AnalyzeOptions): LayerJudgement {
+  const moved = st.meanShift.rms >= BN_MEAN_SHIFT_MOVED || st.logVarRatio.rms >= BN_LOG_VAR_MOVED;
+  const stats = `running mean shift ${fmt(st.meanShift.rms)} std (RMS over ${st.channels} channels, largest ${fmt(st.meanShift.max)}), `
+    + `log variance ratio ${fmt(st.logVarRatio.rms)} (largest ${fmt(st.logVarRatio.max)})`;
+  const statsVerdict = moved
+    ? `${stats}: the statistics moved (≥ ${fmt(BN_MEAN_SHIFT_MOVED)} std or ≥ ${fmt(BN_LOG_VAR_MOVED)})`
+    : `${stats}: the statistics stayed (< ${fmt(BN_MEAN_SHIFT_MOVED)} std and < ${fmt(BN_LOG_VAR_MOVED)})`;
+  const recal = 'recalibrate: keep γ/β and re-estimate the running statistics on target data (forward passes in train mode, no training; AdaBN)';
+  const gamma = layer.params.find((p) => p.role === 'weight' && both(p));
+  const hasAffine = !!gamma || layer.params.some((p) => p.role === 'bias' && both(p));
+  const a = layer.affine;
+  const base = { drivenBy: hasAffine ? 'weight' : 'running_mean', kernelRmse: a?.rmse ?? null, kernelRelRmse: a?.relRmse ?? null, judgedOn: 'raw' as const };
+  const notes = sideNotes(layer, gamma ?? layer.params[0], o);
+  if (!hasAffine || !a) {
+    // No learned affine (affine=False): only the statistics are there to judge.
+    return moved
+      ? { verdict: 'recalibrate', reason: `no learned affine; ${statsVerdict}: ${recal}${notes}`, ...base }
+      : { verdict: 'reuse', reason: `no learned affine; ${statsVerdict}: reuse as is${notes}`, ...base };
+  }
+  const v = o.metric === 'rmse' ? a.rmse : a.relRmse;
+  if (v === null) return { verdict: 'retrain', reason: `BN γ/β ${a.rmse === null ? 'have no finite values to compare' : 'are all zeros in the source, so their relative change is undefined'}: nothing to reuse; ${statsVerdict}${notes}`, ...base };
+  const m = `BN γ/β ${metricName(o)} ${fmt(v)}`;
+  const t = tier(v, m, o);
+  if (t.verdict !== 'reuse') return { verdict: t.verdict, reason: `${t.reason} (the statistics follow in training); ${statsVerdict}${notes}`, ...base };
+  if (!moved) return { verdict: 'reuse', reason: `${m} < ${fmt(o.reuseBelow)} and ${statsVerdict}: reuse as is${notes}`, ...base };
+  return { verdict: 'recalibrate', reason: `${m} < ${fmt(o.reuseBelow)}: the learned affine transfers; ${statsVerdict}: ${recal}${notes}`, ...base };
 }
 
 /** What the role rules add beside the verdict: conv bias, BN weight/bias, NaN in the target, one-sided params. */
 function sideNotes(layer: LayerReport, d: ParamReport, o: AnalyzeOptions): string {
   const notes: string[] = [];
   const other = (role: string) => layer.params.find((p) => p.role === role && p !== d && both(p));
-  if (layer.kind === 'bn') {
+  if (layer.kind === 'bn' && layer.bnStats) {
+    // γ/β and the statistics are in the reason already.
+  } else if (layer.kind === 'bn') {
     const rm = other('running_mean'), rv = other('running_var');
     const stat = rm ?? rv;
     if (stat) notes.push(`${label('bn', stat.role)} ${fmt(valueOf(stat, o))}`);
@@ -171,60 +246,119 @@ export function fmtCount(n: number): string {
   return String(n);
 }
 
+/**
+ * The network verdict, weighing parameters and depth (README, "How the verdicts are made"):
+ * - shares count a layer's target parameters by transferWeight (fine-tune counts half);
+ * - the split point is the first kernel layer (conv/linear/embedding, network order) that does
+ *   not transfer; the layers before it are what a user reuses in one piece;
+ * - reusable: weighted share ≥ 90%; partly reusable: weighted share ≥ 25%, or the layers before
+ *   the split reach NETWORK_PARTLY_LEADING as the mean of their depth and parameter shares.
+ */
 export function summarise(layers: readonly LayerReport[]): ReportSummary {
   const byVerdict = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<Verdict, number>;
   const matchedBy = Object.fromEntries(MATCHES.map((m) => [m, 0])) as Record<MatchedBy, number>;
-  let reusable = 0, transferable = 0, total = 0;
+  let reusable = 0, transferable = 0, recalibrate = 0, weighted = 0, total = 0;
   for (const l of layers) {
     byVerdict[l.verdict]++;
     matchedBy[l.matchedBy]++;
     const p = targetParameters(l);
     total += p;
-    if (l.verdict === 'reuse') { reusable += p; transferable += p; }
+    weighted += p * transferWeight(l.verdict);
+    if (l.verdict === 'reuse' || l.verdict === 'recalibrate') { reusable += p; transferable += p; }
+    if (l.verdict === 'recalibrate') recalibrate += p;
     if (l.verdict === 'fine-tune') transferable += p;
   }
-  const share = total > 0 ? transferable / total : 0;
-  const pct = (x: number) => `${Math.round(x * 100)}%`;
-  const lead = leadingTransferable(layers);
+  const share = total > 0 ? weighted / total : 0;
+  const pct = (x: number) => (x > 0 && x < 0.01 ? '<1%' : `${Math.round(x * 100)}%`);
+  const lead = leadingTransferable(layers, total);
+  const leadScore = (lead.depthShare + lead.parameterShare) / 2;
   let verdict: ReportSummary['network']['verdict'];
   if (share >= NETWORK_REUSABLE_SHARE) verdict = 'reusable';
-  else if (share >= NETWORK_PARTLY_SHARE || lead.count > 0) verdict = 'partly reusable';
+  else if (share >= NETWORK_PARTLY_SHARE || (lead.count > 0 && leadScore >= NETWORK_PARTLY_LEADING)) verdict = 'partly reusable';
   else verdict = 'not reusable';
   // The paper's pattern: early kernels are generic and transfer, later ones are task-specific.
-  // Which leading layers transfer is what a user acts on, so the reason says it first.
+  // Where the network splits is what a user acts on, so the reason says it first.
+  const leadPart = `${lead.count} of ${lead.kernels} kernel layers, ${pct(lead.depthShare)} of the depth, ${pct(lead.parameterShare)} of the parameters weighted`;
   const leadText = lead.kernels === 0 ? 'no kernel layers were compared'
-    : lead.count === 0 ? `the first kernel layer (${lead.first}) ${lead.firstVerdict === 'incompatible' ? 'has another shape in the target' : 'already changed too much to transfer'}`
-    : lead.count === lead.kernels ? `all ${lead.kernels} kernel layers transfer`
-    : `the first ${lead.count} of ${lead.kernels} kernel layers (${lead.first}${lead.count > 1 ? ` … ${lead.last}` : ''}) transfer: reuse them and retrain from ${lead.next}`;
+    : lead.count === 0 ? `split point ${lead.first}: the first kernel layer ${lead.firstVerdict === 'incompatible' ? 'has another shape in the target' : 'already changed too much to transfer'}`
+    : lead.count === lead.kernels ? `no split point: all ${lead.kernels} kernel layers transfer`
+    : `split point ${lead.next}: ${lead.first}${lead.count > 1 ? ` … ${lead.last}` : ''} transfer (${leadPart}; mean ${fmt(leadScore)}${leadScore >= NETWORK_PARTLY_LEADING ? ' ≥' : ' <'} ${fmt(NETWORK_PARTLY_LEADING)}): copy them (as judged, reuse or fine-tune) and retrain from ${lead.next}`;
+  const fineTuneNote = byVerdict['fine-tune'] > 0 ? `, fine-tune layers counting ${pct(FINE_TUNE_WEIGHT)}` : '';
   const reason = `estimate, not from a replacement experiment: ${leadText}; ${pct(share)} of the target's parameters `
-    + `(${fmtCount(transferable)} of ${fmtCount(total)}) are in layers judged reuse or fine-tune `
-    + `(reusable at ≥ ${pct(NETWORK_REUSABLE_SHARE)}; partly reusable at ≥ ${pct(NETWORK_PARTLY_SHARE)} or when the early kernel layers transfer)`;
+    + `(${fmtCount(Math.round(weighted))} of ${fmtCount(total)}${fineTuneNote}) transfer `
+    + `(reusable at ≥ ${pct(NETWORK_REUSABLE_SHARE)}; partly reusable at ≥ ${pct(NETWORK_PARTLY_SHARE)}, or when the layers before the split point average ≥ ${fmt(NETWORK_PARTLY_LEADING)} of depth and parameters)`;
   const extra = (['source-only', 'target-only'] as Verdict[]).filter((v) => byVerdict[v] > 0).map((v) => `, ${byVerdict[v]} ${v}`).join('');
-  const text = `${byVerdict.reuse} of ${layers.length} layers reusable (${fmtCount(reusable)} of ${fmtCount(total)} parameters); `
+  const recalText = byVerdict.recalibrate > 0 ? `, ${byVerdict.recalibrate} recalibrate` : '';
+  const text = `${byVerdict.reuse + byVerdict.recalibrate} of ${layers.length} layers reusable (${fmtCount(reusable)} of ${fmtCount(total)} parameters${recalText}); `
     + `${byVerdict['fine-tune']} fine-tune, ${byVerdict.retrain} retrain, ${byVerdict.incompatible} incompatible${extra}`
     + ` — network looks ${verdict} (estimate)`;
   return {
     layers: layers.length, byVerdict, matchedBy,
     reusableParameters: reusable, transferableParameters: transferable, totalParameters: total,
-    network: { verdict, reason, estimate: true },
+    recalibrateParameters: recalibrate, weightedShare: share,
+    network: {
+      verdict, reason, estimate: true,
+      splitAt: lead.kernels > 0 && lead.count < lead.kernels ? lead.next ?? null : null,
+      leading: { kernelLayers: lead.count, kernelLayersTotal: lead.kernels, depthShare: lead.depthShare, parameterShare: lead.parameterShare },
+    },
     text,
   };
 }
 
 const KERNEL_KINDS = new Set(['conv', 'linear', 'embedding']);
 
-/** The run of kernel layers (conv/linear/embedding), in network order, judged reuse or fine-tune from the start. */
-function leadingTransferable(layers: readonly LayerReport[]): { count: number; kernels: number; first?: string; firstVerdict?: Verdict; last?: string; next?: string } {
+/**
+ * The run of kernel layers (conv/linear/embedding), in network order, that transfer from the
+ * start, and the weighted share of the target's parameters in every layer before the split.
+ */
+function leadingTransferable(layers: readonly LayerReport[], total: number): { count: number; kernels: number; depthShare: number; parameterShare: number; first?: string; firstVerdict?: Verdict; last?: string; next?: string } {
+  const ordered = layers; // network order, as the report lists them
   // Layers on one side only were never compared: they say nothing about what transfers.
-  const kernels = layers.filter((l) => KERNEL_KINDS.has(l.kind) && l.verdict !== 'source-only' && l.verdict !== 'target-only');
+  const kernels = ordered.filter((l) => KERNEL_KINDS.has(l.kind) && l.verdict !== 'source-only' && l.verdict !== 'target-only');
   let count = 0;
-  while (count < kernels.length && (kernels[count].verdict === 'reuse' || kernels[count].verdict === 'fine-tune')) count++;
-  return { count, kernels: kernels.length, first: kernels[0]?.name, firstVerdict: kernels[0]?.verdict, last: kernels[count - 1]?.name, next: kernels[count]?.name };
+  while (count < kernels.length && transferWeight(kernels[count].verdict) > 0) count++;
+  const split = kernels[count];
+  let before = 0;
+  for (const l of ordered) {
+    if (l === split) break;
+    before += targetParameters(l) * transferWeight(l.verdict);
+  }
+  return {
+    count, kernels: kernels.length,
+    depthShare: kernels.length ? count / kernels.length : 0,
+    parameterShare: total > 0 && count > 0 ? before / total : 0,
+    first: kernels[0]?.name, firstVerdict: kernels[0]?.verdict, last: kernels[count - 1]?.name, next: split?.name,
+  };
+}
+
+/** How far from reusable a verdict is, for capping a BN layer by the kernel it normalises. */
+const SEVERITY: Partial<Record<Verdict, number>> = { reuse: 0, recalibrate: 1, 'fine-tune': 2, retrain: 3, incompatible: 3 };
+
+/**
+ * Judges every layer, then caps each normalization layer by the kernel layer whose output it
+ * normalises (normalizedBy): a BN after a retrained conv is relearned with it, whatever its own
+ * numbers say (a fresh BN's γ/β start at 1/0, so two independently trained ones look alike);
+ * after a fine-tuned conv it trains with it.
+ */
+export function judgeLayers(layers: readonly LayerReport[], o: AnalyzeOptions): LayerReport[] {
+  const judged = layers.map((l) => ({ ...l, ...judgeLayer(l, o) }));
+  const feeder = new Map<string, LayerReport>();
+  for (const l of judged) if (l.normalizedBy) feeder.set(l.normalizedBy.layer, l);
+  return judged.map((l) => {
+    const k = feeder.get(l.name);
+    const own = SEVERITY[l.verdict], cap = k ? SEVERITY[k.verdict] : undefined;
+    if (!k || own === undefined || cap === undefined || cap < 2 || own >= cap) return l;
+    const verdict: Verdict = cap >= 3 ? 'retrain' : 'fine-tune';
+    const why = verdict === 'retrain'
+      ? `its input layer ${k.name} is judged ${k.verdict}, so this normalization is learned anew with it`
+      : `its input layer ${k.name} is fine-tuned, so this normalization trains with it`;
+    return { ...l, verdict, reason: `${why} (on its own: ${l.verdict}; ${l.reason})` };
+  });
 }
 
 /** Re-derives every verdict, reason and the summary from the stored metrics; reads no file. */
 export function rejudgeReport(report: Report, options: AnalyzeOptions): Report {
-  const layers = report.layers.map((l) => ({ ...l, ...judgeLayer(l, options) }));
+  const layers = judgeLayers(report.layers, options);
   // Matching is not redone here, so the report keeps the prefix rules it was matched with.
   return { ...report, options: { ...options, prefixRules: [...report.options.prefixRules] }, layers, summary: summarise(layers) };
 }

@@ -5,7 +5,7 @@
 // Plain data in and out, so that a piece can cross a thread boundary.
 import { numel } from './dtypes';
 import { PairSums, emptySums, accumulatePair, mergeSums } from './kernels';
-import type { Bins, ConvGeometry, RangeSums, Values } from './pairTypes';
+import type { Bins, ConvGeometry, FilterBins, RangeSums, Values } from './pairTypes';
 import { arenaOf, CELL_SLOTS } from './simd';
 
 /**
@@ -40,19 +40,33 @@ function binsFor(first: number, last: number): Bins {
   return { first, sq: new Float64Array(len), n: new Float64Array(len) };
 }
 
+function filterBinsFor(first: number, last: number): FilterBins {
+  const b = binsFor(first, last), len = b.sq.length;
+  return { ...b, ss: new Float64Array(len), tt: new Float64Array(len), st: new Float64Array(len) };
+}
+
+/**
+ * The geometry of a dense weight [out, in] seen as `out` filters of one row each (no grid):
+ * a linear layer that feeds a BatchNorm is blind to each row's scale.
+ */
+export function rowGeometry(shape: readonly number[]): ConvGeometry | undefined {
+  if (shape.length !== 2 || shape[0] === 0 || shape[1] === 0 || shape[0] > MAX_FILTERS) return undefined;
+  return { outCh: shape[0], inCh: shape[1], cellSize: 1, filterSize: shape[1], withGrid: false };
+}
+
 /**
  * Accumulates the elements [start, end) of a pair, given in order by `add`. For the whole
  * tensor, start = 0 and end = its element count; `absorb` adds another range's sums.
  */
 export class PairAccumulator {
   readonly total = emptySums();
-  readonly filters?: Bins;
+  readonly filters?: FilterBins;
   readonly cells?: Bins;
   private readonly scratch = emptySums();
 
   constructor(private readonly geometry: ConvGeometry | undefined, start: number, end: number) {
     if (geometry && end > start) {
-      this.filters = binsFor(Math.floor(start / geometry.filterSize), Math.floor((end - 1) / geometry.filterSize));
+      this.filters = filterBinsFor(Math.floor(start / geometry.filterSize), Math.floor((end - 1) / geometry.filterSize));
       if (geometry.withGrid) this.cells = binsFor(Math.floor(start / geometry.cellSize), Math.floor((end - 1) / geometry.cellSize));
     }
   }
@@ -69,8 +83,12 @@ export class PairAccumulator {
       const end = Math.min(length, (f + 1) * g.filterSize - start);
       resetSums(scratch);
       accumulatePair(scratch, source.subarray(p, end), target.subarray(p, end), end - p);
-      filters.sq[f - filters.first] += scratch.sumSqDiff;
-      filters.n[f - filters.first] += scratch.n;
+      const k = f - filters.first;
+      filters.sq[k] += scratch.sumSqDiff;
+      filters.n[k] += scratch.n;
+      filters.ss[k] += scratch.sumSqSource;
+      filters.tt[k] += scratch.sumSqTarget;
+      filters.st[k] += scratch.dot;
       mergeSums(this.total, scratch);
       p = end;
     }
@@ -80,7 +98,7 @@ export class PairAccumulator {
   /** Adds the sums of another range of the same tensor (ranges may share a filter or cell). */
   absorb(part: RangeSums): void {
     mergeSums(this.total, part.total);
-    if (this.filters && part.filters) addBins(this.filters, part.filters);
+    if (this.filters && part.filters) addFilterBins(this.filters, part.filters);
     if (this.cells && part.cells) addBins(this.cells, part.cells);
   }
 
@@ -94,6 +112,16 @@ function addBins(into: Bins, part: Bins): void {
     const k = part.first + i - into.first;
     into.sq[k] += part.sq[i];
     into.n[k] += part.n[i];
+  }
+}
+
+function addFilterBins(into: FilterBins, part: FilterBins): void {
+  addBins(into, part);
+  for (let i = 0; i < part.sq.length; i++) {
+    const k = part.first + i - into.first;
+    into.ss[k] += part.ss[i];
+    into.tt[k] += part.tt[i];
+    into.st[k] += part.st[i];
   }
 }
 

@@ -19,6 +19,7 @@ port.on('message', (job: RangeJob) => {
   try {
     const sums = summer.sum(job);
     for (const b of [sums.filters, sums.cells]) if (b) transfer.push(b.sq.buffer as ArrayBuffer, b.n.buffer as ArrayBuffer);
+    if (sums.filters) transfer.push(sums.filters.ss.buffer as ArrayBuffer, sums.filters.tt.buffer as ArrayBuffer, sums.filters.st.buffer as ArrayBuffer);
     reply = { id: job.id, sums };
   } catch (e) {
     reply = e instanceof CheckpointError

@@ -30,5 +30,12 @@ export interface ConvGeometry {
 /** Squared differences and finite-pair counts of consecutive filters (or cells) from `first`. */
 export interface Bins { first: number; sq: Float64Array; n: Float64Array }
 
+/**
+ * Per-filter bins also keep Σs², Σt² and Σs·t: each filter's norms and dot product, from
+ * which its cosine and the distance of the unit-norm filters follow exactly (a following
+ * BatchNorm makes a kernel blind to each filter's scale).
+ */
+export interface FilterBins extends Bins { ss: Float64Array; tt: Float64Array; st: Float64Array }
+
 /** What a range contributes: totals, and for a conv the bins it touches. */
-export interface RangeSums { total: PairSums; filters?: Bins; cells?: Bins }
+export interface RangeSums { total: PairSums; filters?: FilterBins; cells?: Bins }

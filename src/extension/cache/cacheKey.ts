@@ -10,7 +10,7 @@ export interface FileStamp { path: string; size: number; mtimeMs: number }
 
 export function cacheKey(source: FileStamp[], target: FileStamp[], options: AnalyzeOptions): string {
   const canon = {
-    v: 1,
+    v: 2, // 2: BN statistics, scale-invariant kernels and the weighted network verdict
     source: [...source].sort((a, b) => a.path.localeCompare(b.path)).map((s) => [s.path, s.size, Math.round(s.mtimeMs)]),
     target: [...target].sort((a, b) => a.path.localeCompare(b.path)).map((s) => [s.path, s.size, Math.round(s.mtimeMs)]),
     options: { metric: options.metric, reuseBelow: options.reuseBelow, fineTuneBelow: options.fineTuneBelow, prefixRules: [...options.prefixRules] },

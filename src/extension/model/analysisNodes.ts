@@ -7,6 +7,7 @@ import { formatCount, formatMetric, formatShape } from './format';
 export const VERDICT_ICON: Record<Verdict, { icon: string; color: string; label: string }> = {
   reuse: { icon: 'pass-filled', color: 'testing.iconPassed', label: 'reuse' },
   'fine-tune': { icon: 'debug-step-over', color: 'list.warningForeground', label: 'fine-tune' },
+  recalibrate: { icon: 'sync', color: 'terminal.ansiCyan', label: 'recalibrate (re-estimate BN statistics on target data)' },
   retrain: { icon: 'error', color: 'list.errorForeground', label: 'retrain' },
   incompatible: { icon: 'circle-slash', color: 'errorForeground', label: 'incompatible (shapes differ)' },
   'source-only': { icon: 'arrow-left', color: 'descriptionForeground', label: 'only in source' },
@@ -19,7 +20,8 @@ export function analysisLabel(report: Report): string {
 
 export function analysisDescription(report: Report): string {
   const s = report.summary;
-  return `${s.byVerdict.reuse} reuse · ${s.byVerdict['fine-tune']} fine-tune · ${s.byVerdict.retrain} retrain`;
+  const recal = s.byVerdict.recalibrate ? ` · ${s.byVerdict.recalibrate} recalibrate` : '';
+  return `${s.byVerdict.reuse} reuse${recal} · ${s.byVerdict['fine-tune']} fine-tune · ${s.byVerdict.retrain} retrain`;
 }
 
 export function analysisTooltip(report: Report): string {
