@@ -100,6 +100,9 @@ test('expanding a layer shows its parameters right under it, including BN runnin
   assert.ok(params.some((p) => p.type === 'param' && p.param.role === 'running_var'));
   assert.equal(bnStatsChange(bn), Math.max(...bn.params.filter((p) => p.role.startsWith('running_')).map((p) => p.relRmse!)));
   assert.equal(bnStatsChange(r.layers.find((l) => l.kind === 'conv')!), null);
+  // Measured in the layer's own units where the report has them: mean shift, or half the log variance ratio (log std ratio).
+  const stats = { channels: 8, eps: 1e-5, meanShift: { rms: 0.3, max: 1 }, logVarRatio: { rms: 0.8, max: 2 } };
+  assert.equal(bnStatsChange({ ...bn, bnStats: stats }), 0.4);
   assert.deepEqual(toggleExpanded(toggleExpanded(DEFAULT_TABLE_VIEW, bn.name), bn.name).expanded, []);
 });
 

@@ -21,7 +21,7 @@ const COLUMNS: Column[] = [
   { key: 'relRmse', label: 'Rel. RMSE', title: 'RMSE divided by the RMS of the source kernel', width: '6.4em', numeric: true },
   { key: 'cosine', label: 'Cosine', title: 'Cosine similarity of the kernels', width: '5.4em', numeric: true },
   { key: 'maxAbsDiff', label: 'Max |Δ|', title: 'Largest absolute difference of one weight', width: '5.4em', numeric: true },
-  { key: 'bnStats', label: 'BN stats Δ', title: 'Batch norm: the larger relative RMSE of running mean and running variance', width: '6.4em', numeric: true },
+  { key: 'bnStats', label: 'BN stats Δ', title: 'Batch norm: how far the running statistics moved in the layer\'s own units — the larger of the mean shift in source standard deviations and the log ratio of the standard deviations (RMS over channels); from 0.1 the layer is recalibrated', width: '6.4em', numeric: true },
   { key: 'parameters', label: 'Params', title: 'Parameters in the layer', width: '4.6em', numeric: true },
   { key: 'reason', label: 'Reason', title: 'Why this verdict', width: 'minmax(10em, 3fr)' },
 ];

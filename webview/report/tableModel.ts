@@ -33,11 +33,14 @@ export function kernelParam(layer: LayerReport): ParamReport | undefined {
 }
 
 /**
- * How much a BN layer's running statistics moved: the larger relative RMSE of running_mean
- * and running_var (the companion study found these matter more than BN weight and bias).
- * Null for layers without running statistics.
+ * How much a BN layer's running statistics moved, in the layer's own units: the larger of the
+ * mean shift (in source standard deviations) and the log ratio of the standard deviations (half
+ * that of the variances), RMS over channels; at 0.1 or more the statistics count as moved.
+ * Reports from before those were measured: the larger relative RMSE of running_mean and
+ * running_var. Null for layers without running statistics.
  */
 export function bnStatsChange(layer: LayerReport): number | null {
+  if (layer.bnStats) return Math.max(layer.bnStats.meanShift.rms, layer.bnStats.logVarRatio.rms / 2);
   let best: number | null = null;
   for (const p of layer.params) {
     if ((p.role === 'running_mean' || p.role === 'running_var') && p.relRmse !== null) best = best === null ? p.relRmse : Math.max(best, p.relRmse);
