@@ -192,3 +192,17 @@ test('a checkpoint in a workspace opened through a link, or on Windows with anot
     assert.equal(symlinkProblem(file, await fs.realpath(file), await realRoots([root]), false), undefined);
   } finally { await fs.rm(base, { recursive: true, force: true }); }
 });
+
+test('recalibrate has its own icon in the Reuse Analysis tree, its own colour in the report panel and stylesheet, and a place in the summary', async () => {
+  const icons = Object.values(VERDICT_ICON).map((v) => `${v.icon}/${v.color}`);
+  assert.equal(new Set(icons).size, icons.length, 'one icon per verdict');
+  assert.deepEqual(VERDICT_ICON.recalibrate, { icon: 'sync', color: 'terminal.ansiCyan', label: 'recalibrate (re-estimate BN statistics on target data)' });
+  const { VERDICT_VAR } = await import('../../webview/report/theme');
+  const colours = Object.values(VERDICT_VAR).map(([v]) => v);
+  assert.equal(new Set(colours).size, colours.length, 'one colour per verdict');
+  const css = readFileSync(path.join(__dirname, '..', '..', 'media', 'report.css'), 'utf8');
+  assert.match(css, new RegExp(`\\.v-recalibrate \\{ --verdict: var\\(${VERDICT_VAR.recalibrate[0]}, ${VERDICT_VAR.recalibrate[1]}\\); \\}`));
+  const r = sample();
+  r.summary.byVerdict.recalibrate = 2;
+  assert.match(analysisDescription(r), / · 2 recalibrate · /);
+});
