@@ -78,7 +78,7 @@ test('a kernel rescaled per output channel into its BatchNorm (the same function
   assert.ok(w.relRmse! > 0.6, `raw relative RMSE ${w.relRmse} would say retrain`);
   assert.ok(w.scaleInvariant!.relRmse! < 1e-3, `invariant ${w.scaleInvariant!.relRmse}`);
   assert.equal(w.scaleInvariant!.filterCosine!.length, w.shape[0]);
-  assert.match(conv.reason, /with the scale removed \(it feeds blocks\.1\.1 \(BatchNorm\), which undoes any per-output-channel rescaling.*raw relative RMSE 1\.\d+/);
+  assert.match(conv.reason, /with the scale removed \(it feeds blocks\.1\.1, a BatchNorm, which undoes each output filter's scale: filters compared at unit norm; raw relative RMSE 1\.\d+/);
   assert.equal(r.summary.network.verdict, 'reusable', r.summary.network.reason);
   for (const n of e.reuse) assert.equal(layer(r, n).verdict, 'reuse', n);
   // The raw and the invariant numbers are both in the CSV.

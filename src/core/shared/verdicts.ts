@@ -171,11 +171,11 @@ function tier(v: number, m: string, o: AnalyzeOptions): { verdict: Verdict; reas
 function invariantText(layer: LayerReport, d: ParamReport, o: AnalyzeOptions): string {
   const inv = d.scaleInvariant!, n = layer.normalizedBy!;
   const what = inv.per === 'filter'
-    ? `it feeds ${n.layer} (BatchNorm), which undoes any per-output-channel rescaling, so each output filter is compared at unit norm`
-    : `it feeds ${n.layer} (a normalization), which undoes a common rescaling, so the kernel is compared at unit norm`;
-  const scale = inv.scaleRatio !== null && Math.abs(inv.scaleRatio - 1) >= 0.01 ? `, target/source ${inv.per === 'filter' ? 'filter norms ×' : 'norm ×'}${fmt(inv.scaleRatio)}${inv.per === 'filter' ? ' (median)' : ''}` : '';
-  const cos = inv.per === 'filter' ? `per-filter cosine mean ${fmt(inv.meanCosine)}, min ${fmt(inv.minCosine)}` : `cosine ${fmt(inv.meanCosine)}`;
-  return `${what}; raw ${metricName(o)} ${fmt(valueOf(d, o))}${scale}; ${cos}`;
+    ? `it feeds ${n.layer}, a BatchNorm, which undoes each output filter's scale: filters compared at unit norm`
+    : `it feeds ${n.layer}, a normalization, which undoes a common scale: kernel compared at unit norm`;
+  const scale = inv.scaleRatio !== null && Math.abs(inv.scaleRatio - 1) >= 0.01 ? `, ${inv.per === 'filter' ? 'filter norms' : 'norm'} ×${fmt(inv.scaleRatio)}${inv.per === 'filter' ? ' (median)' : ''}` : '';
+  const cos = inv.per === 'filter' ? `filter cosines mean ${fmt(inv.meanCosine)}, min ${fmt(inv.minCosine)}` : `cosine ${fmt(inv.meanCosine)}`;
+  return `${what}; raw ${metricName(o)} ${fmt(valueOf(d, o))}${scale}, ${cos}`;
 }
 
 /**
