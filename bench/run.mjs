@@ -10,6 +10,7 @@
 //            --cli PATH (another build of the CLI, to compare a change)
 //            --no-extension (skip bench/extension.mjs, the extension's activation and listing)
 //            --no-experiment (skip bench/experiment.mjs, the replacement experiment on the demo)
+//            --no-runtimes (skip bench/experiment-runtimes.mjs, TF.js and ONNX Runtime experiments)
 //
 // What is timed: ours is the whole `node dist/cli.js compare A B --csv` process (start-up
 // included), and the same with --json. A Python baseline times itself from just before
@@ -280,6 +281,11 @@ async function main() {
   if (!flag('--no-experiment') && !small) {
     process.stdout.write('\n');
     if (spawnSync(process.execPath, [join(ROOT, 'bench/experiment.mjs')], { stdio: 'inherit' }).status !== 0) process.exitCode = 1;
+  }
+  // Experiments on models whose architecture is in the file: TF.js backends, ONNX Runtime builds, MobileNet.
+  if (!flag('--no-runtimes') && !small) {
+    process.stdout.write('\n');
+    if (spawnSync(process.execPath, [join(ROOT, 'bench/experiment-runtimes.mjs')], { stdio: 'inherit' }).status !== 0) process.exitCode = 1;
   }
 }
 

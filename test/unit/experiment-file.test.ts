@@ -76,6 +76,14 @@ test('a Keras full model (.h5 from model.save, config in its model_config attrib
   assertMatches(x, expected('keras_expected.json').variants, 'accuracy', 0);
 });
 
+test('a Keras 3 .keras (config.json translated to the Keras 2 form TensorFlow.js reads) as the target: the same losses', () => {
+  const x = experiment('tfjs_source/model.json', 'keras_target.keras', 'keras_val.npz', '--metric', 'loss');
+  // Keras 3 names the depthwise kernel `kernel`.
+  const truth = expected('keras_expected.json').variants.map((v) => ({ ...v, replaced: v.replaced.map((n) => n.replace('.depthwise_kernel', '.kernel')).sort() }));
+  assert.deepEqual(x.layers.map((l) => l.name), ['conv2d', 'batch_normalization', 'depthwise_conv2d', 'conv2d_1', 'dense']);
+  assertMatches(x, truth, 'loss', 1e-5);
+});
+
 test('the loss of every replacement matches numpy\'s cross-entropy, on the WebAssembly and the CPU backend alike', () => {
   const truth = expected('keras_expected.json').variants;
   const wasm = experiment('tfjs_source/model.json', 'tfjs_target/model.json', 'keras_val.npz', '--metric', 'loss');
@@ -101,6 +109,17 @@ test('an ONNX pair exported by torch.onnx.export: the accuracies and losses torc
   }
   const loss = experiment('onnx_source.onnx', 'onnx_target.onnx', 'onnx_val.npz', '--metric', 'loss');
   assertMatches(loss, truth.variants, 'loss', 1e-5);
+});
+
+test('a folder of images in class subfolders: labels from the sorted subfolders, pixels / 255, the accuracy torch computes', () => {
+  const truth = JSON.parse(readFileSync(join(FX, 'onnx_images_expected.json'), 'utf8'));
+  const x = experiment('onnx_source.onnx', 'onnx_target.onnx', 'onnx_images');
+  assert.equal(x.samples, truth.samples);
+  assert.equal(x.baseline.value, truth.baseline);
+  // JPEGs of another size are decoded (jpeg-js) and resized to the model's 8x8 input.
+  const j = experiment('onnx_source.onnx', 'onnx_target.onnx', 'onnx_jpegs');
+  assert.equal(j.samples, 4);
+  assert.ok(Number.isFinite(j.baseline.value));
 });
 
 test('what the runtime cannot run ends with an error naming it: a custom Keras layer, a custom ONNX op', () => {

@@ -2,11 +2,13 @@
 // ONNX): inputs `x` and labels `y`, from an .npz (np.savez(x=..., y=...)) or a folder of images
 // in class subfolders (imageFolder.ts). Loaded whole, as float32, and checked against the model's
 // input before anything runs, so a wrong layout is a sentence, not a runtime's stack trace.
+import { stat } from 'node:fs/promises';
 import { CheckpointError } from '../common/errors';
 import { TensorInfo } from '../common/types';
 import { openCheckpoint } from '../formats/open';
 import { FilePool, readTensor } from '../tensor/tensorData';
 import { numel } from '../tensor/dtypes';
+import { loadImageFolder } from './imageFolder';
 
 export interface EvalSet {
   path: string;
@@ -32,8 +34,10 @@ export type InputLayout = 'channels-last' | 'channels-first';
  * The evaluation set at `path` for a model taking `input` (batch axis first; null or a name: any
  * size) in `layout`.
  */
-export async function loadEvalSet(path: string, _input: (number | string | null)[], _layout: InputLayout): Promise<EvalSet> {
-  return loadNpzEvalSet(path);
+export async function loadEvalSet(path: string, input: (number | string | null)[], layout: InputLayout): Promise<EvalSet> {
+  let folder: boolean;
+  try { folder = (await stat(path)).isDirectory(); } catch { throw new CheckpointError(path, 'no such file or folder'); }
+  return folder ? loadImageFolder(path, input, layout) : loadNpzEvalSet(path);
 }
 
 /** Reads `x` and `y` of an .npz. */

@@ -12,15 +12,63 @@ export function kerasConfigForTfjs(target: Checkpoint): unknown {
     throw new CheckpointError(target.path, 'holds weights but no model config (saved with save_weights?): an experiment without Python needs the architecture in the file (model.save to .keras or .h5, or a TF.js layers model)');
   }
   const root = (arch.model_config && typeof arch.model_config === 'object' ? arch.model_config : arch) as Record<string, unknown>;
-  if (isKeras3(root)) {
-    throw new CheckpointError(target.path, 'is a Keras 3 model config, which TensorFlow.js (a Keras 2 reader) cannot build; export the model with tf.keras 2 (model.save("model.h5")) or tensorflowjs_converter');
-  }
-  const unknown = unknownClasses(root);
+  const config = isKeras3(root) ? fromKeras3(root, target.path) : root;
+  const unknown = unknownClasses(config);
   if (unknown.length) {
     const list = unknown.map(({ cls, layers }) => `${cls} (layer${layers.length > 1 ? 's' : ''} ${layers.slice(0, 3).join(', ')}${layers.length > 3 ? ', …' : ''})`).join('; ');
     throw new CheckpointError(target.path, `has layer classes TensorFlow.js cannot build: ${list}. Custom layers and Lambda layers need their Python code: run the experiment with --model FILE.py:CALLABLE instead`);
   }
-  return { modelTopology: root };
+  return { modelTopology: config };
+}
+
+/**
+ * A Keras 3 config (a .keras's config.json) in the Keras 2 form TensorFlow.js reads: serialized
+ * objects lose `module`/`registered_name`, dtype policies become their dtype, InputLayer's
+ * `batch_shape` is `batch_input_shape`, and call arguments (`{args: [keras tensors]}`) become
+ * Keras 2's inbound node lists `[[layer, node, tensor, {}], ...]`.
+ */
+function fromKeras3(root: Record<string, unknown>, path: string): Record<string, unknown> {
+  const plain = (v: unknown, depth: number): unknown => {
+    if (depth > 64) throw new CheckpointError(path, 'model config is nested too deeply');
+    if (Array.isArray(v)) return v.map((x) => plain(x, depth + 1));
+    if (!v || typeof v !== 'object') return v;
+    const o = v as Record<string, unknown>;
+    if (o.class_name === 'DTypePolicy' || o.class_name === 'Policy') return (o.config as Record<string, unknown> | undefined)?.name ?? 'float32';
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(o)) {
+      if (k === 'module' || k === 'registered_name' || k === 'build_config' || k === 'compile_config') continue;
+      out[k] = k === 'inbound_nodes' ? inboundNodes(x) : plain(x, depth + 1);
+    }
+    if (out.class_name === 'InputLayer' && out.config && typeof out.config === 'object') {
+      const c = out.config as Record<string, unknown>;
+      if (c.batch_shape && !c.batch_input_shape) { c.batch_input_shape = c.batch_shape; delete c.batch_shape; }
+    }
+    return out;
+  };
+  const out = plain(root, 0) as Record<string, unknown>;
+  const cfg = out.config as Record<string, unknown> | undefined;
+  // Keras 3 writes a single input or output as a flat [name, node, tensor].
+  for (const k of ['input_layers', 'output_layers']) {
+    const v = cfg?.[k];
+    if (Array.isArray(v) && typeof v[0] === 'string') cfg![k] = [v];
+  }
+  return out;
+}
+
+function inboundNodes(nodes: unknown): unknown {
+  if (!Array.isArray(nodes)) return nodes;
+  return nodes.map((n) => {
+    if (Array.isArray(n)) return n;
+    const args = (n as Record<string, unknown> | null)?.args;
+    const tensors: unknown[] = [];
+    const collect = (a: unknown): void => {
+      if (Array.isArray(a)) { a.forEach(collect); return; }
+      const history = ((a as Record<string, unknown> | null)?.config as Record<string, unknown> | undefined)?.keras_history;
+      if (Array.isArray(history)) tensors.push([history[0], history[1], history[2], {}]);
+    };
+    collect(args);
+    return tensors;
+  });
 }
 
 /** Keras 3 writes `module`/`registered_name` beside each class and call arguments in inbound_nodes. */
