@@ -79,7 +79,7 @@ export async function analyzePaths(source: string, target: string, options: Part
   const sLayers = groupLayers(s.tensors, s.layerOrder), tLayers = groupLayers(t.tensors, t.layerOrder);
   const { pairs, notes } = matchLayersExplained(sLayers, tLayers, opts.prefixRules);
   // Kernels that feed a normalization are also measured with its scale removed.
-  const normalized = normalizedLayers(pairs, sLayers, tLayers);
+  const normalized = normalizedLayers(pairs, sLayers, tLayers, { source: s.layerGraph, target: t.layerGraph });
 
   const work = pairs.filter((p) => p.source && p.target).flatMap((p) => paramPairs(p).filter(comparable).map((pp) => ({ layer: p, pp })));
   const total = work.reduce((sum, w) => sum + safeNumel(w.pp.source.shape), 0);

@@ -3,6 +3,8 @@
 // removes, so its change is judged with that scale factored out (scaleInvariance.ts).
 //
 // Rules, on each side's own layer list, and both sides must agree:
+// - where the file has a graph (ONNX), it decides: the kernel's output goes straight to one
+//   norm layer and nowhere else (Conv → BatchNormalization; Conv → Relu → BN is not taken);
 // - the normalization comes right after the kernel layer in network order, under the same
 //   parent module (`features.0` → `features.1`, `layer1.0.conv1` → `layer1.0.bn1`); a pre-
 //   activation block's last conv is followed by the next block's norm, under another parent
@@ -48,14 +50,22 @@ function siblingNames(leaf: string): string[] {
   return ['bn', 'norm', 'batchnorm', 'batch_norm', 'ln', 'gn'].map((n) => `${m[1]}${n}${m[3]}`);
 }
 
+type Evidence = NormalizedBy['evidence'];
+
 /** For one side: kernel layer name → the norm layer its output feeds, with the evidence. */
-export function normFollowers(layers: readonly Layer[]): Map<string, { norm: Layer; evidence: 'name' | 'order' }> {
-  const out = new Map<string, { norm: Layer; evidence: 'name' | 'order' }>();
+export function normFollowers(layers: readonly Layer[], graph?: Readonly<Record<string, string[]>>): Map<string, { norm: Layer; evidence: Evidence }> {
+  const out = new Map<string, { norm: Layer; evidence: Evidence }>();
   const position = new Map(layers.map((l, i) => [l.name, i]));
   layers.forEach((l, i) => {
     if (l.kind !== 'conv' && l.kind !== 'linear') return;
     const ch = outChannels(l);
     if (ch === undefined) return;
+    const consumers = graph?.[l.name];
+    if (consumers) {
+      const n = consumers.length === 1 ? layers[position.get(consumers[0]) ?? -1] : undefined;
+      if (n && isNorm(n) && normChannels(n) === ch) out.set(l.name, { norm: n, evidence: 'graph' });
+      return;
+    }
     const fits = (n: Layer | undefined) => !!n && isNorm(n) && normChannels(n) === ch && parentOf(n.name) === parentOf(l.name);
     const next = layers[i + 1];
     if (fits(next)) { out.set(l.name, { norm: next, evidence: 'order' }); return; }
@@ -72,8 +82,9 @@ export function normFollowers(layers: readonly Layer[]): Map<string, { norm: Lay
 }
 
 /** The normalization each paired kernel layer feeds, when both sides say the same. */
-export function normalizedLayers(pairs: readonly LayerPair[], source: readonly Layer[], target: readonly Layer[]): Map<LayerPair, NormalizedBy> {
-  const fs = normFollowers(source), ft = normFollowers(target);
+export function normalizedLayers(pairs: readonly LayerPair[], source: readonly Layer[], target: readonly Layer[],
+  graphs: { source?: Record<string, string[]>; target?: Record<string, string[]> } = {}): Map<LayerPair, NormalizedBy> {
+  const fs = normFollowers(source, graphs.source), ft = normFollowers(target, graphs.target);
   const pairOfSource = new Map<Layer, LayerPair>(), pairOfTarget = new Map<Layer, LayerPair>();
   for (const p of pairs) { if (p.source) pairOfSource.set(p.source, p); if (p.target) pairOfTarget.set(p.target, p); }
   const out = new Map<LayerPair, NormalizedBy>();
@@ -83,7 +94,8 @@ export function normalizedLayers(pairs: readonly LayerPair[], source: readonly L
     if (!a || !b) continue;
     const np = pairOfSource.get(a.norm);
     if (!np || np !== pairOfTarget.get(b.norm)) continue;
-    out.set(p, { layer: np.name, kind: np.source!.kind === 'bn' ? 'bn' : 'norm', evidence: a.evidence === 'order' && b.evidence === 'order' ? 'order' : 'name' });
+    const evidence: Evidence = a.evidence === 'graph' || b.evidence === 'graph' ? 'graph' : a.evidence === 'order' && b.evidence === 'order' ? 'order' : 'name';
+    out.set(p, { layer: np.name, kind: np.source!.kind === 'bn' ? 'bn' : 'norm', evidence });
   }
   return out;
 }

@@ -73,6 +73,11 @@ export interface Checkpoint {
   architecture?: unknown;
   /** Layer order declared by the file itself (Keras layer list, ONNX node order), if any. */
   layerOrder?: string[];
+  /**
+   * The file's graph between layers, when it has one (ONNX): layer → the layers whose nodes take
+   * its nodes' outputs directly. Layers are named as their tensors' prefixes (`features.0`).
+   */
+  layerGraph?: Record<string, string[]>;
   /** Problems found while opening that did not stop it (listed by inspect). */
   warnings: string[];
 }

@@ -100,7 +100,7 @@ interface Initializer {
   data: Map<number, Range[]>;
 }
 
-interface NodeInfo { opType: string; inputs: string[]; transB?: number }
+interface NodeInfo { opType: string; inputs: string[]; outputs: string[]; transB?: number }
 
 export async function openOnnx(path: string): Promise<Checkpoint> {
   const file = await RandomAccessFile.open(path);
@@ -147,16 +147,17 @@ export async function openOnnx(path: string): Promise<Checkpoint> {
     const t = await describeInitializer(init, path, folder, files, warnings, consumers.get(init.name));
     if (t) tensors.push(t);
   }
-  return { path, format: 'onnx', tensors, entries: [], metadata, files, layerOrder: layerOrderOf(nodes, new Set(inits.map((i) => i.name))), warnings };
+  const initNames = new Set(inits.map((i) => i.name));
+  return { path, format: 'onnx', tensors, entries: [], metadata, files, layerOrder: layerOrderOf(nodes, initNames), layerGraph: layerGraphOf(nodes, initNames), warnings };
 }
 
 function decodeNode(type: protobuf.Type, bytes: Uint8Array, path: string): NodeInfo {
-  let n: { input?: string[]; op_type?: string; attribute?: { name?: string; i?: number }[] };
+  let n: { input?: string[]; output?: string[]; op_type?: string; attribute?: { name?: string; i?: number }[] };
   try { n = type.toObject(type.decode(bytes), { longs: Number }) as typeof n; } catch (e) {
     throw new CheckpointError(path, `a graph node cannot be decoded (${(e as Error).message})`);
   }
   const transB = n.attribute?.find((a) => a.name === 'transB')?.i;
-  return { opType: n.op_type ?? '', inputs: n.input ?? [], transB };
+  return { opType: n.op_type ?? '', inputs: n.input ?? [], outputs: n.output ?? [], transB };
 }
 
 async function readInitializer(w: Walker, start: number, end: number, headerType: protobuf.Type, path: string): Promise<Initializer> {
@@ -307,13 +308,40 @@ async function externalLocation(init: Initializer, path: string, folder: string,
   return { kind: 'contiguous', file: dataPath, offset, littleEndian: true };
 }
 
+function layerOfInit(name: string): string {
+  const cut = Math.max(name.lastIndexOf('.'), name.lastIndexOf('/'));
+  return cut < 0 ? name : name.slice(0, cut);
+}
+
 /** Layers in the order the graph's nodes first consume their initializers. */
 function layerOrderOf(nodes: NodeInfo[], initNames: Set<string>): string[] {
   const seen = new Set<string>();
-  for (const node of nodes) for (const input of node.inputs) {
-    if (!initNames.has(input)) continue;
-    const cut = Math.max(input.lastIndexOf('.'), input.lastIndexOf('/'));
-    seen.add(cut < 0 ? input : input.slice(0, cut));
-  }
+  for (const node of nodes) for (const input of node.inputs) if (initNames.has(input)) seen.add(layerOfInit(input));
   return [...seen];
+}
+
+/**
+ * Which layer takes which layer's output directly: a node belongs to the layer of its first
+ * initializer input (Conv → its weight's layer, BatchNormalization → its scale's); an edge runs
+ * from the layer of the node that makes a value to the layer of each node that takes it.
+ * Nodes without an initializer (Relu, Add) belong to no layer, so Conv → Relu → BN is no edge.
+ */
+function layerGraphOf(nodes: NodeInfo[], initNames: Set<string>): Record<string, string[]> {
+  const layerOf = (n: NodeInfo) => { const w = n.inputs.find((i) => initNames.has(i)); return w === undefined ? undefined : layerOfInit(w); };
+  const producer = new Map<string, string>();
+  for (const n of nodes) { const l = layerOf(n); if (l !== undefined) for (const o of n.outputs) producer.set(o, l); }
+  const graph: Record<string, string[]> = {};
+  for (const n of nodes) {
+    const l = layerOf(n);
+    if (l === undefined) continue;
+    for (const i of n.inputs) {
+      const from = producer.get(i);
+      if (from === undefined || from === l) continue;
+      const to: string[] = graph[from] ?? (graph[from] = []);
+      if (!to.includes(l)) to.push(l);
+    }
+  }
+  // Layers whose outputs go nowhere with weights are in the graph too: it says they feed no norm.
+  for (const n of nodes) { const l = layerOf(n); if (l !== undefined) graph[l] ??= []; }
+  return graph;
 }

@@ -1,0 +1,47 @@
+// Which kernels feed a normalization (and so are judged with its scale removed): from the
+// file's graph where it has one, else from names and network order.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { normFollowers } from '../../src/core/analysis/normalization';
+import { groupLayers } from '../../src/core/analysis/layers';
+import { analyzePaths } from '../../src/core/analysis/engine';
+import type { TensorInfo } from '../../src/core/common/types';
+
+const t = (name: string, shape: number[]): TensorInfo => ({ name, dtype: 'F32', shape, location: { kind: 'contiguous', file: 'x', offset: 0, littleEndian: true } });
+const conv = (n: string, out: number, inp = 4) => [t(`${n}.weight`, [out, inp, 3, 3])];
+const bn = (n: string, c: number) => [t(`${n}.weight`, [c]), t(`${n}.bias`, [c]), t(`${n}.running_mean`, [c]), t(`${n}.running_var`, [c])];
+const followers = (tensors: TensorInfo[][], graph?: Record<string, string[]>) =>
+  Object.fromEntries([...normFollowers(groupLayers(tensors.flat()), graph)].map(([k, v]) => [k, `${v.norm.name}:${v.evidence}`]));
+
+test('a conv followed by its BatchNorm under the same parent feeds it; a pre-activation block\'s last conv does not feed the next block\'s norm', () => {
+  assert.deepEqual(followers([conv('features.0', 8), bn('features.1', 8), conv('features.3', 16, 8), bn('features.4', 16)]),
+    { 'features.0': 'features.1:order', 'features.3': 'features.4:order' });
+  // Pre-activation: bn1 → conv1 → bn2 → conv2, then the next block. conv1 feeds bn2; conv2's output is added to the shortcut.
+  const pre = [bn('layer1.0.bn1', 8), conv('layer1.0.conv1', 8, 8), bn('layer1.0.bn2', 8), conv('layer1.0.conv2', 8, 8), bn('layer1.1.bn1', 8), conv('layer1.1.conv1', 8, 8)];
+  const f = followers(pre);
+  assert.equal(f['layer1.0.conv1'], 'layer1.0.bn2:order');
+  assert.equal(f['layer1.0.conv2'], undefined, 'bn2 sits right before conv2: it takes conv1\'s output');
+  // A channel count that differs is not the conv's norm.
+  assert.deepEqual(followers([conv('a.0', 8), bn('a.1', 16)]), {});
+});
+
+test('in a file sorted by name (bn1, bn2, conv1, conv2) the sibling named after the conv is its norm', () => {
+  const sorted = [bn('layer1.0.bn1', 8), bn('layer1.0.bn2', 16), conv('layer1.0.conv1', 8), conv('layer1.0.conv2', 16, 8)];
+  assert.deepEqual(followers(sorted), { 'layer1.0.conv1': 'layer1.0.bn1:name', 'layer1.0.conv2': 'layer1.0.bn2:name' });
+});
+
+test('the file\'s graph decides where it has one: a conv whose output goes elsewhere feeds no norm, whatever the order says', () => {
+  const layers = [conv('c1', 8), bn('b1', 8)];
+  assert.deepEqual(followers(layers, { c1: ['b1'], b1: [] }), { c1: 'b1:graph' });
+  assert.deepEqual(followers(layers, { c1: [], b1: [] }), {}, 'Conv → Relu → BN: no direct edge');
+  assert.deepEqual(followers(layers, { c1: ['b1', 'x'], b1: [] }), {}, 'an output that also goes elsewhere is not normalised there');
+});
+
+test('an ONNX model\'s graph is read: Conv → BatchNormalization is found, Conv → Relu is not', async () => {
+  const f = join(__dirname, '..', 'fixtures', 'onnx', 'cnn.onnx');
+  const r = await analyzePaths(f, f);
+  const by = Object.fromEntries(r.layers.map((l) => [l.name, l.normalizedBy]));
+  assert.deepEqual(by.conv1, { layer: 'bn1', kind: 'bn', evidence: 'graph' });
+  assert.equal(by.conv2, undefined);
+});
