@@ -58,7 +58,7 @@ export class DetailPane {
     );
     if (!w) {
       this.element.append(h('p', { class: 'muted' }, l.kind === 'bn'
-        ? 'Batch norm layers are judged by their running statistics (running mean and variance), which matter more than their weight and bias.'
+        ? 'Batch norm layers are judged by their γ/β like a weight; their running statistics, measured in the layer\'s own units, decide between reuse and recalibrate (re-estimate them on target data, no training).'
         : 'Per-filter detail is shown for convolution layers.'));
       return;
     }
@@ -80,7 +80,13 @@ export class DetailPane {
       ...names,
       ...row('Matched by', l.matchedBy),
       ...row('Parameters', fmtCount(l.parameters), String(l.parameters)),
-      ...row('Judged by', l.drivenBy ?? 'weight'),
+      ...row('Judged by', l.kind === 'bn' && l.bnStats ? 'γ/β, running statistics' : `${l.drivenBy ?? 'weight'}${l.judgedOn === 'scale-invariant' ? ', scale removed' : ''}`),
+      ...(l.normalizedBy ? row('Normalized by', `${l.normalizedBy.layer} (found by ${l.normalizedBy.evidence})`) : []),
+      ...invariantRows(l, row),
+      ...(l.bnStats ? [
+        ...row('Mean shift', `${fmt(l.bnStats.meanShift.rms)} std (largest ${fmt(l.bnStats.meanShift.max)})`, 'RMS over channels of |μ_t − μ_s| / sqrt(σ²_s + ε)'),
+        ...row('Log variance ratio', `${fmt(l.bnStats.logVarRatio.rms)} (largest ${fmt(l.bnStats.logVarRatio.max)})`, 'RMS over channels of |ln((σ²_t + ε) / (σ²_s + ε))|'),
+      ] : []),
     );
   }
 
@@ -208,4 +214,15 @@ export class DetailPane {
       h('div', { class: 'filters', role: 'list', 'aria-label': `Filters of ${l.name}` }, ...cells));
     return sec;
   }
+}
+
+/** The kernel's change with the normalization's scale removed, and the raw one beside it. */
+function invariantRows(l: LayerReport, row: (k: string, v: string, title?: string) => HTMLElement[]): HTMLElement[] {
+  const w = l.params.find((p) => p.role === 'weight');
+  const inv = w?.scaleInvariant;
+  if (!w || !inv) return [];
+  return [
+    ...row('Scale-invariant', `rel. RMSE ${fmt(inv.relRmse)} (raw ${fmt(w.relRmse)})`, inv.per === 'filter' ? 'RMSE of the unit-norm output filters relative to their RMS' : 'RMSE of the unit-norm kernel relative to its RMS'),
+    ...row(inv.per === 'filter' ? 'Filter cosines' : 'Cosine', inv.per === 'filter' ? `mean ${fmt(inv.meanCosine)}, min ${fmt(inv.minCosine)}` : fmt(inv.meanCosine)),
+  ];
 }
