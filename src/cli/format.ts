@@ -37,7 +37,7 @@ export function formatInspect(r: InspectResult): string {
   const byName = new Map(r.tensors.map((t) => [t.name, t]));
   const rows = r.layers.flatMap((l) => l.tensors.map((x, i) => {
     const t = byName.get(x.name)!;
-    const row = [i === 0 ? l.name : '', i === 0 ? l.kind : '', x.role, x.name, t.dtype, shape(t.shape), String(t.parameters)];
+    const row = [i === 0 ? l.name : '', i === 0 ? l.kind : '', x.role, x.name, t.storage ? `${t.dtype} (${t.storage})` : t.dtype, shape(t.shape), String(t.parameters)];
     if (t.stats) row.push(fmt(t.stats.min), fmt(t.stats.max), fmt(t.stats.mean), fmt(t.stats.std), fmt(t.stats.zeros) + (t.stats.nan || t.stats.inf ? `  (${t.stats.nan} NaN, ${t.stats.inf} Inf)` : ''));
     return row;
   }));

@@ -38,14 +38,16 @@ test('reads a TF.js model.json with two shards, a weight spanning both, kernels 
   assert.equal(ck.files.length, 3);
 });
 
-test('dequantizes uint8, uint16 and float16 weights to the values numpy dequantizes', async () => {
+test('uint8/uint16-quantized weights are the float32 values numpy dequantizes, with the storage shown beside', async () => {
   const ck = await openCheckpoint(join(dir, 'cnn_quant', 'model.json'));
   await assertMatches(ck, expected('cnn_quant_expected.json'), 1e-6);
-  const k = ck.tensors.find((t) => t.name === 'conv2d.kernel')!;
-  assert.equal(k.dtype, 'U8');
-  assert.ok(k.dequantize && k.dequantize.scale > 0);
-  assert.equal(ck.tensors.find((t) => t.name === 'batch_normalization.gamma')!.dtype, 'F16');
-  assert.equal(ck.tensors.find((t) => t.name === 'conv2d.bias')!.location.kind, 'loader'); // uint16, dequantized by its loader
+  const k = ck.tensors.find((t) => t.name === 'conv2d/kernel')!;
+  assert.equal(k.dtype, 'F32');
+  assert.deepEqual(k.storage, { dtype: 'uint8', bytesPerElement: 1 });
+  assert.deepEqual(ck.tensors.find((t) => t.name === 'conv2d/bias')!.storage, { dtype: 'uint16', bytesPerElement: 2 });
+  const gamma = ck.tensors.find((t) => t.name === 'batch_normalization/gamma')!;
+  assert.equal(gamma.dtype, 'F16');
+  assert.equal(gamma.storage?.dtype, 'float16');
 });
 
 test('a missing shard is a CheckpointError naming the shard', async () => {

@@ -38,7 +38,7 @@ function tensorRow(t: InspectTensor, role?: string): HTMLTableRowElement {
   const problems = s && (s.nan > 0 || s.inf > 0) ? `${s.nan} NaN, ${s.inf} Inf` : '';
   return el('tr', {},
     el('td', { class: 'name', title: t.name }, role ? `${role}` : t.name),
-    el('td', {}, t.dtype),
+    el('td', { title: t.storage ? `stored as ${t.storage}, read as ${t.dtype}` : '' }, t.storage ? `${t.dtype} (${t.storage})` : t.dtype),
     el('td', { class: 'mono' }, `[${t.shape.join(', ')}]`),
     el('td', { class: 'num' }, count(t.parameters)),
     el('td', { class: 'num' }, bytes(t.bytes)),

@@ -35,7 +35,9 @@ export async function inspectPath(path: string, opts: { stats?: boolean; token?:
   const layers = groupLayers(ck.tensors, ck.layerOrder);
   const tensors: InspectResult['tensors'] = ck.tensors.map((t) => {
     const n = safeNumel(t.shape);
-    return { name: t.name, dtype: t.dtype, shape: [...t.shape], parameters: n, bytes: n * DTYPE_SIZE[t.dtype] };
+    const row: InspectResult['tensors'][number] = { name: t.name, dtype: t.dtype, shape: [...t.shape], parameters: n, bytes: n * (t.storage?.bytesPerElement ?? DTYPE_SIZE[t.dtype]) };
+    if (t.storage) row.storage = t.storage.dtype;
+    return row;
   });
   if (opts.stats) {
     const pool = new FilePool();

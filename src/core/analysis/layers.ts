@@ -23,11 +23,13 @@ export interface Layer {
 const ROLE_OF_LEAF: Record<string, string> = {
   weight: 'weight', kernel: 'weight', gamma: 'weight', embeddings: 'weight', depthwise_kernel: 'weight',
   scale: 'weight',
+  // TF.js weights manifests written by hand-built models (face-api.js and its kind).
+  filters: 'weight', weights: 'weight', depthwise_filter: 'weight',
   bias: 'bias', beta: 'bias',
   running_mean: 'running_mean', moving_mean: 'running_mean',
   running_var: 'running_var', moving_variance: 'running_var',
   num_batches_tracked: 'num_batches_tracked',
-  pointwise_kernel: 'pointwise_weight',
+  pointwise_kernel: 'pointwise_weight', pointwise_filter: 'pointwise_weight',
 };
 
 /** The roles that can drive a verdict, in the order a layer lists them. */
@@ -73,10 +75,10 @@ export function groupLayers(tensors: readonly TensorInfo[], layerOrder?: readonl
   const byName = new Map<string, { tensors: LayerTensor[]; leaves: string[] }>();
   const order: string[] = [];
   for (const t of tensors) {
-    const { layer, leaf } = splitTensorName(t.name);
+    const { layer, leaf } = t.group ? { layer: t.group.layer, leaf: t.group.role } : splitTensorName(t.name);
     let g = byName.get(layer);
     if (!g) { g = { tensors: [], leaves: [] }; byName.set(layer, g); order.push(layer); }
-    g.tensors.push({ role: roleOfLeaf(leaf), tensor: t });
+    g.tensors.push({ role: t.group ? t.group.role : roleOfLeaf(leaf), tensor: t });
     g.leaves.push(leaf);
   }
   const layers = order.map((name): Layer => {

@@ -32,13 +32,18 @@ export function stripPrefixes(name: string, rules: readonly string[]): string {
   return n;
 }
 
+/** The form names are matched in: TF's `/` scopes as PyTorch's `.` (a Keras layer pairs with its TF.js twin). */
+export function canonicalName(name: string): string {
+  return name.replace(/:\d+$/, '').replace(/\//g, '.');
+}
+
 /**
  * The wrapper keys (with their dots) under which every layer of a side lies, outermost first:
  * a Lightning checkpoint `state_dict.model.conv1.weight` gives ['state_dict.', 'model.'].
  */
 export function wrapperChain(layers: readonly Layer[]): string[] {
   const chain: string[] = [];
-  let names = layers.map((l) => l.name);
+  let names = layers.map((l) => canonicalName(l.name));
   for (;;) {
     const w = WRAPPERS.map((x) => x + '.').find((p) => names.length > 0 && names.every((n) => n.startsWith(p) && n.length > p.length));
     if (!w) return chain;
@@ -52,9 +57,14 @@ export function wrapperChain(layers: readonly Layer[]): string[] {
  * it leads a name on either side (source all under `model.`, target `model.*` plus a new `head`:
  * the `model.` layers still pair by name), then the user's prefix rules.
  */
-function normaliser(source: readonly Layer[], target: readonly Layer[], rules: readonly string[]): (name: string) => string {
+function normaliser(source: readonly Layer[], target: readonly Layer[], rules: readonly string[]): { key: (name: string) => string; display: (name: string) => string } {
   const wrappers = [...new Set([...wrapperChain(source), ...wrapperChain(target)])];
-  return (name) => stripPrefixes(stripPrefixes(name, wrappers), rules);
+  // Names stay as each file spells them (`conv2d/kernel`, `conv2d.kernel`); only matching sees one form.
+  const spelled = [...wrappers, ...wrappers.map((w) => w.replace(/\.$/, '/'))];
+  return {
+    key: (name) => stripPrefixes(stripPrefixes(canonicalName(name), wrappers), rules),
+    display: (name) => stripPrefixes(stripPrefixes(name, spelled), rules),
+  };
 }
 
 /** Role → shape of a layer's tensors, the signature order+shape matching compares. */
@@ -137,8 +147,9 @@ function alignRest(restS: number[], restT: number[], sig: [Signatures, Signature
  */
 export function matchLayersExplained(source: readonly Layer[], target: readonly Layer[], prefixRules: readonly string[], limits: AlignLimits = DEFAULT_LIMITS): Matching {
   const norm = normaliser(source, target, prefixRules);
-  const normT = target.map((l) => norm(l.name));
-  const normS = source.map((l) => norm(l.name));
+  const normT = target.map((l) => norm.key(l.name));
+  const normS = source.map((l) => norm.key(l.name));
+  const shown = norm.display;
   const targetByNorm = new Map<string, number>();
   normT.forEach((k, j) => { if (!targetByNorm.has(k)) targetByNorm.set(k, j); });
 
@@ -182,7 +193,7 @@ export function matchLayersExplained(source: readonly Layer[], target: readonly 
 
   const pairOfSource = (i: number): LayerPair => {
     const j = srcPair[i];
-    return { name: normS[i], source: source[i], target: j >= 0 ? target[j] : null, matchedBy: j >= 0 ? how[i] : 'none' };
+    return { name: shown(source[i].name), source: source[i], target: j >= 0 ? target[j] : null, matchedBy: j >= 0 ? how[i] : 'none' };
   };
   // Network order in one pass: target order, each source-only layer right after the source
   // layer before it (a run of them after the run's predecessor; leading ones first).
@@ -191,7 +202,7 @@ export function matchLayersExplained(source: readonly Layer[], target: readonly 
   sourceOnlyAfter(-1);
   target.forEach((l, j) => {
     const i = tgtPair[j];
-    if (i < 0) { out.push({ name: normT[j], source: null, target: l, matchedBy: 'none' }); return; }
+    if (i < 0) { out.push({ name: shown(l.name), source: null, target: l, matchedBy: 'none' }); return; }
     out.push(pairOfSource(i));
     sourceOnlyAfter(i);
   });

@@ -52,6 +52,8 @@ function paramReport(p: ParamPair, m: TensorPairMetrics | undefined): ParamRepor
     rmse: m?.rmse ?? null, relRmse: m?.relRmse ?? null, cosine: m?.cosine ?? null, maxAbsDiff: m?.maxAbsDiff ?? null,
   };
   if (s && t && s.shape.join(',') !== t.shape.join(',')) { r.sourceShape = [...s.shape]; r.targetShape = [...t.shape]; }
+  const storage = (s ?? t)!.storage;
+  if (storage) r.storage = storage.dtype;
   if (m?.filterRmse) r.filterRmse = m.filterRmse;
   if (m?.filterGrid) r.filterGrid = m.filterGrid;
   if (m?.nonFinite) r.nonFinite = m.nonFinite;

@@ -43,9 +43,18 @@ export interface TensorInfo {
   storedShape?: number[];
   /** Permutation taking stored axes to canonical axes: canonical[k] = stored[perm[k]]. */
   permute?: number[];
-  /** Dequantization for quantized storage (TF.js): value = stored * scale + min. */
-  dequantize?: { scale: number; min: number };
+  /**
+   * Quantized or narrower storage (TF.js uint8/uint16/float16, TFLite int8/uint8): the element
+   * type in the file and its size. `dtype` is then what the reader hands out (F32: the values the
+   * quantized integers stand for), so the tensor is judged like any float; this is shown beside.
+   */
+  storage?: { dtype: string; bytesPerElement: number };
   location: TensorLocation;
+  /**
+   * Layer and role given by the file's own graph (the op that consumes the tensor: TF.js graph
+   * models, TFLite, ONNX Constant nodes), for names that say neither (`unknown_9`, `Constant_12`).
+   */
+  group?: { layer: string; role: string };
 }
 
 /** A value in a checkpoint that is not a tensor: epoch, optimizer settings, ... */

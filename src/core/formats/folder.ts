@@ -9,6 +9,7 @@ import { CheckpointError } from '../common/errors';
 import { describeFsError } from '../common/fileio';
 import { detectReader, openCheckpointFile, readHead } from './index';
 import { LIMITS } from './reader';
+import { isManifestName } from './tfjs';
 
 export interface FolderEntry {
   /** What to open: a checkpoint file, or a folder that is one model (TF.js, sharded safetensors). */
@@ -78,16 +79,17 @@ async function sniffsAs(path: string, format: string): Promise<boolean> {
   try { return (await detectReader(path)).format === format; } catch { return false; }
 }
 
-/** Files of a folder that belong to a model listed there: TF.js shards, safetensors shards. */
+/** Files of a folder that belong to a model listed there: TF.js shards (model.json or a bare weights manifest), safetensors shards. */
 async function coveredFiles(dir: string, names: string[]): Promise<Set<string>> {
   const covered = new Set<string>();
   for (const n of names) {
-    if (n !== 'model.json' && !n.endsWith('.index.json')) continue;
+    if (n !== 'model.json' && !n.endsWith('.index.json') && !isManifestName(n)) continue;
     const json = await readSmallJson(join(dir, n));
     if (!json || typeof json !== 'object') continue;
     const j = json as Record<string, unknown>;
-    if (Array.isArray(j.weightsManifest)) {
-      for (const g of j.weightsManifest as { paths?: unknown }[]) if (Array.isArray(g?.paths)) for (const p of g.paths) if (typeof p === 'string') covered.add(p);
+    const groups = Array.isArray(json) ? json : j.weightsManifest;
+    if (Array.isArray(groups)) {
+      for (const g of groups as { paths?: unknown }[]) if (Array.isArray(g?.paths)) for (const p of g.paths) if (typeof p === 'string') covered.add(p);
     }
     if (j.weight_map && typeof j.weight_map === 'object') for (const v of Object.values(j.weight_map as Record<string, unknown>)) if (typeof v === 'string') covered.add(v);
   }

@@ -1,24 +1,39 @@
-// TF.js models: model.json (`modelTopology`, `weightsManifest`) and binary shard files beside it.
-// Each manifest group's weights are packed back to back in the concatenation of the group's
-// shards (in `paths` order), so a weight may start in one shard and end in the next. Weights may
-// be quantized: uint8/uint16 affine (value = q * scale + min) or float16.
-import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
+// TF.js models: model.json (`modelTopology`, `weightsManifest`) and binary shard files beside it,
+// or a bare weights manifest (`*-weights_manifest.json`: the list of groups alone, as face-api.js
+// and other hand-built models publish it). Each manifest group's weights are packed back to back
+// in the concatenation of the group's shards (in `paths` order), so a weight may start in one
+// shard and end in the next. Weights may be quantized: uint8/uint16 affine (value = q * scale +
+// min), dequantized to float32 on read, or float16.
+import { basename, dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { Checkpoint, DType, TensorInfo, TensorLocation } from '../common/types';
 import { CheckpointError } from '../common/errors';
 import { RandomAccessFile, fileSignature, describeFsError } from '../common/fileio';
 import { numel } from '../tensor/dtypes';
 import { FormatReader, LIMITS } from './reader';
 import { configLayers, kerasLayout, classFromDefaultName } from './keras';
+import { dequantizedLocation, storageOf } from './quantized';
+import { graphEvidence } from './tfjsGraph';
 
 export const tfjsReader: FormatReader = {
   format: 'tfjs',
   sniff(head: Uint8Array, path: string): boolean {
     if (!path.toLowerCase().endsWith('.json')) return false;
     const text = Buffer.from(head.subarray(0, 4096)).toString('utf8');
-    return /^\s*\{/.test(text) && (text.includes('"weightsManifest"') || text.includes('"modelTopology"'));
+    if (/^\s*\{/.test(text)) return text.includes('"weightsManifest"') || text.includes('"modelTopology"');
+    return looksLikeBareManifest(text);
   },
   open: openTfjs,
 };
+
+/** A JSON list whose first element is a group with `paths` and `weights` (either key first). */
+function looksLikeBareManifest(text: string): boolean {
+  return /^\s*\[\s*\{\s*"(paths|weights)"\s*:/.test(text);
+}
+
+/** Whether a file name is a bare TF.js weights manifest's (`face_landmark_68_model-weights_manifest.json`). */
+export function isManifestName(name: string): boolean {
+  return /weights_manifest\.json$/i.test(name);
+}
 
 interface ManifestWeight {
   name: string;
@@ -31,39 +46,43 @@ const STORED: Record<string, { dtype: DType; size: number }> = {
   float32: { dtype: 'F32', size: 4 }, int32: { dtype: 'I32', size: 4 }, bool: { dtype: 'BOOL', size: 1 },
 };
 
-/**
- * Quantized storage: element type as TensorInfo describes it, and bytes per stored element.
- * uint16 has no element type of ours; its loader dequantizes to float32 (see below).
- */
-const QUANTIZED: Record<string, { dtype: DType; size: number }> = {
-  uint8: { dtype: 'U8', size: 1 }, uint16: { dtype: 'F32', size: 2 }, float16: { dtype: 'F16', size: 2 },
-};
+/** Quantized storage: bytes per stored element. uint8/uint16 are dequantized to F32 on read; float16 is read as F16. */
+const QUANTIZED: Record<string, { size: number }> = { uint8: { size: 1 }, uint16: { size: 2 }, float16: { size: 2 } };
 
 /** A range of bytes in the concatenation of a group's shards. */
 interface Shard { path: string; start: number; size: number }
+
+/** TF.js variable names of hand-built models, as the Keras names kerasLayout knows. */
+const KERAS_VARIABLE: Record<string, string> = { filters: 'kernel', weights: 'kernel', depthwise_filter: 'depthwise_kernel', pointwise_filter: 'pointwise_kernel' };
 
 export async function openTfjs(path: string): Promise<Checkpoint> {
   const raf = await RandomAccessFile.open(path);
   let text: string;
   try {
-    if (raf.size > LIMITS.maxHeaderBytes) throw new CheckpointError(path, `model.json is ${raf.size} bytes, more than the limit of ${LIMITS.maxHeaderBytes}`);
+    if (raf.size > LIMITS.maxHeaderBytes) throw new CheckpointError(path, `${basename(path)} is ${raf.size} bytes, more than the limit of ${LIMITS.maxHeaderBytes}`);
     text = Buffer.from(await raf.read(0, raf.size)).toString('utf8');
   } finally { await raf.close(); }
-  let json: Record<string, unknown>;
+  let json: unknown;
   try { json = JSON.parse(text); } catch (e) { throw new CheckpointError(path, `is not valid JSON (${(e as Error).message})`); }
-  if (!json || typeof json !== 'object' || !Array.isArray(json.weightsManifest)) {
+  const bare = Array.isArray(json);
+  const model = (bare ? {} : json) as Record<string, unknown>;
+  const manifest = bare ? json as unknown[] : model?.weightsManifest;
+  if (!model || typeof model !== 'object' || !Array.isArray(manifest)) {
     throw new CheckpointError(path, 'is not a TF.js model.json: it has no weightsManifest list');
   }
   const folder = dirname(path);
-  const topology = json.modelTopology;
-  const classes = configLayers(topology);
+  const topology = model.modelTopology;
+  const graphModel = model.format === 'graph-model' || Array.isArray((topology as { node?: unknown })?.node);
+  const classes = graphModel ? new Map() : configLayers(topology);
   const metadata: Record<string, string> = {};
-  for (const k of ['format', 'generatedBy', 'convertedBy']) if (typeof json[k] === 'string') metadata[k] = json[k] as string;
+  for (const k of ['format', 'generatedBy', 'convertedBy']) if (typeof model[k] === 'string') metadata[k] = model[k] as string;
+  if (bare) metadata.format = 'weights manifest';
   const warnings: string[] = [];
   const tensors: TensorInfo[] = [];
   const files: Checkpoint['files'] = [await fileSignature(path)];
+  const entries: { w: ManifestWeight; t: TensorInfo }[] = [];
 
-  for (const [gi, group] of (json.weightsManifest as unknown[]).entries()) {
+  for (const [gi, group] of manifest.entries()) {
     const g = group as { paths?: unknown; weights?: unknown };
     if (!Array.isArray(g?.paths) || !Array.isArray(g?.weights)) throw new CheckpointError(path, `weightsManifest[${gi}] needs a paths list and a weights list`);
     const shards: Shard[] = [];
@@ -85,46 +104,73 @@ export async function openTfjs(path: string): Promise<Checkpoint> {
       }
       if (tensors.length >= LIMITS.maxTensors) throw new CheckpointError(path, `more than ${LIMITS.maxTensors} weights`);
       const q = w.quantization;
-      const stored = q ? own(QUANTIZED, q.dtype) : own(STORED, w.dtype);
-      if (!stored) {
+      const quantized = q ? own(QUANTIZED, q.dtype) : undefined;
+      const plain = q ? undefined : own(STORED, w.dtype);
+      const size = quantized?.size ?? plain?.size;
+      if (size === undefined) {
         // Strings have per-element lengths: the offsets of the weights after one are unknown.
         warnings.push(`${w.name}: ${q ? `quantization ${q.dtype}` : `dtype ${w.dtype}`} is not supported; it and the rest of its group are skipped`);
         break;
       }
       let n: number;
       try { n = numel(w.shape); } catch { throw new CheckpointError(path, `weight ${w.name} has an impossible shape [${w.shape.join(', ')}]`); }
-      const bytes = n * stored.size;
+      const bytes = n * size;
       if (offset + bytes > total) {
         const last = shards[shards.length - 1];
         throw new CheckpointError(last ? last.path : path, `shard is short: the weights of ${path} need ${offset + bytes} bytes in group ${gi} but its ${shards.length} shard(s) hold ${total} (weight ${w.name})`);
       }
-      const name = w.name.replace(/:\d+$/, '').split('/').filter(Boolean).join('.');
-      const parts = name.split('.');
+      // The name as the file spells it (`conv2d/kernel`); only matching canonicalises it.
+      const name = w.name;
+      const parts = w.name.replace(/:\d+$/, '').split('/').filter(Boolean);
       const variable = parts[parts.length - 1];
       const layer = parts.length > 1 ? parts[parts.length - 2] : name;
       const cls = classes.get(parts.slice(0, -1).join('.'))?.cls ?? classes.get(layer)?.cls ?? classFromDefaultName(layer);
-      const layout = kerasLayout(cls, variable, w.shape);
-      const t: TensorInfo = { name, dtype: stored.dtype, ...layout, location: locate(shards, offset, bytes) };
+      // Graph models get their layout from the ops (below); layers models and manifests from the variable's name.
+      const layout = graphModel ? { shape: w.shape } : kerasLayout(cls, own(KERAS_VARIABLE, variable) ?? variable, w.shape);
+      let t: TensorInfo;
       if (q && (q.dtype === 'uint8' || q.dtype === 'uint16')) {
         const scale = Number(q.scale), min = Number(q.min);
         if (!Number.isFinite(scale) || !Number.isFinite(min)) throw new CheckpointError(path, `weight ${w.name} is quantized without a finite scale and min`);
-        if (q.dtype === 'uint8') t.dequantize = { scale, min };
-        else {
-          // There is no U16 element type: the loader dequantizes uint16 to float32 itself.
-          const read = readRange(shards, offset, bytes);
-          t.location = { kind: 'loader', littleEndian: true, load: async () => dequantizeU16(await read(), scale, min) };
-        }
+        // The float32 the integers stand for (tf.js dequantizes the same way), judged like any float.
+        t = { name, dtype: 'F32', ...layout, storage: storageOf(q.dtype, size),
+          location: dequantizedLocation(readRange(shards, offset, bytes), q.dtype, w.shape, { scale: [scale], offset: [min] }) };
+      } else if (q) {
+        t = { name, dtype: 'F16', ...layout, storage: storageOf('float16', 2), location: locate(shards, offset, bytes) };
+      } else {
+        t = { name, dtype: plain!.dtype, ...layout, location: locate(shards, offset, bytes) };
       }
       tensors.push(t);
+      entries.push({ w, t });
       offset += bytes;
     }
     if (offset < total) warnings.push(`group ${gi} has ${total - offset} bytes after its last weight`);
   }
+  if (graphModel) return withGraph(path, topology, entries, { path, format: 'tfjs', tensors, entries: [], metadata, files, warnings });
   const declared = [...classes.keys()];
-  const present = new Set(tensors.map((t) => t.name.slice(0, Math.max(0, t.name.lastIndexOf('.')))));
+  const present = new Set(tensors.map((t) => { const n = t.name.replace(/:\d+$/, ''); return n.slice(0, Math.max(0, n.lastIndexOf('/'))); }));
   const layerOrder = declared.filter((l) => present.has(l));
   for (const l of present) if (!layerOrder.includes(l)) layerOrder.push(l);
   return { path, format: 'tfjs', tensors, entries: [], metadata, files, layerOrder, warnings, ...(topology && typeof topology === 'object' ? { architecture: topology } : {}) };
+}
+
+/** A graph model's weights with the layers, roles and layouts its ops give them. */
+function withGraph(path: string, topology: unknown, entries: { w: ManifestWeight; t: TensorInfo }[], ck: Checkpoint): Checkpoint {
+  const evidence = graphEvidence(topology, new Map(entries.map((e) => [e.w.name, e.w.shape])));
+  if (!evidence) {
+    ck.warnings.push('graph model without a node list: kinds and order come from the weights\' names');
+    return ck;
+  }
+  for (const { w, t } of entries) {
+    const g = evidence.weights.get(w.name);
+    if (!g) continue;
+    t.group = { layer: g.layer, role: g.role };
+    t.shape = g.layout.shape;
+    if (g.layout.permute) { t.storedShape = g.layout.storedShape; t.permute = g.layout.permute; }
+  }
+  const unused = entries.filter((e) => !evidence.weights.has(e.w.name)).length;
+  if (unused) ck.warnings.push(`${unused} weight(s) are not an input of any op the graph's nodes list (shape constants, ...); listed without a layer kind`);
+  ck.layerOrder = evidence.layerOrder;
+  return ck;
 }
 
 /** A table lookup that ignores inherited keys (`constructor`, `__proto__` in a hostile manifest). */
@@ -165,12 +211,4 @@ function readRange(shards: Shard[], offset: number, bytes: number): () => Promis
     }
     return out;
   };
-}
-
-function dequantizeU16(raw: Uint8Array, scale: number, min: number): Uint8Array {
-  const n = raw.byteLength >> 1;
-  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = dv.getUint16(i * 2, true) * scale + min;
-  return new Uint8Array(out.buffer);
 }

@@ -54,6 +54,8 @@ export interface ParamReport {
   filterGrid?: { rows: number; cols: number; values: number[] };
   /** Element type in the source (target when source-less). Integer tensors (num_batches_tracked) never drive a verdict. */
   dtype?: DType;
+  /** Element type in the file when `dtype` is what its quantized values stand for (`uint8`, `int8`, `float16`). */
+  storage?: string;
   /** NaN/Inf counts when any: metrics then cover only the finite pairs, and say so in the reason. */
   nonFinite?: { source: number; target: number };
   /**
@@ -164,7 +166,14 @@ export interface Report {
   warnings: string[];
 }
 
-export interface InspectTensor { name: string; dtype: DType; shape: number[]; parameters: number; bytes: number; stats?: TensorStats }
+export interface InspectTensor {
+  name: string; dtype: DType; shape: number[]; parameters: number;
+  /** Bytes in the file (quantized storage: the stored integers'). */
+  bytes: number;
+  /** Element type in the file when the values were dequantized or widened on read (`uint8`, `int8`, `float16`). */
+  storage?: string;
+  stats?: TensorStats;
+}
 export interface InspectLayer { name: string; kind: LayerKind; parameters: number; tensors: { role: string; name: string }[] }
 
 export interface InspectResult {

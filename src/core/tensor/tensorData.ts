@@ -142,7 +142,7 @@ export function float32Capable(t: TensorInfo): boolean {
 }
 
 function isPlainContiguous(t: TensorInfo): boolean {
-  return t.location.kind === 'contiguous' && !t.permute && !t.dequantize;
+  return t.location.kind === 'contiguous' && !t.permute;
 }
 
 type ContiguousLocation = Extract<TensorInfo['location'], { kind: 'contiguous' }>;
@@ -174,7 +174,7 @@ interface Side {
 async function openSide(t: TensorInfo, pool: FilePool, chunkElements: number, mode: Mode, token?: CancelToken): Promise<Side> {
   const n = numel(t.shape);
   if (!isPlainContiguous(t)) {
-    // Strided, permuted, dequantized or loader-backed: small in practice, so materialised
+    // Strided, permuted or loader-backed (dequantized storage comes through a loader): small in practice, so materialised
     // (as float64: such a side never takes the float32 mode, see float32Capable).
     const all = await readTensor(t, pool, token);
     return { fetch: async () => undefined, values: (_slot, start, count) => all.subarray(start, start + count), dispose: () => undefined };
@@ -215,7 +215,7 @@ export async function readTensor(t: TensorInfo, pool: FilePool, token?: CancelTo
   let values: Float64Array;
   if (loc.kind === 'contiguous') {
     values = new Float64Array(n);
-    for await (const c of streamTensor({ ...t, permute: undefined, dequantize: undefined }, pool, DEFAULT_CHUNK_ELEMENTS, token)) values.set(c.data.subarray(0, c.length), c.start);
+    for await (const c of streamTensor({ ...t, permute: undefined }, pool, DEFAULT_CHUNK_ELEMENTS, token)) values.set(c.data.subarray(0, c.length), c.start);
   } else if (loc.kind === 'loader') {
     const raw = await loc.load();
     if (raw.byteLength < n * size) throw new CheckpointError(fileOf(t), `tensor ${t.name} has ${raw.byteLength} bytes of data, needs ${n * size}`);
@@ -223,10 +223,6 @@ export async function readTensor(t: TensorInfo, pool: FilePool, token?: CancelTo
     decodeInto(raw, t.dtype, loc.littleEndian, n, values);
   } else {
     values = await readStrided(t, pool, n, token);
-  }
-  if (t.dequantize) {
-    const { scale, min } = t.dequantize;
-    for (let i = 0; i < n; i++) values[i] = values[i] * scale + min;
   }
   if (t.permute) values = permute(values, t.storedShape ?? t.shape, t.permute);
   return values;
