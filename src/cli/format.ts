@@ -1,6 +1,7 @@
 // Human-readable output of the CLI: plain text tables, network order, no colours.
 import { InspectResult, Report } from '../core/shared/reportTypes';
 import { fmt, fmtCount } from '../core/shared/verdicts';
+import { ORDER_WORDS } from '../core/shared/orderWords';
 
 /** Left-aligned columns separated by two spaces; the last column is not padded. */
 export function table(header: string[], rows: string[][]): string {
@@ -15,6 +16,7 @@ export function formatReport(r: Report): string {
     `source: ${r.source.path} (${r.source.format}, ${r.source.tensors} tensors, ${fmtCount(r.source.parameters)} parameters)`,
     `target: ${r.target.path} (${r.target.format}, ${r.target.tensors} tensors, ${fmtCount(r.target.parameters)} parameters)`,
     `thresholds on kernel ${metric}: reuse < ${r.options.reuseBelow}, fine-tune < ${r.options.fineTuneBelow}, else retrain`,
+    ...(r.source.order && r.target.order ? [`network order: source from ${ORDER_WORDS[r.source.order]}; target from ${ORDER_WORDS[r.target.order]}`] : []),
     '',
   ];
   const rows = r.layers.map((l) => {
@@ -33,7 +35,9 @@ export function formatReport(r: Report): string {
 function shape(s: number[]): string { return `[${s.join(', ')}]`; }
 
 export function formatInspect(r: InspectResult): string {
-  const out: string[] = [`${r.path}: ${r.format}, ${r.tensors.length} tensors, ${fmtCount(r.parameters)} parameters, ${r.layers.length} layers`, ''];
+  const out: string[] = [`${r.path}: ${r.format}, ${r.tensors.length} tensors, ${fmtCount(r.parameters)} parameters, ${r.layers.length} layers`];
+  if (r.order) out.push(`layers in network order from ${ORDER_WORDS[r.order]}`);
+  out.push('');
   const byName = new Map(r.tensors.map((t) => [t.name, t]));
   const rows = r.layers.flatMap((l) => l.tensors.map((x, i) => {
     const t = byName.get(x.name)!;

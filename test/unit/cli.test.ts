@@ -39,7 +39,7 @@ test('--json prints the reuse-lens/report@1 report with the fields DESIGN.md nam
   const j = JSON.parse(r.out);
   assert.equal(j.schema, 'reuse-lens/report@1');
   for (const k of ['source', 'target', 'options', 'layers', 'unmatched', 'summary']) assert.ok(k in j, k);
-  assert.deepEqual(Object.keys(j.source).sort(), ['format', 'parameters', 'path', 'tensors']);
+  assert.deepEqual(Object.keys(j.source).sort(), ['format', 'order', 'parameters', 'path', 'tensors']);
   const l = j.layers[0];
   for (const k of ['name', 'kind', 'sourceName', 'targetName', 'matchedBy', 'verdict', 'reason', 'params']) assert.ok(k in l, k);
   for (const k of ['role', 'sourceName', 'targetName', 'shape', 'rmse', 'relRmse', 'cosine', 'maxAbsDiff']) assert.ok(k in l.params[0], k);

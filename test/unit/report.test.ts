@@ -10,7 +10,7 @@ test('the report has every field DESIGN.md names for reuse-lens/report@1, and su
   const r = JSON.parse(JSON.stringify(await analyzePaths(join(DIR, 'source.safetensors'), join(DIR, 'target_renamed_inserted.safetensors'))));
   assert.equal(r.schema, 'reuse-lens/report@1');
   for (const side of [r.source, r.target]) {
-    assert.deepEqual(Object.keys(side).sort(), ['format', 'parameters', 'path', 'tensors']);
+    assert.deepEqual(Object.keys(side).sort(), ['format', 'order', 'parameters', 'path', 'tensors']);
     assert.equal(side.format, 'safetensors');
   }
   assert.equal(r.source.parameters, 4749);

@@ -8,6 +8,7 @@ import { FilePool } from '../tensor/tensorData';
 import { numel } from '../tensor/dtypes';
 import { groupLayers } from './layers';
 import { matchLayersExplained } from './matching';
+import { orderSide } from './networkOrder';
 import { compareTensors, forThreads, TensorPairMetrics } from './metrics';
 import { buildReport, comparable, pairKey, paramPairs } from './report';
 import { rejudgeReport } from '../shared/verdicts';
@@ -32,7 +33,7 @@ function safeNumel(shape: number[]): number {
 /** Lists a checkpoint's tensors and layers from its header; with `stats`, reads every tensor once. */
 export async function inspectPath(path: string, opts: { stats?: boolean; token?: CancelToken } = {}): Promise<InspectResult> {
   const ck = await openCheckpoint(path);
-  const layers = groupLayers(ck.tensors, ck.layerOrder);
+  const { layers, order } = orderSide(groupLayers(ck.tensors, ck.layerOrder), ck, undefined, []);
   const tensors: InspectResult['tensors'] = ck.tensors.map((t) => {
     const n = safeNumel(t.shape);
     const row: InspectResult['tensors'][number] = { name: t.name, dtype: t.dtype, shape: [...t.shape], parameters: n, bytes: n * (t.storage?.bytesPerElement ?? DTYPE_SIZE[t.dtype]) };
@@ -61,6 +62,7 @@ export async function inspectPath(path: string, opts: { stats?: boolean; token?:
     warnings: ck.warnings,
   };
   if (ck.metadata) result.metadata = ck.metadata;
+  result.order = order;
   return result;
 }
 
@@ -78,10 +80,11 @@ export async function analyzePaths(source: string, target: string, options: Part
   if (await largeFiles([source, target])) sharedPairThreads()?.warm();
   const [s, t] = await Promise.all([openCheckpoint(source), openCheckpoint(target)]);
   throwIfCancelled(token);
-  const sLayers = groupLayers(s.tensors, s.layerOrder), tLayers = groupLayers(t.tensors, t.layerOrder);
-  const { pairs, notes } = matchLayersExplained(sLayers, tLayers, opts.prefixRules);
+  const sl = groupLayers(s.tensors, s.layerOrder), tl = groupLayers(t.tensors, t.layerOrder);
+  const so = orderSide(sl, s, { layers: tl, ck: t }, opts.prefixRules), to = orderSide(tl, t, { layers: sl, ck: s }, opts.prefixRules);
+  const { pairs, notes } = matchLayersExplained(so.layers, to.layers, opts.prefixRules);
   // Kernels that feed a normalization are also measured with its scale removed.
-  const normalized = normalizedLayers(pairs, sLayers, tLayers, { source: s.layerGraph, target: t.layerGraph });
+  const normalized = normalizedLayers(pairs, so.layers, to.layers, { source: s.layerGraph, target: t.layerGraph });
 
   const work = pairs.filter((p) => p.source && p.target).flatMap((p) => paramPairs(p).filter(comparable).map((pp) => ({ layer: p, pp })));
   const total = work.reduce((sum, w) => sum + safeNumel(w.pp.source.shape), 0);
@@ -145,7 +148,10 @@ export async function analyzePaths(source: string, target: string, options: Part
   await assertUnchanged(s.files, source);
   await assertUnchanged(t.files, target);
   report('done', true);
-  return buildReport(s, t, pairs, metrics, opts, notes, { normalized, bnStats });
+  const result = buildReport(s, t, pairs, metrics, opts, notes, { normalized, bnStats });
+  result.source.order = so.order;
+  result.target.order = to.order;
+  return result;
 }
 
 /** Re-derives verdicts, reasons and summary from the stored metrics under new thresholds; reads no file. */

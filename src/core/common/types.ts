@@ -87,6 +87,12 @@ export interface Checkpoint {
    * its nodes' outputs directly. Layers are named as their tensors' prefixes (`features.0`).
    */
   layerGraph?: Record<string, string[]>;
+  /**
+   * `sorted` when the tensors' order in the file says nothing about the network (safetensors
+   * written by the reference library: sorted by dtype, then name); otherwise (the default) the
+   * file stores them in the order the writer saw them (pickle insertion order, npz members).
+   */
+  storedOrder?: 'writer' | 'sorted';
   /** Problems found while opening that did not stop it (listed by inspect). */
   warnings: string[];
 }

@@ -16,6 +16,8 @@ export interface SafetensorsHeader {
   warnings: string[];
   size: number;
   mtimeMs: number;
+  /** The data is in the reference library's order (dtype, then name): it says nothing about the network. */
+  referenceOrder: boolean;
 }
 
 /** Reads and validates the header of `path`. Every problem is a CheckpointError naming the file. */
@@ -47,7 +49,7 @@ export async function readSafetensorsHeader(path: string): Promise<SafetensorsHe
   }
 }
 
-function parseHeader(path: string, json: unknown, dataStart: number, fileSize: number): { tensors: TensorInfo[]; metadata?: Record<string, string>; warnings: string[] } {
+function parseHeader(path: string, json: unknown, dataStart: number, fileSize: number): { tensors: TensorInfo[]; metadata?: Record<string, string>; warnings: string[]; referenceOrder: boolean } {
   if (!isObject(json)) throw new CheckpointError(path, 'safetensors header is not a JSON object');
   const warnings: string[] = [];
   let metadata: Record<string, string> | undefined;
@@ -94,9 +96,11 @@ function parseHeader(path: string, json: unknown, dataStart: number, fileSize: n
     };
     spans.push({ t, begin, end });
   }
-  // File order of data is the order the writer saw the tensors: network order for torch and
-  // transformers, whereas JSON key order is sorted by name.
+  // Data order: the reference library (and so torch's and transformers' save_file) sorts by dtype,
+  // then name, which says nothing about the network (see analysis/networkOrder.ts); a writer that
+  // kept its input order (network order) is told apart by not being in that order.
   spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  const referenceOrder = spans.every((s, i) => i === 0 || referenceCompare(spans[i - 1].t, s.t) <= 0);
   // Overlapping tensors are an error, not a warning: the reference implementation refuses such
   // files, and two tensors sharing bytes would make a comparison silently wrong.
   let prev: { t: TensorInfo; end: number } | undefined;
@@ -107,7 +111,15 @@ function parseHeader(path: string, json: unknown, dataStart: number, fileSize: n
     }
     prev = s;
   }
-  return { tensors: spans.map((s) => s.t), metadata, warnings };
+  return { tensors: spans.map((s) => s.t), metadata, warnings, referenceOrder };
+}
+
+/** The reference library's dtype order (its Dtype enum, by increasing alignment); it writes the largest first. */
+const DTYPE_RANK: Record<DType, number> = { BOOL: 0, U8: 1, I8: 2, I16: 5, F16: 7, BF16: 8, I32: 9, F32: 11, F64: 12, I64: 13 };
+
+/** The reference library's `prepare()` order: dtype descending, then name by bytes. */
+export function referenceCompare(a: TensorInfo, b: TensorInfo): number {
+  return DTYPE_RANK[b.dtype] - DTYPE_RANK[a.dtype] || Buffer.compare(Buffer.from(a.name), Buffer.from(b.name));
 }
 
 function isObject(x: unknown): x is Record<string, unknown> {
@@ -129,6 +141,7 @@ export const safetensorsReader: FormatReader = {
     return {
       path, format: 'safetensors', tensors: h.tensors, entries: [], metadata: h.metadata,
       files: [{ path, size: h.size, mtimeMs: h.mtimeMs }], warnings: h.warnings,
+      storedOrder: h.referenceOrder && h.tensors.length > 1 ? 'sorted' : 'writer',
     };
   },
 };

@@ -101,5 +101,7 @@ async function openShardedSafetensors(path: string): Promise<Checkpoint> {
     metadata: Object.keys(metadata).length ? metadata : undefined,
     files: [indexSig, ...headers.map(({ file, h }) => ({ path: file, size: h.size, mtimeMs: h.mtimeMs }))],
     warnings,
+    // Each shard written by the reference library is sorted by dtype and name: no network order.
+    storedOrder: headers.every(({ h }) => h.referenceOrder) && tensors.length > 1 ? 'sorted' : 'writer',
   };
 }

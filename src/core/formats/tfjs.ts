@@ -146,6 +146,8 @@ export async function openTfjs(path: string): Promise<Checkpoint> {
     if (offset < total) warnings.push(`group ${gi} has ${total - offset} bytes after its last weight`);
   }
   if (graphModel) return withGraph(path, topology, entries, { path, format: 'tfjs', tensors, entries: [], metadata, files, warnings });
+  // A bare manifest lists weights in the order its writer saw them: stored order, nothing declared.
+  if (bare) return { path, format: 'tfjs', tensors, entries: [], metadata, files, warnings };
   const declared = [...classes.keys()];
   const present = new Set(tensors.map((t) => { const n = t.name.replace(/:\d+$/, ''); return n.slice(0, Math.max(0, n.lastIndexOf('/'))); }));
   const layerOrder = declared.filter((l) => present.has(l));

@@ -29,11 +29,20 @@ export const DEFAULT_OPTIONS: AnalyzeOptions = {
   prefixRules: ['module.', '_orig_mod.'],
 };
 
+/**
+ * Where a side's network order comes from: `stored` (the file's tensor order: pickle insertion
+ * order, ...), `declared` (the file's layer list or graph), `paired` (the other checkpoint's
+ * order: safetensors are stored sorted by dtype and name), `names` (numeric-aware name order).
+ */
+export type NetworkOrder = 'stored' | 'declared' | 'paired' | 'names';
+
 export interface CheckpointSummary {
   path: string;
   format: FormatName;
   tensors: number;
   parameters: number;
+  /** Where this side's layer order comes from. */
+  order?: NetworkOrder;
 }
 
 export interface ParamReport {
@@ -185,5 +194,7 @@ export interface InspectResult {
   layers: InspectLayer[];
   entries: NonTensorEntry[];
   metadata?: Record<string, string>;
+  /** Where the layers' order comes from (see NetworkOrder). */
+  order?: NetworkOrder;
   warnings: string[];
 }
