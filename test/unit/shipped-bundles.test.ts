@@ -108,10 +108,11 @@ test('reuse-lens compare --json: a Keras .h5 against a TF.js model, each pair\'s
   const params = rep.layers.flatMap((l) => l.params);
   assert.equal(params.length, src.length);
   for (const s of src) {
-    const t = tgt.find((x) => x.name === s.name)!;
+    // TF.js spells `conv2d/kernel` where the Keras reader says `conv2d.kernel`: the same name to matching.
+    const t = tgt.find((x) => x.name.replace('/', '.') === s.name)!;
     let d2 = 0, dot = 0;
     s.first.forEach((a, i) => { d2 += (a - t.first[i]) ** 2; dot += a * t.first[i]; });
-    const p = params.find((x) => x.sourceName === s.name && x.targetName === s.name)!;
+    const p = params.find((x) => x.sourceName === s.name && x.targetName === t.name)!;
     assert.ok(p, `${s.name} is paired by name`);
     near(p.rmse!, Math.sqrt(d2 / s.n), Math.sqrt(d2 / s.n), `${s.name} rmse`);
     near(p.cosine!, dot / Math.sqrt(s.sumsq * t.sumsq), 1, `${s.name} cosine`);
@@ -154,4 +155,27 @@ test('the worker bundle analyzes a PyTorch/safetensors pair and a Keras/PyTorch 
   checkAgainstNumpy(a.report, pairs.pairs['source-target']);
   const k = await rpc().analyze({ source: fixture('keras/cross_cnn.h5'), target: fixture('keras/cross_cnn.pt') });
   checkKerasTorchCross(k.report, JSON.parse(readFileSync(fixture('keras/cross_expected.json'), 'utf8')));
+});
+
+// ---- real published weights (npm devDependencies), held to numpy's readings ----
+
+test('reuse-lens compare --json: two uint8-quantized face-api weights manifests, each kernel\'s relative RMSE as numpy dequantizes them', () => {
+  const faceApi = join(ROOT, 'node_modules', '@vladmandic', 'face-api', 'model');
+  const r = cli('compare', join(faceApi, 'face_landmark_68_model-weights_manifest.json'), join(faceApi, 'face_expression_model-weights_manifest.json'), '--json');
+  assert.equal(r.code, 0, r.err);
+  const rep = JSON.parse(r.out) as Report;
+  const truth = JSON.parse(readFileSync(fixture('published/truth.json'), 'utf8')).faceapi_landmark68_vs_expression as Record<string, { relRmse: number }>;
+  for (const [name, e] of Object.entries(truth)) {
+    const l = rep.layers.find((x) => x.name === name)!;
+    near(l.kernelRelRmse!, e.relRmse, e.relRmse, `${name} relative RMSE`);
+    assert.equal(l.verdict, e.relRmse < 0.1 ? 'reuse' : e.relRmse < 0.6 ? 'fine-tune' : 'retrain', name);
+  }
+});
+
+test('reuse-lens compare: a reference-ordered safetensors pair in network order, split point named', () => {
+  const r = cli('compare', fixture('safetensors/order_source.safetensors'), fixture('safetensors/order_target.safetensors'), '--json');
+  assert.equal(r.code, 0, r.err);
+  const rep = JSON.parse(r.out) as Report;
+  assert.deepEqual(rep.layers.map((l) => l.name), JSON.parse(readFileSync(fixture('safetensors/order_expected.json'), 'utf8')).networkOrder);
+  assert.match(rep.summary.network.reason, /retrain from features\.9/);
 });

@@ -162,7 +162,7 @@ export function matchLayersExplained(source: readonly Layer[], target: readonly 
     const j = targetByNorm.get(normS[i]);
     if (j === undefined || tgtPair[j] >= 0) return;
     srcPair[i] = j; tgtPair[j] = i; byName++;
-    how[i] = l.name === target[j].name ? 'name' : 'prefix-rule';
+    how[i] = canonicalName(l.name) === canonicalName(target[j].name) ? 'name' : 'prefix-rule';
   });
 
   const restS: number[] = [], restT: number[] = [];
