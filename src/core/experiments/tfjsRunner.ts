@@ -109,15 +109,18 @@ interface Bound { variable: tfl.LayerVariable; tensor: TensorInfo }
 
 /**
  * Pairs each variable of the built model with the target tensor holding its value: by name
- * (`conv2d/kernel` is our `conv2d.kernel`), else by position within the layer (Keras 3 names a
- * depthwise kernel `kernel` where TF.js says `depthwise_kernel`). Keyed by our tensor name.
+ * (`conv2d/kernel` as TF.js spells it, `conv2d.kernel` as the Keras reader does: compared in
+ * one spelling), else by position within the layer (Keras 3 names a depthwise kernel `kernel`
+ * where TF.js says `depthwise_kernel`). Keyed by our tensor name.
  */
 function bindVariables(model: tfl.LayersModel, target: Checkpoint): Map<string, Bound> {
-  const byName = new Map(target.tensors.map((t) => [t.name, t]));
+  const dottedName = (n: string) => n.replace(/:\d+$/, '').split('/').join('.');
+  const byName = new Map(target.tensors.map((t) => [dottedName(t.name), t]));
   const byLayer = new Map<string, TensorInfo[]>();
   for (const t of target.tensors) {
-    const cut = t.name.lastIndexOf('.');
-    const layer = cut < 0 ? '' : t.name.slice(0, cut);
+    const name = dottedName(t.name);
+    const cut = name.lastIndexOf('.');
+    const layer = cut < 0 ? '' : name.slice(0, cut);
     if (!byLayer.has(layer)) byLayer.set(layer, []);
     byLayer.get(layer)!.push(t);
   }
@@ -126,7 +129,7 @@ function bindVariables(model: tfl.LayersModel, target: Checkpoint): Map<string, 
   const layerOf = (v: tfl.LayerVariable) => v.originalName.split('/').slice(0, -1).join('.');
   const index = new Map<string, number>();
   for (const v of vars) {
-    const dotted = v.originalName.replace(/:\d+$/, '').split('/').join('.');
+    const dotted = dottedName(v.originalName);
     const layer = layerOf(v);
     const i = index.get(layer) ?? 0;
     index.set(layer, i + 1);
