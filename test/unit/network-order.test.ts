@@ -28,8 +28,8 @@ test('a reference-ordered safetensors pair: the report lists layers in network o
   assert.equal(r.source.order, 'names');
   assert.equal(r.target.order, 'names');
   for (const [name, rel] of Object.entries(expected.kernelRelRmse)) {
-    const l = r.layers.find((x) => x.name === name)!;
-    assert.ok(Math.abs(l.kernelRelRmse! - rel) <= 1e-6 * rel, `${name}: ${l.kernelRelRmse} vs numpy ${rel}`);
+    const w = r.layers.find((x) => x.name === name)!.params.find((p) => p.role === 'weight')!;
+    assert.ok(Math.abs(w.relRmse! - rel) <= 1e-6 * rel, `${name}: ${w.relRmse} vs numpy ${rel}`);
   }
   assert.match(r.summary.network.reason, /the first 3 of 6 kernel layers \(features\.0 … features\.6\) transfer: reuse them and retrain from features\.9/);
 });
