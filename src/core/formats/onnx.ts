@@ -105,6 +105,7 @@ interface NodeInfo { opType: string; inputs: string[]; outputs: string[]; transB
 export async function openOnnx(path: string): Promise<Checkpoint> {
   const file = await RandomAccessFile.open(path);
   const inits: Initializer[] = [];
+  const constants = new Set<string>();
   const nodes: NodeInfo[] = [];
   const metadata: Record<string, string> = {};
   const warnings: string[] = [];
@@ -122,7 +123,16 @@ export async function openOnnx(path: string): Promise<Checkpoint> {
       } else if (f.no === 7 && f.wire === 2) {
         sawGraph = true;
         await w.fields(f.start, f.end, async (g) => {
-          if (g.no === 1 && g.wire === 2) nodes.push(decodeNode(types.NodeProto, await w.bytes(g.start, g.end), path));
+          if (g.no === 1 && g.wire === 2) {
+            const { node, constant } = await readNode(w, g.start, g.end, types, path);
+            nodes.push(node);
+            // A Constant node's tensor (Paddle2ONNX writes every weight so) is a weight like an initializer.
+            if (constant && node.opType === 'Constant' && node.outputs[0]) {
+              if (inits.length >= LIMITS.maxTensors) throw new CheckpointError(path, `more than ${LIMITS.maxTensors} weights`);
+              constants.add(node.outputs[0]);
+              inits.push({ ...constant, name: node.outputs[0] });
+            }
+          }
           else if (g.no === 5 && g.wire === 2) {
             if (inits.length >= LIMITS.maxTensors) throw new CheckpointError(path, `more than ${LIMITS.maxTensors} initializers`);
             inits.push(await readInitializer(w, g.start, g.end, types.TensorProtoHeader, path));
@@ -143,12 +153,65 @@ export async function openOnnx(path: string): Promise<Checkpoint> {
   const folder = dirname(path);
   const consumers = consumersOf(nodes);
   const tensors: TensorInfo[] = [];
+  const kept: Initializer[] = [];
   for (const init of inits) {
+    // Constant nodes also hold shapes, axes and scalars: only float tensors of 2+ elements are weights.
+    if (constants.has(init.name) && !(FLOAT_TYPES.has(init.dataType) && init.dims.length > 0 && init.dims.reduce((a, b) => a * b, 1) >= 2)) continue;
     const t = await describeInitializer(init, path, folder, files, warnings, consumers.get(init.name));
-    if (t) tensors.push(t);
+    if (!t) continue;
+    const role = roleFromOp(t.name, consumers.get(init.name));
+    if (role) t.group = role;
+    tensors.push(t);
+    kept.push(init);
   }
-  const initNames = new Set(inits.map((i) => i.name));
+  const initNames = new Set(kept.map((i) => i.name));
+  const ops = nodes.filter((n) => n.opType !== 'Constant').length;
+  if (tensors.length === 0 && ops > 0) warnings.push(`the graph has ${ops} operators but no weights Reuse Lens reads (no float initializers or Constant node tensors): nothing to compare`);
   return { path, format: 'onnx', tensors, entries: [], metadata, files, layerOrder: layerOrderOf(nodes, initNames), layerGraph: layerGraphOf(nodes, initNames), warnings };
+}
+
+const FLOAT_TYPES = new Set<number>([ONNX_DTYPE.FLOAT, ONNX_DTYPE.FLOAT16, ONNX_DTYPE.DOUBLE, ONNX_DTYPE.BFLOAT16]);
+
+/** Leaves that already say a tensor's role (`features.0.weight`); others (`conv2d_0.w_0`) take it from the op. */
+const ROLE_LEAF = /^(weight|bias|running_mean|running_var|kernel|gamma|beta|moving_mean|moving_variance|scale|embeddings)$/;
+
+/** Input positions of the ops whose weights have a role Reuse Lens judges by. */
+const OP_ROLES: Record<string, string[]> = {
+  Conv: ['', 'weight', 'bias'], ConvTranspose: ['', 'weight', 'bias'],
+  Gemm: ['', 'weight', 'bias'], MatMul: ['', 'weight'],
+  BatchNormalization: ['', 'weight', 'bias', 'running_mean', 'running_var'],
+  InstanceNormalization: ['', 'weight', 'bias'], LayerNormalization: ['', 'weight', 'bias'],
+};
+
+/** Layer (the name's prefix) and role from the op that consumes a weight, when its name says neither. */
+function roleFromOp(name: string, uses: { node: NodeInfo; index: number }[] | undefined): TensorInfo['group'] | undefined {
+  const cut = Math.max(name.lastIndexOf('.'), name.lastIndexOf('/'));
+  const leaf = cut < 0 ? name : name.slice(cut + 1);
+  if (ROLE_LEAF.test(leaf)) return undefined;
+  for (const u of uses ?? []) {
+    const roles = Object.prototype.hasOwnProperty.call(OP_ROLES, u.node.opType) ? OP_ROLES[u.node.opType] : undefined;
+    const role = roles?.[u.index];
+    if (role) return { layer: cut < 0 ? name : name.slice(0, cut), role };
+  }
+  return undefined;
+}
+
+/**
+ * A node: its small fields decoded, and a tensor-valued attribute (a Constant's `value`)
+ * located in the file like an initializer rather than read (it may be megabytes).
+ */
+async function readNode(w: Walker, start: number, end: number, types: ReturnType<typeof onnxTypes>, path: string): Promise<{ node: NodeInfo; constant?: Initializer }> {
+  const parts: Uint8Array[] = [];
+  let constant: Initializer | undefined;
+  await w.fields(start, end, async (f) => {
+    if (f.no === 5 && f.wire === 2) {
+      let tensor: Field | undefined;
+      await w.fields(f.start, f.end, (a) => { if (a.no === 5 && a.wire === 2) tensor = a; });
+      if (tensor) { constant = await readInitializer(w, tensor.start, tensor.end, types.TensorProtoHeader, path); return; }
+    }
+    parts.push(await w.bytes(f.tagStart, f.end));
+  });
+  return { node: decodeNode(types.NodeProto, Buffer.concat(parts), path), constant };
 }
 
 function decodeNode(type: protobuf.Type, bytes: Uint8Array, path: string): NodeInfo {
