@@ -6,9 +6,12 @@ The header is parsed by hand (8-byte length + JSON), each tensor is an np.memmap
 its offset, and the RMSE is what a user writes first: np.sqrt(np.mean((s - t) ** 2)) in
 float32 (NumPy sums float32 pairwise, so this is accurate enough and the fastest).
 With --f64 the difference is taken in float64 instead, as a careful user might.
+A `*.safetensors.index.json` (sharded checkpoint) maps every shard; BF16 tensors are widened
+to float32 (NumPy has no bfloat16: the 16 bits become a float32's high half).
 Prints one JSON line like bench/baseline_torch.py.
 """
 import json
+import os
 import resource
 import struct
 import sys
@@ -16,10 +19,17 @@ import time
 
 import numpy as np
 
-DTYPES = {"F32": np.float32, "F64": np.float64, "F16": np.float16}
+DTYPES = {"F32": np.float32, "F64": np.float64, "F16": np.float16, "BF16": np.uint16}
 
 
 def tensors(path):
+    if path.endswith(".index.json"):
+        with open(path) as f:
+            shards = sorted(set(json.load(f)["weight_map"].values()))
+        out = {}
+        for shard in shards:
+            out.update(tensors(os.path.join(os.path.dirname(path), shard)))
+        return out
     with open(path, "rb") as f:
         (n,) = struct.unpack("<Q", f.read(8))
         header = json.loads(f.read(n))
@@ -30,8 +40,12 @@ def tensors(path):
         if name == "__metadata__":
             continue
         a, b = info["data_offsets"]
-        out[name] = mm[base + a: base + b].view(DTYPES[info["dtype"]]).reshape(info["shape"])
+        out[name] = (info["dtype"], mm[base + a: base + b].view(DTYPES[info["dtype"]]).reshape(info["shape"]))
     return out
+
+
+def widened(dtype, x):
+    return (x.astype(np.uint32) << 16).view(np.float32) if dtype == "BF16" else x
 
 
 def main(src_path, tgt_path):
@@ -39,10 +53,11 @@ def main(src_path, tgt_path):
     src = tensors(src_path)
     tgt = tensors(tgt_path)
     rmse = {}
-    for name, s in src.items():
-        t = tgt.get(name)
+    for name, (ds, s) in src.items():
+        dt, t = tgt.get(name, (None, None))
         if t is None or t.shape != s.shape:
             continue
+        s, t = widened(ds, s), widened(dt, t)
         if F64:
             d = s.astype(np.float64) - t.astype(np.float64)
             rmse[name] = float(np.sqrt(np.mean(d * d)))

@@ -3,23 +3,45 @@
 // RMSE of every filter and grid cell; one number per line made a 1 GB compare print 3.5 MB over
 // 120,000 lines, slow to write and to read, and a shape read [\n 64,\n 3, ...] instead of [64,3,3,3].
 // JSON.parse gives exactly what it gives for JSON.stringify's text.
-import { randomBytes } from 'node:crypto';
+// A compare's report is written layer by layer with `text` (reportWriter.ts).
 
 export function toJsonText(value: unknown): string {
-  // JSON.stringify does the work (it is faster than any writer of ours); each plain array is
-  // swapped for a marker string and put back on one line. The marker holds a NUL (escaped as
-  // \u0000 in the text) and a random tag, so no string of the input can be taken for one.
-  const tag = randomBytes(6).toString('hex');
-  const arrays: string[] = [];
-  const text = JSON.stringify(value, (_key, v: unknown) => {
-    if (Array.isArray(v) && v.length > 0 && v.every(isPlain)) {
-      arrays.push(JSON.stringify(v));
-      return `\u0000${tag}:${arrays.length - 1}`;
-    }
-    return v;
-  }, 2);
-  if (text === undefined) return 'null';
-  return arrays.length === 0 ? text : text.replace(new RegExp(`"\\\\u0000${tag}:(\\d+)"`, 'g'), (_m, i: string) => arrays[Number(i)]);
+  return text(value, '');
+}
+
+/**
+ * One value's text, as JSON.stringify(v, null, 2) indents it at `indent` (toJSON called,
+ * undefined/functions dropped from objects and null in arrays, non-finite numbers null),
+ * but with arrays of plain values on one line.
+ */
+export function text(value: unknown, indent: string): string {
+  const v = prepared(value);
+  if (v === null || typeof v !== 'object') return dropped(v) ? 'null' : JSON.stringify(v);
+  const inner = indent + '  ';
+  if (Array.isArray(v)) {
+    if (v.length === 0) return '[]';
+    if (v.every(isPlain)) return JSON.stringify(v);
+    let s = '[';
+    for (let k = 0; k < v.length; k++) s += (k === 0 ? '\n' : ',\n') + inner + text(v[k], inner);
+    return s + '\n' + indent + ']';
+  }
+  let s = '';
+  for (const key of Object.keys(v)) {
+    const x = prepared((v as Record<string, unknown>)[key]);
+    if (dropped(x)) continue;
+    s += (s === '' ? '{\n' : ',\n') + inner + JSON.stringify(key) + ': ' + text(x, inner);
+  }
+  return s === '' ? '{}' : s + '\n' + indent + '}';
+}
+
+/** What JSON.stringify leaves out of an object (and writes as null in an array). */
+function dropped(v: unknown): boolean {
+  return v === undefined || typeof v === 'function' || typeof v === 'symbol';
+}
+
+function prepared(v: unknown): unknown {
+  if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') return (v as { toJSON: () => unknown }).toJSON();
+  return v;
 }
 
 function isPlain(v: unknown): boolean {

@@ -1,6 +1,6 @@
 // `reuse-lens`: the command line over the same engine as the extension.
 // Exit 0 on success, 1 on bad input (one line on stderr naming the file), 2 on wrong usage.
-import { analyzePaths, inspectPath } from '../core/analysis/engine';
+import { analyzePaths, inspectPath, Progress } from '../core/analysis/engine';
 import { isFolder, listCheckpointsInFolder } from '../core/formats/open';
 import { CheckpointError } from '../core/common/errors';
 import { planJson, planKeras, planPytorch, toCsv, toMarkdown } from '../core/shared/exports';
@@ -8,6 +8,7 @@ import { parseCommand } from './args';
 import { formatInspect, formatReport } from './format';
 import { USAGE, UsageError } from './usage';
 import { toJsonText } from './jsonText';
+import { JsonReportWriter } from './reportWriter';
 import { runExperiment } from '../core/experiments/experiment';
 import { runFileExperiment } from '../core/experiments/fileExperiment';
 import type { ExperimentProgress } from '../core/experiments/types';
@@ -25,6 +26,10 @@ async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const out = (s: string) => new Promise<void>((resolve) => { process.stdout.write(s, () => resolve()); });
+  // Waits for the reader only when stdout's buffer is full.
+  const writePiece = (piece: string): void | Promise<void> => {
+    if (!process.stdout.write(piece)) return new Promise((resolve) => { process.stdout.once('drain', () => resolve()); });
+  };
   switch (cmd.kind) {
     case 'help': await out(USAGE + '\n'); return 0;
     case 'version': await out(`${version}\n`); return 0;
@@ -46,12 +51,17 @@ async function run(argv: string[]): Promise<number> {
     }
     case 'compare': {
       const interactive = cmd.output === 'table' && process.stderr.isTTY;
-      const r = await analyzePaths(cmd.source, cmd.target, cmd.options, {
-        onProgress: interactive ? (p) => process.stderr.write(`\r${p.total ? Math.floor((100 * p.done) / p.total) : 100}% ${p.message}`.slice(0, 79).padEnd(79)) : undefined,
-      });
+      const onProgress = interactive ? (p: Progress) => process.stderr.write(`\r${p.total ? Math.floor((100 * p.done) / p.total) : 100}% ${p.message}`.slice(0, 79).padEnd(79)) : undefined;
+      if (cmd.output === 'json') {
+        // A 100,000-layer report is 90 MB of JSON: each layer is written out as it is judged.
+        const writer = new JsonReportWriter(writePiece);
+        await writer.end(await analyzePaths(cmd.source, cmd.target, cmd.options, {}, writer));
+        return 0;
+      }
+      const r = await analyzePaths(cmd.source, cmd.target, cmd.options, { onProgress });
       if (interactive) process.stderr.write('\r' + ' '.repeat(79) + '\r');
       const text = {
-        table: formatReport, json: (x: typeof r) => toJsonText(x) + '\n', md: toMarkdown, csv: toCsv,
+        table: formatReport, md: toMarkdown, csv: toCsv,
         'plan-pytorch': planPytorch, 'plan-keras': planKeras, 'plan-json': planJson,
       }[cmd.output](r);
       await out(text);

@@ -1,17 +1,17 @@
 // The engine's facade: what the CLI and the worker call. Opens checkpoints, groups layers,
 // matches them, streams the tensor pairs through the metrics, and builds the report.
 import { DTYPE_SIZE } from '../common/types';
-import { AnalyzeOptions, DEFAULT_OPTIONS, InspectResult, Report } from '../shared/reportTypes';
+import { AnalyzeOptions, DEFAULT_OPTIONS, InspectResult, LayerReport, Report } from '../shared/reportTypes';
 import { CancelledError, CancelToken, throwIfCancelled } from '../common/errors';
 import { openCheckpoint } from '../formats/open';
-import { FilePool } from '../tensor/tensorData';
+import { FilePool, SmallPairs } from '../tensor/tensorData';
 import { numel } from '../tensor/dtypes';
 import { groupLayers } from './layers';
-import { matchLayersExplained } from './matching';
+import { LayerPair, matchLayersExplained } from './matching';
 import { orderSide } from './networkOrder';
 import { compareTensors, forThreads, TensorPairMetrics } from './metrics';
-import { buildReport, comparable, pairKey, paramPairs } from './report';
-import { rejudgeReport } from '../shared/verdicts';
+import { assembleReport, buildReport, comparable, layerReport, LayerExtras, pairKey, paramPairs, ReportHead, reportHead, slimLayer } from './report';
+import { judgeLayers, rejudgeReport } from '../shared/verdicts';
 import { tensorStats } from '../tensor/stats';
 import { stat } from 'node:fs/promises';
 import { assertUnchanged } from '../common/fileStability';
@@ -72,13 +72,41 @@ async function largeFiles(paths: string[]): Promise<boolean> {
   return sizes.reduce((a, b) => a + b, 0) >= 2 * 4 * THREADS_MIN_ELEMENTS;
 }
 
-/** Compares two checkpoints layer by layer. Progress counts elements compared. */
-export async function analyzePaths(source: string, target: string, options: Partial<AnalyzeOptions> = {}, hooks: AnalyzeHooks = {}): Promise<Report> {
+/**
+ * Takes a report's layers as they are judged, instead of the report holding them all: a
+ * state dict of 100,000 tensors is then never held as one report (the CLI writes each layer
+ * out). Layers come in network order; the file-change check runs after the last one, so a
+ * sink may have written layers of a compare that then fails.
+ */
+export interface LayerSink {
+  head(head: ReportHead): void | Promise<void>;
+  layer(layer: LayerReport): void | Promise<void>;
+}
+
+/** A BN pair's running-statistics measures, read from the files; undefined for other layers. */
+async function bnStatsOf(p: LayerPair, pool: FilePool, token?: CancelToken): Promise<BnStatistics | undefined> {
+  if (p.source?.kind !== 'bn' || !p.target) return undefined;
+  const pp = paramPairs(p).filter(comparable);
+  const mean = pp.find((x) => x.role === 'running_mean'), v = pp.find((x) => x.role === 'running_var');
+  if (!mean || !v) return undefined;
+  return bnStatistics({ meanS: mean.source, varS: v.source, meanT: mean.target, varT: v.target }, pool, token);
+}
+
+/**
+ * Compares two checkpoints layer by layer. Progress counts elements compared. With a sink,
+ * the layers go to it and the report returned lists none (its summary covers them all).
+ */
+export async function analyzePaths(source: string, target: string, options: Partial<AnalyzeOptions> = {}, hooks: AnalyzeHooks = {}, sink?: LayerSink): Promise<Report> {
   const opts: AnalyzeOptions = { ...DEFAULT_OPTIONS, ...options, prefixRules: [...(options.prefixRules ?? DEFAULT_OPTIONS.prefixRules)] };
   const token = hooks.token;
   // Large files: the pair threads start booting now, while the headers are read and matched.
   if (await largeFiles([source, target])) sharedPairThreads()?.warm();
-  const [s, t] = await Promise.all([openCheckpoint(source), openCheckpoint(target)]);
+  // One after the other: a header of 100,000 tensors parses into ~60 MB of objects that die
+  // right after; two at once doubled that part of the peak memory, for no time saved (parsing
+  // is on this thread either way).
+  const s = await openCheckpoint(source);
+  throwIfCancelled(token);
+  const t = await openCheckpoint(target);
   throwIfCancelled(token);
   const sl = groupLayers(s.tensors, s.layerOrder), tl = groupLayers(t.tensors, t.layerOrder);
   const so = orderSide(sl, s, { layers: tl, ck: t }, opts.prefixRules), to = orderSide(tl, t, { layers: sl, ck: s }, opts.prefixRules);
@@ -86,7 +114,7 @@ export async function analyzePaths(source: string, target: string, options: Part
   // Kernels that feed a normalization are also measured with its scale removed.
   const normalized = normalizedLayers(pairs, so.layers, to.layers, { source: s.layerGraph, target: t.layerGraph });
 
-  const work = pairs.filter((p) => p.source && p.target).flatMap((p) => paramPairs(p).filter(comparable).map((pp) => ({ layer: p, pp })));
+  const work = pairs.flatMap((p, index) => (p.source && p.target ? paramPairs(p).filter(comparable).map((pp) => ({ layer: p, index, pp })) : []));
   const total = work.reduce((sum, w) => sum + safeNumel(w.pp.source.shape), 0);
   let done = 0, last = 0;
   const report = (message: string, force = false) => {
@@ -105,16 +133,56 @@ export async function analyzePaths(source: string, target: string, options: Part
 
   const metrics = new Map<string, TensorPairMetrics>();
   const pool = new FilePool();
+  const bnStats = new Map<LayerPair, BnStatistics>();
+  const extras: LayerExtras = { normalized, bnStats };
+  const statPool = new FilePool();
+  // Streaming: a layer is judged and handed on once its tensor pairs are compared, and a
+  // normalization layer once the kernel it follows is judged too (judgeLayers caps it by it).
+  const waiting = new Int32Array(pairs.length);
+  for (const w of work) waiting[w.index]++;
+  const indexOf = new Map(pairs.map((p, i) => [p, i]));
+  const byName = new Map(pairs.map((p, i) => [p.name, i]));
+  const feederOf = new Map<number, number>(); // normalization layer -> the kernel layer it normalises
+  for (const [k, by] of normalized) { const n = byName.get(by.layer); if (n !== undefined) feederOf.set(n, indexOf.get(k)!); }
+  const feeders = new Map<number, LayerReport>();
+  const kept: LayerReport[] = [];
+  let next = 0;
+  const flush = async () => {
+    for (; sink && next < pairs.length && waiting[next] === 0; next++) {
+      const f = feederOf.get(next);
+      if (f !== undefined && waiting[f] !== 0) break;
+      const p = pairs[next];
+      const st = await bnStatsOf(p, statPool, token);
+      if (st) bnStats.set(p, st);
+      let l = layerReport(p, next, metrics, opts, extras);
+      if (f !== undefined) {
+        let k = feeders.get(f);
+        if (!k) { k = layerReport(pairs[f], f, metrics, opts, extras); feeders.set(f, k); }
+        l = judgeLayers([k, l], opts)[1];
+        feeders.delete(f);
+      } else l = judgeLayers([l], opts)[0];
+      if (normalized.has(p) && !feeders.has(next)) feeders.set(next, l);
+      for (const x of paramPairs(p)) if (x.source && x.target) metrics.delete(pairKey(x.source, x.target));
+      kept.push(slimLayer(l));
+      await sink.layer(l);
+    }
+  };
+  const head = reportHead(s, t, opts);
+  head.source.order = so.order;
+  head.target.order = to.order;
+  await sink?.head(head);
   // After a failure the other pairs stop too; cancelling does the same through the caller's token.
   let failed = false;
   const stop: CancelToken = { get cancelled() { return failed || !!token?.cancelled; } };
-  const compare = ({ layer, pp }: (typeof work)[number]) => compareTensors(pp.source, pp.target, pool, {
+  const small = new SmallPairs(pool);
+  const compare = ({ layer, index, pp }: (typeof work)[number], sequential = false) => compareTensors(pp.source, pp.target, pool, {
     conv: layer.source!.kind === 'conv' && pp.role === 'weight',
     invariance: pp.role === 'weight' && normalized.has(layer) ? (normalized.get(layer)!.kind === 'bn' ? 'filter' : 'tensor') : undefined,
     token: stop,
     threads,
+    small: sequential ? small : undefined,
     onElements: (n) => { done += n; report(`comparing ${layer.name}`); },
-  }).then((m) => { metrics.set(pairKey(pp.source, pp.target), m); }, (e) => { failed = true; throw e; });
+  }).then((m) => { metrics.set(pairKey(pp.source, pp.target), m); waiting[index]--; }, (e) => { failed = true; throw e; });
   // The threads' pairs are all handed out first, at once, so the threads never wait between
   // tensors; the others are summed here meanwhile, one after the other.
   const errors: unknown[] = [];
@@ -122,33 +190,33 @@ export async function analyzePaths(source: string, target: string, options: Part
   try {
     for (const w of work) {
       if (stop.cancelled) break;
-      if (!threadWork.has(w)) await compare(w).catch((e: unknown) => { errors.push(e); });
+      if (!threadWork.has(w)) await compare(w, true).catch((e: unknown) => { errors.push(e); });
+      if (sink && !stop.cancelled) await flush().catch((e: unknown) => { failed = true; errors.push(e); });
     }
   } finally {
     await Promise.all(handedOut);
+    small.dispose();
     await pool.closeAll();
   }
   // The error that stopped the run, not the cancellations it caused in the other pairs.
   const cause = errors.find((e) => !(e instanceof CancelledError)) ?? errors[0];
   if (cause) throw cause;
   throwIfCancelled(token);
-  const bnStats = new Map<typeof pairs[number], BnStatistics>();
-  const statPool = new FilePool();
   try {
-    for (const p of pairs) {
-      if (p.source?.kind !== 'bn' || !p.target) continue;
-      const pp = paramPairs(p).filter(comparable);
-      const mean = pp.find((x) => x.role === 'running_mean'), v = pp.find((x) => x.role === 'running_var');
-      if (!mean || !v) continue;
-      const st = await bnStatistics({ meanS: mean.source, varS: v.source, meanT: mean.target, varT: v.target }, statPool, token);
-      if (st) bnStats.set(p, st);
+    if (sink) await flush();
+    else {
+      for (const p of pairs) {
+        const st = await bnStatsOf(p, statPool, token);
+        if (st) bnStats.set(p, st);
+      }
     }
   } finally { await statPool.closeAll(); }
   // Numbers read from a file rewritten meanwhile (a training loop saving) may mix two versions.
   await assertUnchanged(s.files, source);
   await assertUnchanged(t.files, target);
   report('done', true);
-  const result = buildReport(s, t, pairs, metrics, opts, notes, { normalized, bnStats });
+  if (sink) return assembleReport(head, [], kept, s, t, notes);
+  const result = buildReport(s, t, pairs, metrics, opts, notes, extras);
   result.source.order = so.order;
   result.target.order = to.order;
   return result;

@@ -6,7 +6,7 @@
 import { TensorInfo } from '../common/types';
 import { numel } from '../tensor/dtypes';
 import { CancelToken, throwIfCancelled } from '../common/errors';
-import { FilePool, float32Capable, streamPair, threadSide, DEFAULT_CHUNK_ELEMENTS } from '../tensor/tensorData';
+import { FilePool, float32Capable, SmallPairs, smallPair, streamPair, threadSide, DEFAULT_CHUNK_ELEMENTS } from '../tensor/tensorData';
 import { metricsOf as pairMetricsOf, PairMetrics } from '../tensor/kernels';
 import { convGeometry, PairAccumulator, rowGeometry } from '../tensor/pairAccumulator';
 import type { ScaleInvariantMetrics } from '../shared/reportTypes';
@@ -53,6 +53,8 @@ export interface CompareOptions {
   chunkElements?: number;
   /** The pair threads to hand large pairs to; undefined sums everything in this thread. */
   threads?: PairThreadPool;
+  /** Reads small pairs without a stream; one pair at a time (the caller awaits each compare). */
+  small?: SmallPairs;
 }
 
 export async function compareTensors(s: TensorInfo, t: TensorInfo, pool: FilePool, opts: CompareOptions): Promise<TensorPairMetrics> {
@@ -62,6 +64,13 @@ export async function compareTensors(s: TensorInfo, t: TensorInfo, pool: FilePoo
   const geometry = convGeometry(s.shape, opts.conv) ?? (opts.invariance === 'filter' ? rowGeometry(s.shape) : undefined);
   const acc = new PairAccumulator(geometry, 0, n);
 
+  if (opts.small && smallPair(s, t)) {
+    throwIfCancelled(opts.token);
+    const [source, target] = await opts.small.read(s, t);
+    acc.add(source, target, 0, n);
+    opts.onElements?.(n);
+    return metricsOf(acc, geometry, opts);
+  }
   const sides = opts.threads && forThreads(s, t) ? await Promise.all([threadSide(s, pool), threadSide(t, pool)]) : undefined;
   if (opts.threads && sides?.[0] && sides[1]) {
     const [source, target] = sides;

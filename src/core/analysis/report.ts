@@ -33,7 +33,13 @@ export function paramPairs(pair: LayerPair): ParamPair[] {
 
 /** Whether a param pair is compared: both sides present with the same shape. */
 export function comparable(p: ParamPair): p is Required<ParamPair> {
-  return !!p.source && !!p.target && p.source.shape.join(',') === p.target.shape.join(',');
+  return !!p.source && !!p.target && sameShape(p.source.shape, p.target.shape);
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
+  return true;
 }
 
 /** Key of a tensor pair in the metrics map. */
@@ -51,7 +57,7 @@ function paramReport(p: ParamPair, m: TensorPairMetrics | undefined): ParamRepor
     dtype: (s ?? t)!.dtype,
     rmse: m?.rmse ?? null, relRmse: m?.relRmse ?? null, cosine: m?.cosine ?? null, maxAbsDiff: m?.maxAbsDiff ?? null,
   };
-  if (s && t && s.shape.join(',') !== t.shape.join(',')) { r.sourceShape = [...s.shape]; r.targetShape = [...t.shape]; }
+  if (s && t && !sameShape(s.shape, t.shape)) { r.sourceShape = [...s.shape]; r.targetShape = [...t.shape]; }
   const storage = (s ?? t)!.storage;
   if (storage) r.storage = storage.dtype;
   if (m?.filterRmse) r.filterRmse = m.filterRmse;
@@ -104,27 +110,49 @@ export function layerReport(pair: LayerPair, index: number, metrics: ReadonlyMap
   return { ...layer, ...judgeLayer(layer, options) };
 }
 
+/** What a report says before its layers: written first when the layers are streamed. */
+export type ReportHead = Pick<Report, 'schema' | 'source' | 'target' | 'options'>;
+
+export function reportHead(source: Checkpoint, target: Checkpoint, options: AnalyzeOptions): ReportHead {
+  return { schema: 'reuse-lens/report@1', source: checkpointSummary(source), target: checkpointSummary(target), options: { ...options, prefixRules: [...options.prefixRules] } };
+}
+
 export function buildReport(source: Checkpoint, target: Checkpoint, pairs: readonly LayerPair[], metrics: ReadonlyMap<string, TensorPairMetrics>, options: AnalyzeOptions, warnings: string[] = [], extras: LayerExtras = {}): Report {
   // Judged again as a whole: a normalization layer follows the kernel it normalises.
   const layers = judgeLayers(pairs.map((p, i) => layerReport(p, i, metrics, options, extras)), options);
+  return assembleReport(reportHead(source, target, options), layers, layers, source, target, warnings);
+}
+
+/**
+ * A layer as kept, once streamed out, for what the report says after its layers (summary,
+ * unmatched names, warnings): its verdict and how it matched, and per tensor the names,
+ * shapes and non-finite counts; no metrics, no per-filter detail. A test holds a streamed
+ * report to the whole report, byte for byte.
+ */
+export function slimLayer(l: LayerReport): LayerReport {
+  const params = l.params.map((p) => {
+    const q: Partial<ParamReport> = { role: p.role, sourceName: p.sourceName, targetName: p.targetName, shape: p.shape };
+    if (p.targetShape) q.targetShape = p.targetShape;
+    if (p.nonFinite) q.nonFinite = p.nonFinite;
+    return q as ParamReport;
+  });
+  return { name: l.name, kind: l.kind, matchedBy: l.matchedBy, verdict: l.verdict, parameters: l.parameters, params } as LayerReport;
+}
+
+/**
+ * The report around its layers: `layers` is what it lists (empty when they were streamed),
+ * `all` every layer (or its slim copy), from which the summary, unmatched names and warnings come.
+ */
+export function assembleReport(head: ReportHead, layers: LayerReport[], all: readonly LayerReport[], source: Checkpoint, target: Checkpoint, warnings: string[]): Report {
   // Every tensor without a counterpart: whole one-sided layers, and one-sided roles (a bias only in the target).
-  const params = layers.flatMap((l) => l.params);
-  const unmatched = {
-    source: params.filter((p) => p.sourceName !== null && p.targetName === null).map((p) => p.sourceName!),
-    target: params.filter((p) => p.targetName !== null && p.sourceName === null).map((p) => p.targetName!),
-  };
+  const unmatched: Report['unmatched'] = { source: [], target: [] };
   const allWarnings = [...warnings, ...source.warnings.map((w) => `${source.path}: ${w}`), ...target.warnings.map((w) => `${target.path}: ${w}`)];
-  for (const l of layers) for (const p of l.params) {
+  for (const l of all) for (const p of l.params) {
+    if (p.sourceName !== null && p.targetName === null) unmatched.source.push(p.sourceName);
+    if (p.targetName !== null && p.sourceName === null) unmatched.target.push(p.targetName);
+  }
+  for (const l of all) for (const p of l.params) {
     if (p.nonFinite) allWarnings.push(`${l.name} ${p.role}: ${p.nonFinite.source} NaN/Inf in the source, ${p.nonFinite.target} in the target; metrics cover the finite pairs only`);
   }
-  return {
-    schema: 'reuse-lens/report@1',
-    source: checkpointSummary(source),
-    target: checkpointSummary(target),
-    options: { ...options, prefixRules: [...options.prefixRules] },
-    layers,
-    unmatched,
-    summary: summarise(layers),
-    warnings: allWarnings,
-  };
+  return { ...head, layers, unmatched, summary: summarise(all), warnings: allWarnings };
 }

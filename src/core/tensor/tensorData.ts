@@ -36,6 +36,41 @@ export class FilePool {
     return new Uint8Array(Math.max(bytes, 16));
   }
 
+  /**
+   * Small tensors are read through one window per file: a state dict of 50,000 small tensors
+   * would otherwise cost 100,000 reads, each a round trip to libuv's thread pool (most of a
+   * compare's time, measured). Tensors are compared in file order, so one window read serves
+   * the next few hundred of them.
+   */
+  private windows = new Map<string, Window>();
+
+  /**
+   * Copies bytes [position, position + length) of `path` into `into`, through the file's window:
+   * synchronously when the window holds them, else after one read of the next window.
+   */
+  readSmall(path: string, position: number, length: number, into: Uint8Array): void | Promise<void> {
+    const w = this.windows.get(path);
+    if (w?.bytes && position >= w.start && position + length <= w.end) {
+      into.set(w.bytes.subarray(position - w.start, position - w.start + length));
+      return;
+    }
+    return this.readWindow(path, position, length, into);
+  }
+
+  private async readWindow(path: string, position: number, length: number, into: Uint8Array): Promise<void> {
+    let w = this.windows.get(path);
+    if (!w || position < w.start || position + length > w.end) {
+      const file = await this.get(path);
+      // Past the file's end when the tensor is: the read then fails naming the file.
+      const end = Math.max(position + length, Math.min(file.size, position + SMALL_READ_WINDOW));
+      const fresh: Window = { start: position, end, data: file.read(position, end - position) };
+      fresh.data.then((b) => { fresh.bytes = b; }, () => undefined);
+      this.windows.set(path, w = fresh);
+    }
+    const data = await w.data;
+    into.set(data.subarray(position - w.start, position - w.start + length));
+  }
+
   get(path: string): Promise<RandomAccessFile> {
     let f = this.files.get(path);
     if (!f) { f = RandomAccessFile.open(path); this.files.set(path, f); }
@@ -54,10 +89,18 @@ export class FilePool {
   async closeAll(): Promise<void> {
     const all = [...this.files.values()];
     this.files.clear();
+    this.windows.clear();
     this.spare = [];
     await Promise.all(all.map(async (p) => { try { await (await p).close(); } catch { /* already failed to open */ } }));
   }
 }
+
+interface Window { start: number; end: number; data: Promise<Uint8Array>; bytes?: Uint8Array }
+
+/** Tensors up to this many bytes are read through a file's window (FilePool.readSmall). */
+export const SMALL_TENSOR_BYTES = 64 * 1024;
+/** Bytes one window read takes: 1 MB, like a chunk. */
+const SMALL_READ_WINDOW = 1 << 20;
 
 /** Largest tensor we materialise whole (elements). Larger ones must be contiguous to stream. */
 export const MAX_MATERIALISED_ELEMENTS = 1 << 28;
@@ -71,6 +114,55 @@ export const DEFAULT_CHUNK_ELEMENTS = 1 << 18;
 
 export interface Chunk { data: Float64Array; start: number; length: number }
 
+
+/** Whether a pair can take the small-pair path: both small, stored as plain floats. */
+export function smallPair(s: TensorInfo, t: TensorInfo): boolean {
+  return float32Capable(s) && float32Capable(t) && storedBytes(s) <= SMALL_TENSOR_BYTES && storedBytes(t) <= SMALL_TENSOR_BYTES;
+}
+
+function storedBytes(t: TensorInfo): number {
+  try { return numel(t.shape) * DTYPE_SIZE[t.dtype]; } catch { return Infinity; }
+}
+
+/**
+ * Reads small pairs (see smallPair) one after the other into four buffers kept for the whole
+ * compare: no stream, no per-tensor buffers or promises, a copy out of the file's window. A
+ * state dict of 50,000 small tensors spent most of its time setting up streams for them.
+ * The values are valid until the next `read`.
+ */
+export class SmallPairs {
+  private readonly raw: [Uint8Array, Uint8Array];
+  private readonly decoded: [Float32Array, Float32Array];
+  private readonly owned: Uint8Array[];
+
+  constructor(private readonly pool: FilePool) {
+    this.owned = [pool.acquire(SMALL_TENSOR_BYTES), pool.acquire(SMALL_TENSOR_BYTES), pool.acquire(2 * SMALL_TENSOR_BYTES), pool.acquire(2 * SMALL_TENSOR_BYTES)];
+    this.raw = [this.owned[0], this.owned[1]];
+    this.decoded = [asF32(this.owned[2]), asF32(this.owned[3])];
+  }
+
+  async read(s: TensorInfo, t: TensorInfo): Promise<[Float32Array, Float32Array]> {
+    const a = this.fill(s, 0), b = this.fill(t, 1);
+    if (a || b) await Promise.all([a, b]);
+    const n = numel(s.shape);
+    return [this.values(s, 0, n), this.values(t, 1, n)];
+  }
+
+  dispose(): void { this.pool.release(...this.owned); }
+
+  private fill(t: TensorInfo, k: 0 | 1): void | Promise<void> {
+    const loc = t.location as ContiguousLocation;
+    return this.pool.readSmall(loc.file, loc.offset, storedBytes(t), this.raw[k]);
+  }
+
+  private values(t: TensorInfo, k: 0 | 1, n: number): Float32Array {
+    return decodeFloat32(this.raw[k], t.dtype as 'F32' | 'F16' | 'BF16', n, this.decoded[k]);
+  }
+}
+
+function asF32(b: Uint8Array): Float32Array {
+  return new Float32Array(b.buffer, b.byteOffset, b.byteLength >> 2);
+}
 
 /** Aligned chunks of a source and a target tensor: elements [start, start + length) of each. */
 export interface PairChunk { start: number; length: number; source: Values; target: Values }
@@ -189,9 +281,9 @@ async function openSide(t: TensorInfo, pool: FilePool, chunkElements: number, mo
   const owned = [pool.acquire(per * size), pool.acquire(per * size)];
   if (f32 || f64) owned.push(pool.acquire(per * (f32 ? 4 : 8)));
   const bytes = [owned[0].subarray(0, per * size), owned[1].subarray(0, per * size)];
-  const fetch = async (start: number, count: number, slot: number): Promise<void> => {
-    await file.read(loc.offset + start * size, count * size, bytes[slot]);
-  };
+  const fetch = n * size <= SMALL_TENSOR_BYTES
+    ? async (start: number, count: number, slot: number): Promise<void> => { await pool.readSmall(loc.file, loc.offset + start * size, count * size, bytes[slot]); }
+    : async (start: number, count: number, slot: number): Promise<void> => { await file.read(loc.offset + start * size, count * size, bytes[slot]); };
   const dispose = (): void => pool.release(...owned);
   if (mode === 'f32') {
     const dtype = t.dtype as 'F32' | 'F16' | 'BF16';
