@@ -27,6 +27,8 @@ export const COMMANDS = {
   showLog: 'reuseLens.showLog',
   /** Registered by the report panel (src/extension/report): (analysisId: string, layer?: string). */
   showReport: 'reuseLens.showReport',
+  /** Registered by extension.ts for the trees' "Show more…" rows: ('checkpoints' | 'analyses', key). Not in the palette. */
+  showMore: 'reuseLens.showMore',
 } as const;
 
 interface Picked { path: string; isFolder: boolean }

@@ -8,7 +8,7 @@ import { CheckpointsTree, CheckpointNode } from './views/checkpointsTree';
 import { AnalysisTree, AnalysisNode } from './views/analysisTree';
 import { AnalysisStore, setAnalysisStore } from './analysisStore';
 import { ReportCache } from './cache/reportCache';
-import { registerCommands } from './commands';
+import { COMMANDS, registerCommands } from './commands';
 import { CheckpointSummaryProvider, SUMMARY_VIEW_TYPE, SUMMARY_OPTION_VIEW_TYPE } from './summary/summaryEditor';
 import { worker, onWorkerBusy, disposeWorker, currentWorker } from './workerHost';
 import { WorkerStatus } from './analysis/statusBar';
@@ -49,6 +49,9 @@ export function activate(context: vscode.ExtensionContext): ReuseLensApi {
 
   context.subscriptions.push(
     index, checkpoints, analyses, checkpointsView, analysesView, status, store,
+    vscode.commands.registerCommand(COMMANDS.showMore, (tree: 'checkpoints' | 'analyses', key: string) => {
+      if (tree === 'checkpoints') checkpoints.showMore(key); else analyses.showMore(key);
+    }),
     onWorkerBusy((n) => status.setWorkerBusy(n)),
     ...[SUMMARY_VIEW_TYPE, SUMMARY_OPTION_VIEW_TYPE].map((viewType) => vscode.window.registerCustomEditorProvider(viewType, new CheckpointSummaryProvider(context), {
       supportsMultipleEditorsPerDocument: true,

@@ -3,18 +3,23 @@
 import * as vscode from 'vscode';
 import type { LayerReport, Report } from '../../protocol';
 import type { AnalysisEntry, AnalysisStore } from '../analysisStore';
+import { moreLabel, pageOf, PageSizes } from '../model/paging';
+import { COMMANDS } from '../commands';
 import { VERDICT_ICON, analysisTooltip, layerDescription, layerTooltip, layersInOrder } from '../model/analysisNodes';
 
 export type AnalysisNode =
   | { kind: 'analysis'; entry: AnalysisEntry }
   | { kind: 'layer'; entry: AnalysisEntry; report: Report; layer: LayerReport }
-  | { kind: 'missing'; entry: AnalysisEntry };
+  | { kind: 'missing'; entry: AnalysisEntry }
+  /** The last row of a page of an analysis's layers: shows the next page. */
+  | { kind: 'more'; entry: AnalysisEntry; more: number };
 
 export class AnalysisTree implements vscode.TreeDataProvider<AnalysisNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<AnalysisNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly sub: vscode.Disposable;
   private nodes = new Map<string, AnalysisNode>();
+  private readonly pages = new PageSizes();
 
   constructor(private readonly store: AnalysisStore) {
     this.sub = store.onDidChange(() => this.changed.fire(undefined));
@@ -35,7 +40,15 @@ export class AnalysisTree implements vscode.TreeDataProvider<AnalysisNode>, vsco
     if (node.kind !== 'analysis') return [];
     const report = await this.store.getReport(node.entry.id);
     if (!report) return [{ kind: 'missing', entry: node.entry }];
-    return layersInOrder(report).map((layer) => ({ kind: 'layer', entry: node.entry, report, layer }));
+    const page = pageOf(layersInOrder(report), this.pages.get(node.entry.id));
+    const rows: AnalysisNode[] = page.items.map((layer) => ({ kind: 'layer', entry: node.entry, report, layer }));
+    return page.more > 0 ? [...rows, { kind: 'more', entry: node.entry, more: page.more }] : rows;
+  }
+
+  /** "Show more…" under an analysis: one more page of its layers. */
+  showMore(id: string): void {
+    this.pages.more(id);
+    this.changed.fire(this.nodes.get(id));
   }
 
   async getTreeItem(node: AnalysisNode): Promise<vscode.TreeItem> {
@@ -49,6 +62,14 @@ export class AnalysisTree implements vscode.TreeDataProvider<AnalysisNode>, vsco
       // the context menu, or a click on a layer.
       const report = await this.store.getReport(node.entry.id);
       item.tooltip = report ? md(analysisTooltip(report)) : `${node.entry.source} → ${node.entry.target}`;
+      return item;
+    }
+    if (node.kind === 'more') {
+      const { label, description } = moreLabel(node.more);
+      const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
+      item.description = description;
+      item.iconPath = new vscode.ThemeIcon('ellipsis');
+      item.command = { command: COMMANDS.showMore, title: label, arguments: ['analyses', node.entry.id] };
       return item;
     }
     if (node.kind === 'missing') {

@@ -8,13 +8,17 @@ import { groupByFolder, FolderGroup } from '../model/discovery';
 import { checkpointChildren, CheckpointChild, fileDescription, layerDescription, tensorDescription, tensorTooltip } from '../model/checkpointNodes';
 import { formatCount } from '../model/format';
 import { summaryViewTypeFor } from '../summary/summaryEditor';
+import { moreLabel, pageOf, PageSizes } from '../model/paging';
+import { COMMANDS } from '../commands';
 
 export type CheckpointNode =
   | { kind: 'folder'; group: FolderGroup }
   | { kind: 'file'; path: string }
   | { kind: 'child'; file: string; child: CheckpointChild }
   | { kind: 'entry'; file: string; name: string; type: string; value: string }
-  | { kind: 'error'; file: string; message: string };
+  | { kind: 'error'; file: string; message: string }
+  /** The last row of a page of a file's layers: shows the next page. */
+  | { kind: 'more'; file: string; more: number };
 
 export class CheckpointsTree implements vscode.TreeDataProvider<CheckpointNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<CheckpointNode | undefined>();
@@ -22,6 +26,7 @@ export class CheckpointsTree implements vscode.TreeDataProvider<CheckpointNode>,
   private readonly fileNodes = new Map<string, CheckpointNode>();
   private readonly described = new Map<string, InspectOutcome>();
   private readonly sub: vscode.Disposable;
+  private readonly pages = new PageSizes();
 
   constructor(private readonly index: CheckpointIndex) {
     // A changed file is re-inspected on next expand; redraw the whole tree (cheap, nodes are lazy).
@@ -46,7 +51,9 @@ export class CheckpointsTree implements vscode.TreeDataProvider<CheckpointNode>,
       if (!outcome.ok) return [{ kind: 'error', file: node.path, message: outcome.message }];
       const kids = checkpointChildren(outcome.result);
       if (kids.length === 0) return [{ kind: 'error', file: node.path, message: 'holds no tensors' }];
-      return kids.map((child) => ({ kind: 'child', file: node.path, child }));
+      const page = pageOf(kids, this.pages.get(node.path));
+      const rows: CheckpointNode[] = page.items.map((child) => ({ kind: 'child', file: node.path, child }));
+      return page.more > 0 ? [...rows, { kind: 'more', file: node.path, more: page.more }] : rows;
     }
     if (node.kind === 'child') {
       const c = node.child;
@@ -54,6 +61,12 @@ export class CheckpointsTree implements vscode.TreeDataProvider<CheckpointNode>,
       if (c.kind === 'entries') return c.entries.map((e) => ({ kind: 'entry', file: node.file, ...e }));
     }
     return [];
+  }
+
+  /** "Show more…" under a file: one more page of its layers. */
+  showMore(file: string): void {
+    this.pages.more(file);
+    this.changed.fire(this.fileNode(file));
   }
 
   private fileNode(p: string): CheckpointNode {
@@ -113,6 +126,14 @@ export class CheckpointsTree implements vscode.TreeDataProvider<CheckpointNode>,
         return item;
       }
       case 'child': return childItem(node.child);
+      case 'more': {
+        const { label, description } = moreLabel(node.more);
+        const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
+        item.description = description;
+        item.iconPath = new vscode.ThemeIcon('ellipsis');
+        item.command = { command: COMMANDS.showMore, title: label, arguments: ['checkpoints', node.file] };
+        return item;
+      }
     }
   }
 
