@@ -20,8 +20,16 @@ import { normalizedLayers } from './normalization';
 import { bnStatistics } from './bnStatistics';
 import type { BnStatistics } from '../shared/reportTypes';
 
-export interface Progress { done: number; total: number; message: string }
+/** Elements compared of all to compare, and bytes of both checkpoints read for them. */
+export interface Progress { done: number; total: number; message: string; bytesDone: number; bytesTotal: number }
 export interface AnalyzeHooks { onProgress?: (p: Progress) => void; token?: CancelToken }
+
+/** `n` bytes in the unit that suits `scale` (the total), so that done and total read alike: "1.2 of 30.0 GB". */
+function byteCount(n: number, scale: number): string {
+  const [unit, div] = scale >= 1e9 ? ['GB', 1e9] : scale >= 1e6 ? ['MB', 1e6] : ['KB', 1e3];
+  const v = (n / div).toFixed(1);
+  return n === scale ? `${v} ${unit}` : v;
+}
 
 /** Progress reports at most this often (ms). */
 const PROGRESS_INTERVAL_MS = 100;
@@ -116,13 +124,16 @@ export async function analyzePaths(source: string, target: string, options: Part
 
   const work = pairs.flatMap((p, index) => (p.source && p.target ? paramPairs(p).filter(comparable).map((pp) => ({ layer: p, index, pp })) : []));
   const total = work.reduce((sum, w) => sum + safeNumel(w.pp.source.shape), 0);
-  let done = 0, last = 0;
+  // Bytes each compared element costs, both sides: what a compare of 100 GB of shards says it has read.
+  const bytesPer = (w: (typeof work)[number]) => DTYPE_SIZE[w.pp.source.dtype] + DTYPE_SIZE[w.pp.target.dtype];
+  const bytesTotal = work.reduce((sum, w) => sum + safeNumel(w.pp.source.shape) * bytesPer(w), 0);
+  let done = 0, bytesDone = 0, last = 0;
   const report = (message: string, force = false) => {
     if (!hooks.onProgress) return;
     const now = Date.now();
     if (!force && now - last < PROGRESS_INTERVAL_MS) return;
     last = now;
-    hooks.onProgress({ done, total, message });
+    hooks.onProgress({ done, total, bytesDone, bytesTotal, message: `${message} (${byteCount(bytesDone, bytesTotal)} of ${byteCount(bytesTotal, bytesTotal)})` });
   };
   report(`comparing ${work.length} tensors`, true);
   // Threads pay off only for enough data (starting them takes tens of ms); they start now.
@@ -175,13 +186,13 @@ export async function analyzePaths(source: string, target: string, options: Part
   let failed = false;
   const stop: CancelToken = { get cancelled() { return failed || !!token?.cancelled; } };
   const small = new SmallPairs(pool);
-  const compare = ({ layer, index, pp }: (typeof work)[number], sequential = false) => compareTensors(pp.source, pp.target, pool, {
+  const compare = (w: (typeof work)[number], sequential = false, { layer, index, pp } = w, bytes = bytesPer(w)) => compareTensors(pp.source, pp.target, pool, {
     conv: layer.source!.kind === 'conv' && pp.role === 'weight',
     invariance: pp.role === 'weight' && normalized.has(layer) ? (normalized.get(layer)!.kind === 'bn' ? 'filter' : 'tensor') : undefined,
     token: stop,
     threads,
     small: sequential ? small : undefined,
-    onElements: (n) => { done += n; report(`comparing ${layer.name}`); },
+    onElements: (n) => { done += n; bytesDone += n * bytes; report(`comparing ${layer.name}`); },
   }).then((m) => { metrics.set(pairKey(pp.source, pp.target), m); waiting[index]--; }, (e) => { failed = true; throw e; });
   // The threads' pairs are all handed out first, at once, so the threads never wait between
   // tensors; the others are summed here meanwhile, one after the other.
