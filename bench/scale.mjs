@@ -1,0 +1,163 @@
+#!/usr/bin/env node
+// How `reuse-lens compare` grows with the number of tensors and with bytes (issue: today's
+// checkpoint sizes). Generated data in $TMPDIR/reuse-lens-bench/scale (deleted with --clean).
+//
+//   node bench/scale.mjs --small     1k and 10k tensors, and an unrelated 10k pair (CI: seconds)
+//   node bench/scale.mjs             1k / 10k / 100k tensors, and the 47k MoE state dict three ways
+//   node bench/scale.mjs --gb 4      also a sharded bf16 LLM pair of ~4 GB per side (written to
+//                                    disk once: minutes), page cache warm and cold
+//   options: --runs N (median of N, default 3; 1 with --small)  --no-python  --clean
+//
+// Tensor rows: a mixture-of-experts state dict (bench/generate_many.py: blocks × experts × 3
+// projections of small float32 tensors, so that tensors, not bytes, dominate), compared with
+// `node dist/cli.js compare A B --json` as a whole process (peak RSS from inside, through
+// bench/rss-report.cjs); the NumPy line a user would write (bench/baseline_numpy.py: memmap,
+// RMSE per tensor) on the same pair, and every RMSE summed on both sides to check they agree.
+// Byte rows: `cat` of both checkpoints (every shard) is the floor; cold = our files dropped from
+// the page cache (posix_fadvise DONTNEED, nobody else's) before each contender.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+const PY = '/usr/bin/python3';
+const CLI = join(ROOT, 'dist/cli.js');
+const argv = process.argv.slice(2);
+const flag = (n) => argv.includes(n);
+const opt = (n, d) => { const i = argv.indexOf(n); return i >= 0 ? argv[i + 1] : d; };
+const small = flag('--small');
+const runs = Number(opt('--runs', small ? 1 : 3));
+const gb = Number(opt('--gb', 0));
+const python = !flag('--no-python');
+const base = join(tmpdir(), 'reuse-lens-bench', 'scale');
+mkdirSync(base, { recursive: true });
+const log = (s) => process.stderr.write(s + '\n');
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+
+/** Limits the issue sets; a row that misses one makes the bench exit 1. */
+const GOAL = { tensors100kSeconds: 3, rssMB: 300, bytesRatio: 1.3 };
+
+function timed(cmd, args, env = {}, keepStdout = false) {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', keepStdout ? 'pipe' : 'ignore', 'pipe'] });
+    const out = [], err = [];
+    p.stdout?.on('data', (d) => out.push(d));
+    p.stderr.on('data', (d) => err.push(d));
+    p.on('error', reject);
+    p.on('close', (code) => {
+      const r = { ms: Number(process.hrtime.bigint() - t0) / 1e6, code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`));
+      else resolve(r);
+    });
+  });
+}
+
+/** Ours, whole process: wall ms, peak RSS, and the sum of every RMSE in the report. */
+async function ours(a, b) {
+  const rssFile = join(base, `rss-${process.pid}.json`);
+  const r = await timed(process.execPath, ['--require', join(ROOT, 'bench/rss-report.cjs'), CLI, 'compare', a, b, '--json'], { REUSE_LENS_BENCH_RSS: rssFile }, true);
+  const report = JSON.parse(r.stdout);
+  let checksum = 0;
+  for (const l of report.layers) for (const p of l.params) if (typeof p.rmse === 'number') checksum += p.rmse;
+  const rssMB = JSON.parse(readFileSync(rssFile, 'utf8')).maxRssKB / 1024;
+  rmSync(rssFile, { force: true });
+  return { ms: r.ms, rssMB, checksum, layers: report.layers.length, matchedBy: report.summary.matchedBy, warnings: report.warnings };
+}
+
+async function numpy(a, b) {
+  const r = await timed(PY, [join(ROOT, 'bench/baseline_numpy.py'), a, b], {}, true);
+  const j = JSON.parse(r.stdout.trim().split('\n').pop());
+  return { ms: r.ms, selfMs: j.wall * 1000, rssMB: j.peakRssMB, checksum: j.checksum };
+}
+
+async function repeat(fn, before = () => {}) {
+  const all = [];
+  for (let i = 0; i < runs; i++) { before(); all.push(await fn()); }
+  return { ...all[all.length - 1], ms: median(all.map((x) => x.ms)), rssMB: Math.max(...all.map((x) => x.rssMB ?? 0)), selfMs: all[0].selfMs === undefined ? undefined : median(all.map((x) => x.selfMs)) };
+}
+
+function generate(dir, script, args) {
+  if (existsSync(join(dir, 'manifest.json'))) return JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  log(`generating ${dir} ...`);
+  const r = spawnSync(PY, [join(ROOT, 'bench', script), dir, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new Error(`bench/${script} failed`);
+  return JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+}
+
+const rows = [];
+const targets = [];
+const sec = (ms) => `${(ms / 1000).toFixed(2)} s`;
+const agree = (a, b) => Math.abs(a - b) <= 1e-5 * Math.max(1, Math.abs(b));
+
+async function tensorRows() {
+  // blocks × (2 + experts × 3) tensors per side.
+  const sizes = small ? [[6, 54], [61, 54]] : [[6, 54], [61, 54], [61, 546]];
+  for (const [blocks, experts] of sizes) {
+    const dir = join(base, `moe-${blocks}x${experts}`);
+    const m = generate(dir, 'generate_many.py', ['--blocks', String(blocks), '--experts', String(experts)]);
+    const a = join(dir, 'src.safetensors'), b = join(dir, 'same.safetensors');
+    const r = await repeat(() => ours(a, b));
+    const np = python ? await repeat(() => numpy(a, b)) : undefined;
+    rows.push([`${m.tensors.toLocaleString('en')} tensors, same names`, sec(r.ms), `${r.rssMB.toFixed(0)} MB`, np ? `${sec(np.ms)} (${sec(np.selfMs)} self-timed), ${np.rssMB.toFixed(0)} MB` : '–']);
+    if (np && !agree(r.checksum, np.checksum)) targets.push([`RMSEs agree with numpy (${m.tensors} tensors)`, `${r.checksum} vs ${np.checksum}`, 'within 1e-5', 'MISSED']);
+    targets.push([`peak RSS, ${m.tensors.toLocaleString('en')} tensors`, `${r.rssMB.toFixed(0)} MB`, `< ${GOAL.rssMB} MB`, r.rssMB < GOAL.rssMB ? 'met' : 'MISSED']);
+    if (m.tensors >= 100_000) targets.push(['100,000 name-matched tensors compared (whole process)', sec(r.ms), `< ${GOAL.tensors100kSeconds} s`, r.ms < GOAL.tensors100kSeconds * 1000 ? 'met' : 'MISSED']);
+    // The pair a user picks by mistake: nothing in common. It must end at once, saying why.
+    if (m.tensors >= 10_000) {
+      for (const [what, file] of [['renamed (order+shape)', 'renamed.safetensors'], ['unrelated network', 'other.safetensors']]) {
+        const u = await repeat(() => ours(a, join(dir, file)));
+        rows.push([`${m.tensors.toLocaleString('en')} tensors, ${what}`, sec(u.ms), `${u.rssMB.toFixed(0)} MB`, '–']);
+        if (file === 'other.safetensors') {
+          const said = u.warnings.some((w) => w.startsWith('No layer pairs'));
+          const allNone = u.matchedBy.none === u.layers;
+          targets.push([`unrelated ${m.tensors.toLocaleString('en')}-tensor pair: everything unmatched, reason said, time vs same names`, `${(u.ms / r.ms).toFixed(2)}x${said && allNone ? '' : ' (NOT unmatched/said)'}`, '≤ 1.5x', said && allNone && u.ms <= 1.5 * r.ms ? 'met' : 'MISSED']);
+        }
+      }
+    }
+  }
+}
+
+/** Drops our files (only them) from the page cache. */
+function dropFromCache(files) {
+  const r = spawnSync(PY, ['-c', 'import os,sys\nfor p in sys.argv[1:]:\n fd=os.open(p,os.O_RDONLY); os.fsync(fd); os.posix_fadvise(fd,0,0,os.POSIX_FADV_DONTNEED); os.close(fd)', ...files]);
+  if (r.status !== 0) throw new Error('posix_fadvise failed');
+}
+
+async function byteRows() {
+  const dir = join(base, `llm-${gb}gb`);
+  const m = generate(dir, 'generate_llm.py', ['--gb', String(gb)]);
+  const side = (s) => join(dir, s, 'model.safetensors.index.json');
+  const files = ['src', 'tgt'].flatMap((s) => readdirSync(join(dir, s)).filter((n) => n.endsWith('.safetensors')).map((n) => join(dir, s, n)));
+  const gbText = `${(m.bytesPerSide / 1e9).toFixed(1)} GB bf16 per side in ${m.shards} shards`;
+  const catAll = () => timed('cat', files).then((r) => ({ ms: r.ms }));
+  for (const cache of ['warm', 'cold']) {
+    const before = cache === 'cold' ? () => dropFromCache(files) : () => undefined;
+    if (cache === 'warm') await catAll();
+    const c = await repeat(catAll, before);
+    const r = await repeat(() => ours(side('src'), side('tgt')), before);
+    const np = python ? await repeat(() => numpy(side('src'), side('tgt')), before) : undefined;
+    rows.push([`${gbText}, page cache ${cache}`, sec(r.ms), `${r.rssMB.toFixed(0)} MB`, np ? `${sec(np.ms)} (${sec(np.selfMs)} self-timed), ${np.rssMB.toFixed(0)} MB` : '–']);
+    rows.push([`cat of every shard, page cache ${cache}`, sec(c.ms), '–', '–']);
+    targets.push([`${gbText}, cache ${cache}: ours vs cat`, `${(r.ms / c.ms).toFixed(2)}x`, `≤ ${GOAL.bytesRatio}x`, r.ms <= GOAL.bytesRatio * c.ms ? 'met' : 'MISSED']);
+    targets.push([`${gbText}, cache ${cache}: peak RSS`, `${r.rssMB.toFixed(0)} MB`, `< ${GOAL.rssMB} MB`, r.rssMB < GOAL.rssMB ? 'met' : 'MISSED']);
+    if (np && !agree(r.checksum, np.checksum)) targets.push([`RMSEs agree with numpy (${gbText})`, `${r.checksum} vs ${np.checksum}`, 'within 1e-5', 'MISSED']);
+  }
+}
+
+async function main() {
+  if (!existsSync(CLI)) throw new Error('dist/cli.js is missing: run `npm run build` first');
+  await tensorRows();
+  if (gb > 0) await byteRows();
+  const out = [`Median of ${runs}; whole process; peak RSS from inside the process.`, '',
+    '| Pair | ours (`compare --json`) | ours peak RSS | numpy memmap, RMSE per tensor |', '|---|---:|---:|---|',
+    ...rows.map((r) => `| ${r.join(' | ')} |`), '',
+    '| Target | Measured | Goal | |', '|---|---:|---:|---|', ...targets.map((t) => `| ${t.join(' | ')} |`)];
+  process.stdout.write(out.join('\n') + '\n');
+  if (targets.some((t) => t[3] === 'MISSED')) process.exitCode = 1;
+  if (flag('--clean')) rmSync(base, { recursive: true, force: true });
+}
+
+main().catch((e) => { log(`bench/scale.mjs failed: ${e.message}`); process.exit(1); });
