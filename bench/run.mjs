@@ -10,6 +10,7 @@
 //            --cli PATH (another build of the CLI, to compare a change)
 //            --no-extension (skip bench/extension.mjs, the extension's activation and listing)
 //            --no-experiment (skip bench/experiment.mjs, the replacement experiment on the demo)
+//            --gb N (bench/scale.mjs also compares a sharded bf16 pair of N GB per side, warm and cold)
 //            --no-runtimes (skip bench/experiment-runtimes.mjs, TF.js and ONNX Runtime experiments)
 //
 // What is timed: ours is the whole `node dist/cli.js compare A B --csv` process (start-up
@@ -174,6 +175,8 @@ async function main() {
     log(`compare ${mb} MB pair: safetensors ${a.ms.toFixed(0)} ms, .pt ${b.ms.toFixed(0)} ms; peak RSS ${worst.toFixed(0)} MB (limit ${RSS_LIMIT_MB})`);
     if (Math.abs(a.checksum - b.checksum) > 1e-9 * Math.max(1, a.checksum)) { log('FAIL: safetensors and .pt reports differ'); process.exit(1); }
     if (!(worst < RSS_LIMIT_MB)) { log('FAIL: peak RSS over the limit'); process.exit(1); }
+    // Tens of thousands of small tensors (1k and 10k here; 100k in the full run).
+    if (spawnSync(process.execPath, [join(ROOT, 'bench/scale.mjs'), '--small', '--no-python'], { stdio: 'inherit' }).status !== 0) { log('FAIL: bench/scale.mjs --small'); process.exit(1); }
     log('ok');
     return;
   }
@@ -272,6 +275,10 @@ async function main() {
   }
   process.stdout.write(lines.join('\n') + '\n');
   if (flag('--json')) process.stdout.write(JSON.stringify({ results, dt, inspect, workerStartMs: wStart, manifest: m }, null, 1) + '\n');
+  // How time and memory grow with the tensor count (and, with --gb N, with bytes in shards).
+  process.stdout.write('\n');
+  const scaleArgs = opt('--gb', '') ? ['--gb', opt('--gb', '')] : [];
+  if (spawnSync(process.execPath, [join(ROOT, 'bench/scale.mjs'), ...scaleArgs, ...(python ? [] : ['--no-python'])], { stdio: 'inherit' }).status !== 0) process.exitCode = 1;
   // The extension-side targets (activation, Checkpoints view listing): their own script and table.
   if (!flag('--no-extension')) {
     process.stdout.write('\n');

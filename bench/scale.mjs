@@ -3,7 +3,7 @@
 // checkpoint sizes). Generated data in $TMPDIR/reuse-lens-bench/scale (deleted with --clean).
 //
 //   node bench/scale.mjs --small     1k and 10k tensors, and an unrelated 10k pair (CI: seconds)
-//   node bench/scale.mjs             1k / 10k / 100k tensors, and the 47k MoE state dict three ways
+//   node bench/scale.mjs             1k / 10k / 100k tensors; at 10k and 100k also renamed and unrelated
 //   node bench/scale.mjs --gb 4      also a sharded bf16 LLM pair of ~4 GB per side (written to
 //                                    disk once: minutes), page cache warm and cold
 //   options: --runs N (median of N, default 3; 1 with --small)  --no-python  --clean
