@@ -1,6 +1,6 @@
 // The engine's facade: what the CLI and the worker call. Opens checkpoints, groups layers,
 // matches them, streams the tensor pairs through the metrics, and builds the report.
-import { DTYPE_SIZE } from '../common/types';
+import { DTYPE_SIZE, TensorInfo } from '../common/types';
 import { AnalyzeOptions, DEFAULT_OPTIONS, InspectResult, LayerReport, Report } from '../shared/reportTypes';
 import { CancelledError, CancelToken, throwIfCancelled } from '../common/errors';
 import { openCheckpoint } from '../formats/open';
@@ -125,7 +125,8 @@ export async function analyzePaths(source: string, target: string, options: Part
   const work = pairs.flatMap((p, index) => (p.source && p.target ? paramPairs(p).filter(comparable).map((pp) => ({ layer: p, index, pp })) : []));
   const total = work.reduce((sum, w) => sum + safeNumel(w.pp.source.shape), 0);
   // Bytes each compared element costs, both sides: what a compare of 100 GB of shards says it has read.
-  const bytesPer = (w: (typeof work)[number]) => DTYPE_SIZE[w.pp.source.dtype] + DTYPE_SIZE[w.pp.target.dtype];
+  const stored = (t: TensorInfo) => t.storage?.bytesPerElement ?? DTYPE_SIZE[t.dtype];
+  const bytesPer = (w: (typeof work)[number]) => stored(w.pp.source) + stored(w.pp.target);
   const bytesTotal = work.reduce((sum, w) => sum + safeNumel(w.pp.source.shape) * bytesPer(w), 0);
   let done = 0, bytesDone = 0, last = 0;
   const report = (message: string, force = false) => {
