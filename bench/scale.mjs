@@ -113,7 +113,9 @@ async function tensorRows() {
         if (file === 'other.safetensors') {
           const said = u.warnings.some((w) => w.startsWith('No layer pairs'));
           const allNone = u.matchedBy.none === u.layers;
-          targets.push([`unrelated ${m.tensors.toLocaleString('en')}-tensor pair: everything unmatched, reason said, time vs same names`, `${(u.ms / r.ms).toFixed(2)}x${said && allNone ? '' : ' (NOT unmatched/said)'}`, '≤ 1.5x', said && allNone && u.ms <= 1.5 * r.ms ? 'met' : 'MISSED']);
+          // CI (--small) checks what it says, not the time: one run of a second on a shared runner is noise.
+          const fast = small || u.ms <= 1.5 * r.ms;
+          targets.push([`unrelated ${m.tensors.toLocaleString('en')}-tensor pair: everything unmatched, reason said, time vs same names`, `${(u.ms / r.ms).toFixed(2)}x${said && allNone ? '' : ' (NOT unmatched/said)'}`, small ? 'unmatched, said' : '≤ 1.5x', said && allNone && fast ? 'met' : 'MISSED']);
         }
       }
     }
