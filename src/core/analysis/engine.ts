@@ -17,7 +17,7 @@ import { stat } from 'node:fs/promises';
 import { assertUnchanged } from '../common/fileStability';
 import { sharedPairThreads, THREADS_MIN_ELEMENTS } from '../tensor/pairThreads';
 import { normalizedLayers } from './normalization';
-import { bnStatistics } from './bnStatistics';
+import { bnEpsOf, bnStatistics } from './bnStatistics';
 import type { BnStatistics } from '../shared/reportTypes';
 
 /** Elements compared of all to compare, and bytes of both checkpoints read for them. */
@@ -92,12 +92,13 @@ export interface LayerSink {
 }
 
 /** A BN pair's running-statistics measures, read from the files; undefined for other layers. */
-async function bnStatsOf(p: LayerPair, pool: FilePool, token?: CancelToken): Promise<BnStatistics | undefined> {
+/** A BN pair's statistics in its own units, with the source framework's ε (the source layer's units). */
+async function bnStatsOf(p: LayerPair, pool: FilePool, eps: number, token?: CancelToken): Promise<BnStatistics | undefined> {
   if (p.source?.kind !== 'bn' || !p.target) return undefined;
   const pp = paramPairs(p).filter(comparable);
   const mean = pp.find((x) => x.role === 'running_mean'), v = pp.find((x) => x.role === 'running_var');
   if (!mean || !v) return undefined;
-  return bnStatistics({ meanS: mean.source, varS: v.source, meanT: mean.target, varT: v.target }, pool, token);
+  return bnStatistics({ meanS: mean.source, varS: v.source, meanT: mean.target, varT: v.target }, pool, eps, token);
 }
 
 /**
@@ -164,7 +165,7 @@ export async function analyzePaths(source: string, target: string, options: Part
       const f = feederOf.get(next);
       if (f !== undefined && waiting[f] !== 0) break;
       const p = pairs[next];
-      const st = await bnStatsOf(p, statPool, token);
+      const st = await bnStatsOf(p, statPool, bnEpsOf(s.format), token);
       if (st) bnStats.set(p, st);
       let l = layerReport(p, next, metrics, opts, extras);
       if (f !== undefined) {
@@ -218,7 +219,7 @@ export async function analyzePaths(source: string, target: string, options: Part
     if (sink) await flush();
     else {
       for (const p of pairs) {
-        const st = await bnStatsOf(p, statPool, token);
+        const st = await bnStatsOf(p, statPool, bnEpsOf(s.format), token);
         if (st) bnStats.set(p, st);
       }
     }
