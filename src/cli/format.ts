@@ -2,6 +2,7 @@
 import { InspectResult, Report } from '../core/shared/reportTypes';
 import { fmt, fmtCount } from '../core/shared/verdicts';
 import { ORDER_WORDS } from '../core/shared/orderWords';
+import { statsRule } from '../core/shared/exports';
 
 /** Left-aligned columns separated by two spaces; the last column is not padded. */
 export function table(header: string[], rows: string[][]): string {
@@ -16,6 +17,7 @@ export function formatReport(r: Report): string {
     `source: ${r.source.path} (${r.source.format}, ${r.source.tensors} tensors, ${fmtCount(r.source.parameters)} parameters)`,
     `target: ${r.target.path} (${r.target.format}, ${r.target.tensors} tensors, ${fmtCount(r.target.parameters)} parameters)`,
     `thresholds on kernel ${metric}: reuse < ${r.options.reuseBelow}, fine-tune < ${r.options.fineTuneBelow}, else retrain`,
+    statsRule(),
     ...(r.source.order && r.target.order ? [`network order: source from ${ORDER_WORDS[r.source.order]}; target from ${ORDER_WORDS[r.target.order]}`] : []),
     '',
   ];

@@ -29,6 +29,7 @@ test('compare prints a layer table in network order and the one-line summary, ex
   assert.deepEqual(rows.map((l) => l.split(/\s+/)[1]), ['features.0', 'features.1', 'features.3', 'features.4', 'features.6', 'features.7', 'classifier.0', 'classifier.2']);
   assert.match(rows[0], /reuse\s+kernel relative RMSE 0\.0185 with the scale removed \(it feeds features\.1, a BatchNorm.*raw relative RMSE 0\.0188.*\) < 0\.1: reuse as is/);
   assert.match(rows[7], /incompatible\s+weight shape \[10, 32\] in the source, \[5, 32\] in the target/);
+  assert.match(r.out, /\nBN running statistics moved \(recalibrate, if γ\/β transfer\) at a mean shift ≥ 0\.1 source std or \|log variance ratio\| ≥ 0\.2\n/);
   assert.equal(lines.at(-1), '2 of 8 layers reusable (257 of 4584 parameters); 2 fine-tune, 3 retrain, 1 incompatible — network looks partly reusable (estimate)');
   assert.equal(r.err, '');
 });

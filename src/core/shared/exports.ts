@@ -2,7 +2,12 @@
 // PyTorch code and Keras code. PURE: no node imports, no I/O — the report webview bundles it
 // to export in the browser.
 import type { LayerReport, ParamReport, Report } from './reportTypes';
-import { fmt } from './verdicts';
+import { BN_LOG_VAR_MOVED, BN_MEAN_SHIFT_MOVED, fmt } from './verdicts';
+
+/** The BN statistics rule in words, for the headers of the text exports. */
+export function statsRule(): string {
+  return `BN running statistics moved (recalibrate, if γ/β transfer) at a mean shift ≥ ${BN_MEAN_SHIFT_MOVED} source std or |log variance ratio| ≥ ${BN_LOG_VAR_MOVED}`;
+}
 
 // ---------------------------------------------------------------- Markdown
 
@@ -16,7 +21,8 @@ export function toMarkdown(report: Report): string {
   lines.push(`- Source: \`${report.source.path}\` (${report.source.format}, ${report.source.tensors} tensors, ${report.source.parameters} parameters)`);
   lines.push(`- Target: \`${report.target.path}\` (${report.target.format}, ${report.target.tensors} tensors, ${report.target.parameters} parameters)`);
   const o = report.options;
-  lines.push(`- Thresholds on kernel ${o.metric === 'rmse' ? 'RMSE' : 'relative RMSE'}: reuse < ${o.reuseBelow}, fine-tune < ${o.fineTuneBelow}, else retrain`, '');
+  lines.push(`- Thresholds on kernel ${o.metric === 'rmse' ? 'RMSE' : 'relative RMSE'}: reuse < ${o.reuseBelow}, fine-tune < ${o.fineTuneBelow}, else retrain`);
+  lines.push(`- ${statsRule()}`, '');
   lines.push('| # | Layer | Kind | Matched by | Kernel RMSE | Relative RMSE | Cosine | Verdict | Reason |');
   lines.push('|---:|---|---|---|---:|---:|---:|---|---|');
   for (const l of report.layers) {
