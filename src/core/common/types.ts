@@ -11,7 +11,7 @@ export type FormatName =
   | 'safetensors' | 'safetensors-sharded'
   | 'pytorch-zip' | 'pytorch-legacy'
   | 'npy' | 'npz'
-  | 'keras-h5' | 'keras-v3' | 'tfjs' | 'onnx'
+  | 'keras-h5' | 'keras-v3' | 'tfjs' | 'onnx' | 'tflite'
   | 'folder';
 
 /**

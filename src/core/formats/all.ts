@@ -25,3 +25,5 @@ registerReader(kerasH5Reader);
 registerReader(kerasZipReader);
 registerReader(tfjsReader);
 registerReader(onnxReader);
+import { tfliteReader } from './tflite';
+registerReader(tfliteReader);

@@ -21,7 +21,7 @@ export interface FolderEntry {
 }
 
 /** File names worth sniffing; anything else (README, tokenizer, images) is not a checkpoint. */
-const CANDIDATE = /\.(safetensors|pt|pth|bin|ckpt|h5|hdf5|keras|onnx|npy|npz|pkl|pickle|json)$/i;
+const CANDIDATE = /\.(safetensors|pt|pth|bin|ckpt|h5|hdf5|keras|onnx|tflite|npy|npz|pkl|pickle|json)$/i;
 const MAX_SCANNED = 10_000;
 const MAX_DEPTH = 3;
 
@@ -114,7 +114,7 @@ export async function resolveFolder(dir: string): Promise<string> {
   if (await isTensorBundleSavedModel(dir)) {
     throw new CheckpointError(dir, 'is a TensorFlow SavedModel whose variables are a TF tensor bundle (variables.index), which Reuse Lens does not read; save the Keras model with model.save("model.keras") or model.save_weights("model.weights.h5")');
   }
-  throw new CheckpointError(dir, 'folder holds no checkpoint Reuse Lens reads (safetensors, PyTorch, NumPy, Keras, TF.js, ONNX)');
+  throw new CheckpointError(dir, 'folder holds no checkpoint Reuse Lens reads (safetensors, PyTorch, NumPy, Keras, TF.js, ONNX, TFLite)');
 }
 
 async function isTensorBundleSavedModel(dir: string): Promise<boolean> {

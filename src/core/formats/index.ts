@@ -27,6 +27,7 @@ const EXTENSIONS: Partial<Record<FormatName, string[]>> = {
   'keras-v3': ['.keras'],
   'tfjs': ['.json'],
   'onnx': ['.onnx'],
+  'tflite': ['.tflite'],
 };
 
 function formatsNamedBy(path: string): FormatName[] {
@@ -34,7 +35,7 @@ function formatsNamedBy(path: string): FormatName[] {
   return (Object.keys(EXTENSIONS) as FormatName[]).filter((f) => EXTENSIONS[f]!.some((e) => name.endsWith(e)));
 }
 
-const KNOWN = 'safetensors, PyTorch, NumPy, Keras, TF.js, ONNX';
+const KNOWN = 'safetensors, PyTorch, NumPy, Keras, TF.js, ONNX, TFLite';
 
 export async function detectReader(path: string): Promise<FormatReader> {
   const head = await readHead(path);
