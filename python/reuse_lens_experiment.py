@@ -25,7 +25,7 @@ import time
 import traceback
 
 # Where the weights usually are in a checkpoint dict, in the order Reuse Lens looks for them
-# (src/core/formats/pytorchFlatten.ts): the names here must be the ones in the report.
+# (src/core/formats/pytorch/pytorchFlatten.ts): the names here must be the ones in the report.
 MODEL_KEYS = ["state_dict", "model_state_dict", "model", "net", "network", "module", "ema", "model_ema", "params", "weights"]
 TRAINING_KEYS = re.compile(r"^(optim(izer)?s?(_states?(_dicts?)?)?|(lr_)?schedulers?(_states?(_dicts?)?)?|scaler|amp|grad_scaler)$", re.I)
 # Keys that wrap a whole state dict (src/core/analysis/matching.ts WRAPPERS).

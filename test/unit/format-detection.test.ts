@@ -75,7 +75,7 @@ test('a text file is refused with a message naming it and saying it is text', as
     const p = join(d, 'notes.bin');
     writeFileSync(p, 'epoch 3: loss 0.25\nepoch 4: loss 0.21\n');
     const e = await refusal(() => openCheckpoint(p));
-    assert.equal(e.message, `${p}: is not a checkpoint format Reuse Lens reads (safetensors, PyTorch, NumPy, Keras, TF.js, ONNX): it is a text file, though its name suggests pytorch-zip`);
+    assert.equal(e.message, `${p}: is not a checkpoint format Reuse Lens reads (safetensors, PyTorch, NumPy, Keras, TF.js, ONNX, TFLite): it is a text file, though its name suggests pytorch-zip`);
   } finally { rmSync(d, { recursive: true, force: true }); }
 });
 

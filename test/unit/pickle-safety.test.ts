@@ -8,11 +8,11 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCheckpoint } from '../../src/core/formats/open';
 import { CheckpointError, UnsafePickleError } from '../../src/core/common/errors';
-import { unpickle } from '../../src/core/formats/pickle';
-import { SAFE_GLOBALS } from '../../src/core/formats/pickleGlobals';
-import { TORCH_ALLOWED_GLOBALS } from '../../src/core/formats/pytorchGlobals';
-import { PyDict, PyFloat, PyList, PySet, PyTuple, PyValue } from '../../src/core/formats/pickleValues';
-import { flattenCheckpoint } from '../../src/core/formats/pytorchFlatten';
+import { unpickle } from '../../src/core/formats/pytorch/pickle';
+import { SAFE_GLOBALS } from '../../src/core/formats/pytorch/pickleGlobals';
+import { TORCH_ALLOWED_GLOBALS } from '../../src/core/formats/pytorch/pytorchGlobals';
+import { PyDict, PyFloat, PyList, PySet, PyTuple, PyValue } from '../../src/core/formats/pytorch/pickleValues';
+import { flattenCheckpoint } from '../../src/core/formats/pytorch/pytorchFlatten';
 
 const DIR = join(__dirname, '..', 'fixtures', 'pytorch', 'malicious');
 const manifest = JSON.parse(readFileSync(join(DIR, 'canary.json'), 'utf8')) as { canary: string; refuses: Record<string, string> };

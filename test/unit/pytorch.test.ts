@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { openCheckpoint } from '../../src/core/formats/open';
-import { pytorchReader } from '../../src/core/formats/pytorch';
+import { pytorchReader } from '../../src/core/formats/pytorch/pytorch';
 import { FilePool, readTensor } from '../../src/core/tensor/tensorData';
 import { CheckpointError, UnsafePickleError } from '../../src/core/common/errors';
 import { RandomAccessFile } from '../../src/core/common/fileio';

@@ -13,17 +13,17 @@ registerReader(safetensorsReader);
 registerReader(safetensorsShardedReader);
 registerReader(npyReader);
 registerReader(npzReader);
-import { pytorchReader } from './pytorch';
+import { pytorchReader } from './pytorch/pytorch';
 registerReader(pytorchReader);
 
 // Keras / TF.js / ONNX (issue 3). Keras HDF5 sniffs the HDF5 signature; a .keras zip is told
 // from PyTorch/npz zips by its extension or its first entry (metadata.json, config.json).
 import { kerasH5Reader, kerasZipReader } from './keras';
-import { tfjsReader } from './tfjs';
-import { onnxReader } from './onnx';
+import { tfjsReader } from './tf/tfjs';
+import { onnxReader } from './onnx/onnx';
 registerReader(kerasH5Reader);
 registerReader(kerasZipReader);
 registerReader(tfjsReader);
 registerReader(onnxReader);
-import { tfliteReader } from './tflite';
+import { tfliteReader } from './tf/tflite';
 registerReader(tfliteReader);

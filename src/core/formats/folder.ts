@@ -9,7 +9,7 @@ import { CheckpointError } from '../common/errors';
 import { describeFsError } from '../common/fileio';
 import { detectReader, openCheckpointFile, readHead } from './index';
 import { LIMITS } from './reader';
-import { isManifestName } from './tfjs';
+import { isManifestName } from './tf/tfjs';
 
 export interface FolderEntry {
   /** What to open: a checkpoint file, or a folder that is one model (TF.js, sharded safetensors). */

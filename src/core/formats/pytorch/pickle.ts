@@ -6,7 +6,7 @@
 // Untrusted input rules: the loop is iterative (no recursion on nesting), every length read
 // from the stream is checked against the bytes that remain before anything is allocated, and
 // operations, memo entries, stack size and nesting depth are all capped.
-import { CheckpointError, UnsafePickleError } from '../common/errors';
+import { CheckpointError, UnsafePickleError } from '../../common/errors';
 import {
   CallContext, GlobalImpl, PyDict, PyFloat, PyGlobal, PyList, PyObject, PySet, PyTuple, PyValue, PyHost,
   PyContainer,

@@ -6,8 +6,8 @@
 // Walks are iterative with a depth limit and a visit budget, because the object graph comes
 // from an untrusted pickle: it may be deep, shared many times over (a DAG that is exponential
 // as a tree) or cyclic.
-import { CheckpointError } from '../common/errors';
-import { NonTensorEntry } from '../common/types';
+import { CheckpointError } from '../../common/errors';
+import { NonTensorEntry } from '../../common/types';
 import { PyDict, PyList, PyObject, PyTuple, PyValue, shortRepr, typeNameOf } from './pickleValues';
 import { OpaqueTensor, TensorRef } from './pytorchGlobals';
 

@@ -5,13 +5,13 @@
 // shard and end in the next. Weights may be quantized: uint8/uint16 affine (value = q * scale +
 // min), dequantized to float32 on read, or float16.
 import { basename, dirname, isAbsolute, join, normalize, sep } from 'node:path';
-import { Checkpoint, DType, TensorInfo, TensorLocation } from '../common/types';
-import { CheckpointError } from '../common/errors';
-import { RandomAccessFile, fileSignature, describeFsError } from '../common/fileio';
-import { numel } from '../tensor/dtypes';
-import { FormatReader, LIMITS } from './reader';
-import { configLayers, kerasLayout, classFromDefaultName } from './keras';
-import { dequantizedLocation, storageOf } from './quantized';
+import { Checkpoint, DType, TensorInfo, TensorLocation } from '../../common/types';
+import { CheckpointError } from '../../common/errors';
+import { RandomAccessFile, fileSignature, describeFsError } from '../../common/fileio';
+import { numel } from '../../tensor/dtypes';
+import { FormatReader, LIMITS } from '../reader';
+import { configLayers, kerasLayout, classFromDefaultName } from '../keras';
+import { dequantizedLocation, storageOf } from '../quantized';
 import { graphEvidence } from './tfjsGraph';
 
 export const tfjsReader: FormatReader = {

@@ -1,7 +1,7 @@
 // The torch part of the pickle allow-list: storage classes, dtypes, and the functions
 // torch.save names to rebuild tensors. We interpret their arguments into descriptions of where
 // a tensor's bytes are (StorageRef, TensorRef); no tensor data is read here.
-import { DType } from '../common/types';
+import { DType } from '../../common/types';
 import { CallContext, GlobalImpl, PyGlobal, PyHost, PyTuple, PyList, PyValue, asNumber } from './pickleValues';
 import { constant, impl, SAFE_GLOBALS } from './pickleGlobals';
 

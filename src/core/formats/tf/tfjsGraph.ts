@@ -3,7 +3,7 @@
 // what it is. The ops that consume them do: a Conv2D's input 1 is a kernel in TF layout
 // [h, w, in, out], a FusedBatchNorm's inputs 1-4 are gamma, beta, mean and variance, ... Each
 // consuming op is a layer, in the order of the graph's nodes.
-import { Layout } from './keras';
+import { Layout } from '../keras';
 
 interface GraphNode { name?: unknown; op?: unknown; input?: unknown; attr?: Record<string, { b?: boolean; list?: { s?: string[] } }> }
 

@@ -7,11 +7,11 @@
 // location that leaves the model's folder is refused.
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import * as protobuf from 'protobufjs';
-import { Checkpoint, DType, DTYPE_SIZE, TensorInfo, TensorLocation } from '../common/types';
-import { CheckpointError } from '../common/errors';
-import { RandomAccessFile, fileSignature, describeFsError } from '../common/fileio';
-import { numel } from '../tensor/dtypes';
-import { FormatReader, LIMITS } from './reader';
+import { Checkpoint, DType, DTYPE_SIZE, TensorInfo, TensorLocation } from '../../common/types';
+import { CheckpointError } from '../../common/errors';
+import { RandomAccessFile, fileSignature, describeFsError } from '../../common/fileio';
+import { numel } from '../../tensor/dtypes';
+import { FormatReader, LIMITS } from '../reader';
 import { onnxTypes, ONNX_DTYPE, TENSOR_DATA_FIELDS } from './onnxSchema';
 
 export const onnxReader: FormatReader = {

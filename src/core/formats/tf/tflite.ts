@@ -8,12 +8,12 @@
 // int8/uint8 (and int32 bias) tensors with a scale are dequantized: value = scale * (q - zero_point).
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import * as flatbuffers from 'flatbuffers';
-import { Checkpoint, DType, DTYPE_SIZE, TensorInfo } from '../common/types';
-import { CheckpointError } from '../common/errors';
-import { RandomAccessFile, fileSignature, describeFsError } from '../common/fileio';
-import { numel } from '../tensor/dtypes';
-import { FormatReader, LIMITS } from './reader';
-import { dequantizedLocation, STORED_INT_BYTES, StoredInt, storageOf } from './quantized';
+import { Checkpoint, DType, DTYPE_SIZE, TensorInfo } from '../../common/types';
+import { CheckpointError } from '../../common/errors';
+import { RandomAccessFile, fileSignature, describeFsError } from '../../common/fileio';
+import { numel } from '../../tensor/dtypes';
+import { FormatReader, LIMITS } from '../reader';
+import { dequantizedLocation, STORED_INT_BYTES, StoredInt, storageOf } from '../quantized';
 
 export const tfliteReader: FormatReader = {
   format: 'tflite',

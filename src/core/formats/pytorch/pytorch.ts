@@ -4,12 +4,12 @@
 // storage; tensor bytes are read later through TensorInfo.location. The pickle is interpreted
 // by our own allow-listing interpreter (pickle.ts): nothing in the file is ever executed.
 import { extname } from 'node:path';
-import { Checkpoint, DTYPE_SIZE, TensorInfo, TensorLocation } from '../common/types';
-import { CheckpointError, UnsafePickleError } from '../common/errors';
-import { RandomAccessFile } from '../common/fileio';
-import { numel } from '../tensor/dtypes';
-import { FormatReader } from './reader';
-import { ZipArchive, ZipEntryInfo } from './zip';
+import { Checkpoint, DTYPE_SIZE, TensorInfo, TensorLocation } from '../../common/types';
+import { CheckpointError, UnsafePickleError } from '../../common/errors';
+import { RandomAccessFile } from '../../common/fileio';
+import { numel } from '../../tensor/dtypes';
+import { FormatReader } from '../reader';
+import { ZipArchive, ZipEntryInfo } from '../zip';
 import { PickleNeedsMore, unpickle } from './pickle';
 import { PyValue, PyDict, PyList, CallContext } from './pickleValues';
 import { StorageRef, StorageTable, TensorRef, TORCH_ALLOWED_GLOBALS } from './pytorchGlobals';
