@@ -7,7 +7,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkerClient } from '../../src/extension/worker/client';
 import type { InspectResponse, Report } from '../../src/protocol';
@@ -178,4 +179,41 @@ test('reuse-lens compare: a reference-ordered safetensors pair in network order,
   const rep = JSON.parse(r.out) as Report;
   assert.deepEqual(rep.layers.map((l) => l.name), JSON.parse(readFileSync(fixture('safetensors/order_expected.json'), 'utf8')).networkOrder);
   assert.match(rep.summary.network.reason, /retrain from features\.9/);
+});
+
+// ---- No user-facing text built from names the minifier changes ----
+
+test('a pickle that calls or appends to the wrong thing is refused by the bundle in Python\'s words, not minified class names', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'reuse-lens-names-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // PROTO 2, then: EMPTY_LIST EMPTY_TUPLE REDUCE STOP (a list called with no arguments) ...
+  const calls = join(dir, 'calls_list.pkl');
+  writeFileSync(calls, Buffer.from([0x80, 0x02, 0x5d, 0x29, 0x52, 0x2e]));
+  // ... and EMPTY_DICT BININT1 1 APPEND STOP (an item appended to a dict).
+  const appends = join(dir, 'appends_dict.pkl');
+  writeFileSync(appends, Buffer.from([0x80, 0x02, 0x7d, 0x4b, 0x01, 0x61, 0x2e]));
+  const a = cli('inspect', calls);
+  assert.equal(a.code, 1);
+  assert.equal(a.err.trim(), `reuse-lens: ${calls}: pickle calls a list value, which is not allowed`);
+  const b = cli('inspect', appends);
+  assert.equal(b.code, 1);
+  assert.equal(b.err.trim(), `reuse-lens: ${appends}: pickle appends to a dict, which is not a list`);
+});
+
+test('no source builds text from a class or function name (minified in the shipped bundles)', () => {
+  const offenders: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.ts$/.test(e.name)) {
+        readFileSync(p, 'utf8').split('\n').forEach((line, i) => {
+          if (/constructor\.name|new\.target\.name|\.prototype\.name|Function\.name/.test(line.replace(/\/\/.*$/, ''))) offenders.push(`${p.slice(ROOT.length + 1)}:${i + 1}: ${line.trim()}`);
+        });
+      }
+    }
+  };
+  walk(join(ROOT, 'src'));
+  walk(join(ROOT, 'webview'));
+  assert.deepEqual(offenders, []);
 });

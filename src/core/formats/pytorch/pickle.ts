@@ -9,7 +9,7 @@
 import { CheckpointError, UnsafePickleError } from '../../common/errors';
 import {
   CallContext, GlobalImpl, PyDict, PyFloat, PyGlobal, PyList, PyObject, PySet, PyTuple, PyValue, PyHost,
-  PyContainer,
+  PyContainer, typeNameOf,
 } from './pickleValues';
 
 export interface PickleOptions {
@@ -172,7 +172,8 @@ class Machine implements CallContext {
   private call(callable: PyValue, args: PyValue[], kwargs?: PyDict): PyValue {
     if (!(callable instanceof PyGlobal)) {
       // Only allow-listed globals are callable; anything else is a malformed or hostile pickle.
-      this.fail(`pickle calls a ${callable === null ? 'None' : typeof callable === 'object' ? callable.constructor.name : typeof callable} value, which is not allowed`);
+      // Python's type name, not the JS class's: the bundles are minified, and class names with them.
+      this.fail(`pickle calls a ${typeNameOf(callable)} value, which is not allowed`);
     }
     const v = callable.impl.call(args, kwargs, this);
     this.checkDepth(v);
@@ -330,7 +331,7 @@ class Machine implements CallContext {
     if (target instanceof PyList) { target.items.push(v); target.grow(v); this.checkDepth(target); return; }
     if (target instanceof PySet) { target.items.push(v); target.grow(v); this.checkDepth(target); return; }
     if (target instanceof PyObject) { target.args.push(v); target.grow(v); this.checkDepth(target); return; } // list subclasses
-    this.fail(`pickle appends to a ${target === null ? 'None' : typeof target === 'object' ? target.constructor.name : typeof target}, which is not a list`);
+    this.fail(`pickle appends to a ${typeNameOf(target)}, which is not a list`);
   }
 
   private setItems(target: PyValue, items: PyValue[]): void {
