@@ -73,7 +73,16 @@ export interface AnalyzeResponse {
   /** Layers whose `filterGrid`s were left out of `report` (see maxGridValues). */
   gridsOmitted: string[];
   durationMs: number;
+  /**
+   * The files each checkpoint was read from (the model, its shards, its external data; nothing
+   * beside them), with size and modification time as the worker found them when it opened them
+   * and still found them when it finished. The host's report cache is stamped with exactly these.
+   */
+  files: { source: FileStamp[]; target: FileStamp[] };
 }
+
+/** One file as it was read: path, size in bytes, modification time (ms since the epoch, as fs.stat gives it). */
+export interface FileStamp { path: string; size: number; mtimeMs: number }
 
 export interface FilterGridsParams { analysisId: string; layer: string }
 /** Param sourceName/targetName -> grid, for the conv weights of the layer. */

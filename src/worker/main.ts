@@ -9,7 +9,7 @@ import {
   WorkerMethod, WorkerErrorCode, InspectParams, InspectResponse, AnalyzeParams, AnalyzeResponse,
   FilterGridsParams, FilterGridsResponse, PingResponse, ProgressParams, ReadTensorParams, ReadTensorResponse,
 } from '../protocol';
-import { inspectPath, analyzePaths } from './engineBridge';
+import { inspectPath, analyzeCheckpoints } from './engineBridge';
 import { toResponseError } from './errors';
 import { RecentReports, stripLargeGrids } from './gridStrip';
 import { ProgressThrottle } from './progressThrottle';
@@ -51,7 +51,7 @@ connection.onRequest(WorkerMethod.analyze, (p: AnalyzeParams, ct: CancellationTo
       const n: ProgressParams = { progressId: p.progressId, done, total, message };
       void connection.sendNotification(WorkerMethod.progress, n);
     });
-    const full = await analyzePaths(p.source, p.target, p.options ?? {}, {
+    const { report: full, files } = await analyzeCheckpoints(p.source, p.target, p.options ?? {}, {
       onProgress: (x: { done: number; total: number; message: string }) => progress.report(x.done, x.total, x.message),
       token: cancelTokenOf(ct),
     });
@@ -59,7 +59,7 @@ connection.onRequest(WorkerMethod.analyze, (p: AnalyzeParams, ct: CancellationTo
     const analysisId = `a${process.pid}-${nextAnalysisId++}`;
     recent.put(analysisId, full);
     const { report, omitted } = stripLargeGrids(full, p.maxGridValues);
-    return { report, analysisId, gridsOmitted: omitted, durationMs: Math.round(performance.now() - started) };
+    return { report, analysisId, gridsOmitted: omitted, durationMs: Math.round(performance.now() - started), files };
   }));
 
 connection.onRequest(WorkerMethod.filterGrids, (p: FilterGridsParams) =>

@@ -12,7 +12,7 @@ import { VERDICT_ICON, layerDescription, layerTooltip, layersInOrder, analysisDe
 import { checkpointChildren, tensorDescription } from '../../src/extension/model/checkpointNodes';
 import { formatBytes, formatCount, formatMetric } from '../../src/extension/model/format';
 import { symlinkProblem } from '../../src/extension/model/symlinks';
-import { cacheKey, stampCheckpoint } from '../../src/extension/cache/cacheKey';
+import { cacheKey, stampFiles, stillCurrent } from '../../src/extension/cache/cacheKey';
 import { ReportCache } from '../../src/extension/cache/reportCache';
 import { describeExit } from '../../src/extension/worker/exitReason';
 import { parseSummaryMessage } from '../../src/extension/summary/messages';
@@ -113,28 +113,35 @@ test('a symlink to outside the workspace is refused unless followSymlinks is on'
   assert.match(symlinkProblem('/w/a.pt', '/wx/a.pt', ['/w'], false)!, /outside/);
 });
 
-test('the cache key changes when a file is rewritten or an option changes, and not otherwise', () => {
-  const s = [{ path: '/a.pt', size: 10, mtimeMs: 1 }];
-  const t = [{ path: '/b.pt', size: 20, mtimeMs: 2 }];
-  const k = cacheKey(s, t, DEFAULT_OPTIONS);
-  assert.equal(cacheKey(s, t, { ...DEFAULT_OPTIONS, prefixRules: [...DEFAULT_OPTIONS.prefixRules] }), k);
-  assert.notEqual(cacheKey([{ ...s[0], mtimeMs: 2 }], t, DEFAULT_OPTIONS), k);
-  assert.notEqual(cacheKey([{ ...s[0], size: 11 }], t, DEFAULT_OPTIONS), k);
-  assert.notEqual(cacheKey(s, t, { ...DEFAULT_OPTIONS, reuseBelow: 0.2 }), k);
-  assert.notEqual(cacheKey(t, s, DEFAULT_OPTIONS), k, 'source and target are not interchangeable');
+test('the cache key names the checkpoints and the options: an option changed is another analysis', () => {
+  const k = cacheKey('/a.pt', '/b.pt', DEFAULT_OPTIONS);
+  assert.equal(cacheKey('/a.pt', '/b.pt', { ...DEFAULT_OPTIONS, prefixRules: [...DEFAULT_OPTIONS.prefixRules] }), k);
+  assert.notEqual(cacheKey('/a.pt', '/b.pt', { ...DEFAULT_OPTIONS, reuseBelow: 0.2 }), k);
+  assert.notEqual(cacheKey('/b.pt', '/a.pt', DEFAULT_OPTIONS), k, 'source and target are not interchangeable');
 });
 
-test('a sharded checkpoint is stamped with its shards, so rewriting a shard invalidates the cache', async () => {
-  const stamps = await stampCheckpoint(path.join(FIX, 'safetensors', 'sharded', 'model.safetensors.index.json'));
-  assert.deepEqual(stamps.map((s) => path.basename(s.path)).sort(), ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'model.safetensors.index.json']);
-  const single = await stampCheckpoint(path.join(FIX, 'safetensors', 'conv_bn_linear.safetensors'));
-  assert.equal(single.length, 1);
+test('a cached report is current while every file it was read from is unchanged, and only those', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'reuse-lens-stamp-'));
+  try {
+    const model = path.join(dir, 'm.onnx'), data = path.join(dir, 'm.onnx.data');
+    await fs.writeFile(model, 'model'); await fs.writeFile(data, 'weights');
+    const [m, d] = await stampFiles([model, data]);
+    const response = { files: { source: [m], target: [d] } };
+    assert.equal(await stillCurrent(response), true);
+    await fs.writeFile(path.join(dir, 'train.log'), 'epoch 1');
+    assert.equal(await stillCurrent(response), true, 'a file beside the model is not part of the stamp');
+    await fs.writeFile(data, 'weights, epoch 2');
+    assert.equal(await stillCurrent(response), false, 'external data rewritten');
+    await fs.rm(model);
+    assert.equal(await stillCurrent({ files: { source: [m], target: [] } }), false, 'a file gone');
+    assert.equal(await stillCurrent({} as { files: never }), false, 'a report stored without its files is never current');
+  } finally { await fs.rm(dir, { recursive: true, force: true }); }
 });
 
 test('a finished analysis is found again after a restart (stored on disk), and a damaged cache file is ignored', async () => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'reuse-lens-cache-'));
   try {
-    const response: AnalyzeResponse = { report: sample(), analysisId: 'a1', gridsOmitted: [], durationMs: 5 };
+    const response: AnalyzeResponse = { report: sample(), analysisId: 'a1', gridsOmitted: [], durationMs: 5, files: { source: [], target: [] } };
     await new ReportCache(dir).put('abc123', response);
     const again = await new ReportCache(dir).get('abc123');
     assert.equal(again?.response.report.summary.text, response.report.summary.text);

@@ -217,3 +217,14 @@ test('no source builds text from a class or function name (minified in the shipp
   walk(join(ROOT, 'webview'));
   assert.deepEqual(offenders, []);
 });
+
+test('the worker bundle tells which files each checkpoint was read from: index and shards, model and external data, nothing beside them', async () => {
+  const rel = (fs: { path: string }[]) => fs.map((f) => f.path.slice(FIXTURES.length + 1));
+  const a = await rpc().analyze({ source: fixture('safetensors/sharded/model.safetensors.index.json'), target: fixture('onnx/cnn_external.onnx') });
+  assert.deepEqual(rel(a.files.source), ['safetensors/sharded/model.safetensors.index.json', 'safetensors/sharded/model-00001-of-00002.safetensors', 'safetensors/sharded/model-00002-of-00002.safetensors']);
+  assert.deepEqual(rel(a.files.target), ['onnx/cnn_external.onnx', 'onnx/cnn_external.onnx.data']);
+  const b = await rpc().analyze({ source: fixture('tfjs/cnn/model.json'), target: fixture('keras/cnn.keras') });
+  assert.deepEqual(rel(b.files.source), ['tfjs/cnn/model.json', 'tfjs/cnn/group1-shard1of2.bin', 'tfjs/cnn/group1-shard2of2.bin']);
+  assert.deepEqual(rel(b.files.target), ['keras/cnn.keras']);
+  for (const f of [...a.files.source, ...b.files.target]) assert.ok(f.size > 0 && f.mtimeMs > 0, `${f.path} is stamped`);
+});

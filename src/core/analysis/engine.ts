@@ -106,6 +106,18 @@ async function bnStatsOf(p: LayerPair, pool: FilePool, eps: number, token?: Canc
  * the layers go to it and the report returned lists none (its summary covers them all).
  */
 export async function analyzePaths(source: string, target: string, options: Partial<AnalyzeOptions> = {}, hooks: AnalyzeHooks = {}, sink?: LayerSink): Promise<Report> {
+  return (await analyzeCheckpoints(source, target, options, hooks, sink)).report;
+}
+
+/** A file a checkpoint was read from, as it was when opened and still was when the reading ended. */
+export interface FileRead { path: string; size: number; mtimeMs: number }
+
+/**
+ * analyzePaths, also telling which files each checkpoint was read from (the model, its shards,
+ * its external data; nothing beside them): the extension stamps its cached reports with them.
+ */
+export async function analyzeCheckpoints(source: string, target: string, options: Partial<AnalyzeOptions> = {}, hooks: AnalyzeHooks = {}, sink?: LayerSink):
+  Promise<{ report: Report; files: { source: FileRead[]; target: FileRead[] } }> {
   const opts: AnalyzeOptions = { ...DEFAULT_OPTIONS, ...options, prefixRules: [...(options.prefixRules ?? DEFAULT_OPTIONS.prefixRules)] };
   const token = hooks.token;
   // Large files: the pair threads start booting now, while the headers are read and matched.
@@ -228,11 +240,13 @@ export async function analyzePaths(source: string, target: string, options: Part
   await assertUnchanged(s.files, source);
   await assertUnchanged(t.files, target);
   report('done', true);
-  if (sink) return assembleReport(head, [], kept, s, t, notes);
+  const read = (files: readonly FileRead[]) => files.map((f) => ({ path: f.path, size: f.size, mtimeMs: f.mtimeMs }));
+  const files = { source: read(s.files), target: read(t.files) };
+  if (sink) return { report: assembleReport(head, [], kept, s, t, notes), files };
   const result = buildReport(s, t, pairs, metrics, opts, notes, extras);
   result.source.order = so.order;
   result.target.order = to.order;
-  return result;
+  return { report: result, files };
 }
 
 /** Re-derives verdicts, reasons and summary from the stored metrics under new thresholds; reads no file. */

@@ -1,9 +1,13 @@
 // One "Analyze Reusability" from start to finish: cache lookup, a cancellable progress
 // notification and status bar while the worker works, the report stored and revealed, and a
-// check that neither file changed while it was read.
+// check that no file it was read from changed while it was read.
+//
+// The status bar, the `reuseLens.analysisRunning` context and "Cancel Analysis" belong to the
+// worker's run only: they end when it ends. Whatever comes after (the error or warning shown,
+// the wait for a checkpoint to stop changing) never holds them, and no notification is awaited.
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { cacheKey, stampCheckpoint, FileStamp } from '../cache/cacheKey';
+import { cacheKey, filesRead, stampFiles, stillCurrent } from '../cache/cacheKey';
 import type { AnalysisEntry, AnalysisStore } from '../analysisStore';
 import type { Diagnostics } from '../diagnostics';
 import type { WorkerStatus } from './statusBar';
@@ -14,7 +18,7 @@ import { log } from '../log';
 import { realRoots, symlinkProblem } from '../model/symlinks';
 import { realpath } from 'node:fs/promises';
 import { waitUntilSettled, DEFAULT_SETTLE } from './settle';
-import { CHANGED_WHILE_READING } from '../../protocol';
+import { CHANGED_WHILE_READING, type AnalyzeOptions, type AnalyzeResponse } from '../../protocol';
 
 /** A file that keeps changing under every run is given up on after this many automatic re-runs. */
 const MAX_AUTO_RERUNS = 5;
@@ -39,9 +43,12 @@ export function cancelAll(): number {
 
 export function runningCount(): number { return running.size; }
 
-function sameStamps(a: FileStamp[], b: FileStamp[]): boolean {
-  return a.length === b.length && a.every((x, i) => x.path === b[i].path && x.size === b[i].size && x.mtimeMs === b[i].mtimeMs);
-}
+/** How one run of the worker ended. `changed`: a file it read changed meanwhile; `watch` is what to wait on. */
+type RunOutcome =
+  | { kind: 'done'; response: AnalyzeResponse }
+  | { kind: 'changed'; watch: string[] }
+  | { kind: 'cancelled' }
+  | { kind: 'failed'; message: string };
 
 export async function runAnalysis(deps: AnalysisDeps, source: string, target: string, rerun = 0): Promise<AnalysisEntry | undefined> {
   const { options, followSymlinks } = readSettings();
@@ -51,14 +58,7 @@ export async function runAnalysis(deps: AnalysisDeps, source: string, target: st
     const problem = symlinkProblem(p, await realpath(p).catch(() => p), roots, followSymlinks);
     if (problem) { void vscode.window.showWarningMessage(`Reuse Lens: ${p} ${problem}.`); return undefined; }
   }
-  let stamps: [FileStamp[], FileStamp[]];
-  try {
-    stamps = [await stampCheckpoint(source), await stampCheckpoint(target)];
-  } catch (e) {
-    void vscode.window.showErrorMessage(`Reuse Lens: cannot analyze ${label}: ${(e as Error).message}`);
-    return undefined;
-  }
-  const key = cacheKey(stamps[0], stamps[1], options);
+  const key = cacheKey(source, target, options);
   const readMax = deps.diagnostics.begin();
   const t0 = Date.now();
   const finish = (outcome: 'done' | 'cached' | 'cancelled' | 'failed') => deps.diagnostics.end(
@@ -67,7 +67,7 @@ export async function runAnalysis(deps: AnalysisDeps, source: string, target: st
   );
 
   const cached = await deps.store.cache.get(key);
-  if (cached) {
+  if (cached && await stillCurrent(cached.response)) {
     log().info(`analysis ${label}: served from cache (${key})`);
     const entry = await deps.store.add(key, cached.response);
     deps.reveal(entry);
@@ -75,6 +75,36 @@ export async function runAnalysis(deps: AnalysisDeps, source: string, target: st
     return entry;
   }
 
+  const outcome = await runWorker(deps, source, target, options, label);
+  switch (outcome.kind) {
+    case 'done': {
+      const { response } = outcome;
+      await deps.store.cache.put(key, response);
+      const entry = await deps.store.add(key, response);
+      deps.reveal(entry);
+      await finish('done');
+      void vscode.window.showInformationMessage(`Reuse Lens: ${response.report.summary.text}`, 'Open Report').then((b) => {
+        if (b) void vscode.commands.executeCommand('reuseLens.openReport', entry.id);
+      });
+      return entry;
+    }
+    case 'changed':
+      await finish('failed');
+      return rerunWhenSettled(deps, source, target, label, rerun, outcome.watch);
+    case 'cancelled':
+      await finish('cancelled');
+      log().info(`analysis ${label}: cancelled`);
+      void vscode.window.showInformationMessage(`Reuse Lens: analysis of ${label} cancelled.`);
+      return undefined;
+    case 'failed':
+      await finish('failed');
+      void vscode.window.showErrorMessage(`Reuse Lens: ${outcome.message}`, 'Show Log').then((b) => { if (b) log().show(true); });
+      return undefined;
+  }
+}
+
+/** The worker's run, with its progress notification, status bar entry, context key and cancel. */
+async function runWorker(deps: AnalysisDeps, source: string, target: string, options: AnalyzeOptions, label: string): Promise<RunOutcome> {
   const cts = new vscode.CancellationTokenSource();
   running.add(cts);
   void vscode.commands.executeCommand('setContext', 'reuseLens.analysisRunning', true);
@@ -94,35 +124,15 @@ export async function runAnalysis(deps: AnalysisDeps, source: string, target: st
           }, cts.token);
         } finally { sub.dispose(); }
       });
-    const after = [await stampCheckpoint(source), await stampCheckpoint(target)];
-    if (!sameStamps(stamps[0], after[0]) || !sameStamps(stamps[1], after[1])) {
-      await finish('failed');
-      return rerunWhenSettled(deps, source, target, label, rerun);
-    }
-    await deps.store.cache.put(key, response);
-    const entry = await deps.store.add(key, response);
-    deps.reveal(entry);
-    await finish('done');
-    void vscode.window.showInformationMessage(`Reuse Lens: ${response.report.summary.text}`, 'Open Report').then((b) => {
-      if (b) void vscode.commands.executeCommand('reuseLens.openReport', entry.id);
-    });
-    return entry;
+    // The worker checked its files at the end of its reading; one changed since would make the
+    // report's stamp describe a version it was not computed from.
+    if (!await stillCurrent(response)) return { kind: 'changed', watch: filesRead(response).map((f) => f.path) };
+    return { kind: 'done', response };
   } catch (e) {
-    if ((e as Error)?.message?.includes(CHANGED_WHILE_READING)) {
-      // The worker saw a file change under it (engine check): same path as the host's own check.
-      await finish('failed');
-      return rerunWhenSettled(deps, source, target, label, rerun);
-    }
-    if (isCancelled(e)) {
-      await finish('cancelled');
-      log().info(`analysis ${label}: cancelled`);
-      void vscode.window.showInformationMessage(`Reuse Lens: analysis of ${label} cancelled.`);
-      return undefined;
-    }
-    await finish('failed');
-    const b = await vscode.window.showErrorMessage(`Reuse Lens: ${(e as Error).message}`, 'Show Log');
-    if (b) log().show(true);
-    return undefined;
+    // The worker saw a file change under it (engine check): wait on the checkpoints named.
+    if ((e as Error)?.message?.includes(CHANGED_WHILE_READING)) return { kind: 'changed', watch: [source, target] };
+    if (isCancelled(e)) return { kind: 'cancelled' };
+    return { kind: 'failed', message: (e as Error).message };
   } finally {
     running.delete(cts);
     cts.dispose();
@@ -131,17 +141,18 @@ export async function runAnalysis(deps: AnalysisDeps, source: string, target: st
   }
 }
 
-/** A report that may mix two versions of a file is discarded; once both files are quiet it runs again. */
-async function rerunWhenSettled(deps: AnalysisDeps, source: string, target: string, label: string, rerun: number): Promise<AnalysisEntry | undefined> {
+/** A report that may mix two versions of a file is discarded; once its files are quiet it runs again. */
+async function rerunWhenSettled(deps: AnalysisDeps, source: string, target: string, label: string, rerun: number, watch: string[]): Promise<AnalysisEntry | undefined> {
   log().warn(`analysis ${label}: a checkpoint changed while it was read; waiting for it to settle`);
   if (rerun >= MAX_AUTO_RERUNS) {
-    const again = await vscode.window.showWarningMessage(
-      `Reuse Lens: ${label} kept changing while it was being read (${rerun + 1} tries); the numbers were discarded. Run again when training has stopped writing.`, 'Run Again');
-    return again ? runAnalysis(deps, source, target) : undefined;
+    void vscode.window.showWarningMessage(
+      `Reuse Lens: ${label} kept changing while it was being read (${rerun + 1} tries); the numbers were discarded. Run again when training has stopped writing.`, 'Run Again')
+      .then((again) => { if (again) void runAnalysis(deps, source, target); });
+    return undefined;
   }
   const settled = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Reuse Lens: ${label} changed while it was being read; analyzing again once it stops changing`, cancellable: true },
-    (_p, token) => waitUntilSettled(async () => JSON.stringify([await stampCheckpoint(source), await stampCheckpoint(target)]),
+    (_p, token) => waitUntilSettled(async () => JSON.stringify(await stampFiles(watch)),
       { ...DEFAULT_SETTLE, isCancelled: () => token.isCancellationRequested }));
   return settled ? runAnalysis(deps, source, target, rerun + 1) : undefined;
 }
