@@ -215,6 +215,10 @@ def main():
     with open(os.path.join(RUNS, "broken", "corrupt.pt"), "wb") as f:
         f.write(blob[: len(blob) // 2])
 
+    # The same two models as Keras .h5 and ONNX files (runs/keras, runs/onnx).
+    import export_formats
+    export_formats.main()
+
     print("kernel relative RMSE, source -> fine-tuned:")
     s, t = float_state(source), float_state(finetuned)
     for name in ("conv1", "conv2", "conv3", "conv4", "conv5"):

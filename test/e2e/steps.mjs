@@ -116,11 +116,16 @@ export function registerSteps(h, s) {
     await page.waitForTimeout(800);
   });
 
+  /** The demo network's layers, and their verdicts in the analysis of its PyTorch pair (the Keras and ONNX copies must agree). */
+  const DEMO_LAYERS = ['conv1', 'bn1', 'conv2', 'bn2', 'conv3', 'bn3', 'conv4', 'bn4', 'conv5', 'bn5', 'fc'];
+  let pytorchVerdicts = null;
+
   h.test('Explorer right-click on a folder > Analyze Reusability lists layers with verdicts', 'analyze-folder', async () => {
     await analyzeFolderFromExplorer('runs/pretrained');
     const { labels } = await analysisRows();
     const got = Object.fromEntries(['conv1', 'conv2', 'conv3', 'conv4', 'conv5', 'fc'].map((n) => [n, verdictOf(labels, n)]));
     console.log(`    verdicts: ${JSON.stringify(got)}`);
+    pytorchVerdicts = Object.fromEntries(DEMO_LAYERS.map((n) => [n, verdictOf(labels, n)]));
     // The paper's pattern on the demo: early kernels reusable, late ones not, new head incompatible.
     assert.equal(got.conv1, 'reuse', `conv1; rows: ${JSON.stringify(labels.slice(0, 4))}`);
     assert.equal(got.conv2, 'reuse', 'conv2');
@@ -322,6 +327,55 @@ export function registerSteps(h, s) {
     assert.ok(texts.some((t) => /reuse/i.test(t)), `no "reuse" hint: ${JSON.stringify(texts)}`);
     assert.ok(texts.some((t) => /retrain/i.test(t)), `no "retrain" hint: ${JSON.stringify(texts)}`);
   });
+
+  /**
+   * Layer rows ("name, verdict, …") of the analysis labelled `label` ("source.h5 → finetuned.h5")
+   * in the Reuse Analysis view. Fails with the notifications shown when none comes (a format the
+   * shipped worker cannot read ends in an error notification instead).
+   */
+  async function rowsOfAnalysis(label, timeout = 60_000) {
+    await openActivity(page, 'Reuse Lens');
+    const view = await expandPane(page, 'Reuse Analysis');
+    const deadline = Date.now() + timeout;
+    let rows = [];
+    while (Date.now() < deadline) {
+      rows = await view.locator('[role="treeitem"]').evaluateAll((els) => els.map((e) => ({
+        level: e.getAttribute('aria-level'), expanded: e.getAttribute('aria-expanded'),
+        label: `${(e.getAttribute('aria-label') || '').trim()} ‖ ${(e.textContent || '').trim()}`,
+      })));
+      const i = rows.findIndex((r) => r.level === '1' && r.label.includes(label));
+      if (i >= 0) {
+        if (rows[i].expanded === 'false') {
+          await view.locator('[role="treeitem"][aria-level="1"]').filter({ hasText: label }).first().click().catch(() => {});
+        } else {
+          const children = [];
+          for (let j = i + 1; j < rows.length && rows[j].level !== '1'; j++) children.push(rows[j].label);
+          if (children.some((l) => VERDICTS.test(l))) return children;
+        }
+      }
+      await page.waitForTimeout(500);
+    }
+    throw new Error(`no analysis "${label}" with layers in the Reuse Analysis view; rows: ${JSON.stringify(rows.map((r) => r.label))}; notifications: ${JSON.stringify(await notifications(page))}`);
+  }
+
+  // The demo's source and fine-tuned models also as Keras .h5 and ONNX files (demo/export_formats.py):
+  // the shipped worker reads each format and finds the PyTorch pair's layers and verdicts.
+  for (const [format, dir, label] of [['Keras', 'runs/keras', 'source.h5 → finetuned.h5'], ['ONNX', 'runs/onnx', 'source.onnx → finetuned.onnx']]) {
+    h.test(`Explorer right-click on a folder of two ${format} checkpoints > Analyze Reusability lists their layers with verdicts`, `analyze-${format.toLowerCase()}`, async () => {
+      await clearNotifications(page);
+      await analyzeFolderFromExplorer(dir);
+      const labels = await rowsOfAnalysis(label);
+      const got = Object.fromEntries(DEMO_LAYERS.map((n) => [n, verdictOf(labels, n)]));
+      console.log(`    ${format} verdicts: ${JSON.stringify(got)}`);
+      for (const n of DEMO_LAYERS) assert.ok(got[n], `the ${format} analysis lists layer ${n}; rows: ${JSON.stringify(labels)}`);
+      if (pytorchVerdicts) assert.deepEqual(got, pytorchVerdicts, `the ${format} copies get the PyTorch pair's verdicts`);
+      assert.equal(got.conv1, 'reuse', 'conv1');
+      assert.equal(got.fc, 'incompatible', 'fc (a new 4-class head on a 6-class source)');
+      const errors = (await notifications(page)).filter((n) => /fail|error|cannot/i.test(n));
+      assert.deepEqual(errors, [], 'no error notification');
+      await page.waitForTimeout(800); // the revealed rows, for the screenshot
+    }, { timeout: 120_000 });
+  }
 
   let large = null;
   /**

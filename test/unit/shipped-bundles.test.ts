@@ -228,3 +228,28 @@ test('the worker bundle tells which files each checkpoint was read from: index a
   assert.deepEqual(rel(b.files.target), ['keras/cnn.keras']);
   for (const f of [...a.files.source, ...b.files.target]) assert.ok(f.size > 0 && f.mtimeMs > 0, `${f.path} is stamped`);
 });
+
+test('the demo\'s Keras and ONNX copies of its PyTorch pair give the same layers, RMSEs and verdicts through the CLI bundle', () => {
+  const demo = (rel: string) => join(ROOT, 'demo', 'runs', rel);
+  const compare = (s: string, t: string) => {
+    const r = cli('compare', demo(s), demo(t), '--json');
+    assert.equal(r.code, 0, r.err);
+    return JSON.parse(r.out) as Report;
+  };
+  const pt = compare('pretrained/source.pt', 'pretrained/finetuned.pt');
+  for (const [s, t] of [['keras/source.h5', 'keras/finetuned.h5'], ['onnx/source.onnx', 'onnx/finetuned.onnx']]) {
+    const other = compare(s, t);
+    let compared = 0;
+    assert.deepEqual(other.layers.map((l) => [l.name, l.verdict]), pt.layers.map((l) => [l.name, l.verdict]), s);
+    for (const l of pt.layers) {
+      const o = other.layers.find((x) => x.name === l.name)!;
+      for (const p of l.params) {
+        const q = o.params.find((x) => x.role === p.role);
+        if (p.rmse === null || !q) continue; // counters only PyTorch keeps (num_batches_tracked)
+        near(q.rmse!, p.rmse, Math.abs(p.rmse), `${s} ${l.name} ${p.role} rmse`);
+        compared++;
+      }
+    }
+    assert.ok(compared >= 25, `${s}: ${compared} tensors compared`);
+  }
+});
