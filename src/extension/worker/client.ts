@@ -4,7 +4,8 @@
 // Failure handling, since a checkpoint can be huge or hostile:
 // - crash / out of memory / killed: pending requests fail with the reason; the next request
 //   starts a new worker; `onWorkerLost` tells the UI why.
-// - hang (no answer to a ping for `hangTimeoutMs` while requests are pending): killed and
+// - hang (no answer to a ping for `hangTimeoutMs` while requests are pending; 10 s at least
+//   before its first answer, as starting one takes seconds on a loaded machine): killed and
 //   replaced, requests fail with "stopped responding".
 // - cancel: `$/cancelRequest` first; if the request has not ended `cancelGraceMs` later, the
 //   worker is killed. Other requests that were running on it are re-sent once to the new worker
@@ -53,6 +54,9 @@ class WorkerLost extends Error {
   constructor(readonly reason: string, readonly killCause: KillCause | 'exit', readonly killedFor?: symbol) { super(reason); }
 }
 
+/** Longest a new worker may take to answer its first ping before it counts as hung. */
+const STARTUP_MS = 10_000;
+
 interface Generation {
   readonly n: number;
   readonly proc: ChildProcess;
@@ -62,6 +66,8 @@ interface Generation {
   pending: number;
   stderrTail: string;
   pingSentAt?: number;
+  /** It has answered once: it is up. Until then starting it (Node, the bundle) counts as no hang. */
+  answered?: boolean;
   lost?: WorkerLost;
   markDead(lost: WorkerLost): void;
 }
@@ -159,6 +165,7 @@ export class WorkerClient {
     this.setRunning(+1);
     try {
       const result = await Promise.race([gen.conn.sendRequest(method, params, cts.token), gen.died]);
+      gen.answered = true;
       if (method !== WorkerMethod.ping) this.opts.log.info(`${method} ${describeParams(params)}: done in ${Date.now() - started} ms`);
       return result as WorkerRequests[M]['result'];
     } catch (e) {
@@ -202,7 +209,8 @@ export class WorkerClient {
   private checkAlive(): void {
     const gen = this.current;
     if (!gen || gen.dead || gen.pending === 0) return;
-    const hangMs = this.opts.hangTimeoutMs ?? 15000;
+    // A worker still starting up (seconds on a loaded machine) is given STARTUP_MS at least.
+    const hangMs = gen.answered ? this.opts.hangTimeoutMs ?? 15000 : Math.max(this.opts.hangTimeoutMs ?? 15000, STARTUP_MS);
     if (gen.pingSentAt !== undefined) {
       if (Date.now() - gen.pingSentAt > hangMs) {
         this.kill(gen, `stopped responding for ${Math.round(hangMs / 1000)} s and was restarted`, 'hang');
@@ -211,7 +219,7 @@ export class WorkerClient {
     }
     gen.pingSentAt = Date.now();
     gen.conn.sendRequest(WorkerMethod.ping, {}).then(
-      () => { gen.pingSentAt = undefined; },
+      () => { gen.pingSentAt = undefined; gen.answered = true; },
       () => { /* the worker is gone; its exit handler reports why */ },
     );
   }
