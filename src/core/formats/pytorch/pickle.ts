@@ -6,7 +6,16 @@
 // Untrusted input rules: the loop is iterative (no recursion on nesting), every length read
 // from the stream is checked against the bytes that remain before anything is allocated, and
 // operations, memo entries, stack size and nesting depth are all capped.
+//
+// A pickle made only of allow-listed globals can still ask for a lot of work: `bytes(x)` applied
+// again and again to one memoised 64 MB string, or `tuple(x)` copying a memoised million-item
+// list on every call. So the machine counts what it builds, not only opcodes: every byte of a
+// string or bytes value (read from the stream or produced by a call) goes against one budget, and
+// every container slot and object (8 and 32 bytes) against another, charged before anything is
+// allocated. Both scale with the stream (PICKLE_LIMITS), so what a pickle may build is a small
+// multiple of what it says.
 import { CheckpointError, UnsafePickleError } from '../../common/errors';
+import { checkLimits } from '../../common/limits';
 import {
   CallContext, GlobalImpl, PyDict, PyFloat, PyGlobal, PyList, PyObject, PySet, PyTuple, PyValue, PyHost,
   PyContainer, typeNameOf,
@@ -25,6 +34,9 @@ export interface PickleOptions {
    */
   complete?: boolean;
   maxOps?: number;
+  /** Budgets of object bytes (see PICKLE_LIMITS); defaults from the stream's length. */
+  maxDataBytes?: number;
+  maxStructureBytes?: number;
   maxMemo?: number;
   maxStack?: number;
   maxDepth?: number;
@@ -38,14 +50,47 @@ export const PICKLE_LIMITS = {
   maxDepth: 1000,
   /** Python ints longer than this many bytes are refused (checkpoints hold small ints). */
   maxLongBytes: 1024,
+  /**
+   * Bytes of strings and bytes a pickle may build: a floor plus twice the stream. Each literal
+   * in the stream is built once (at most the stream's length); a call that turns a string into
+   * bytes (protocol 2 writes a numpy array's data as `_codecs.encode(str, 'latin1')`) builds it
+   * once more. A call that copies a memoised 64 MB string again and again crosses it on the
+   * second copy.
+   */
+  minDataBytes: 64 * 1024 * 1024,
+  dataBytesPerStreamByte: 2,
+  /**
+   * Container slots (8 bytes each) and containers or objects (32 bytes each) a pickle may build:
+   * a floor plus 16 times the stream. Measured on torch.save pickles (test/unit/pickle-budgets.test.ts
+   * checks them): a state dict builds ~4 such bytes per stream byte, an Adam optimizer state ~5.4,
+   * a list of small ints 4, a list of None 8 (1 stream byte per slot: the most slots can cost);
+   * only containers of 1-3 byte empty containers go higher (~13). The largest real pickles (a 671B
+   * mixture-of-experts state dict, ~90K tensors, with its optimizer state: tens of MB of stream;
+   * MAX_PICKLE_BYTES, 128 MB, at most) stay below it, while a call that copies a memoised
+   * million-item list adds 8 MB each time and crosses it within a few dozen calls.
+   */
+  minStructureBytes: 64 * 1024 * 1024,
+  structureBytesPerStreamByte: 16,
 };
+
+/** What one container slot and one container or object cost against the object budget. */
+const SLOT_BYTES = 8;
+const OBJECT_BYTES = 32;
+/** checkLimits() (the request's time and the process's memory) every this many operations. */
+const LIMIT_CHECK_OPS = 1 << 16;
 
 /** Thrown when a partial buffer ends before the pickle does; `needed` is the end position wanted. */
 export class PickleNeedsMore extends Error {
   constructor(readonly needed: number) { super(`pickle needs bytes up to ${needed}`); }
 }
 
-export interface PickleResult { value: PyValue; /** Position just after STOP. */ end: number }
+export interface PickleResult {
+  value: PyValue;
+  /** Position just after STOP. */
+  end: number;
+  /** What the pickle built, against its budgets (bytes): strings and bytes, containers. */
+  built: { data: number; structure: number };
+}
 
 
 /** Names Python 2 pickles (protocol < 3) use for Python 3 modules. */
@@ -71,15 +116,43 @@ class Machine implements CallContext {
   private readonly maxMemo: number;
   private readonly maxStack: number;
   private readonly maxDepth: number;
+  private readonly maxDataBytes: number;
+  private readonly maxStructureBytes: number;
+  private dataBytes = 0;
+  private structureBytes = 0;
 
   constructor(private readonly data: Uint8Array, start: number, private readonly opts: PickleOptions) {
     this.pos = start;
     this.dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
     this.complete = opts.complete ?? true;
     this.maxOps = opts.maxOps ?? PICKLE_LIMITS.maxOps;
-    this.maxMemo = opts.maxMemo ?? PICKLE_LIMITS.maxMemo;
+    // Each memo entry needs at least 2 bytes of stream (an object and a MEMOIZE): more entries
+    // than that are refused early.
+    this.maxMemo = opts.maxMemo ?? Math.min(PICKLE_LIMITS.maxMemo, (1 << 20) + Math.ceil((data.byteLength - start) / 2));
     this.maxStack = opts.maxStack ?? PICKLE_LIMITS.maxStack;
     this.maxDepth = opts.maxDepth ?? PICKLE_LIMITS.maxDepth;
+    const stream = data.byteLength - start;
+    this.maxDataBytes = opts.maxDataBytes ?? PICKLE_LIMITS.minDataBytes + PICKLE_LIMITS.dataBytesPerStreamByte * stream;
+    this.maxStructureBytes = opts.maxStructureBytes ?? PICKLE_LIMITS.minStructureBytes + PICKLE_LIMITS.structureBytesPerStreamByte * stream;
+  }
+
+  private overBudget(max: number, what: string): never {
+    this.fail(`the pickle builds more than ${Math.round(max / (1024 * 1024))} MB of objects (${what}); nothing was executed`);
+  }
+
+  /** Counts `bytes` of strings or bytes about to be built; past the budget the read stops, before allocating. */
+  charge(bytes: number): void {
+    this.dataBytes += bytes;
+    if (this.dataBytes > this.maxDataBytes) this.overBudget(this.maxDataBytes, 'strings and bytes');
+    if (bytes >= 1 << 20) checkLimits();
+  }
+
+  /** Counts `n` container slots and `objects` new containers or objects about to be built. */
+  chargeSlots(n: number, objects = 0): void {
+    const bytes = n * SLOT_BYTES + objects * OBJECT_BYTES;
+    this.structureBytes += bytes;
+    if (this.structureBytes > this.maxStructureBytes) this.overBudget(this.maxStructureBytes, 'containers');
+    if (bytes >= 1 << 20) checkLimits();
   }
 
   fail(problem: string): never {
@@ -109,6 +182,7 @@ class Machine implements CallContext {
   }
   private bytes(n: number): Uint8Array {
     this.need(n);
+    this.charge(n);
     const b = this.data.subarray(this.pos, this.pos + n);
     this.pos += n;
     return b;
@@ -120,6 +194,7 @@ class Machine implements CallContext {
       if (!this.complete) throw new PickleNeedsMore(this.data.byteLength + 1);
       this.fail(`pickle is truncated: a text argument at byte ${this.pos} never ends`);
     }
+    this.charge(end - this.pos);
     const s = latin1(this.data.subarray(this.pos, end));
     this.pos = end + 1;
     return s;
@@ -151,7 +226,9 @@ class Machine implements CallContext {
   }
 
   private memoPut(i: number, v: PyValue): void {
-    if (!this.memo.has(i) && this.memo.size >= this.maxMemo) this.fail(`pickle memo grows past ${this.maxMemo} entries`);
+    if (!this.memo.has(i)) {
+      if (this.memo.size >= this.maxMemo) this.fail(`pickle memo grows past ${this.maxMemo} entries`);
+    }
     this.memo.set(i, v);
   }
   private memoGet(i: number): PyValue {
@@ -175,6 +252,9 @@ class Machine implements CallContext {
       // Python's type name, not the JS class's: the bundles are minified, and class names with them.
       this.fail(`pickle calls a ${typeNameOf(callable)} value, which is not allowed`);
     }
+    // The call's result, and its arguments, which a global may copy (args.slice): a memoised
+    // million-item tuple passed to a call again and again costs its size each time.
+    this.chargeSlots(args.length, 1);
     const v = callable.impl.call(args, kwargs, this);
     this.checkDepth(v);
     return v;
@@ -189,6 +269,7 @@ class Machine implements CallContext {
   run(): PickleResult {
     const ops = this.maxOps;
     for (let n = 0; n < ops; n++) {
+      if ((n & (LIMIT_CHECK_OPS - 1)) === 0) checkLimits();
       const op = this.u8();
       switch (op) {
         // --- framing and protocol
@@ -196,7 +277,7 @@ class Machine implements CallContext {
         case 0x95: this.u64(); break; // FRAME: a length hint; we bounds-check every read anyway
         case 0x2e: { // STOP
           const v = this.pop();
-          return { value: v, end: this.pos };
+          return { value: v, end: this.pos, built: { data: this.dataBytes, structure: this.structureBytes } };
         }
 
         // --- stack manipulation
@@ -247,21 +328,21 @@ class Machine implements CallContext {
         case 0x97: case 0x98: this.fail('pickle uses out-of-band buffers, which a checkpoint file cannot carry'); // NEXT_BUFFER, READONLY_BUFFER
 
         // --- containers
-        case 0x29: this.push(new PyTuple([])); break; // EMPTY_TUPLE
+        case 0x29: this.chargeSlots(0, 1); this.push(new PyTuple([])); break; // EMPTY_TUPLE
         case 0x85: { const a = this.pop(); this.pushNew(new PyTuple([a])); break; } // TUPLE1
         case 0x86: { const b = this.pop(), a = this.pop(); this.pushNew(new PyTuple([a, b])); break; } // TUPLE2
         case 0x87: { const c = this.pop(), b = this.pop(), a = this.pop(); this.pushNew(new PyTuple([a, b, c])); break; } // TUPLE3
         case 0x74: this.pushNew(new PyTuple(this.popMark())); break; // TUPLE
-        case 0x5d: this.push(new PyList()); break; // EMPTY_LIST
-        case 0x6c: { const l = new PyList(); for (const v of this.popMark()) this.append(l, v); this.push(l); break; } // LIST
+        case 0x5d: this.chargeSlots(0, 1); this.push(new PyList()); break; // EMPTY_LIST
+        case 0x6c: { this.chargeSlots(0, 1); const l = new PyList(); for (const v of this.popMark()) this.append(l, v); this.push(l); break; } // LIST
         case 0x61: { const v = this.pop(); this.append(this.top(), v); break; } // APPEND
         case 0x65: { const items = this.popMark(); const l = this.top(); for (const v of items) this.append(l, v); break; } // APPENDS
-        case 0x7d: this.push(new PyDict()); break; // EMPTY_DICT
-        case 0x64: { const d = new PyDict(); this.setItems(d, this.popMark()); this.push(d); break; } // DICT
+        case 0x7d: this.chargeSlots(0, 1); this.push(new PyDict()); break; // EMPTY_DICT
+        case 0x64: { this.chargeSlots(0, 1); const d = new PyDict(); this.setItems(d, this.popMark()); this.push(d); break; } // DICT
         case 0x73: { const v = this.pop(), k = this.pop(); this.setItems(this.top(), [k, v]); break; } // SETITEM
         case 0x75: { const items = this.popMark(); this.setItems(this.top(), items); break; } // SETITEMS
-        case 0x8f: this.push(new PySet()); break; // EMPTY_SET
-        case 0x90: { const items = this.popMark(); const s = this.top(); if (!(s instanceof PySet)) this.fail('pickle adds items to something that is not a set'); for (const v of items) { s.items.push(v); s.grow(v); } this.checkDepth(s); break; } // ADDITEMS
+        case 0x8f: this.chargeSlots(0, 1); this.push(new PySet()); break; // EMPTY_SET
+        case 0x90: { const items = this.popMark(); const s = this.top(); if (!(s instanceof PySet)) this.fail('pickle adds items to something that is not a set'); this.chargeSlots(items.length); for (const v of items) { s.items.push(v); s.grow(v); } this.checkDepth(s); break; } // ADDITEMS
         case 0x91: { const s = new PySet(true); for (const v of this.popMark()) { s.items.push(v); s.grow(v); } this.pushNew(s); break; } // FROZENSET
 
         // --- memo
@@ -323,11 +404,13 @@ class Machine implements CallContext {
   }
 
   private pushNew(c: PyTuple | PySet): void {
+    this.chargeSlots(c.items.length, 1);
     this.checkDepth(c);
     this.push(c);
   }
 
   private append(target: PyValue, v: PyValue): void {
+    this.chargeSlots(1);
     if (target instanceof PyList) { target.items.push(v); target.grow(v); this.checkDepth(target); return; }
     if (target instanceof PySet) { target.items.push(v); target.grow(v); this.checkDepth(target); return; }
     if (target instanceof PyObject) { target.args.push(v); target.grow(v); this.checkDepth(target); return; } // list subclasses
@@ -337,6 +420,7 @@ class Machine implements CallContext {
   private setItems(target: PyValue, items: PyValue[]): void {
     if (!(target instanceof PyDict)) this.fail('pickle sets items on something that is not a dict');
     if (items.length % 2) this.fail('pickle sets items with a key but no value');
+    this.chargeSlots(items.length);
     for (let i = 0; i < items.length; i += 2) target.set(items[i], items[i + 1]);
     this.checkDepth(target);
   }

@@ -23,11 +23,15 @@ function items(v: PyValue): PyValue[] | undefined {
   return undefined;
 }
 
+/** A dict entry a call copies: key and value slots, and an index entry (costlier than a slot). */
+function chargeEntries(n: number, ctx: CallContext): void { ctx.chargeSlots(2 * n, n); }
+
 function fillDict(d: PyDict, src: PyValue | undefined, ctx: CallContext): PyDict {
   if (src === undefined || src === null) return d;
-  if (src instanceof PyDict) { for (let i = 0; i < src.keys.length; i++) d.set(src.keys[i], src.values[i]); return d; }
+  if (src instanceof PyDict) { chargeEntries(src.keys.length, ctx); for (let i = 0; i < src.keys.length; i++) d.set(src.keys[i], src.values[i]); return d; }
   const pairs = items(src);
   if (!pairs) return ctx.fail('pickle builds a dict from something that is not a dict or a list of pairs');
+  chargeEntries(pairs.length, ctx);
   for (const p of pairs) {
     const kv = items(p);
     if (!kv || kv.length !== 2) return ctx.fail('pickle builds a dict from a list whose items are not pairs');
@@ -36,10 +40,19 @@ function fillDict(d: PyDict, src: PyValue | undefined, ctx: CallContext): PyDict
   return d;
 }
 
+/** A copy of the items of a list, tuple or set (tuple(x), list(x), set(x)), charged before it is made. */
+function copyItems(v: PyValue | undefined, ctx: CallContext): PyValue[] {
+  const src = items(v ?? null) ?? [];
+  ctx.chargeSlots(src.length);
+  return src.slice();
+}
+
 function toBytes(v: PyValue, encoding: PyValue, ctx: CallContext): Uint8Array {
-  if (v instanceof Uint8Array) return v.slice();
+  if (v instanceof Uint8Array) { ctx.charge(v.byteLength); return v.slice(); }
   if (typeof v !== 'string') return ctx.fail('pickle encodes something that is not a string');
   const enc = typeof encoding === 'string' ? encoding.toLowerCase().replace(/_/g, '-') : 'latin-1';
+  // Charged before allocating: UTF-8 takes up to 3 bytes per UTF-16 unit.
+  ctx.charge(enc === 'utf-8' || enc === 'utf8' ? 3 * v.length : v.length);
   if (enc === 'latin1' || enc === 'latin-1' || enc === 'iso-8859-1') {
     const out = new Uint8Array(v.length);
     for (let i = 0; i < v.length; i++) {
@@ -142,14 +155,14 @@ export const SAFE_GLOBALS: ReadonlyMap<string, GlobalImpl> = new Map<string, Glo
   ['collections.OrderedDict', impl((args, _k, ctx) => fillDict(new PyDict('OrderedDict'), args[0], ctx))],
   ['collections.defaultdict', impl(() => new PyDict('defaultdict'))],
   ['builtins.dict', impl((args, _k, ctx) => fillDict(new PyDict(), args[0], ctx))],
-  ['builtins.list', impl((args) => { const l = new PyList(); for (const v of items(args[0] ?? null) ?? []) { l.items.push(v); l.grow(v); } return l; })],
-  ['builtins.tuple', impl((args) => new PyTuple([...(items(args[0] ?? null) ?? [])]))],
-  ['builtins.set', impl((args) => { const s = new PySet(); for (const v of items(args[0] ?? null) ?? []) { s.items.push(v); s.grow(v); } return s; })],
-  ['builtins.frozenset', impl((args) => { const s = new PySet(true); for (const v of items(args[0] ?? null) ?? []) { s.items.push(v); s.grow(v); } return s; })],
+  ['builtins.list', impl((args, _k, ctx) => { const l = new PyList(); for (const v of copyItems(args[0], ctx)) { l.items.push(v); l.grow(v); } return l; })],
+  ['builtins.tuple', impl((args, _k, ctx) => new PyTuple(copyItems(args[0], ctx)))],
+  ['builtins.set', impl((args, _k, ctx) => { const s = new PySet(); for (const v of copyItems(args[0], ctx)) { s.items.push(v); s.grow(v); } return s; })],
+  ['builtins.frozenset', impl((args, _k, ctx) => { const s = new PySet(true); for (const v of copyItems(args[0], ctx)) { s.items.push(v); s.grow(v); } return s; })],
   ['builtins.int', pyInt],
   ['builtins.float', pyFloatImpl],
   ['builtins.bool', impl((args) => { const n = asNumber(args[0] ?? false); return n === undefined ? true : n !== 0; })],
-  ['builtins.str', impl((args) => typeof args[0] === 'string' ? args[0] : '')],
+  ['builtins.str', impl((args) => typeof args[0] === 'string' ? args[0] : '')], // the same string: no copy
   ['builtins.bytes', impl((args, _k, ctx) => args.length === 0 ? new Uint8Array(0) : toBytes(args[0], args[1] ?? 'latin1', ctx))],
   ['builtins.bytearray', impl((args, _k, ctx) => args.length === 0 ? new Uint8Array(0) : toBytes(args[0], args[1] ?? 'latin1', ctx))],
   ['builtins.slice', impl((args) => new PyObject('slice', args))],

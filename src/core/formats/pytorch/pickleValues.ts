@@ -94,6 +94,10 @@ export interface GlobalImpl {
 export interface CallContext {
   /** Throws a CheckpointError about this file. */
   fail(problem: string): never;
+  /** Counts `bytes` of string or bytes data a call is about to build against the pickle's object budget. */
+  charge(bytes: number): void;
+  /** Counts `n` container slots (and `objects` new containers) a call is about to build. */
+  chargeSlots(n: number, objects?: number): void;
 }
 
 /** A reference to an allow-listed global (a class or function we know how to interpret). */

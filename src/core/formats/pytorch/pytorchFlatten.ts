@@ -3,10 +3,12 @@
 // entries. Checkpoints wrap the weights in many ways ({'state_dict': ...}, {'model': ...},
 // nested module dicts); this is where those conventions live.
 //
-// Walks are iterative with a depth limit and a visit budget, because the object graph comes
-// from an untrusted pickle: it may be deep, shared many times over (a DAG that is exponential
-// as a tree) or cyclic.
+// Walks are iterative with a depth limit and a budget of nodes pushed, because the object graph
+// comes from an untrusted pickle: it may be deep, shared many times over (a DAG that is
+// exponential as a tree) or cyclic. Counting is shared by identity (linear in the graph);
+// naming tensors by path is a walk of the tree, bounded by the budget; a cycle is an error.
 import { CheckpointError } from '../../common/errors';
+import { checkLimits } from '../../common/limits';
 import { NonTensorEntry } from '../../common/types';
 import { PyDict, PyList, PyObject, PyTuple, PyValue, shortRepr, typeNameOf } from './pickleValues';
 import { OpaqueTensor, TensorRef } from './pytorchGlobals';
@@ -35,8 +37,11 @@ function children(v: PyValue): [string, PyValue][] | undefined {
   return undefined;
 }
 
+/** Longest key kept whole in a name (real keys are module and parameter names, far shorter). */
+const MAX_KEY_CHARS = 1000;
+
 function keyName(k: PyValue): string {
-  return typeof k === 'string' ? k : typeof k === 'number' || typeof k === 'bigint' ? String(k) : shortRepr(k, 60);
+  return typeof k === 'string' ? (k.length > MAX_KEY_CHARS ? k.slice(0, MAX_KEY_CHARS) + '…' : k) : typeof k === 'number' || typeof k === 'bigint' ? String(k) : shortRepr(k, 60);
 }
 
 function isOptimizerState(v: PyValue): boolean {
@@ -44,27 +49,83 @@ function isOptimizerState(v: PyValue): boolean {
 }
 
 class Walker {
-  visits = 0;
+  /** Nodes pushed so far, over every walk of this checkpoint (the budget bounds time and memory). */
+  pushed = 0;
+  /** Tensors under each container already counted: shared subtrees are counted once. */
+  private readonly counts = new Map<object, number>();
   constructor(private readonly file: string) {}
 
-  /** Depth-first, in order, without recursion. `visit` returns false to skip a node's children. */
+  private charge(n: number): void {
+    this.pushed += n;
+    if (this.pushed > FLATTEN_LIMITS.maxVisits) {
+      throw new CheckpointError(this.file, `checkpoint object graph has more than ${FLATTEN_LIMITS.maxVisits} nodes as a tree (flatten budget; shared structure repeated many times over?)`);
+    }
+    if ((this.pushed & 0xffff) < n) checkLimits();
+  }
+
+  private cycle(path: string): never {
+    throw new CheckpointError(this.file, `checkpoint object graph is cyclic: ${path || '(root)'} contains itself`);
+  }
+
+  /**
+   * Depth-first, in order, without recursion. `visit` returns false to skip a node's children.
+   * Every node pushed counts against the budget before it is pushed, so a node with millions of
+   * children (or a subtree shared millions of times) ends in an error, not in a huge stack; a
+   * container met again inside itself (a cycle) ends at once.
+   */
   walk(root: PyValue, prefix: string, visit: (path: string, v: PyValue) => boolean): void {
-    const stack: { path: string; v: PyValue; depth: number }[] = [{ path: prefix, v: root, depth: 0 }];
-    while (stack.length) {
-      const { path, v, depth } = stack.pop()!;
-      if (++this.visits > FLATTEN_LIMITS.maxVisits) throw new CheckpointError(this.file, `checkpoint object graph has more than ${FLATTEN_LIMITS.maxVisits} nodes (shared or cyclic structure?)`);
-      if (!visit(path, v)) continue;
+    // One frame per open container (not per pending child): the stack is as deep as the nesting.
+    type Frame = { path: string; kids: [string, PyValue][]; next: number; key: object; depth: number };
+    const stack: Frame[] = [];
+    const open = new Set<object>(); // containers on the current path
+    const enter = (path: string, v: PyValue, depth: number): void => {
+      if (!visit(path, v)) return;
       const kids = children(v);
-      if (!kids) continue;
+      if (!kids) return;
       if (depth >= FLATTEN_LIMITS.maxDepth) throw new CheckpointError(this.file, `checkpoint nests more than ${FLATTEN_LIMITS.maxDepth} levels deep`);
-      for (let i = kids.length - 1; i >= 0; i--) stack.push({ path: path ? `${path}.${kids[i][0]}` : kids[i][0], v: kids[i][1], depth: depth + 1 });
+      const key = v as object;
+      if (open.has(key)) this.cycle(path);
+      this.charge(kids.length);
+      open.add(key);
+      stack.push({ path, kids, next: 0, key, depth });
+    };
+    this.charge(1);
+    enter(prefix, root, 0);
+    while (stack.length) {
+      const f = stack[stack.length - 1];
+      if (f.next >= f.kids.length) { open.delete(f.key); stack.pop(); continue; }
+      const [k, x] = f.kids[f.next++];
+      enter(f.path ? `${f.path}.${k}` : k, x, f.depth + 1);
     }
   }
 
-  countTensors(v: PyValue): number {
-    let n = 0;
-    this.walk(v, '', (_p, x) => { if (x instanceof TensorRef) n++; return true; });
-    return n;
+  /** Tensors reachable under `v`, each shared container counted once (by identity). */
+  countTensors(root: PyValue): number {
+    const known = (x: PyValue): number | undefined => (x instanceof TensorRef ? 1 : children(x) ? this.counts.get(x as object) : 0);
+    // Post-order without recursion: a container's count is the sum of its children's.
+    const stack: { v: PyValue; kids?: PyValue[] }[] = [{ v: root }];
+    const open = new Set<object>();
+    this.charge(1);
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      if (known(top.v) !== undefined) { stack.pop(); continue; }
+      if (!top.kids) {
+        const key = top.v as object;
+        if (open.has(key)) this.cycle('a value');
+        if (stack.length > FLATTEN_LIMITS.maxDepth) throw new CheckpointError(this.file, `checkpoint nests more than ${FLATTEN_LIMITS.maxDepth} levels deep`);
+        open.add(key);
+        top.kids = children(top.v)!.map(([, x]) => x);
+        this.charge(top.kids.length);
+        for (const k of top.kids) if (known(k) === undefined) stack.push({ v: k });
+        continue;
+      }
+      let n = 0;
+      for (const k of top.kids) n += known(k)!;
+      this.counts.set(top.v as object, n);
+      open.delete(top.v as object);
+      stack.pop();
+    }
+    return known(root)!;
   }
 }
 

@@ -124,6 +124,7 @@ const fromType = impl((args, kwargs, ctx) => {
   const [func, , fargs] = args;
   if (!(func instanceof PyGlobal)) return ctx.fail('pickle rebuilds a tensor subclass without a function');
   const a = fargs instanceof PyTuple ? fargs.items : ctx.fail('pickle rebuilds a tensor subclass without arguments');
+  ctx.chargeSlots(a.length, 1);
   return func.impl.call(a, kwargs, ctx);
 });
 
@@ -150,7 +151,11 @@ function torchGlobals(): Map<string, GlobalImpl> {
   for (const name of ['strided', 'sparse_coo', 'sparse_csr', 'sparse_csc', 'sparse_bsr', 'sparse_bsc', '_mkldnn',
     'contiguous_format', 'channels_last', 'channels_last_3d', 'preserve_format']) g.set(`torch.${name}`, constant(`torch.${name}`));
   g.set('torch.serialization._get_layout', impl((a) => typeof a[0] === 'string' ? a[0] : 'torch.strided'));
-  g.set('torch.Size', impl((a) => new PyTuple(a[0] instanceof PyTuple || a[0] instanceof PyList ? [...a[0].items] : [])));
+  g.set('torch.Size', impl((a, _k, ctx) => {
+    const src = a[0] instanceof PyTuple || a[0] instanceof PyList ? a[0].items : [];
+    ctx.chargeSlots(src.length);
+    return new PyTuple(src.slice());
+  }));
   g.set('torch.device', impl((a) => {
     const type = typeof a[0] === 'string' ? a[0] : 'cpu';
     return a.length > 1 && asNumber(a[1]) !== undefined ? `${type}:${asNumber(a[1])}` : type;
