@@ -9,8 +9,8 @@ export type OutputKind = 'table' | 'json' | 'md' | 'csv' | 'plan-pytorch' | 'pla
 export type Command =
   | { kind: 'help' }
   | { kind: 'version' }
-  | { kind: 'inspect'; file: string; stats: boolean; json: boolean }
-  | { kind: 'compare'; source: string; target: string; output: OutputKind; options: AnalyzeOptions }
+  | { kind: 'inspect'; file: string; stats: boolean; json: boolean; timeLimitSeconds: number }
+  | { kind: 'compare'; source: string; target: string; output: OutputKind; options: AnalyzeOptions; timeLimitSeconds: number }
   | {
     /** model undefined: the architecture is in the target file (Keras, TF.js, ONNX) and data is a path. */
     kind: 'experiment'; source: string; target: string; model: string | undefined; data: string; python: string;
@@ -39,9 +39,9 @@ export function parseCommand(argv: string[]): Command {
   if (cmd === '--version' || cmd === '-v') return { kind: 'version' };
   if (rest.includes('--help') || rest.includes('-h')) return { kind: 'help' };
   if (cmd === 'inspect') {
-    const { values, positionals } = parse(rest, { stats: { type: 'boolean' }, json: { type: 'boolean' } });
+    const { values, positionals } = parse(rest, { stats: { type: 'boolean' }, json: { type: 'boolean' }, 'time-limit': { type: 'string' } });
     if (positionals.length !== 1) throw new UsageError(positionals.length ? `inspect takes one FILE, got ${positionals.length}` : 'inspect needs a FILE');
-    return { kind: 'inspect', file: positionals[0], stats: !!values.stats, json: !!values.json };
+    return { kind: 'inspect', file: positionals[0], stats: !!values.stats, json: !!values.json, timeLimitSeconds: timeLimit(values['time-limit'] as string | undefined) };
   }
   if (cmd === 'experiment') {
     const { values, positionals } = parse(rest, {
@@ -71,7 +71,7 @@ export function parseCommand(argv: string[]): Command {
   if (cmd === 'compare') {
     const { values, positionals } = parse(rest, {
       json: { type: 'boolean' }, md: { type: 'boolean' }, csv: { type: 'boolean' }, plan: { type: 'string' },
-      metric: { type: 'string' }, ...THRESHOLD_FLAGS,
+      metric: { type: 'string' }, ...THRESHOLD_FLAGS, 'time-limit': { type: 'string' },
     });
     if (positionals.length !== 2) throw new UsageError(positionals.length < 2 ? 'compare needs SOURCE and TARGET' : `compare takes SOURCE and TARGET, got ${positionals.length} paths`);
     const outputs: OutputKind[] = [];
@@ -86,7 +86,10 @@ export function parseCommand(argv: string[]): Command {
     if (outputs.length > 1) throw new UsageError('choose one of --json, --md, --csv, --plan');
     const metric = (values.metric as string | undefined) ?? DEFAULT_OPTIONS.metric;
     if (metric !== 'relRmse' && metric !== 'rmse') throw new UsageError(`--metric must be relRmse or rmse, got '${metric}'`);
-    return { kind: 'compare', source: positionals[0], target: positionals[1], output: outputs[0] ?? 'table', options: { ...thresholdOptions(values), metric } };
+    return {
+      kind: 'compare', source: positionals[0], target: positionals[1], output: outputs[0] ?? 'table', options: { ...thresholdOptions(values), metric },
+      timeLimitSeconds: timeLimit(values['time-limit'] as string | undefined),
+    };
   }
   throw new UsageError(`unknown command '${cmd}'`);
 }
@@ -94,6 +97,11 @@ export function parseCommand(argv: string[]): Command {
 function dataPath(v: unknown): string {
   if (typeof v !== 'string' || !v) throw new UsageError('--data needs an evaluation set: an .npz with x and y, or a folder of images in class subfolders (or, with --model, FILE.py:CALLABLE)');
   return v;
+}
+
+/** --time-limit SECONDS: none by default (a script on a slow disk may legitimately take hours; Ctrl-C stops it). */
+function timeLimit(v: string | undefined): number {
+  return number('--time-limit', v, 0);
 }
 
 /** The verdict flags compare and experiment share (experiment's reuse set comes from the verdicts). */

@@ -3,6 +3,7 @@
 import { analyzePaths, inspectPath, Progress } from '../core/analysis/engine';
 import { isFolder, listCheckpointsInFolder } from '../core/formats/open';
 import { CheckpointError } from '../core/common/errors';
+import { LimitError, withLimits } from '../core/common/limits';
 import { planJson, planKeras, planPytorch, toCsv, toMarkdown } from '../core/shared/exports';
 import { parseCommand } from './args';
 import { formatInspect, formatReport } from './format';
@@ -45,20 +46,21 @@ async function run(argv: string[]): Promise<number> {
           return 0;
         }
       }
-      const r = await inspectPath(cmd.file, { stats: cmd.stats });
+      const r = await withLimits({ timeLimitSeconds: cmd.timeLimitSeconds, timeLimitSource: '--time-limit' }, () => inspectPath(cmd.file, { stats: cmd.stats }));
       await out(cmd.json ? toJsonText(r) + '\n' : formatInspect(r));
       return 0;
     }
     case 'compare': {
       const interactive = cmd.output === 'table' && process.stderr.isTTY;
-      const onProgress = interactive ? (p: Progress) => process.stderr.write(`\r${p.total ? Math.floor((100 * p.done) / p.total) : 100}% ${p.message}`.slice(0, 79).padEnd(79)) : undefined;
+      const onProgress = interactive ? (p: Progress) => process.stderr.write(`${p.total ? Math.floor((100 * p.done) / p.total) : 100}% ${p.message}`.slice(0, 79).padEnd(79)) : undefined;
+      const limits = { timeLimitSeconds: cmd.timeLimitSeconds, timeLimitSource: '--time-limit' };
       if (cmd.output === 'json') {
         // A 100,000-layer report is 90 MB of JSON: each layer is written out as it is judged.
         const writer = new JsonReportWriter(writePiece);
-        await writer.end(await analyzePaths(cmd.source, cmd.target, cmd.options, {}, writer));
+        await writer.end(await withLimits(limits, () => analyzePaths(cmd.source, cmd.target, cmd.options, {}, writer)));
         return 0;
       }
-      const r = await analyzePaths(cmd.source, cmd.target, cmd.options, { onProgress });
+      const r = await withLimits(limits, () => analyzePaths(cmd.source, cmd.target, cmd.options, { onProgress }));
       if (interactive) process.stderr.write('\r' + ' '.repeat(79) + '\r');
       const text = {
         table: formatReport, md: toMarkdown, csv: toCsv,
@@ -98,7 +100,7 @@ run(process.argv.slice(2)).then(
   // (pairThreads.ts) to be torn down one by one, which took a noticeable ~10 ms.
   (code) => process.exit(code),
   (e: unknown) => {
-    if (e instanceof CheckpointError || e instanceof ExperimentError) {
+    if (e instanceof CheckpointError || e instanceof ExperimentError || e instanceof LimitError) {
       process.stderr.write(`reuse-lens: ${e.message.split('\n')[0]}\n`);
     } else {
       // Not the user's input: a bug in Reuse Lens. One line unless asked for the stack.

@@ -34,7 +34,11 @@ inspect options:
   --stats                   read every tensor: min, max, mean, std, fraction of zeros
   --json                    print JSON (schema reuse-lens/inspect@1)
 
-Exit status: 0 success, 1 bad input (a checkpoint cannot be read), 2 wrong usage.`;
+compare and inspect:
+  --time-limit SECONDS      stop with an error after SECONDS (default: no limit)
+
+Exit status: 0 success, 1 bad input (a checkpoint cannot be read) or a time limit
+reached, 2 wrong usage.`;
 
 export class UsageError extends Error {
   constructor(message: string) { super(message); this.name = 'UsageError'; }

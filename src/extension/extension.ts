@@ -60,6 +60,7 @@ export function activate(context: vscode.ExtensionContext): ReuseLensApi {
     vscode.workspace.onDidChangeConfiguration((e) => {
       // reuseLens.include/exclude/followSymlinks and files.exclude: the index listens itself.
       if (e.affectsConfiguration('reuseLens.worker.memoryLimitMb')) currentWorker()?.setMemoryLimit(readSettings().memoryLimitMb);
+      if (e.affectsConfiguration('reuseLens.worker.timeLimitSeconds')) currentWorker()?.setTimeLimit(readSettings().timeLimitSeconds);
       if (e.affectsConfiguration('reuseLens.thresholds')) void store.rejudgeAll();
     }),
     vscode.workspace.onDidChangeWorkspaceFolders(() => void index.refresh()),

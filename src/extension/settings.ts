@@ -10,6 +10,7 @@ export interface Settings {
   exclude: string[];
   options: AnalyzeOptions;
   memoryLimitMb: number;
+  timeLimitSeconds: number;
   followSymlinks: boolean;
   hints: boolean;
 }
@@ -30,6 +31,7 @@ export function readSettings(): Settings {
       prefixRules: strings(c.get('prefixRules'), DEFAULT_OPTIONS.prefixRules),
     },
     memoryLimitMb: Math.max(256, Math.floor(num(c.get('worker.memoryLimitMb'), 4096))),
+    timeLimitSeconds: Math.max(0, num(c.get('worker.timeLimitSeconds'), 1800)),
     followSymlinks: c.get<boolean>('followSymlinks') === true,
     hints: c.get<boolean>('hints.enabled') !== false,
   };

@@ -17,6 +17,7 @@ export function worker(context: vscode.ExtensionContext): WorkerClient {
   client = new WorkerClient({
     workerPath: context.asAbsolutePath('dist/worker.js'),
     memoryLimitMb: readSettings().memoryLimitMb,
+    timeLimitSeconds: readSettings().timeLimitSeconds,
     log: { info: (m) => log().info(m), warn: (m) => log().warn(m), error: (m) => log().error(m) },
     onWorkerLost: (reason) => {
       void vscode.window.showWarningMessage(`Reuse Lens: the background worker ${reason}. It will be restarted for the next request.`, 'Show Log')

@@ -2,12 +2,15 @@
 // a bad checkpoint (show the message as is), an unsafe pickle, a cancel, or a bug (with stack).
 import { ResponseError } from 'vscode-jsonrpc/node';
 import { CancelledError, CheckpointError, UnsafePickleError } from '../core/common/errors';
+import { LimitError } from '../core/common/limits';
 import { WorkerErrorCode, WorkerErrorData } from '../protocol';
 
 export function toResponseError(e: unknown): ResponseError<WorkerErrorData> {
   if (e instanceof ResponseError) return e as ResponseError<WorkerErrorData>;
   if (e instanceof UnsafePickleError) return new ResponseError(WorkerErrorCode.unsafe, e.message, { file: e.file, global: e.global });
   if (e instanceof CheckpointError) return new ResponseError(WorkerErrorCode.checkpoint, e.message, { file: e.file });
+  // A budget of the request (time, memory) ran out: the user's input was too much, not a bug.
+  if (e instanceof LimitError) return new ResponseError(WorkerErrorCode.checkpoint, e.message, {});
   if (e instanceof CancelledError) return new ResponseError(WorkerErrorCode.cancelled, 'cancelled');
   const err = e instanceof Error ? e : new Error(String(e));
   // Node's own errors about a path (ENOENT, EACCES, EISDIR) are the user's problem, not a bug.

@@ -14,12 +14,16 @@ import { toResponseError } from './errors';
 import { RecentReports, stripLargeGrids } from './gridStrip';
 import { ProgressThrottle } from './progressThrottle';
 import { readTensorValues } from './readTensor';
+import { limitsFromEnv, watchMemory } from './limits';
+import { withLimits } from '../core/common/limits';
 
 if (typeof process.send !== 'function') {
   process.stderr.write('reuse-lens worker: must be started with child_process.fork (no IPC channel)\n');
   process.exit(2);
 }
 
+const limits = limitsFromEnv(process.env);
+watchMemory(limits);
 const connection = createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
 const recent = new RecentReports();
 let active = 0;
@@ -33,7 +37,7 @@ function cancelTokenOf(ct: CancellationToken): CancelToken {
 async function serve<T>(work: () => Promise<T>): Promise<T | ResponseError<unknown>> {
   active++;
   try {
-    return await work();
+    return await withLimits(limits.request, work);
   } catch (e) {
     return toResponseError(e);
   } finally {

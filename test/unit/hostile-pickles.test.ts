@@ -14,6 +14,8 @@ import { amplifyBytes, copyContainer, doublingDag, torchZip, wideCycle } from '.
 import { unpickle } from '../../src/core/formats/pickle';
 import { SAFE_GLOBALS } from '../../src/core/formats/pickleGlobals';
 import { flattenCheckpoint } from '../../src/core/formats/pytorchFlatten';
+import { WorkerClient } from '../../src/extension/worker/client';
+import { WorkerRequestError } from '../../src/extension/worker/errors';
 
 const ROOT = resolve(__dirname, '../..');
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -84,4 +86,49 @@ test('counting tensors shares work on repeated objects: a doubling DAG under an 
   const flat = flattenCheckpoint(root, 'x.pt');
   assert.deepEqual(flat.entries.map((e) => e.name), ['optimizer']);
   assert.ok(Date.now() - t0 < 1000);
+});
+
+// ---------------------------------------------------------------- the request's budgets
+
+test('--time-limit stops a compare that runs too long with an error naming the flag (exit 1)', () => {
+  const file = join(dir, 'slow.pt');
+  writeFileSync(file, torchZip(doublingDag(40)));
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, [CLI, 'compare', file, file, '--time-limit', '0.3'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^reuse-lens: ran out of time \(limit 0\.3 s, --time-limit\)/);
+  assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`);
+});
+
+function workerClient(extra: Partial<ConstructorParameters<typeof WorkerClient>[0]>): WorkerClient {
+  const c = new WorkerClient({ workerPath: join(ROOT, 'dist', 'worker.js'), memoryLimitMb: 4096, log: { info() {}, warn() {}, error() {} }, ...extra });
+  test.after(() => c.dispose());
+  return c;
+}
+
+test('the worker\'s memory limit counts ArrayBuffers: a 200 MB limit refuses the bytes bomb with the limit and the setting, and the worker lives on', async () => {
+  // Its heap stays small (the bytes are ArrayBuffers), so --max-old-space-size alone never fired.
+  const file = join(dir, 'bytes_worker.pt');
+  writeFileSync(file, torchZip(amplifyBytes('builtins.bytes')));
+  const c = workerClient({ memoryLimitMb: 200 });
+  await assert.rejects(c.inspect({ path: file }), (e: unknown) => {
+    assert.ok(e instanceof WorkerRequestError, String(e));
+    assert.match(e.message, /ran out of memory \(limit 200 MB, setting reuseLens\.worker\.memoryLimitMb\)/);
+    return true;
+  });
+  assert.ok((await c.ping()).rssBytes < 400 * 1024 * 1024);
+});
+
+test('the worker\'s time limit ends a request with the limit and the setting, and the worker lives on', async () => {
+  const file = join(dir, 'dag_worker.pt');
+  writeFileSync(file, torchZip(doublingDag(40)));
+  const c = workerClient({ timeLimitSeconds: 0.3 });
+  const t0 = Date.now();
+  await assert.rejects(c.inspect({ path: file }), (e: unknown) => {
+    assert.ok(e instanceof WorkerRequestError, String(e));
+    assert.match(e.message, /ran out of time \(limit 0\.3 s, setting reuseLens\.worker\.timeLimitSeconds\)/);
+    return true;
+  });
+  assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`);
+  assert.equal((await c.ping()).active, 0);
 });

@@ -29,6 +29,16 @@ export class CancelledError extends Error {
 /** Checked by long loops; the worker and CLI pass one in. */
 export interface CancelToken { readonly cancelled: boolean }
 export const NEVER_CANCELLED: CancelToken = { cancelled: false };
+/**
+ * The request's time and memory budgets, checked with every cancel check. Installed by
+ * common/limits.ts when the engine loads it; this module stays free of node imports (the
+ * webviews bundle it through protocol.ts).
+ */
+let budgetCheck: () => void = () => undefined;
+export function setBudgetCheck(fn: () => void): void { budgetCheck = fn; }
+
+/** Called between chunks of every long loop. */
 export function throwIfCancelled(token: CancelToken | undefined): void {
   if (token?.cancelled) throw new CancelledError();
+  budgetCheck();
 }

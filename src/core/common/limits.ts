@@ -8,6 +8,7 @@
 // (--max-old-space-size) does not count ArrayBuffers, which is where tensor bytes and pickled
 // byte strings live.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { setBudgetCheck } from './errors';
 
 export interface RequestLimits {
   /** Seconds one request may run; 0 or undefined: no limit. */
@@ -65,7 +66,11 @@ export function checkLimits(): void {
   }
 }
 
-/** True when `bytes` more would take the process past its memory limit (an allocation to refuse). */
-export function wouldExceedMemory(bytes: number): boolean {
-  return memoryLimitBytes > 0 && process.memoryUsage.rss() + bytes > memoryLimitBytes;
+setBudgetCheck(checkLimits);
+
+/** Refuses (LimitError) an allocation of `bytes` that would take the process past its memory limit. */
+export function reserveMemory(bytes: number): void {
+  if (memoryLimitBytes <= 0) return;
+  const after = process.memoryUsage.rss() + bytes;
+  if (after > memoryLimitBytes) throw memoryError(after);
 }

@@ -3,6 +3,7 @@
 // positioned reads (data offset from the local header), deflated ones are inflated with a cap.
 // Archives come from strangers, so every size and offset in them is checked against the file
 // before it is used: nothing is allocated or read because a header says so alone.
+import { reserveMemory } from '../common/limits';
 import * as yauzl from 'yauzl';
 import { Readable } from 'node:stream';
 import { RandomAccessFile } from '../common/fileio';
@@ -111,6 +112,7 @@ export class ZipArchive {
   /** Reads a whole entry, inflating it; refuses entries over `maxBytes` (zip bombs, lying sizes). */
   async readEntry(e: ZipEntryInfo, maxBytes: number): Promise<Uint8Array> {
     const cap = Math.min(maxBytes, MAX_ENTRY_BYTES);
+    reserveMemory(Math.min(cap, e.uncompressedSize));
     if (e.uncompressedSize > cap) throw new CheckpointError(this.path, `zip entry ${e.name} is ${e.uncompressedSize} bytes, over the limit of ${cap}`);
     if (e.compressedSize > this.file.size) throw new CheckpointError(this.path, `zip entry ${e.name} claims ${e.compressedSize} compressed bytes but the file has ${this.file.size} (truncated or damaged)`);
     if (e.compression === 0) {

@@ -3,6 +3,7 @@ import { DTYPE_SIZE } from '../common/types';
 import { decodeInto, decodeFloat32, numel, HOST_LITTLE_ENDIAN } from './dtypes';
 import { RandomAccessFile } from '../common/fileio';
 import { CheckpointError, CancelToken, throwIfCancelled } from '../common/errors';
+import { reserveMemory } from '../common/limits';
 import { Arena, createArena, SLOT_BYTES } from './simd';
 import type { SideSpec, Values } from './pairTypes';
 
@@ -33,6 +34,7 @@ export class FilePool {
     }
     const i = this.spare.findIndex((b) => b.byteLength >= bytes);
     if (i >= 0) return this.spare.splice(i, 1)[0];
+    reserveMemory(bytes);
     return new Uint8Array(Math.max(bytes, 16));
   }
 
@@ -302,6 +304,7 @@ async function openSide(t: TensorInfo, pool: FilePool, chunkElements: number, mo
 export async function readTensor(t: TensorInfo, pool: FilePool, token?: CancelToken): Promise<Float64Array> {
   const n = numel(t.shape);
   if (n > MAX_MATERIALISED_ELEMENTS) throw new CheckpointError(fileOf(t), `tensor ${t.name} has ${n} elements, too many to load at once`);
+  reserveMemory(n * 8);
   const size = DTYPE_SIZE[t.dtype];
   const loc = t.location;
   let values: Float64Array;

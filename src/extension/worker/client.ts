@@ -37,6 +37,8 @@ export interface WorkerClientOptions {
   /** Absolute path of dist/worker.js. */
   workerPath: string;
   memoryLimitMb: number;
+  /** Seconds one request may run (setting reuseLens.worker.timeLimitSeconds); 0: no limit. */
+  timeLimitSeconds?: number;
   log: WorkerLog;
   /** The worker died or was killed while it had work; `reason` is a sentence fragment ("ran out of memory ..."). */
   onWorkerLost?(reason: string): void;
@@ -92,6 +94,14 @@ export class WorkerClient {
     if (mb === this.opts.memoryLimitMb) return;
     this.opts.memoryLimitMb = mb;
     if (this.current && this.current.pending === 0) this.kill(this.current, 'memory limit changed', 'restart');
+    else this.restartWhenIdle = true;
+  }
+
+  /** Takes effect on the next start; an idle worker is replaced now. */
+  setTimeLimit(seconds: number): void {
+    if (seconds === (this.opts.timeLimitSeconds ?? 0)) return;
+    this.opts.timeLimitSeconds = seconds;
+    if (this.current && this.current.pending === 0) this.kill(this.current, 'time limit changed', 'restart');
     else this.restartWhenIdle = true;
   }
 
@@ -238,10 +248,15 @@ export class WorkerClient {
     const n = ++this.generations;
     const mb = this.opts.memoryLimitMb;
     const proc = fork(this.opts.workerPath, [], {
-      execArgv: [`--max-old-space-size=${mb}`],
+      // The heap limit, and the worker's own limit on all it holds (ArrayBuffers included, see
+      // src/worker/limits.ts; --expose-gc lets it collect before judging the resident set).
+      execArgv: [`--max-old-space-size=${mb}`, '--expose-gc'],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       // In VS Code the extension host runs in Electron; this makes the child plain Node.
-      env: { ...(this.opts.env ?? process.env), ELECTRON_RUN_AS_NODE: '1' },
+      env: {
+        ...(this.opts.env ?? process.env), ELECTRON_RUN_AS_NODE: '1',
+        REUSE_LENS_MEMORY_LIMIT_MB: String(mb), REUSE_LENS_TIME_LIMIT_S: String(this.opts.timeLimitSeconds ?? 0),
+      },
     });
     const conn = createMessageConnection(new IPCMessageReader(proc), new IPCMessageWriter(proc));
     let rejectDied!: (e: WorkerLost) => void;

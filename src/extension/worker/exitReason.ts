@@ -1,7 +1,7 @@
 // Why the worker died, in words a user can act on. Pure, so it is tested without a process.
 
 /** Node prints one of these on stderr when V8's heap limit is reached. */
-const OOM_PATTERNS = [/JavaScript heap out of memory/i, /Reached heap limit/i, /Allocation failed/i, /ERR_OUT_OF_MEMORY/];
+const OOM_PATTERNS = [/JavaScript heap out of memory/i, /Reached heap limit/i, /Allocation failed/i, /ERR_OUT_OF_MEMORY/, /reuse-lens worker: ran out of memory/];
 
 export function isOutOfMemory(stderrTail: string): boolean {
   return OOM_PATTERNS.some((re) => re.test(stderrTail));

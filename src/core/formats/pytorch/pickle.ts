@@ -15,7 +15,7 @@
 // allocated. Both scale with the stream (PICKLE_LIMITS), so what a pickle may build is a small
 // multiple of what it says.
 import { CheckpointError, UnsafePickleError } from '../../common/errors';
-import { checkLimits } from '../../common/limits';
+import { checkLimits, reserveMemory } from '../../common/limits';
 import {
   CallContext, GlobalImpl, PyDict, PyFloat, PyGlobal, PyList, PyObject, PySet, PyTuple, PyValue, PyHost,
   PyContainer, typeNameOf,
@@ -144,7 +144,7 @@ class Machine implements CallContext {
   charge(bytes: number): void {
     this.dataBytes += bytes;
     if (this.dataBytes > this.maxDataBytes) this.overBudget(this.maxDataBytes, 'strings and bytes');
-    if (bytes >= 1 << 20) checkLimits();
+    if (bytes >= 1 << 20) { checkLimits(); reserveMemory(bytes); }
   }
 
   /** Counts `n` container slots and `objects` new containers or objects about to be built. */
@@ -152,7 +152,7 @@ class Machine implements CallContext {
     const bytes = n * SLOT_BYTES + objects * OBJECT_BYTES;
     this.structureBytes += bytes;
     if (this.structureBytes > this.maxStructureBytes) this.overBudget(this.maxStructureBytes, 'containers');
-    if (bytes >= 1 << 20) checkLimits();
+    if (bytes >= 1 << 20) { checkLimits(); reserveMemory(bytes); }
   }
 
   fail(problem: string): never {
