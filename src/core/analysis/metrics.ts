@@ -57,12 +57,16 @@ export interface CompareOptions {
   small?: SmallPairs;
 }
 
-export async function compareTensors(s: TensorInfo, t: TensorInfo, pool: FilePool, opts: CompareOptions): Promise<TensorPairMetrics> {
-  const n = numel(s.shape);
-  if (numel(t.shape) !== n) throw new Error(`compareTensors: ${s.name} and ${t.name} differ in size`);
+export async function compareTensors(source: TensorInfo, target: TensorInfo, pool: FilePool, opts: CompareOptions): Promise<TensorPairMetrics> {
+  const n = numel(source.shape);
+  if (numel(target.shape) !== n) throw new Error(`compareTensors: ${source.name} and ${target.name} differ in size`);
   // A dense kernel before a BatchNorm is summed per row (its output channels), without a grid.
-  const geometry = convGeometry(s.shape, opts.conv) ?? (opts.invariance === 'filter' ? rowGeometry(s.shape) : undefined);
+  const geometry = convGeometry(source.shape, opts.conv) ?? (opts.invariance === 'filter' ? rowGeometry(source.shape) : undefined);
   const acc = new PairAccumulator(geometry, 0, n);
+  // Without per-filter sums the metrics do not depend on the order of the elements: two tensors
+  // stored in the same transposed layout (Keras with Keras, ONNX with ONNX) are compared in their
+  // stored order, as plainly as safetensors (threads included), not transposed first.
+  const [s, t] = !geometry && sameStoredLayout(source, target) ? [asStored(source), asStored(target)] : [source, target];
 
   if (opts.small && smallPair(s, t)) {
     throwIfCancelled(opts.token);
@@ -84,6 +88,16 @@ export async function compareTensors(s: TensorInfo, t: TensorInfo, pool: FilePoo
     }
   }
   return metricsOf(acc, geometry, opts);
+}
+
+function sameStoredLayout(s: TensorInfo, t: TensorInfo): boolean {
+  const same = (a?: number[], b?: number[]) => !!a && !!b && a.length === b.length && a.every((x, i) => x === b[i]);
+  return !!s.permute && same(s.permute, t.permute) && same(s.storedShape, t.storedShape);
+}
+
+/** The tensor in its stored layout (its elements in file order). */
+function asStored(t: TensorInfo): TensorInfo {
+  return { ...t, shape: t.storedShape!, storedShape: undefined, permute: undefined };
 }
 
 /** Whether the pair threads can take this pair: large enough, both sides stored as plain floats. */

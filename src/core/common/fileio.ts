@@ -40,6 +40,9 @@ export class RandomAccessFile {
     return buf;
   }
 
+  /** The descriptor, for synchronous positioned reads (tensor/viewRead.ts); valid until close. */
+  get fd(): number { return this.fh.fd; }
+
   async close(): Promise<void> { await this.fh.close(); }
 }
 

@@ -17,7 +17,8 @@ import { CheckpointError } from '../common/errors';
 import { RandomAccessFile } from '../common/fileio';
 import type { Worker } from 'node:worker_threads';
 import { startCoreThread } from '../tensor/threadEntry';
-import { closeSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readlinkSync, readSync, realpathSync } from 'node:fs';
+import { baseAddress, contiguousData } from './hdf5Layout';
 import { resolve } from 'node:path';
 
 type H5Module = typeof H5;
@@ -69,7 +70,7 @@ export type Hdf5AttrValue = string | number | boolean | string[] | number[] | nu
 export class Hdf5File {
   /** Member names per group path: lookups walk from the root, and big models have many. */
   private readonly keyCache = new Map<string, Set<string>>();
-  private constructor(readonly path: string, private readonly lib: H5Module, private readonly wasm: WasmModule, private readonly file: H5.File) {}
+  private constructor(readonly path: string, private readonly lib: H5Module, private readonly wasm: WasmModule, private readonly file: H5.File, private readonly fsPath: string) {}
 
   /**
    * Opens `fsPath` (shown to the user as `displayPath`, e.g. the `.keras` it was extracted from).
@@ -88,7 +89,7 @@ export class Hdf5File {
       hdf5Faults++;
       throw new CheckpointError(displayPath, `HDF5 file cannot be opened: ${hdf5Problem(e)}`);
     }
-    return new Hdf5File(displayPath, lib, wasm, f);
+    return new Hdf5File(displayPath, lib, wasm, f, fsPath);
   }
 
   close(): void {
@@ -158,6 +159,60 @@ export class Hdf5File {
     });
   }
 
+  /**
+   * The file offset of a dataset stored contiguously, unfiltered and little-endian (what h5py
+   * writes unless asked for chunks or compression), so that it can be read with positioned reads;
+   * undefined for any other dataset. The offset comes from the dataset's object header
+   * (hdf5Layout.ts) and is trusted only when the bytes there match h5wasm's own reading of the
+   * dataset's first and last elements.
+   */
+  contiguousOffset(path: string): number | undefined {
+    const o = this.get(path);
+    if (!(o instanceof this.lib.Dataset)) return undefined;
+    return this.guard(() => {
+      const m = o.metadata;
+      if (m.chunks || !m.littleEndian || (o.filters ?? []).length > 0) return undefined;
+      const nbytes = m.size * m.total_size;
+      if (!(nbytes > 0)) return undefined;
+      const Module = this.wasm;
+      const ref = Array.from(Module.create_object_reference(this.file.file_id, '/' + path.replace(/^\/+/, '')));
+      if (ref.length !== 8) return undefined;
+      const header = ref.reduce((acc, b, i) => acc + b * 2 ** (8 * i), 0);
+      let fd: number;
+      try { fd = openSync(this.fsPath, 'r'); } catch { return undefined; }
+      try {
+        const base = baseAddress(fd);
+        const data = base === undefined ? undefined : contiguousData(fd, base, header);
+        if (!data || (data.size >= 0 && data.size !== nbytes) || data.offset + nbytes > fstatSync(fd).size) return undefined;
+        const shape = (m.shape ?? []).map(Number);
+        const k = Math.min(shape[shape.length - 1] ?? 1, 256);
+        const first = shape.map(() => 0), last = shape.map((d, i) => (i === shape.length - 1 ? d - k : d - 1));
+        const count = shape.map((_, i) => (i === shape.length - 1 ? k : 1));
+        const tail = nbytes - k * m.size;
+        for (const [at, start] of [[0, first], [tail, last]] as const) {
+          const want = this.hyperslab(path, start, count, k * m.size);
+          const got = Buffer.alloc(want.byteLength);
+          if (readSync(fd, got, 0, got.length, data.offset + at) !== got.length || !got.equals(want)) return undefined;
+        }
+        return data.offset;
+      } finally {
+        closeSync(fd);
+      }
+    });
+  }
+
+  /** `count` elements at `start` of a dataset, as h5wasm reads them (little-endian bytes). */
+  private hyperslab(path: string, start: readonly number[], count: readonly number[], nbytes: number): Buffer {
+    const Module = this.wasm;
+    const ptr = Module._malloc(nbytes);
+    try {
+      Module.get_dataset_data(this.file.file_id, '/' + path.replace(/^\/+/, ''), count.map(BigInt), start.map(BigInt), count.map(() => 1n), BigInt(ptr));
+      return Buffer.from(Module.HEAPU8.slice(ptr, ptr + nbytes));
+    } finally {
+      Module._free(ptr);
+    }
+  }
+
   /** The object at `path`; links that lead nowhere (broken, external) count as absent. */
   private get(path: string): H5.Group | H5.Dataset | H5.Datatype | null {
     const p = path.replace(/^\/+/, '') || '/';
@@ -200,7 +255,8 @@ interface WasmModule {
   HEAPU8: Uint8Array;
   _malloc(n: number): number;
   _free(p: number): void;
-  get_dataset_data(fileId: bigint, path: string, count: null, offset: null, stride: null, ptr: bigint): number;
+  get_dataset_data(fileId: bigint, path: string, count: bigint[] | null, offset: bigint[] | null, stride: bigint[] | null, ptr: bigint): number;
+  create_object_reference(fileId: bigint, path: string): ArrayLike<number>;
 }
 
 /**

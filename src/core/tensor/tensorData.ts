@@ -6,12 +6,14 @@ import { CheckpointError, CancelToken, throwIfCancelled } from '../common/errors
 import { reserveMemory } from '../common/limits';
 import { Arena, createArena, SLOT_BYTES } from './simd';
 import type { SideSpec, Values } from './pairTypes';
+import { ViewReader, viewOf } from './viewRead';
 
 /**
  * Reads tensor data described by TensorInfo.location. The only module that turns stored
- * bytes into numbers. Contiguous tensors stream in chunks with positioned reads; strided,
- * permuted or loader-backed tensors are materialised (they are small in practice: Keras
- * kernels, deflated npz members) and then handed out in the same chunked form.
+ * bytes into numbers. Contiguous tensors stream in chunks with positioned reads; strided and
+ * permuted ones (Keras, TF.js and ONNX kernels, torch views) stream in canonical order through
+ * blocked transposes (viewRead.ts); only loader-backed ones (deflated npz members, HDF5 datasets
+ * that are chunked or compressed) are materialised, then handed out in the same chunked form.
  */
 export class FilePool {
   private files = new Map<string, Promise<RandomAccessFile>>();
@@ -267,9 +269,22 @@ interface Side {
 
 async function openSide(t: TensorInfo, pool: FilePool, chunkElements: number, mode: Mode, token?: CancelToken): Promise<Side> {
   const n = numel(t.shape);
+  const view = isPlainContiguous(t) ? undefined : viewOf(t);
+  if (view) {
+    // Strided or permuted, in one file: canonical order a band at a time, never the whole tensor.
+    const reader = new ViewReader(view, await pool.get(view.file), t.name);
+    const per = Math.min(chunkElements, Math.max(n, 1));
+    const owned = [pool.acquire(per * 8), pool.acquire(per * 8)];
+    const out = owned.map((b) => new Float64Array(b.buffer, b.byteOffset, per));
+    return {
+      fetch: async (start, count, slot) => reader.read(start, count, out[slot]),
+      values: (slot, _start, count) => out[slot].subarray(0, count),
+      dispose: () => pool.release(...owned),
+    };
+  }
   if (!isPlainContiguous(t)) {
-    // Strided, permuted or loader-backed (dequantized storage comes through a loader): small in practice, so materialised
-    // (as float64: such a side never takes the float32 mode, see float32Capable).
+    // Loader-backed (dequantized storage included): materialised (as float64: such a side never takes the
+    // float32 mode, see float32Capable).
     const all = await readTensor(t, pool, token);
     return { fetch: async () => undefined, values: (_slot, start, count) => all.subarray(start, start + count), dispose: () => undefined };
   }
@@ -308,6 +323,12 @@ export async function readTensor(t: TensorInfo, pool: FilePool, token?: CancelTo
   const size = DTYPE_SIZE[t.dtype];
   const loc = t.location;
   let values: Float64Array;
+  const view = viewOf(t);
+  if (view && (t.permute || loc.kind === 'strided')) {
+    values = new Float64Array(n);
+    new ViewReader(view, await pool.get(view.file), t.name).read(0, n, values);
+    return values;
+  }
   if (loc.kind === 'contiguous') {
     values = new Float64Array(n);
     for await (const c of streamTensor({ ...t, permute: undefined }, pool, DEFAULT_CHUNK_ELEMENTS, token)) values.set(c.data.subarray(0, c.length), c.start);
@@ -317,7 +338,7 @@ export async function readTensor(t: TensorInfo, pool: FilePool, token?: CancelTo
     values = new Float64Array(n);
     decodeInto(raw, t.dtype, loc.littleEndian, n, values);
   } else {
-    values = await readStrided(t, pool, n, token);
+    throw new Error(`unreachable: strided tensor ${t.name} without a view`);
   }
   if (t.permute) values = permute(values, t.storedShape ?? t.shape, t.permute);
   return values;
@@ -325,42 +346,6 @@ export async function readTensor(t: TensorInfo, pool: FilePool, token?: CancelTo
 
 function fileOf(t: TensorInfo): string {
   return t.location.kind === 'loader' ? t.name : t.location.file;
-}
-
-/** Elements of a stride-0 view we expand without question (larger ones must be mostly stored data). */
-const MAX_BROADCAST_ELEMENTS = 1 << 22;
-
-async function readStrided(t: TensorInfo, pool: FilePool, n: number, token?: CancelToken): Promise<Float64Array> {
-  const loc = t.location;
-  if (loc.kind !== 'strided') throw new Error('unreachable');
-  const shape = t.storedShape ?? t.shape;
-  const { strides, storageOffset } = loc;
-  if (strides.length !== shape.length) throw new CheckpointError(loc.file, `tensor ${t.name}: ${strides.length} strides for ${shape.length} dimensions`);
-  // Extent of storage the view touches; must lie inside the storage.
-  let maxIndex = storageOffset;
-  for (let k = 0; k < shape.length; k++) {
-    if (strides[k] < 0) throw new CheckpointError(loc.file, `tensor ${t.name}: negative stride`);
-    if (shape[k] > 0) maxIndex += (shape[k] - 1) * strides[k];
-  }
-  if (n > 0 && maxIndex >= loc.storageElements) {
-    throw new CheckpointError(loc.file, `tensor ${t.name} reaches element ${maxIndex} of a storage of ${loc.storageElements}`);
-  }
-  const span = n === 0 ? 0 : maxIndex - storageOffset + 1;
-  // A view may repeat storage elements (stride 0, torch.expand), but a file of a few bytes must
-  // not make us allocate gigabytes: repeats beyond what a real broadcast needs are refused.
-  if (n > MAX_BROADCAST_ELEMENTS && n > 64 * span) {
-    throw new CheckpointError(loc.file, `tensor ${t.name} is a view of ${n} elements over ${span} stored ones (stride 0); refused as too large to expand`);
-  }
-  const storage = await readTensor({ name: t.name, dtype: t.dtype, shape: [span], location: { kind: 'contiguous', file: loc.file, offset: loc.offset + storageOffset * DTYPE_SIZE[t.dtype], littleEndian: loc.littleEndian } }, pool, token);
-  const out = new Float64Array(n);
-  const idx = new Array(shape.length).fill(0);
-  for (let i = 0; i < n; i++) {
-    let p = 0;
-    for (let k = 0; k < shape.length; k++) p += idx[k] * strides[k];
-    out[i] = storage[p];
-    for (let k = shape.length - 1; k >= 0; k--) { if (++idx[k] < shape[k]) break; idx[k] = 0; }
-  }
-  return out;
 }
 
 /** Transposes C-order `values` of `stored` shape so that canonical axis k is stored axis perm[k]. */

@@ -91,3 +91,10 @@ export function doublingDag(depth = 40): Buffer {
   for (let i = depth - 1; i >= 0; i--) o.raw(EMPTY_DICT, MARK).shortUnicode('a').get(i + 1).shortUnicode('b').get(i + 1).raw(SETITEMS).put(i).raw(POP);
   return o.get(0).raw(STOP).bytes();
 }
+
+/** A pickle that only works: `pairs` times NONE POP (two operations each), then None. */
+export function busyWork(pairs = 24_000_000): Buffer {
+  const body = Buffer.alloc(pairs * 2);
+  for (let i = 0; i < body.length; i += 2) { body[i] = NONE; body[i + 1] = POP; }
+  return Buffer.concat([Buffer.from([0x80, 2]), body, Buffer.from([NONE, STOP])]);
+}

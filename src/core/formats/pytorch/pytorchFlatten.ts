@@ -40,6 +40,20 @@ function children(v: PyValue): [string, PyValue][] | undefined {
 /** Longest key kept whole in a name (real keys are module and parameter names, far shorter). */
 const MAX_KEY_CHARS = 1000;
 
+/** The children of a container, without their names. */
+function childValues(v: PyValue): PyValue[] {
+  if (v instanceof PyDict) return v.values;
+  if (v instanceof PyList || v instanceof PyTuple) return v.items;
+  if (v instanceof PyObject && v.state instanceof PyDict) return v.state.values;
+  return [];
+}
+
+/** Whether `children(v)` has children to give, without building them. */
+function isContainer(v: PyValue): boolean {
+  return v instanceof PyDict || v instanceof PyList || v instanceof PyTuple
+    || (v instanceof PyObject && v.className === 'argparse.Namespace' && v.state instanceof PyDict);
+}
+
 function keyName(k: PyValue): string {
   return typeof k === 'string' ? (k.length > MAX_KEY_CHARS ? k.slice(0, MAX_KEY_CHARS) + '…' : k) : typeof k === 'number' || typeof k === 'bigint' ? String(k) : shortRepr(k, 60);
 }
@@ -51,8 +65,8 @@ function isOptimizerState(v: PyValue): boolean {
 class Walker {
   /** Nodes pushed so far, over every walk of this checkpoint (the budget bounds time and memory). */
   pushed = 0;
-  /** Tensors under each container already counted: shared subtrees are counted once. */
-  private readonly counts = new Map<object, number>();
+  /** Tensors and tree nodes under each container already measured: shared subtrees are measured once. */
+  private readonly sizes = new Map<object, { tensors: number; nodes: number }>();
   constructor(private readonly file: string) {}
 
   private charge(n: number): void {
@@ -99,29 +113,46 @@ class Walker {
     }
   }
 
-  /** Tensors reachable under `v`, each shared container counted once (by identity). */
-  countTensors(root: PyValue): number {
-    const known = (x: PyValue): number | undefined => (x instanceof TensorRef ? 1 : children(x) ? this.counts.get(x as object) : 0);
-    // Post-order without recursion: a container's count is the sum of its children's.
-    const stack: { v: PyValue; kids?: PyValue[] }[] = [{ v: root }];
+  /** Tensors reachable under `root`, each shared container counted once (by identity). */
+  countTensors(root: PyValue): number { return this.measure(root).tensors; }
+
+  /**
+   * Refuses (before walking it) a value whose tree of paths is larger than what is left of the
+   * budget: a DAG that doubles at each of 40 levels is 40 containers but 2^40 paths.
+   */
+  checkTreeSize(root: PyValue): void {
+    const nodes = this.measure(root).nodes;
+    if (this.pushed + nodes > FLATTEN_LIMITS.maxVisits) this.charge(nodes);
+  }
+
+  /**
+   * Tensors and tree nodes under `root`, in time linear in the graph: each container is measured
+   * once (by identity), post-order without recursion; a container met inside itself is a cycle.
+   */
+  private measure(root: PyValue): { tensors: number; nodes: number } {
+    const leaf = (x: PyValue) => ({ tensors: x instanceof TensorRef ? 1 : 0, nodes: 1 });
+    const known = (x: PyValue) => (isContainer(x) ? this.sizes.get(x as object) : leaf(x));
+    const stack: { v: PyValue; depth: number; kids?: PyValue[] }[] = [{ v: root, depth: 0 }];
     const open = new Set<object>();
-    this.charge(1);
+    let visited = 0;
     while (stack.length) {
       const top = stack[stack.length - 1];
       if (known(top.v) !== undefined) { stack.pop(); continue; }
       if (!top.kids) {
         const key = top.v as object;
         if (open.has(key)) this.cycle('a value');
-        if (stack.length > FLATTEN_LIMITS.maxDepth) throw new CheckpointError(this.file, `checkpoint nests more than ${FLATTEN_LIMITS.maxDepth} levels deep`);
+        if (top.depth >= FLATTEN_LIMITS.maxDepth) throw new CheckpointError(this.file, `checkpoint nests more than ${FLATTEN_LIMITS.maxDepth} levels deep`);
         open.add(key);
-        top.kids = children(top.v)!.map(([, x]) => x);
-        this.charge(top.kids.length);
-        for (const k of top.kids) if (known(k) === undefined) stack.push({ v: k });
+        top.kids = childValues(top.v);
+        // Every distinct edge is looked at once: bounded by the pickle's own size.
+        visited += top.kids.length;
+        if ((visited & 0xffff) < top.kids.length) checkLimits();
+        for (const k of top.kids) if (known(k) === undefined) stack.push({ v: k, depth: top.depth + 1 });
         continue;
       }
-      let n = 0;
-      for (const k of top.kids) n += known(k)!;
-      this.counts.set(top.v as object, n);
+      let tensors = 0, nodes = 1;
+      for (const k of top.kids) { const m = known(k)!; tensors += m.tensors; nodes += m.nodes; }
+      this.sizes.set(top.v as object, { tensors, nodes });
       open.delete(top.v as object);
       stack.pop();
     }
@@ -141,6 +172,7 @@ export function flattenCheckpoint(root: PyValue, file: string): Flattened {
 
   /** Puts every tensor of `v` under `prefix`; non-tensor leaves become entries named `entryPrefix...`. */
   const takeModel = (v: PyValue, prefix: string, entryPrefix: string): void => {
+    w.checkTreeSize(v);
     w.walk(v, prefix, (path, x) => {
       if (x instanceof TensorRef) {
         const name = path || 'tensor';
