@@ -175,6 +175,7 @@ export class Hdf5File {
       const nbytes = m.size * m.total_size;
       if (!(nbytes > 0)) return undefined;
       const Module = this.wasm;
+      if (typeof Module?.create_object_reference !== 'function') return undefined;
       const ref = Array.from(Module.create_object_reference(this.file.file_id, '/' + path.replace(/^\/+/, '')));
       if (ref.length !== 8) return undefined;
       const header = ref.reduce((acc, b, i) => acc + b * 2 ** (8 * i), 0);

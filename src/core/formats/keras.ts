@@ -167,12 +167,16 @@ export async function openKerasHdf5(fsPath: string, displayPath: string, ctx: Op
   const describeCtx: KerasDescribeContext = { config: ctx.config, metadata: ctx.metadata, entries: ctx.entries, warnings: ctx.warnings };
   // The structure walk runs in the HDF5 thread, which a damaged file can hang: see hdf5.ts.
   const d = await runInHdf5Thread<KerasDescription>({ op: 'keras', fsPath, displayPath, ctx: describeCtx }, HDF5_IDLE_MS);
-  const tensors: TensorInfo[] = d.tensors.map(({ dataset, bytes, ...t }) => ({
+  const tensors: TensorInfo[] = d.tensors.map(({ dataset, bytes, fileOffset, ...t }) => ({
     ...t,
-    location: {
-      kind: 'loader', littleEndian: true,
-      load: async () => runInHdf5Thread<Uint8Array>({ op: 'read', fsPath: ctx.ensure ? await ctx.ensure() : fsPath, displayPath, dataset }, datasetReadMs(bytes)),
-    },
+    // A plain .h5 stays where it is: its contiguous datasets are read like safetensors. (The HDF5
+    // file inside a .keras is a temporary copy that may be re-created: read through h5wasm.)
+    location: fileOffset !== undefined && !ctx.ensure
+      ? { kind: 'contiguous', file: fsPath, offset: fileOffset, littleEndian: true }
+      : {
+        kind: 'loader', littleEndian: true,
+        load: async () => runInHdf5Thread<Uint8Array>({ op: 'read', fsPath: ctx.ensure ? await ctx.ensure() : fsPath, displayPath, dataset }, datasetReadMs(bytes)),
+      },
   }));
   const architecture = ctx.architecture ?? d.architecture;
   return { path: displayPath, format: d.format, tensors, layerOrder: d.layerOrder, entries: d.entries, files, warnings: d.warnings, metadata: d.metadata, ...(architecture ? { architecture } : {}) };
@@ -187,7 +191,14 @@ export interface KerasDescribeContext {
 }
 
 /** A tensor as the HDF5 thread describes it: where its dataset is instead of a loader. */
-export interface DescribedTensor { name: string; dtype: DType; shape: number[]; storedShape?: number[]; permute?: number[]; dataset: string; bytes: number }
+export interface DescribedTensor {
+  name: string; dtype: DType; shape: number[]; storedShape?: number[]; permute?: number[]; dataset: string; bytes: number;
+  /** Where the dataset's bytes start in the file, when it is stored contiguously, unfiltered, little-endian. */
+  fileOffset?: number;
+}
+
+/** Datasets of at least this many bytes are read at their file offset when they can be. */
+const DIRECT_READ_MIN_BYTES = 256 * 1024;
 
 /** The Keras structure of an HDF5 file, as plain data the HDF5 thread posts back. */
 export interface KerasDescription {
@@ -371,7 +382,10 @@ function describe(f: Hdf5File, ds: string, name: string, cls: string | undefined
   const layout = kerasLayout(cls, variable, info.shape);
   // Only sizes the read's deadline; a lying shape is refused when the tensor is read.
   const bytes = info.shape.reduce((a, b) => a * b, 1) * DTYPE_SIZE[info.dtype];
-  return { name, dtype: info.dtype, ...layout, dataset: ds, bytes };
+  // Large datasets stored plainly are read at their file offset (streamed, never whole); small
+  // ones cost less through h5wasm than finding that offset.
+  const fileOffset = bytes >= DIRECT_READ_MIN_BYTES ? f.contiguousOffset(ds) : undefined;
+  return { name, dtype: info.dtype, ...layout, dataset: ds, bytes, ...(fileOffset !== undefined ? { fileOffset } : {}) };
 }
 
 function layerOrderOf(tensors: { name: string }[]): string[] {
