@@ -198,7 +198,7 @@ export interface DescribedTensor {
 }
 
 /** Datasets of at least this many bytes are read at their file offset when they can be. */
-const DIRECT_READ_MIN_BYTES = 256 * 1024;
+const DIRECT_READ_MIN_BYTES = 64 * 1024;
 
 /** The Keras structure of an HDF5 file, as plain data the HDF5 thread posts back. */
 export interface KerasDescription {
