@@ -12,6 +12,7 @@
 //            --no-experiment (skip bench/experiment.mjs, the replacement experiment on the demo)
 //            --gb N (bench/scale.mjs also compares a sharded bf16 pair of N GB per side, warm and cold)
 //            --no-runtimes (skip bench/experiment-runtimes.mjs, TF.js and ONNX Runtime experiments)
+//            --transposed-only (only the rows of one big matrix stored [in, out]: Keras, ONNX)
 //
 // What is timed: ours is the whole `node dist/cli.js compare A B --csv` process (start-up
 // included), and the same with --json. A Python baseline times itself from just before
@@ -52,6 +53,43 @@ function ensurePair() {
   const r = spawnSync(PY, [join(ROOT, 'bench/generate.py'), dir, '--mb', String(mb)], { stdio: ['ignore', 'pipe', 'inherit'] });
   if (r.status !== 0) throw new Error('bench/generate.py failed');
   return JSON.parse(readFileSync(manifest, 'utf8'));
+}
+
+/** One big matrix stored [in, out] as Keras and ONNX store it, and as safetensors (bench/generate_transposed.py). */
+function ensureTransposed() {
+  const manifest = f('manifest-transposed.json');
+  if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).mb === mb) return JSON.parse(readFileSync(manifest, 'utf8'));
+  log(`generating the ${mb} MB transposed-layout pairs in ${dir} ...`);
+  const r = spawnSync(PY, [join(ROOT, 'bench/generate_transposed.py'), dir, '--mb', String(mb)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error('bench/generate_transposed.py failed');
+  return JSON.parse(readFileSync(manifest, 'utf8'));
+}
+const KERAS_ROW = 'ours (Keras .h5, one Dense kernel)', ONNX_ROW = 'ours (ONNX, MatMul weights)', PLAIN_ROW = 'ours (safetensors, the same matrix)';
+const transposedContenders = () => ({
+  [KERAS_ROW]: () => oursCli(f('dense-src.h5'), f('dense-tgt.h5')),
+  [ONNX_ROW]: () => oursCli(f('matmul-src.onnx'), f('matmul-tgt.onnx')),
+  [PLAIN_ROW]: () => oursCli(f('plain-src.safetensors'), f('plain-tgt.safetensors')),
+});
+const transposedFiles = () => ['dense', 'matmul', 'plain'].flatMap((k) => ['src', 'tgt'].map((t) => f(`${k}-${t}.${k === 'dense' ? 'h5' : k === 'matmul' ? 'onnx' : 'safetensors'}`)));
+
+/**
+ * The targets of the transposed rows: a compare's memory does not grow with the matrix (peak RSS
+ * under the limit), Keras and ONNX take at most twice the safetensors compare of the same bytes,
+ * and all three report the same RMSE.
+ */
+function transposedTargets(med, results, tm, target) {
+  const plain = med[PLAIN_ROW];
+  for (const row of [KERAS_ROW, ONNX_ROW]) {
+    const v = med[row];
+    if (!v || !plain) { target(`${row}: compare of ${tm.rows}x${tm.cols} float32`, 'failed', '', false); continue; }
+    target(`${row.replace(/^ours \((.*)\)$/, '$1')} vs safetensors of the same ${(tm.bytes / 1e6).toFixed(0)} MB matrix: time, peak RSS`,
+      `${(v.ms / plain.ms).toFixed(2)}x, ${v.rssMB.toFixed(0)} MB`, `≤ 2x, < ${RSS_LIMIT_MB} MB`, v.ms <= 2 * plain.ms && v.rssMB < RSS_LIMIT_MB);
+  }
+  const sums = [KERAS_ROW, ONNX_ROW, PLAIN_ROW].map((k) => results[k]?.[0]?.checksum);
+  if (sums.every((x) => x !== undefined)) {
+    const dev = Math.max(...sums.map((x) => Math.abs(x - sums[2]) / sums[2]));
+    target('Keras, ONNX and safetensors of the same matrix report the same RMSE', `largest deviation ${dev.toExponential(1)}`, '≤ 1e-6', dev <= 1e-6);
+  }
 }
 
 /** Reads every file once so that all contenders find them in the page cache. */
@@ -161,6 +199,30 @@ async function workerStart() {
 // ---- main ------------------------------------------------------------------------------
 async function main() {
   if (!existsSync(CLI)) throw new Error('dist/cli.js is missing: run `npm run build` first (npm run bench does)');
+  if (flag('--transposed-only')) {
+    const tm = ensureTransposed();
+    warm(transposedFiles());
+    const results = Object.fromEntries(Object.keys(transposedContenders()).map((k) => [k, []]));
+    for (let r = 0; r < runs; r++) {
+      for (const [name, run] of Object.entries(transposedContenders())) {
+        const x = await run();
+        results[name].push(x);
+        log(`run ${r + 1}/${runs} ${name}: ${x.ms.toFixed(0)} ms, ${x.rssMB.toFixed(0)} MB`);
+      }
+    }
+    const med = Object.fromEntries(Object.entries(results).map(([k, xs]) => [k, { ms: median(xs.map((x) => x.ms)), rssMB: Math.max(...xs.map((x) => x.rssMB)) }]));
+    const targets = [];
+    transposedTargets(med, results, tm, (what, measured, goal, ok) => targets.push({ what, measured, goal, ok }));
+    const lines = [`Matrix ${tm.rows}x${tm.cols} float32 (${(tm.bytes / 1e6).toFixed(0)} MB per file), in the page cache; median of ${runs} alternating runs.`, '',
+      '| Contender | Time (median) | Peak RSS |', '|---|---:|---:|',
+      ...Object.entries(med).map(([k, v]) => `| ${k} | ${(v.ms / 1000).toFixed(2)} s | ${v.rssMB.toFixed(0)} MB |`), '',
+      '| Target | Measured | Goal | |', '|---|---:|---:|---|',
+      ...targets.map((t) => `| ${t.what} | ${t.measured} | ${t.goal} | ${t.ok ? 'met' : '**not met**'} |`)];
+    process.stdout.write(lines.join('\n') + '\n');
+    if (targets.some((t) => !t.ok)) process.exitCode = 1;
+    return;
+  }
+
   const m = ensurePair();
   driver = await buildDriver(join(work, 'driver.js'));
   const st = [f('src.safetensors'), f('tgt.safetensors')];
@@ -168,12 +230,18 @@ async function main() {
   const half = (tag) => [f(`half-src.${tag}.safetensors`), f(`half-tgt.${tag}.safetensors`)];
   warm([...st, ...pt, ...half('f32'), ...half('f16'), ...half('bf16')]);
 
+  const tm = ensureTransposed();
+  warm(transposedFiles());
+
   if (small) {
     const a = await oursCli(...st);
     const b = await oursCli(...pt);
-    const worst = Math.max(a.rssMB, b.rssMB);
-    log(`compare ${mb} MB pair: safetensors ${a.ms.toFixed(0)} ms, .pt ${b.ms.toFixed(0)} ms; peak RSS ${worst.toFixed(0)} MB (limit ${RSS_LIMIT_MB})`);
+    const k = await transposedContenders()[KERAS_ROW]();
+    const o = await transposedContenders()[ONNX_ROW]();
+    const worst = Math.max(a.rssMB, b.rssMB, k.rssMB, o.rssMB);
+    log(`compare ${mb} MB pair: safetensors ${a.ms.toFixed(0)} ms, .pt ${b.ms.toFixed(0)} ms, Keras ${k.ms.toFixed(0)} ms, ONNX ${o.ms.toFixed(0)} ms; peak RSS ${worst.toFixed(0)} MB (limit ${RSS_LIMIT_MB})`);
     if (Math.abs(a.checksum - b.checksum) > 1e-9 * Math.max(1, a.checksum)) { log('FAIL: safetensors and .pt reports differ'); process.exit(1); }
+    if (Math.abs(k.checksum - o.checksum) > 1e-6 * Math.max(1, k.checksum)) { log('FAIL: Keras and ONNX reports of the same matrix differ'); process.exit(1); }
     if (!(worst < RSS_LIMIT_MB)) { log('FAIL: peak RSS over the limit'); process.exit(1); }
     // Tens of thousands of small tensors (1k and 10k here; 100k in the full run).
     if (spawnSync(process.execPath, [join(ROOT, 'bench/scale.mjs'), '--small', '--no-python'], { stdio: 'inherit' }).status !== 0) { log('FAIL: bench/scale.mjs --small'); process.exit(1); }
@@ -192,6 +260,7 @@ async function main() {
       'numpy memmap, float32': () => py('baseline_numpy.py', st),
       'numpy memmap, float64': () => py('baseline_numpy.py', [...st, '--f64']),
     } : {}),
+    ...transposedContenders(),
     'cat both safetensors (plain read)': () => cat(...st),
     'cat both .pt (plain read)': () => cat(...pt),
   };
@@ -252,7 +321,7 @@ async function main() {
   // Same answers: the sum of the per-tensor RMSEs of every contender against numpy in float64.
   const ref = results['numpy memmap, float64']?.[0]?.checksum;
   if (ref) {
-    const devs = Object.entries(results).flatMap(([k, xs]) => xs.filter((x) => x.checksum !== undefined).map((x) => [k, Math.abs(x.checksum - ref) / ref]));
+    const devs = Object.entries(results).filter(([k]) => !(k in transposedContenders())).flatMap(([k, xs]) => xs.filter((x) => x.checksum !== undefined).map((x) => [k, Math.abs(x.checksum - ref) / ref]));
     const worst = devs.reduce((w, d) => (d[1] > w[1] ? d : w), ['', 0]);
     target('every contender computed the same RMSEs (sum over all tensors, vs numpy float64)', `largest deviation ${worst[1].toExponential(1)}${worst[0] ? ` (${worst[0]})` : ''}`, '≤ 1e-5', worst[1] <= 1e-5);
   }
@@ -264,6 +333,7 @@ async function main() {
     if (v.error) target(`inspect (headers) of the ${mb} MB ${k}`, `not measured: ${v.error}`, '< 50 ms, < 1 MB read', false);
     else target(`inspect (headers) of the ${mb} MB ${k}`, `${v.ms.toFixed(1)} ms, ${(v.bytesRead / 1024).toFixed(0)} KB read`, '< 50 ms, < 1 MB read', v.ms < 50 && v.bytesRead < 1 << 20);
   }
+  transposedTargets(med, results, tm, target);
   target('worker process start (fork to first answer)', wStart === undefined ? 'dist/worker.js not built' : `${wStart.toFixed(0)} ms`, '< 300 ms', wStart !== undefined && wStart < 300);
   lines.push('| Target | Measured | Goal | |');
   lines.push('|---|---:|---:|---|');

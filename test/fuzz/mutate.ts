@@ -3,6 +3,7 @@
 // and JSON offsets, .npy header length and dict, zip directory and local-header fields,
 // duplicate zip entries), because random flips rarely hit the few bytes that matter most.
 import { Rng } from './rng';
+import { isPickle, mainPickleStart, mutatePickleAt } from './mutatePickle';
 
 export interface Mutant { bytes: Uint8Array; steps: string[] }
 
@@ -363,6 +364,19 @@ const zipEntryData: Mutator = (b, r) => {
   return { bytes: out, step: `in zip entry ${rec.name}: ${m.step}` };
 };
 
+/** Pickle-aware edits of a torch zip's stored data.pkl (same length: the zip's sizes stay right). */
+const zipPickle: Mutator = (b, r) => {
+  const z = zipLayout(b);
+  const rec = z?.records.find((x) => x.name.endsWith('data.pkl') && x.method === 0);
+  if (!rec || rec.lh + 30 > b.byteLength) return undefined;
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const start = rec.lh + 30 + dv.getUint16(rec.lh + 26, true) + dv.getUint16(rec.lh + 28, true);
+  const m = mutatePickleAt(b, start, r, true);
+  return m && { bytes: m.bytes, step: `in ${rec.name}: ${m.step}` };
+};
+
+const rawPickle: Mutator = (b, r) => mutatePickleAt(b, mainPickleStart(b), r, false);
+
 // ---------------------------------------------------------------- JSON files (TF.js model.json, shard indexes)
 
 function isJson(b: Uint8Array): boolean {
@@ -383,7 +397,8 @@ const jsonEdit: Mutator = (b, r) => {
 function mutatorsFor(b: Uint8Array): Mutator[] {
   if (isSafetensors(b)) return [safetensorsLength, safetensorsHeader, safetensorsHeader, safetensorsHeader];
   if (isNpy(b)) return [npyLength, npyDict, npyDict, npyDict];
-  if (isZip(b)) return [zipDirectory, zipDirectory, zipLocalHeader, zipDuplicate, zipName, zipEntryData, zipEntryData];
+  if (isZip(b)) return [zipDirectory, zipDirectory, zipLocalHeader, zipDuplicate, zipName, zipEntryData, zipEntryData, zipPickle, zipPickle];
+  if (isPickle(b)) return [rawPickle];
   if (isJson(b)) return [jsonEdit, jsonEdit, jsonEdit];
   return [];
 }

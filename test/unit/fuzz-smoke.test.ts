@@ -6,11 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runFuzz, formatSummary } from '../fuzz/runner';
 
-test('300 seeded mutants of safetensors, NumPy, PyTorch, TF.js and ONNX fixtures end in a result or a clean error', { timeout: 180_000 }, async () => {
+test('300 seeded mutants of safetensors, NumPy, PyTorch (pickle opcodes included), Keras, TF.js and ONNX fixtures end in a result or a clean error', { timeout: 180_000 }, async () => {
   const lines: string[] = [];
   const s = await runFuzz({
     seed: 20260101, count: 300, seconds: 40, save: false, log: (l) => lines.push(l),
-    filter: /^(safetensors|numpy|pytorch|pairs|tfjs|onnx|hostile)[/\\]/,
+    filter: /^(safetensors|numpy|pytorch|pairs|keras|keras-direct|tfjs|onnx|hostile)[/\\]/,
   });
   assert.ok(s.inputs >= 100, `only ${s.inputs} inputs ran in the time allowed:\n${formatSummary(s)}`);
   assert.equal(s.findings.length, 0, `${formatSummary(s)}\n${lines.filter((l) => /FINDING/.test(l)).join('\n')}`);
