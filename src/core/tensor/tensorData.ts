@@ -325,8 +325,10 @@ export async function readTensor(t: TensorInfo, pool: FilePool, token?: CancelTo
   let values: Float64Array;
   const view = viewOf(t);
   if (view && (t.permute || loc.kind === 'strided')) {
+    // The reader checks the view (extent, repeats) before anything the size of the tensor is allocated.
+    const reader = new ViewReader(view, await pool.get(view.file), t.name);
     values = new Float64Array(n);
-    new ViewReader(view, await pool.get(view.file), t.name).read(0, n, values);
+    reader.read(0, n, values);
     return values;
   }
   if (loc.kind === 'contiguous') {
