@@ -43,12 +43,18 @@ export class PyTuple extends PyContainer {
 }
 
 export class PyList extends PyContainer {
-  readonly items: PyValue[] = [];
+  /** `items` is taken, not copied (a caller that copies has charged for it). */
+  constructor(readonly items: PyValue[] = []) {
+    super();
+    for (const v of items) this.grow(v);
+  }
 }
 
 export class PySet extends PyContainer {
-  readonly items: PyValue[] = [];
-  constructor(readonly frozen = false) { super(); }
+  constructor(readonly frozen = false, readonly items: PyValue[] = []) {
+    super();
+    for (const v of items) this.grow(v);
+  }
 }
 
 /** dict / OrderedDict / defaultdict, insertion ordered. Keys that are primitives are unique. */
