@@ -1,4 +1,4 @@
-// Mutations aimed at the pickle machine's work budgets (src/core/formats/pickle.ts): they walk the
+// Mutations aimed at the pickle machine's work budgets (src/core/formats/pytorch/pickle.ts): they walk the
 // opcodes of a pickle (a legacy .pt, a .pkl, or the stored data.pkl of a torch zip) and change
 // what the machine is asked to build: calls (REDUCE) of container copiers on memoised values,
 // BUILD with memoised state, memo gets of other entries, self-appends (cycles), swapped opcodes.

@@ -11,9 +11,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { amplifyBytes, busyWork, copyContainer, doublingDag, torchZip, wideCycle } from './helpers/pickleBombs';
-import { unpickle } from '../../src/core/formats/pickle';
-import { SAFE_GLOBALS } from '../../src/core/formats/pickleGlobals';
-import { flattenCheckpoint } from '../../src/core/formats/pytorchFlatten';
+import { unpickle } from '../../src/core/formats/pytorch/pickle';
+import { SAFE_GLOBALS } from '../../src/core/formats/pytorch/pickleGlobals';
+import { flattenCheckpoint } from '../../src/core/formats/pytorch/pytorchFlatten';
 import { WorkerClient } from '../../src/extension/worker/client';
 import { WorkerRequestError } from '../../src/extension/worker/errors';
 
@@ -81,7 +81,7 @@ test('counting tensors shares work on repeated objects: a doubling DAG under an 
   const dag = unpickle(doublingDag(40), 0, { file: 'dag.pkl', globals: SAFE_GLOBALS }).value;
   const t0 = Date.now();
   // The optimizer entry is only counted (no names are made for it), so 2^40 paths cost 40 visits.
-  const root = unpickle(Buffer.concat([Buffer.from([0x80, 2, 0x7d, 0x8c, 9]), Buffer.from('optimizer'), Buffer.from([0x7d, 0x73, 0x2e])]), 0, { file: 'x.pkl', globals: SAFE_GLOBALS }).value as import('../../src/core/formats/pickleValues').PyDict;
+  const root = unpickle(Buffer.concat([Buffer.from([0x80, 2, 0x7d, 0x8c, 9]), Buffer.from('optimizer'), Buffer.from([0x7d, 0x73, 0x2e])]), 0, { file: 'x.pkl', globals: SAFE_GLOBALS }).value as import('../../src/core/formats/pytorch/pickleValues').PyDict;
   root.values[0] = dag;
   const flat = flattenCheckpoint(root, 'x.pt');
   assert.deepEqual(flat.entries.map((e) => e.name), ['optimizer']);

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { PICKLE_LIMITS, unpickle } from '../../src/core/formats/pickle';
-import { StorageTable, TORCH_ALLOWED_GLOBALS } from '../../src/core/formats/pytorchGlobals';
+import { PICKLE_LIMITS, unpickle } from '../../src/core/formats/pytorch/pickle';
+import { StorageTable, TORCH_ALLOWED_GLOBALS } from '../../src/core/formats/pytorch/pytorchGlobals';
 import { CheckpointError } from '../../src/core/common/errors';
 import { copyContainer } from './helpers/pickleBombs';
 
