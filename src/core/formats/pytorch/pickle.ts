@@ -1,5 +1,5 @@
 // A pickle interpreter that executes nothing. It reads protocols 0-5 into plain data
-// (src/core/formats/pickleValues.ts). GLOBAL, STACK_GLOBAL and INST resolve names against an
+// (src/core/formats/pytorch/pickleValues.ts). GLOBAL, STACK_GLOBAL and INST resolve names against an
 // allow-list of globals whose meaning we implement ourselves; any other name stops the read at
 // the moment it is looked up, before anything could call it, with UnsafePickleError.
 //
