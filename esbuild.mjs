@@ -11,7 +11,7 @@ const production = process.argv.includes('--production');
 // h5wasm is ESM-only and reads import.meta.url to locate itself; in a CommonJS bundle
 // that must come from __filename.
 const importMetaUrl = {
-  banner: { js: "const __import_meta_url = require('url').pathToFileURL(__filename).href;" },
+  banner: { js: "const __import_meta_url = require('url').pathToFileURL(__filename).href; const __builtin_require = require;" },
   define: { 'import.meta.url': '__import_meta_url' },
 };
 
@@ -69,6 +69,28 @@ const lazyRuntimes = {
   },
 };
 
+// web-tree-sitter (the Python parser of the inline hints) loads two Node built-ins with
+// `await import(...)`. The CLI runs its bundle through vm.Script (for V8's code cache,
+// src/cli/launch.ts), where a dynamic import has no loader and throws; a built-in is as well
+// served by require() (the module's own `require` is shadowed by emscripten's `var require`,
+// hence the bundle's, saved in the banner).
+const treeSitterRequire = {
+  name: 'tree-sitter-require',
+  setup(b) {
+    b.onLoad({ filter: /web-tree-sitter[\\/]web-tree-sitter\.c?js$/ }, (args) => ({
+      loader: 'js',
+      contents: readFileSync(args.path, 'utf8').replace(/await import\((["'])(module|fs\/promises)\1\)/g, '__builtin_require($1$2$1)'),
+    }));
+  },
+};
+
+// The Python parser's WebAssembly (web-tree-sitter's runtime and the tree-sitter-python
+// grammar), loaded by file name from next to the bundle (src/core/codemap/pythonParser.ts).
+function copyParserWasm() {
+  mkdirSync('dist', { recursive: true });
+  for (const f of ['node_modules/web-tree-sitter/web-tree-sitter.wasm', 'node_modules/tree-sitter-python/tree-sitter-python.wasm']) cpSync(f, `dist/${f.split('/').pop()}`);
+}
+
 const node = {
   bundle: true,
   platform: 'node',
@@ -81,10 +103,10 @@ const node = {
 };
 
 const entries = [
-  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli-bundle.js', ...node, plugins: [h5wasmOnlyInThread, lazyRuntimes] },
+  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli-bundle.js', ...node, plugins: [h5wasmOnlyInThread, lazyRuntimes, treeSitterRequire] },
   // What `reuse-lens` runs: loads cli-bundle.js with V8's code cache (src/cli/launch.ts).
   { entryPoints: ['src/cli/launch.ts'], outfile: 'dist/cli.js', ...node, sourcemap: false, banner: { js: '#!/usr/bin/env node' } },
-  { entryPoints: ['src/worker/main.ts'], outfile: 'dist/worker.js', ...node, plugins: [h5wasmOnlyInThread, lazyRuntimes] },
+  { entryPoints: ['src/worker/main.ts'], outfile: 'dist/worker.js', ...node, plugins: [h5wasmOnlyInThread, lazyRuntimes, treeSitterRequire] },
   { entryPoints: ['src/core/experiments/runtimes.ts'], outfile: 'dist/experiment-runtimes.js', ...node, plugins: [h5wasmOnlyInThread, ortBinding] },
   // The thread all h5wasm work runs in, so a damaged HDF5 file that hangs the library can be ended.
   // h5wasm is bundled into it (and only into it); no source map: 5 MB of it would be h5wasm's.
@@ -99,8 +121,10 @@ const entries = [
 ].filter((e) => existsSync(e.entryPoints[0]));
 
 if (watch) {
+  copyParserWasm();
   for (const e of entries) (await esbuild.context(e)).watch();
 } else {
+  copyParserWasm();
   await Promise.all(entries.map((e) => esbuild.build(e)));
   copyRuntimeFiles();
   writeCliCodeCache();

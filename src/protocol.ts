@@ -23,6 +23,15 @@ export { DEFAULT_OPTIONS } from './core/shared/reportTypes';
  * imports src/core/shared/verdicts.ts directly, an exception listed in test/unit/boundaries.test.ts.)
  */
 export { rejudgeReport } from './core/shared/verdicts';
+export type { CodeMap } from './core/codemap/codeMap';
+export type { Annotation, LineHint, AnalysisRef } from './core/codemap/annotate';
+/**
+ * The join of a file's code map (computed by the worker, `codeMap`) with the stored analyses,
+ * and a line's hover: pure functions of a code map and reports. The host runs them on every
+ * CodeLens pass against the reports it keeps; sending those reports to the worker each time
+ * would cost more than the join itself.
+ */
+export { annotate, hoverMarkdown } from './core/codemap/annotate';
 
 // ---- Worker RPC (extension host <-> worker, JSON-RPC over IPC) ----
 // (owned by the extension/worker work; see src/worker and src/extension)
@@ -30,6 +39,7 @@ export { rejudgeReport } from './core/shared/verdicts';
 // the IPC channel. Method names are the only values here: both sides take them from this one
 // table so a rename cannot leave one side behind.
 import type { InspectResult as _InspectResult, Report as _Report, AnalyzeOptions as _AnalyzeOptions } from './core/shared/reportTypes';
+import type { CodeMap as _CodeMap } from './core/codemap/codeMap';
 
 export const WorkerMethod = {
   /** Request: headers (and with `stats`, per-tensor statistics) of one checkpoint. */
@@ -42,6 +52,10 @@ export const WorkerMethod = {
   readTensor: 'reuseLens/readTensor',
   /** Request: liveness and memory; answered between chunks even while an analysis runs. */
   ping: 'reuseLens/ping',
+  /** Request: the code map of a Python document (its tree is kept and re-parsed incrementally). */
+  codeMap: 'reuseLens/codeMap',
+  /** Notification host -> worker: a document was closed; drop its tree. */
+  forgetDocument: 'reuseLens/forgetDocument',
   /** Notification worker -> host: progress of one analyze request. */
   progress: 'reuseLens/progress',
 } as const;
@@ -98,6 +112,13 @@ export interface ReadTensorParams {
 }
 export interface ReadTensorResponse { name: string; shape: number[]; values: number[] }
 
+export interface CodeMapParams {
+  /** The document (its URI): the worker keeps its syntax tree to parse the next version incrementally. */
+  key: string;
+  text: string;
+}
+export interface ForgetDocumentParams { key: string }
+
 export interface PingResponse {
   pid: number;
   rssBytes: number;
@@ -135,6 +156,7 @@ export interface WorkerRequests {
   'reuseLens/filterGrids': { params: FilterGridsParams; result: FilterGridsResponse };
   'reuseLens/readTensor': { params: ReadTensorParams; result: ReadTensorResponse };
   'reuseLens/ping': { params: Record<string, never>; result: PingResponse };
+  'reuseLens/codeMap': { params: CodeMapParams; result: _CodeMap };
 }
 
 
@@ -183,7 +205,9 @@ export type ToReportWebview =
   | { type: 'filters'; requestId: number; layer: string; source: FilterTensor | null; target: FilterTensor | null; error?: string }
   /** Answer to requestGrid: the conv weight's filter x input-channel RMSE grid (null when there is none). */
   | { type: 'grid'; requestId: number; layer: string; grid: FilterGrid | null; error?: string }
-  | { type: 'notice'; level: 'info' | 'error'; text: string };
+  | { type: 'notice'; level: 'info' | 'error'; text: string }
+  /** Select a layer of the report shown and scroll it into view (an inline hint was clicked). */
+  | { type: 'revealLayer'; layer: string };
 
 /** Report webview -> host. */
 export type FromReportWebview =
@@ -319,6 +343,8 @@ export function parseToReportWebview(v: unknown): ToReportWebview | undefined {
       return { type: 'grid', requestId: v.requestId as number, layer: v.layer, grid: v.grid, error: v.error };
     case 'notice':
       return (v.level === 'info' || v.level === 'error') && isStr(v.text) ? { type: 'notice', level: v.level, text: v.text } : undefined;
+    case 'revealLayer':
+      return isStr(v.layer, 10_000) ? { type: 'revealLayer', layer: v.layer } : undefined;
     default: return undefined;
   }
 }

@@ -16,6 +16,7 @@ export type Command =
     kind: 'experiment'; source: string; target: string; model: string | undefined; data: string; python: string;
     metric: 'auto' | 'accuracy' | 'loss'; device: 'auto' | 'cpu' | 'cuda'; tolerance: number; json: boolean; options: AnalyzeOptions;
   };
+  | { kind: 'annotate'; code: string; source?: string; target?: string; report?: string; json: boolean };
 
 function parse(argv: string[], options: NonNullable<ParseArgsConfig['options']>) {
   try {
@@ -90,6 +91,16 @@ export function parseCommand(argv: string[]): Command {
       kind: 'compare', source: positionals[0], target: positionals[1], output: outputs[0] ?? 'table', options: { ...thresholdOptions(values), metric },
       timeLimitSeconds: timeLimit(values['time-limit'] as string | undefined),
     };
+  }
+  if (cmd === 'annotate') {
+    const { values, positionals } = parse(rest, { json: { type: 'boolean' }, report: { type: 'string' } });
+    const report = values.report as string | undefined;
+    const [code, ...pair] = positionals;
+    if (!code) throw new UsageError('annotate needs CODE.py');
+    if (report !== undefined ? pair.length !== 0 : pair.length !== 2) {
+      throw new UsageError(report !== undefined ? 'annotate takes CODE.py and --report REPORT.json, not checkpoints too' : 'annotate needs CODE.py and SOURCE TARGET (or --report REPORT.json)');
+    }
+    return { kind: 'annotate', code, source: pair[0], target: pair[1], report, json: !!values.json };
   }
   throw new UsageError(`unknown command '${cmd}'`);
 }

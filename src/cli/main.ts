@@ -15,6 +15,7 @@ import { runFileExperiment } from '../core/experiments/fileExperiment';
 import type { ExperimentProgress } from '../core/experiments/types';
 import { ExperimentError } from '../core/experiments/driver';
 import { formatExperiment } from './formatExperiment';
+import { formatAnnotations, runAnnotate } from './annotate';
 import { version } from '../../package.json';
 
 async function run(argv: string[]): Promise<number> {
@@ -84,6 +85,11 @@ async function run(argv: string[]): Promise<number> {
         : await runFileExperiment(report, { data: cmd.data, metric: cmd.metric, tolerance: cmd.tolerance, onProgress });
       if (interactive) process.stderr.write('\r' + ' '.repeat(79) + '\r');
       await out(cmd.json ? toJsonText(result) + '\n' : formatExperiment(report, result));
+      return 0;
+    }
+    case 'annotate': {
+      const { json } = await runAnnotate(cmd);
+      await out(cmd.json ? toJsonText(json) + '\n' : formatAnnotations(json));
       return 0;
     }
   }

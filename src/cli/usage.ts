@@ -4,6 +4,8 @@ export const USAGE = `Usage:
   reuse-lens inspect FILE [--stats] [--json]   list a checkpoint's tensors and layers
   reuse-lens experiment SOURCE TARGET --model FILE.py:CALLABLE --data FILE.py:CALLABLE [options]
                                                evaluate the target with source layers put in
+  reuse-lens annotate CODE.py (SOURCE TARGET | --report REPORT.json) [--json]
+                                               the lines of model code that create or load the layers
   reuse-lens --help | --version
 
 compare options:
@@ -36,6 +38,10 @@ inspect options:
 
 compare and inspect:
   --time-limit SECONDS      stop with an error after SECONDS (default: no limit)
+
+annotate options:
+  --report REPORT.json      a report saved by compare --json instead of SOURCE TARGET
+  --json                    print JSON (schema reuse-lens/annotations@1; lines and columns 1-based)
 
 Exit status: 0 success, 1 bad input (a checkpoint cannot be read) or a time limit
 reached, 2 wrong usage.`;

@@ -67,7 +67,10 @@ export function activate(context: vscode.ExtensionContext): ReuseLensApi {
   );
   // The report panel (src/extension/report) registers `reuseLens.showReport` and its serializer.
   context.subscriptions.push(registerReportPanel(context));
-  const hints = new ReuseHints(store);
+  const hints = new ReuseHints(store, {
+    codeMap: (key, text) => worker(context).codeMap({ key, text }),
+    forget: (key) => currentWorker()?.forgetDocument(key),
+  });
   context.subscriptions.push(hints,
     vscode.languages.registerCodeLensProvider({ language: 'python' }, hints),
     vscode.languages.registerHoverProvider({ language: 'python' }, hints));

@@ -8,7 +8,10 @@ import type { CancelToken } from '../core/common/errors';
 import {
   WorkerMethod, WorkerErrorCode, InspectParams, InspectResponse, AnalyzeParams, AnalyzeResponse,
   FilterGridsParams, FilterGridsResponse, PingResponse, ProgressParams, ReadTensorParams, ReadTensorResponse,
+  CodeMapParams, CodeMap, ForgetDocumentParams,
 } from '../protocol';
+import { codeMapOf } from '../core/codemap/mapFile';
+import { DocumentTrees } from '../core/codemap/pythonParser';
 import { inspectPath, analyzeCheckpoints } from './engineBridge';
 import { toResponseError } from './errors';
 import { RecentReports, stripLargeGrids } from './gridStrip';
@@ -76,6 +79,12 @@ connection.onRequest(WorkerMethod.filterGrids, (p: FilterGridsParams) =>
   }));
 
 connection.onRequest(WorkerMethod.readTensor, (p: ReadTensorParams) => serve<ReadTensorResponse>(() => readTensorValues(p)));
+
+// Python documents' syntax trees, kept so each new version is parsed incrementally.
+const documents = new DocumentTrees();
+connection.onRequest(WorkerMethod.codeMap, (p: CodeMapParams) =>
+  serve<CodeMap>(() => codeMapOf(p.text, { trees: documents, key: p.key })));
+connection.onNotification(WorkerMethod.forgetDocument, (p: ForgetDocumentParams) => documents.forget(p.key));
 
 connection.onRequest(WorkerMethod.ping, (): PingResponse => {
   const m = process.memoryUsage();

@@ -40,6 +40,7 @@ const PROTOCOL_VALUES_FROM_CORE: Record<string, string[]> = {
   'src/core/common/errors': ['CHANGED_WHILE_READING'],
   'src/core/shared/reportTypes': ['DEFAULT_OPTIONS'],
   'src/core/shared/verdicts': ['rejudgeReport'],
+  'src/core/codemap/annotate': ['annotate', 'hoverMarkdown'],
 };
 
 interface Imported {

@@ -223,6 +223,11 @@ function onMessage(m: ToReportWebview): void {
       renderDetail();
       return;
     }
+    case 'revealLayer':
+      if (!original?.layers.some((l) => l.name === m.layer)) return;
+      if (view.selected !== m.layer) { view = { ...view, selected: m.layer }; renderAll(); }
+      table.reveal(m.layer);
+      return;
     case 'notice':
       if (m.text.startsWith('Saved')) settings = current();
       if (judged && original) toolbar.update(judged, current(), !sameThresholds(current(), thresholdsOf(original)), changed.size, settings);

@@ -71,6 +71,8 @@ class ReportPanel {
         void this.handle(m).catch((e: unknown) => log().error(`report panel: ${e instanceof Error ? e.stack ?? e.message : String(e)}`));
       }),
       panel.onDidDispose(() => this.dispose()),
+      // Hidden, the page is discarded (no retained context); it is rebuilt and asks again.
+      panel.onDidChangeViewState(() => { if (!panel.visible) this.delivered = false; }),
       vscode.workspace.onDidChangeConfiguration((e) => {
         // The store re-judges under the new thresholds: show those verdicts, like the tree does.
         if (e.affectsConfiguration('reuseLens.thresholds')) {
@@ -82,12 +84,19 @@ class ReportPanel {
   }
 
   show(report: Report, select?: string): void {
+    const shown = this.delivered && this.panel.visible;
     this.report = report;
-    this.select = select;
     this.panel.title = titleOf(report);
     this.panel.reveal(undefined, false);
+    // The page already shows this analysis: only move to the layer (an inline hint's click),
+    // rather than send the whole report again.
+    if (shown && select) { this.post({ type: 'revealLayer', layer: select }); return; }
+    this.select = select;
     this.sendReport();
   }
+
+  /** The visible page has been sent the report (it keeps it until the panel is hidden and rebuilt). */
+  private delivered = false;
 
   private html(): string {
     const w = this.panel.webview;
@@ -102,12 +111,13 @@ class ReportPanel {
   private sendReport(): void {
     this.post({ type: 'report', analysisId: this.analysisId, report: this.report, settings: currentThresholds(), select: this.select });
     // A hidden page is rebuilt on reveal and asks again ('ready'): keep the layer to select until a visible page got it.
-    if (this.panel.visible) this.select = undefined;
+    if (this.panel.visible) { this.select = undefined; this.delivered = true; }
   }
 
   private async handle(m: FromReportWebview): Promise<void> {
     switch (m.type) {
       case 'ready':
+        this.delivered = false;
         this.sendReport();
         return;
       case 'requestGrid': {

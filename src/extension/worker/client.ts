@@ -16,7 +16,7 @@ import {
 } from 'vscode-jsonrpc/node';
 import {
   WorkerMethod, WorkerRequests, InspectParams, AnalyzeParams, ProgressParams, AnalyzeResponse, InspectResponse,
-  FilterGridsParams, FilterGridsResponse, PingResponse, ReadTensorParams, ReadTensorResponse,
+  FilterGridsParams, FilterGridsResponse, PingResponse, ReadTensorParams, ReadTensorResponse, CodeMapParams, CodeMap,
 } from '../../protocol';
 import { describeExit } from './exitReason';
 import { WorkerRequestError, fromResponseError } from './errors';
@@ -127,6 +127,17 @@ export class WorkerClient {
     return this.request(WorkerMethod.readTensor, params, token);
   }
 
+  /** The code map of a Python document; quiet (no busy status, no log line): it runs on every edit. */
+  codeMap(params: CodeMapParams, token?: CancellationLike): Promise<CodeMap> {
+    return this.request(WorkerMethod.codeMap, params, token);
+  }
+
+  /** The document is closed: the worker drops its tree (nothing when no worker runs). */
+  forgetDocument(key: string): void {
+    const gen = this.current;
+    if (gen && !gen.dead) void gen.conn.sendNotification(WorkerMethod.forgetDocument, { key }).catch(() => undefined);
+  }
+
   ping(): Promise<PingResponse> {
     return this.request(WorkerMethod.ping, {});
   }
@@ -171,12 +182,14 @@ export class WorkerClient {
         if (!settled && !gen.dead) this.kill(gen, `did not stop within ${this.grace} ms of Cancel and was stopped`, 'cancel', me);
       }, this.grace);
     });
+    // Code maps run on every edit of a Python file: neither a busy status bar nor a log line each time.
+    const quiet = method === WorkerMethod.codeMap;
     gen.pending++;
-    this.setRunning(+1);
+    if (!quiet) this.setRunning(+1);
     try {
       const result = await Promise.race([gen.conn.sendRequest(method, params, cts.token), gen.died]);
       gen.answered = true;
-      if (method !== WorkerMethod.ping) this.opts.log.info(`${method} ${describeParams(params)}: done in ${Date.now() - started} ms`);
+      if (method !== WorkerMethod.ping && !quiet) this.opts.log.info(`${method} ${describeParams(params)}: done in ${Date.now() - started} ms`);
       return result as WorkerRequests[M]['result'];
     } catch (e) {
       if (token?.isCancellationRequested) {
@@ -193,7 +206,7 @@ export class WorkerClient {
       sub?.dispose();
       cts.dispose();
       gen.pending--;
-      this.setRunning(-1);
+      if (!quiet) this.setRunning(-1);
       if (this.restartWhenIdle && gen.pending === 0 && !gen.dead && gen === this.current) {
         this.restartWhenIdle = false;
         this.kill(gen, 'memory limit changed', 'restart');

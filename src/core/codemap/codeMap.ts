@@ -1,0 +1,193 @@
+// Model code -> the networks it can build, each as module paths (PyTorch's parameter-name
+// prefixes, or Keras layer names) with the lines that create or name them. Which network the
+// file is, and which analysis it belongs to, is decided later against checkpoint names
+// (annotate.ts): the code map depends on the text only, so it is computed once per version.
+import { nodeTypeAt, rootOf as wrapRoot, type SyntaxNode } from './pythonParser';
+import type { Tree } from 'web-tree-sitter';
+import { BudgetExceeded, Interpreter, Module } from './interpreter';
+import { ClassDef, Framework, ModNode, Scope, Val } from './values';
+
+/** One module path a candidate network has; `#k` is any index from k on, `*` any name. */
+export interface CodeMapNode {
+  path: string;
+  /** A module whose own names are not in the code (nn.Conv2d, a Keras layer): it owns every layer at or under its path. */
+  leaf: boolean;
+  /** [line, column] of each place that creates or names it (0-based). */
+  sites: [number, number][];
+}
+
+export interface Candidate {
+  /** How the network is made: `class ResNet`, `resnet18()`, `module level`. */
+  name: string;
+  framework: Framework;
+  nodes: CodeMapNode[];
+}
+
+export interface LoadSite { line: number; column: number; method: 'load_state_dict' | 'load_weights' }
+
+export interface CodeMap {
+  candidates: Candidate[];
+  loads: LoadSite[];
+  /** String literals that name checkpoint files (`"runs/source.pt"`): they tie a file to an analysis. */
+  checkpointNames: string[];
+}
+
+/** Names model code uses without importing them (snippets), as their usual imports. */
+const USUAL_IMPORTS: Record<string, string> = {
+  nn: 'torch.nn', torch: 'torch', layers: 'keras.layers', keras: 'keras', tf: 'tensorflow', OrderedDict: 'collections.OrderedDict',
+};
+
+const CHECKPOINT_FILE = /\.(pt|pth|bin|ckpt|safetensors|h5|keras|onnx|npz|npy)$|(^|[\\/])model\.json$/i;
+const STEP_BUDGET = 2_000_000;
+const CANDIDATE_BUDGET = 300_000;
+const MAX_NODES = 20_000;
+const MAX_PATH_DEPTH = 48;
+
+function imports(root: SyntaxNode): Map<string, string> {
+  const out = new Map<string, string>();
+  const visit = (s: SyntaxNode) => {
+    if (s.type === 'import_statement') {
+      for (const n of s.childrenForFieldName('name')) {
+        if (!n) continue;
+        if (n.type === 'aliased_import') out.set(n.childForFieldName('alias')!.text, n.childForFieldName('name')!.text);
+        else out.set(n.text.split('.')[0], n.text.split('.')[0]);
+      }
+    } else if (s.type === 'import_from_statement') {
+      const from = s.childForFieldName('module_name')?.text ?? '';
+      for (const n of s.childrenForFieldName('name')) {
+        if (!n) continue;
+        if (n.type === 'aliased_import') out.set(n.childForFieldName('alias')!.text, `${from}.${n.childForFieldName('name')!.text}`);
+        else out.set(n.text, `${from}.${n.text}`);
+      }
+    } else if (s.type === 'if_statement' || s.type === 'try_statement') {
+      // `try: import torch ... except ImportError:` and `if TYPE_CHECKING:` blocks.
+      for (const c of s.namedChildren) if (c && (c.type === 'block' || c.type.endsWith('clause'))) for (const x of (c.type === 'block' ? c : c.childForFieldName('body') ?? c).namedChildren) if (x) visit(x);
+    }
+  };
+  for (const s of root.namedChildren) if (s) visit(s);
+  for (const [k, v] of Object.entries(USUAL_IMPORTS)) if (!out.has(k)) out.set(k, v);
+  return out;
+}
+
+function collectTorch(root: ModNode): CodeMapNode[] {
+  const out: CodeMapNode[] = [];
+  const onPath = new Set<ModNode>();
+  const walk = (n: ModNode, prefix: string, depth: number) => {
+    if (depth > MAX_PATH_DEPTH || onPath.has(n) || out.length > MAX_NODES) return;
+    onPath.add(n);
+    const visit = (name: string, c: ModNode) => {
+      const path = prefix ? `${prefix}.${name}` : name;
+      if (c.paramless && c.opaque) return;
+      out.push({ path, leaf: c.opaque, sites: c.sites.map((s) => [s.line, s.column]) });
+      if (!c.opaque) walk(c, path, depth + 1);
+    };
+    for (const [name, c] of n.children) visit(name, c);
+    for (const w of n.wild) visit(w.min < 0 ? '*' : `#${w.min}`, w.node);
+    onPath.delete(n);
+  };
+  walk(root, '', 0);
+  return out;
+}
+
+function collectKeras(layers: ModNode[]): CodeMapNode[] {
+  return layers.filter((l) => !l.paramless && l.kerasName).map((l) => ({ path: l.kerasName!, leaf: true, sites: l.sites.map((s) => [s.line, s.column] as [number, number]) }));
+}
+
+/** The module a run produced: the returned value, else the last module bound to a name. */
+function rootOf(v: Val | undefined): ModNode | undefined {
+  if (v?.t === 'mod' && !v.node.opaque && v.node.framework === 'pytorch') return v.node;
+  if (v?.t === 'list') for (const x of v.items) { const r = rootOf(x); if (r) return r; }
+  return undefined;
+}
+
+/** Everything a file's code can build: the candidates, its load calls and checkpoint names. */
+export function buildCodeMap(tree: Tree, text: string): CodeMap {
+  const root = wrapRoot(tree, text);
+  const mod: Module = { globals: { vars: new Map(), parent: undefined }, imports: imports(root) };
+  const budget = { steps: STEP_BUDGET };
+  const candidates: Candidate[] = [];
+  const seen = new Set<string>();
+  const add = (name: string, framework: Framework, nodes: CodeMapNode[]) => {
+    if (!nodes.some((n) => n.leaf)) return;
+    const key = `${framework}\n${nodes.map((n) => `${n.path}@${n.sites.map((s) => s.join(':')).join(',')}`).join('\n')}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    candidates.push({ name, framework, nodes });
+  };
+  const run = (name: string, work: (it: Interpreter) => Val | undefined) => {
+    if (budget.steps <= 0) return;
+    const own = { steps: Math.min(CANDIDATE_BUDGET, budget.steps) };
+    const it = new Interpreter(mod, own);
+    let v: Val | undefined;
+    try { v = work(it); } catch (e) { if (!(e instanceof BudgetExceeded)) throw e; }
+    budget.steps -= Math.min(CANDIDATE_BUDGET, budget.steps) - Math.max(0, own.steps);
+    const r = rootOf(v);
+    if (r) add(name, 'pytorch', collectTorch(r));
+    if (it.kerasLayers.length) add(name, 'keras', collectKeras(it.kerasLayers));
+  };
+
+  // Classes and functions first (a function may use a class defined below it), then the
+  // module's own statements, which also build what a script builds at top level.
+  const top = root.namedChildren.filter((s): s is SyntaxNode => !!s);
+  const defs = (s: SyntaxNode) => (s.type === 'decorated_definition' ? s.childForFieldName('definition') ?? s : s);
+  const hoister = new Interpreter(mod, { steps: STEP_BUDGET });
+  const classes: ClassDef[] = [];
+  const functions: { name: string; node: SyntaxNode }[] = [];
+  for (const s0 of top) {
+    const s = defs(s0);
+    if (s.type === 'class_definition') {
+      const c = hoister.defineClass(s, mod.globals);
+      mod.globals.vars.set(c.name, { t: 'class', cls: c });
+      classes.push(c);
+    } else if (s.type === 'function_definition') {
+      const name = s.childForFieldName('name')?.text;
+      if (name) { mod.globals.vars.set(name, { t: 'func', fn: { name, node: s, closure: undefined } }); functions.push({ name, node: s }); }
+    }
+  }
+  let moduleRoot: Val | undefined;
+  run('module level', (it) => {
+    const sc: Scope = mod.globals;
+    for (const s of top) {
+      const d = defs(s);
+      if (d.type === 'class_definition' || d.type === 'function_definition') continue;
+      const before = new Map(sc.vars);
+      it.execStatements([s], sc);
+      for (const [k, v] of sc.vars) if (v.t === 'mod' && before.get(k) !== v && rootOf(v)) moduleRoot = v;
+    }
+    return moduleRoot;
+  });
+  for (const f of functions) {
+    run(`${f.name}()`, (it) => {
+      const fn = mod.globals.vars.get(f.name);
+      return fn?.t === 'func' ? it.callFunc(fn.fn, undefined, { pos: [], kw: new Map(), nodes: [] }) : undefined;
+    });
+  }
+  for (const c of classes) {
+    if (!c.framework) continue;
+    run(`class ${c.name}`, (it) => it.instantiateBare(c));
+  }
+  return { candidates, ...loadsAndNames(tree, text) };
+}
+
+function loadsAndNames(tree: Tree, text: string): { loads: LoadSite[]; checkpointNames: string[] } {
+  // Found in the text, then checked in the tree (a match in a comment or a string is not a call).
+  const loads: LoadSite[] = [];
+  const LOAD = /\.\s*(load_state_dict|load_weights)\s*\(/g;
+  for (let m = LOAD.exec(text); m; m = LOAD.exec(text)) {
+    const at = m.index + m[0].indexOf(m[1]);
+    const t = nodeTypeAt(tree, at);
+    if (t.type !== 'identifier' || t.parentType !== 'attribute' || t.grandType !== 'call') continue;
+    const lineStart = text.lastIndexOf('\n', at - 1) + 1;
+    let line = 0;
+    for (let i = text.indexOf('\n'); i !== -1 && i < at; i = text.indexOf('\n', i + 1)) line++;
+    loads.push({ line, column: at - lineStart, method: m[1] as LoadSite['method'] });
+  }
+  const names = new Set<string>();
+  const STRING = /(["'])([^"'\n]{1,1024}?)\1/g;
+  for (let m = STRING.exec(text); m; m = STRING.exec(text)) {
+    if (!CHECKPOINT_FILE.test(m[2])) continue;
+    if (nodeTypeAt(tree, m.index + 1).type !== 'string_content') continue;
+    names.add(m[2]);
+  }
+  return { loads, checkpointNames: [...names] };
+}
