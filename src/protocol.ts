@@ -32,6 +32,8 @@ export type { Annotation, LineHint, AnalysisRef } from './core/codemap/annotate'
  * would cost more than the join itself.
  */
 export { annotate, hoverMarkdown } from './core/codemap/annotate';
+/** The words code must hold to build an analysis's layers; the host sends them with `codeMap`. */
+export { nameTokens } from './core/codemap/nameTokens';
 
 // ---- Worker RPC (extension host <-> worker, JSON-RPC over IPC) ----
 // (owned by the extension/worker work; see src/worker and src/extension)
@@ -116,6 +118,8 @@ export interface CodeMapParams {
   /** The document (its URI): the worker keeps its syntax tree to parse the next version incrementally. */
   key: string;
   text: string;
+  /** nameTokens of the stored analyses' layer names: code that builds none of them is not run. */
+  tokens?: string[];
 }
 export interface ForgetDocumentParams { key: string }
 

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { analyzePaths } from '../core/analysis/engine';
 import { annotate, type Annotation } from '../core/codemap/annotate';
 import { codeMapOf } from '../core/codemap/mapFile';
+import { nameTokens } from '../core/codemap/nameTokens';
 import { CheckpointError } from '../core/common/errors';
 import type { Report } from '../core/shared/reportTypes';
 import { isReport } from '../protocol';
@@ -47,7 +48,8 @@ export async function runAnnotate(cmd: { code: string; source?: string; target?:
     readText(cmd.code, 'Python file'),
     cmd.report ? reportFrom(cmd.report) : analyzePaths(cmd.source!, cmd.target!, {}),
   ]);
-  const annotation = annotate(await codeMapOf(text), [{ id: 'cli', report }]);
+  const tokens = nameTokens(report.layers.flatMap((l) => (l.targetName && l.targetName !== l.name ? [l.name, l.targetName] : [l.name])));
+  const annotation = annotate(await codeMapOf(text, undefined, tokens), [{ id: 'cli', report }]);
   const json: AnnotationsJson = {
     schema: 'reuse-lens/annotations@1', file: cmd.code, source: report.source.path, target: report.target.path,
     model: annotation.candidate ?? null, score: Number(annotation.score.toFixed(4)),

@@ -68,7 +68,7 @@ export function activate(context: vscode.ExtensionContext): ReuseLensApi {
   // The report panel (src/extension/report) registers `reuseLens.showReport` and its serializer.
   context.subscriptions.push(registerReportPanel(context));
   const hints = new ReuseHints(store, {
-    codeMap: (key, text) => worker(context).codeMap({ key, text }),
+    codeMap: (key, text, tokens) => worker(context).codeMap({ key, text, tokens }),
     forget: (key) => currentWorker()?.forgetDocument(key),
   });
   context.subscriptions.push(hints,

@@ -83,7 +83,7 @@ connection.onRequest(WorkerMethod.readTensor, (p: ReadTensorParams) => serve<Rea
 // Python documents' syntax trees, kept so each new version is parsed incrementally.
 const documents = new DocumentTrees();
 connection.onRequest(WorkerMethod.codeMap, (p: CodeMapParams) =>
-  serve<CodeMap>(() => codeMapOf(p.text, { trees: documents, key: p.key })));
+  serve<CodeMap>(() => codeMapOf(p.text, { trees: documents, key: p.key }, p.tokens)));
 connection.onNotification(WorkerMethod.forgetDocument, (p: ForgetDocumentParams) => documents.forget(p.key));
 
 connection.onRequest(WorkerMethod.ping, (): PingResponse => {

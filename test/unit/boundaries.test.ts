@@ -41,6 +41,7 @@ const PROTOCOL_VALUES_FROM_CORE: Record<string, string[]> = {
   'src/core/shared/reportTypes': ['DEFAULT_OPTIONS'],
   'src/core/shared/verdicts': ['rejudgeReport'],
   'src/core/codemap/annotate': ['annotate', 'hoverMarkdown'],
+  'src/core/codemap/nameTokens': ['nameTokens'],
 };
 
 interface Imported {

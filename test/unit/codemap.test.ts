@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { analyzePaths } from '../../src/core/analysis/engine';
 import { annotate, hoverMarkdown, type AnalysisRef, type Annotation } from '../../src/core/codemap/annotate';
 import { codeMapOf } from '../../src/core/codemap/mapFile';
+import { nameTokens } from '../../src/core/codemap/nameTokens';
 import { buildCodeMap } from '../../src/core/codemap/codeMap';
 import { DocumentTrees, parsePython } from '../../src/core/codemap/pythonParser';
 import type { Report } from '../../src/core/shared/reportTypes';
@@ -22,9 +23,14 @@ function reportOf(pair: string, ext = '.pt'): Promise<Report> {
   return reports.get(pair)!;
 }
 
+/** As the extension and the CLI do: the code map of the code that can build the analyses' layers, joined with them. */
 async function annotated(file: string, analyses: AnalysisRef[]): Promise<{ text: string; a: Annotation }> {
   const text = code(file);
-  return { text, a: annotate(await codeMapOf(text), analyses) };
+  const tokens = nameTokens(analyses.flatMap((r) => r.report.layers.map((l) => l.name)));
+  const a = annotate(await codeMapOf(text, undefined, tokens), analyses);
+  // Leaving out code that builds none of the analysed layers changes nothing.
+  assert.deepEqual(annotate(await codeMapOf(text), analyses), a);
+  return { text, a };
 }
 
 /**

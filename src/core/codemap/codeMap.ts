@@ -6,6 +6,7 @@ import { nodeTypeAt, rootOf as wrapRoot, type SyntaxNode } from './pythonParser'
 import type { Tree } from 'web-tree-sitter';
 import { BudgetExceeded, Interpreter, Module } from './interpreter';
 import { ClassDef, Framework, ModNode, Scope, Val } from './values';
+import { normalizeName } from './nameTokens';
 
 /** One module path a candidate network has; `#k` is any index from k on, `*` any name. */
 export interface CodeMapNode {
@@ -100,8 +101,18 @@ function rootOf(v: Val | undefined): ModNode | undefined {
   return undefined;
 }
 
-/** Everything a file's code can build: the candidates, its load calls and checkpoint names. */
-export function buildCodeMap(tree: Tree, text: string): CodeMap {
+const WORD = /[A-Za-z_][A-Za-z0-9_]*/g;
+function wordsOf(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of text.matchAll(WORD)) out.add(normalizeName(m[0]));
+  return out;
+}
+
+/**
+ * Everything a file's code can build: the candidates, its load calls and checkpoint names.
+ * `tokens` (nameTokens of the analyses' layers): only code that can build such layers is run.
+ */
+export function buildCodeMap(tree: Tree, text: string, tokens?: readonly string[]): CodeMap {
   const root = wrapRoot(tree, text);
   const mod: Module = { globals: { vars: new Map(), parent: undefined }, imports: imports(root) };
   const budget = { steps: STEP_BUDGET };
@@ -121,7 +132,16 @@ export function buildCodeMap(tree: Tree, text: string): CodeMap {
     let v: Val | undefined;
     try { v = work(it); } catch (e) { if (!(e instanceof BudgetExceeded)) throw e; }
     budget.steps -= Math.min(CANDIDATE_BUDGET, budget.steps) - Math.max(0, own.steps);
-    const r = rootOf(v);
+    // The network a run builds: the one it returns, else the largest it made that is no part of another.
+    let r = rootOf(v);
+    if (!r) {
+      let best = 0;
+      for (const m of it.made) {
+        if (m.parented || m.framework !== 'pytorch') continue;
+        const size = m.children.length + m.wild.length;
+        if (size > best) { best = size; r = m; }
+      }
+    }
     if (r) add(name, 'pytorch', collectTorch(r));
     if (it.kerasLayers.length) add(name, 'keras', collectKeras(it.kerasLayers));
   };
@@ -144,29 +164,52 @@ export function buildCodeMap(tree: Tree, text: string): CodeMap {
       if (name) { mod.globals.vars.set(name, { t: 'func', fn: { name, node: s, closure: undefined } }); functions.push({ name, node: s }); }
     }
   }
-  let moduleRoot: Val | undefined;
-  run('module level', (it) => {
-    const sc: Scope = mod.globals;
-    for (const s of top) {
-      const d = defs(s);
-      if (d.type === 'class_definition' || d.type === 'function_definition') continue;
-      const before = new Map(sc.vars);
-      it.execStatements([s], sc);
-      for (const [k, v] of sc.vars) if (v.t === 'mod' && before.get(k) !== v && rootOf(v)) moduleRoot = v;
-    }
-    return moduleRoot;
+  // Which definitions can build the analysed layers: those whose words include a layer-name
+  // token, and those that use such a definition (a factory calling the model class).
+  const relevant = relevanceOf(top.map(defs), tokens);
+  if (relevant.module) run('module level', (it) => {
+    const statements = top.filter((s) => { const d = defs(s); return d.type !== 'class_definition' && d.type !== 'function_definition'; });
+    it.execStatements(statements, mod.globals);
+    return undefined;
   });
   for (const f of functions) {
+    if (!relevant.defs.has(f.node)) continue;
     run(`${f.name}()`, (it) => {
       const fn = mod.globals.vars.get(f.name);
       return fn?.t === 'func' ? it.callFunc(fn.fn, undefined, { pos: [], kw: new Map(), nodes: [] }) : undefined;
     });
   }
   for (const c of classes) {
-    if (!c.framework) continue;
+    if (!c.framework || !relevant.defs.has(c.node as SyntaxNode)) continue;
     run(`class ${c.name}`, (it) => it.instantiateBare(c));
   }
   return { candidates, ...loadsAndNames(tree, text) };
+}
+
+function relevanceOf(statements: SyntaxNode[], tokens: readonly string[] | undefined): { defs: Set<SyntaxNode>; module: boolean } {
+  const isDef = (s: SyntaxNode) => s.type === 'class_definition' || s.type === 'function_definition';
+  if (!tokens) return { defs: new Set(statements.filter(isDef)), module: true };
+  const want = new Set(tokens);
+  const defs = statements.filter(isDef).map((s) => ({ s, name: normalizeName(s.childForFieldName('name')?.text ?? ''), words: wordsOf(s.text) }));
+  const hit = (w: Set<string>) => { for (const t of want) if (w.has(t)) return true; return false; };
+  const relevant = new Set(defs.filter((d) => hit(d.words)));
+  for (let grew = true; grew;) {
+    grew = false;
+    const names = new Set([...relevant].map((d) => d.name));
+    for (const d of defs) {
+      if (relevant.has(d)) continue;
+      for (const w of d.words) if (names.has(w) && w !== d.name) { relevant.add(d); grew = true; break; }
+    }
+  }
+  const names = new Set([...relevant].map((d) => d.name));
+  const module = statements.some((s) => {
+    if (isDef(s)) return false;
+    const w = wordsOf(s.text);
+    if (hit(w)) return true;
+    for (const x of w) if (names.has(x)) return true;
+    return false;
+  });
+  return { defs: new Set([...relevant].map((d) => d.s)), module };
 }
 
 function loadsAndNames(tree: Tree, text: string): { loads: LoadSite[]; checkpointNames: string[] } {

@@ -37,6 +37,8 @@ export class Interpreter {
   private depth = 0;
   /** Keras layers made in this run, in creation order, and the default-name counters. */
   readonly kerasLayers: ModNode[] = [];
+  /** User-class instances and containers made in this run: the networks are those never registered in another. */
+  readonly made: ModNode[] = [];
   private readonly kerasCount = new Map<string, number>();
 
   constructor(private readonly mod: Module, private readonly budget: { steps: number }) {}
@@ -616,6 +618,7 @@ export class Interpreter {
         // nn.Sequential(*layers) only gathers modules made elsewhere; nn.Sequential(conv, bn) made inline maps here too.
         const inline = a.nodes.some((x) => x.type !== 'identifier' && x.type !== 'list_splat' && x.type !== 'attribute');
         const node = newNode(k.container, 'pytorch', inline ? siteOf(n) : undefined, { born: this.uncertain });
+        this.made.push(node);
         this.fillContainer(node, k.container, a);
         return { t: 'mod', node };
       }
@@ -801,6 +804,7 @@ export class Interpreter {
 
   private instantiate(c: ClassDef, a: Args, n: SyntaxNode | undefined): Val {
     const node = newNode(c.name, c.framework ?? 'pytorch', n ? siteOf(n) : undefined, { userClass: c, born: this.uncertain });
+    this.made.push(node);
     const self: Val = { t: 'mod', node };
     const init = this.classAttr(c, '__init__');
     if (init?.t === 'func') this.callFunc(init.fn, self, a, c);

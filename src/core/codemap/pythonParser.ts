@@ -108,44 +108,32 @@ export class DocumentTrees {
 
 /**
  * A syntax node as the interpreter reads it: each tree-sitter node is wrapped once, and its
- * children are fetched on first use with one cursor pass, then kept. Every read of a
- * web-tree-sitter node crosses into WebAssembly and allocates; the interpreter reads a block
- * class's `__init__` once per instance, so this keeps a ResNet's map from costing 100 ms.
- * Code that is never run (forward methods, training loops nobody calls) is never wrapped.
+ * children fetched on first use (one call into WebAssembly for all of them), then kept. Every
+ * read of a web-tree-sitter node crosses into WebAssembly; so a wrapper asks only for its type
+ * when made, and for its end, text and children's field names only when they are used. Code
+ * that is never run (forward methods, training loops nobody calls) is never wrapped.
  */
 export class PyNode {
   readonly type: string;
   readonly isNamed: boolean;
   readonly startPosition: { row: number; column: number };
   readonly id: number;
-  private readonly start: number;
-  private readonly end: number;
   private kids: PyNode[] | undefined;
   private named: PyNode[] | undefined;
-  private fieldOf: (string | null)[] | undefined;
+  private byField: Map<string, PyNode[]> | undefined;
 
-  constructor(private readonly node: Node, private readonly source: string) {
-    this.type = node.type;
-    this.isNamed = node.isNamed;
+  constructor(private readonly node: Node, private readonly source: string, private readonly lang: LanguageInfo) {
+    const typeId = node.typeId;
+    this.type = lang.types[typeId] ?? 'ERROR';
+    this.isNamed = lang.named(typeId);
     this.startPosition = node.startPosition;
     this.id = node.id;
-    this.start = node.startIndex;
-    this.end = node.endIndex;
   }
 
-  get text(): string { return this.source.slice(this.start, this.end); }
+  get text(): string { return this.source.slice(this.node.startIndex, this.node.endIndex); }
 
   get children(): PyNode[] {
-    if (!this.kids) {
-      const kids: PyNode[] = [], fields: (string | null)[] = [];
-      const c = this.node.walk();
-      if (c.gotoFirstChild()) {
-        do { kids.push(new PyNode(c.currentNode, this.source)); fields.push(c.currentFieldName); } while (c.gotoNextSibling());
-      }
-      c.delete();
-      this.kids = kids;
-      this.fieldOf = fields;
-    }
+    this.kids ??= this.node.children.map((k) => new PyNode(k!, this.source, this.lang));
     return this.kids;
   }
 
@@ -156,20 +144,41 @@ export class PyNode {
 
   namedChild(i: number): PyNode | null { return this.namedChildren[i] ?? null; }
 
-  childForFieldName(name: string): PyNode | null {
-    const kids = this.children;
-    const i = this.fieldOf!.indexOf(name);
-    return i < 0 ? null : kids[i];
+  /** The children under a field (one call into WebAssembly per field asked, then kept). */
+  childrenForFieldName(name: string): PyNode[] {
+    this.byField ??= new Map();
+    let got = this.byField.get(name);
+    if (!got) {
+      const ids = new Set(this.node.childrenForFieldName(name).map((n) => n.id));
+      got = ids.size ? this.children.filter((k) => ids.has(k.id)) : [];
+      this.byField.set(name, got);
+    }
+    return got;
   }
 
-  childrenForFieldName(name: string): PyNode[] {
-    const kids = this.children;
-    return kids.filter((_, i) => this.fieldOf![i] === name);
+  childForFieldName(name: string): PyNode | null { return this.childrenForFieldName(name)[0] ?? null; }
+}
+
+/** Type names and named-ness by type id, asked of the grammar once per id. */
+interface LanguageInfo { types: readonly string[]; named(typeId: number): boolean }
+const languageInfo = new WeakMap<object, LanguageInfo>();
+function infoOf(tree: Tree): LanguageInfo {
+  const lang = tree.language;
+  let info = languageInfo.get(lang);
+  if (!info) {
+    const cache = new Map<number, boolean>();
+    const types = lang.types as readonly string[];
+    info = {
+      types,
+      named: (id) => { let v = cache.get(id); if (v === undefined) cache.set(id, (v = lang.nodeTypeIsNamed(id))); return v; },
+    };
+    languageInfo.set(lang, info);
   }
+  return info;
 }
 
 /** The tree's root, wrapped for the interpreter. */
-export function rootOf(tree: Tree, source: string): PyNode { return new PyNode(tree.rootNode, source); }
+export function rootOf(tree: Tree, source: string): PyNode { return new PyNode(tree.rootNode, source, infoOf(tree)); }
 
 /** The syntax node of the smallest named node at an offset (to check a text match is code, not a comment or string). */
 export function nodeTypeAt(tree: Tree, offset: number): { type: string; parentType: string | undefined; grandType: string | undefined } {

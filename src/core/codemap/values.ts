@@ -30,6 +30,8 @@ export interface ModNode {
   sites: Site[];
   /** Loop uncertainty when made (an append inside a loop of unknown count adds `wild` children). */
   born?: number;
+  /** Registered as another module's child (so not the root of a network). */
+  parented?: boolean;
 }
 
 export interface ClassDef { name: string; node: unknown; bases: Val[]; framework: Framework | undefined; attrs: Map<string, unknown> }
@@ -88,6 +90,7 @@ export function setChild(parent: ModNode, name: string, child: ModNode): void {
   const at = parent.children.findIndex(([n]) => n === name);
   if (at >= 0) parent.children[at] = [name, child];
   else parent.children.push([name, child]);
+  child.parented = true;
 }
 
 /** The modules in a value (a module, or the modules of a list), with the unknown-count tail. */

@@ -5,14 +5,14 @@
 // (`annotate`, pure): the analysis whose layer names the file matches best, none when none does.
 // Off with reuseLens.hints.enabled = false.
 import * as vscode from 'vscode';
-import { annotate, hoverMarkdown, type AnalysisRef, type Annotation, type CodeMap, type LineHint } from '../../protocol';
+import { annotate, hoverMarkdown, nameTokens, type AnalysisRef, type Annotation, type CodeMap, type LineHint } from '../../protocol';
 import type { AnalysisStore } from '../analysisStore';
 import { readSettings } from '../settings';
 import { log } from '../log';
 
 /** Where code maps come from (the worker); a test gives its own. */
 export interface CodeMapSource {
-  codeMap(key: string, text: string): Promise<CodeMap>;
+  codeMap(key: string, text: string, tokens: string[]): Promise<CodeMap>;
   forget(key: string): void;
 }
 
@@ -25,9 +25,9 @@ export class ReuseHints implements vscode.CodeLensProvider, vscode.HoverProvider
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
   private readonly subs: vscode.Disposable[];
-  private readonly maps = new Map<string, { version: number; map: Promise<CodeMap | undefined> }>();
+  private readonly maps = new Map<string, { version: number; signature: string; map: Promise<CodeMap | undefined> }>();
   private readonly annotations = new Map<string, { version: number; generation: number; a: Annotation }>();
-  private analyses: Promise<AnalysisRef[]> | undefined;
+  private analyses: Promise<{ refs: AnalysisRef[]; tokens: string[]; signature: string }> | undefined;
   /** Bumped when the analyses or thresholds change: cached annotations are then stale. */
   private generation = 0;
 
@@ -48,28 +48,31 @@ export class ReuseHints implements vscode.CodeLensProvider, vscode.HoverProvider
     ];
   }
 
-  /** The stored analyses with their reports, newest first (read once per change of the store). */
-  private refs(): Promise<AnalysisRef[]> {
+  /** The stored analyses with their reports, newest first, and their layer names' tokens (read once per change of the store). */
+  private loadAnalyses(): Promise<{ refs: AnalysisRef[]; tokens: string[]; signature: string }> {
     this.analyses ??= (async () => {
-      const out: AnalysisRef[] = [];
+      const refs: AnalysisRef[] = [];
       for (const e of this.store.list()) {
         const report = await this.store.getReport(e.id);
-        if (report) out.push({ id: e.id, report });
+        if (report) refs.push({ id: e.id, report });
       }
-      return out;
+      const tokens = nameTokens(refs.flatMap((r) => r.report.layers.flatMap((l) => (l.targetName && l.targetName !== l.name ? [l.name, l.targetName] : [l.name])))).sort();
+      return { refs, tokens, signature: tokens.join(' ') };
     })();
     return this.analyses;
   }
 
-  private codeMapOf(doc: vscode.TextDocument): Promise<CodeMap | undefined> {
+  private async refs(): Promise<AnalysisRef[]> { return (await this.loadAnalyses()).refs; }
+
+  private codeMapOf(doc: vscode.TextDocument, tokens: string[], signature: string): Promise<CodeMap | undefined> {
     const key = doc.uri.toString();
     const had = this.maps.get(key);
-    if (had && had.version === doc.version) return had.map;
-    const map = this.source.codeMap(key, doc.getText()).catch((e: unknown) => {
+    if (had && had.version === doc.version && had.signature === signature) return had.map;
+    const map = this.source.codeMap(key, doc.getText(), tokens).catch((e: unknown) => {
       log().warn(`inline hints: ${doc.uri.fsPath}: ${e instanceof Error ? e.message : String(e)}`);
       return undefined;
     });
-    this.maps.set(key, { version: doc.version, map });
+    this.maps.set(key, { version: doc.version, signature, map });
     return map;
   }
 
@@ -80,9 +83,10 @@ export class ReuseHints implements vscode.CodeLensProvider, vscode.HoverProvider
     const cached = this.annotations.get(key);
     if (cached && cached.version === doc.version && cached.generation === this.generation) return cached.a;
     const generation = this.generation, version = doc.version;
-    const [map, analyses] = await Promise.all([this.codeMapOf(doc), this.refs()]);
+    const { refs, tokens, signature } = await this.loadAnalyses();
+    const map = await this.codeMapOf(doc, tokens, signature);
     if (!map) return undefined;
-    const a = annotate(map, analyses);
+    const a = annotate(map, refs);
     if (generation === this.generation && version === doc.version) this.annotations.set(key, { version, generation, a });
     return a;
   }
