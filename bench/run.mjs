@@ -13,6 +13,7 @@
 //            --gb N (bench/scale.mjs also compares a sharded bf16 pair of N GB per side, warm and cold)
 //            --no-runtimes (skip bench/experiment-runtimes.mjs, TF.js and ONNX Runtime experiments)
 //            --transposed-only (only the rows of one big matrix stored [in, out]: Keras, ONNX)
+//            --no-codemap (skip bench/codemap.mjs, the inline hints' annotate targets)
 //
 // What is timed: ours is the whole `node dist/cli.js compare A B --csv` process (start-up
 // included), and the same with --json. A Python baseline times itself from just before
@@ -363,6 +364,10 @@ async function main() {
   if (!flag('--no-runtimes') && !small) {
     process.stdout.write('\n');
     if (spawnSync(process.execPath, [join(ROOT, 'bench/experiment-runtimes.mjs')], { stdio: 'inherit' }).status !== 0) process.exitCode = 1;
+  }
+  if (!flag('--no-codemap')) {
+    process.stdout.write('\n');
+    if (spawnSync(process.execPath, [join(ROOT, 'bench/codemap.mjs')], { stdio: 'inherit' }).status !== 0) process.exitCode = 1;
   }
 }
 
