@@ -15,7 +15,7 @@ export type Command =
     /** model undefined: the architecture is in the target file (Keras, TF.js, ONNX) and data is a path. */
     kind: 'experiment'; source: string; target: string; model: string | undefined; data: string; python: string;
     metric: 'auto' | 'accuracy' | 'loss'; device: 'auto' | 'cpu' | 'cuda'; tolerance: number; json: boolean; options: AnalyzeOptions;
-  };
+  }
   | { kind: 'annotate'; code: string; source?: string; target?: string; report?: string; json: boolean };
 
 function parse(argv: string[], options: NonNullable<ParseArgsConfig['options']>) {
