@@ -10,8 +10,7 @@ import {
   FilterGridsParams, FilterGridsResponse, PingResponse, ProgressParams, ReadTensorParams, ReadTensorResponse,
   CodeMapParams, CodeMap, ForgetDocumentParams,
 } from '../protocol';
-import { codeMapOf } from '../core/codemap/mapFile';
-import { DocumentTrees } from '../core/codemap/pythonParser';
+
 import { inspectPath, analyzeCheckpoints } from './engineBridge';
 import { toResponseError } from './errors';
 import { RecentReports, stripLargeGrids } from './gridStrip';
@@ -80,11 +79,14 @@ connection.onRequest(WorkerMethod.filterGrids, (p: FilterGridsParams) =>
 
 connection.onRequest(WorkerMethod.readTensor, (p: ReadTensorParams) => serve<ReadTensorResponse>(() => readTensorValues(p)));
 
-// Python documents' syntax trees, kept so each new version is parsed incrementally.
-const documents = new DocumentTrees();
+// Python documents' syntax trees, kept so each new version is parsed incrementally. The parser
+// (web-tree-sitter) is loaded on the first code map, not at start: most workers never need it.
+let codemap: Promise<{ codeMapOf: typeof import('../core/codemap/mapFile').codeMapOf; documents: import('../core/codemap/pythonParser').DocumentTrees }> | undefined;
+const loadCodemap = () => (codemap ??= Promise.all([import('../core/codemap/mapFile'), import('../core/codemap/pythonParser')])
+  .then(([m, p]) => ({ codeMapOf: m.codeMapOf, documents: new p.DocumentTrees() })));
 connection.onRequest(WorkerMethod.codeMap, (p: CodeMapParams) =>
-  serve<CodeMap>(() => codeMapOf(p.text, { trees: documents, key: p.key }, p.tokens)));
-connection.onNotification(WorkerMethod.forgetDocument, (p: ForgetDocumentParams) => documents.forget(p.key));
+  serve<CodeMap>(async () => { const c = await loadCodemap(); return c.codeMapOf(p.text, { trees: c.documents, key: p.key }, p.tokens); }));
+connection.onNotification(WorkerMethod.forgetDocument, (p: ForgetDocumentParams) => { if (codemap) void codemap.then((c) => c.documents.forget(p.key)); });
 
 connection.onRequest(WorkerMethod.ping, (): PingResponse => {
   const m = process.memoryUsage();

@@ -1,14 +1,18 @@
-// `reuse-lens annotate`, from the shipped bundle: the lines of model code that create or load
-// the analysed layers, as text and as JSON (schema reuse-lens/annotations@1).
-import { test, before } from 'node:test';
+// The inline hints from the shipped bundles: `reuse-lens annotate` (dist/cli.js) prints the lines
+// of model code that create or load the analysed layers, as text and as JSON (schema
+// reuse-lens/annotations@1); the worker (dist/worker.js, over JSON-RPC as the extension forks it)
+// answers code maps, re-parsing an edited document incrementally.
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const ROOT = join(__dirname, '..', '..');
-const DIST = join(ROOT, 'dist');
+import { WorkerClient } from '../../src/extension/worker/client';
+import { annotate, nameTokens } from '../../src/protocol';
+import { DIST, ensureProductionBuild, ROOT } from './helpers/shippedBundles';
+
 const DIR = join(ROOT, 'test', 'fixtures', 'codemap');
 const CK = (n: string) => join(DIR, 'checkpoints', n);
 
@@ -19,10 +23,30 @@ function run(cli: string, ...args: string[]) {
 const cli = (...args: string[]) => run(join(DIST, 'cli.js'), ...args);
 
 before(() => {
-  if (!existsSync(join(DIST, 'cli.js')) || !existsSync(join(DIST, 'tree-sitter-python.wasm'))) {
-    const b = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: ROOT, encoding: 'utf8' });
-    assert.equal(b.status, 0, b.stderr);
-  }
+  ensureProductionBuild();
+  assert.ok(existsSync(join(DIST, 'tree-sitter-python.wasm')) && existsSync(join(DIST, 'web-tree-sitter.wasm')), 'the build puts the parser\'s wasm in dist/');
+});
+
+let worker: WorkerClient | undefined;
+after(() => worker?.dispose());
+
+test('the worker bundle maps a Python document, and again after an edit, to the layers of the analysis', async () => {
+  worker = new WorkerClient({ workerPath: join(DIST, 'worker.js'), memoryLimitMb: 1024, log: { info() {}, warn() {}, error() {} }, onWorkerLost: () => {} });
+  const c = cli('compare', CK('resnet18_source.pt'), CK('resnet18_target.pt'), '--json');
+  assert.equal(c.code, 0, c.err);
+  const analyses = [{ id: 'r18', report: JSON.parse(c.out) }];
+  const tokens = nameTokens(analyses[0].report.layers.map((l: { name: string }) => l.name));
+  let text = readFileSync(join(DIR, 'resnet.py'), 'utf8');
+  const first = annotate(await worker.codeMap({ key: 'file:///resnet.py', text, tokens }), analyses);
+  assert.equal(first.candidate, 'resnet18()');
+  const fcLine = lineOf('resnet.py', 'self.fc = nn.Linear(') - 1;
+  assert.deepEqual(first.lines.find((l) => l.line === fcLine)?.layers, ['fc']);
+  // Two lines inserted above: every hint moves down two lines.
+  text = text.replace('class ResNet(nn.Module):', '# a comment\n# another\nclass ResNet(nn.Module):');
+  const second = annotate(await worker.codeMap({ key: 'file:///resnet.py', text, tokens }), analyses);
+  assert.deepEqual(second.lines.find((l) => l.line === fcLine + 2)?.layers, ['fc']);
+  assert.equal(second.lines.length, first.lines.length);
+  worker.forgetDocument('file:///resnet.py');
 });
 
 const lineOf = (file: string, piece: string) => readFileSync(join(DIR, file), 'utf8').split('\n').findIndex((l) => l.includes(piece)) + 1;
