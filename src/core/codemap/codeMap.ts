@@ -18,7 +18,7 @@ export interface CodeMapNode {
 }
 
 export interface Candidate {
-  /** How the network is made: `class ResNet`, `resnet18()`, `module level`. */
+  /** How the network is made: `class ResNet`, `resnet18()`, `<module>`. */
   name: string;
   framework: Framework;
   nodes: CodeMapNode[];
@@ -167,7 +167,7 @@ export function buildCodeMap(tree: Tree, text: string, tokens?: readonly string[
   // Which definitions can build the analysed layers: those whose words include a layer-name
   // token, and those that use such a definition (a factory calling the model class).
   const relevant = relevanceOf(top.map(defs), tokens);
-  if (relevant.module) run('module level', (it) => {
+  if (relevant.module) run('<module>', (it) => {
     const statements = top.filter((s) => { const d = defs(s); return d.type !== 'class_definition' && d.type !== 'function_definition'; });
     it.execStatements(statements, mod.globals);
     return undefined;
