@@ -206,7 +206,11 @@ function onMessage(m: ToReportWebview): void {
       main.hidden = false;
       shownDetail = '';
       renderAll();
-      if (m.select && view.selected === m.select) table.reveal(m.select);
+      if (m.select && view.selected === m.select) {
+        table.reveal(m.select);
+        const layer = m.select;
+        requestAnimationFrame(() => table.element.querySelector(`[data-layer="${CSS.escape(layer)}"]`)?.scrollIntoView({ block: 'center' }));
+      }
       return;
     }
     case 'grid': {
@@ -227,6 +231,8 @@ function onMessage(m: ToReportWebview): void {
       if (!original?.layers.some((l) => l.name === m.layer)) return;
       if (view.selected !== m.layer) { view = { ...view, selected: m.layer }; renderAll(); }
       table.reveal(m.layer);
+      // The table is below the chart: bring the selected row itself into the page's view.
+      requestAnimationFrame(() => table.element.querySelector(`[data-layer="${CSS.escape(m.layer)}"]`)?.scrollIntoView({ block: 'center' }));
       return;
     case 'notice':
       if (m.text.startsWith('Saved')) settings = current();
