@@ -99,10 +99,11 @@ export class ReuseHints implements vscode.CodeLensProvider, vscode.HoverProvider
       if (h.line >= doc.lineCount) return [];
       const range = new vscode.Range(h.line, h.column, h.line, h.column);
       if (h.kind === 'load') {
+        // The actions first: the summary is long, and a narrow editor cuts the end of the line off.
         return [
-          new vscode.CodeLens(range, { title: h.text, command: 'reuseLens.openReport', arguments: [id], tooltip: 'Open the Reuse Lens report' }),
           new vscode.CodeLens(range, { title: 'Insert reuse plan here', command: HINT_COMMANDS.insertPlan, arguments: [doc.uri, h.line, h.planCode], tooltip: 'Insert the code that copies the reusable tensors and freezes the reused ones, above this line' }),
           new vscode.CodeLens(range, { title: 'Copy plan', command: HINT_COMMANDS.copyPlan, arguments: [h.planCode], tooltip: 'Copy the reuse plan code to the clipboard' }),
+          new vscode.CodeLens(range, { title: h.text, command: 'reuseLens.openReport', arguments: [id], tooltip: 'Open the Reuse Lens report' }),
         ];
       }
       return [new vscode.CodeLens(range, {
