@@ -84,6 +84,15 @@ const treeSitterRequire = {
   },
 };
 
+// The code mapper (Python parser and interpreter of the inline hints) is a bundle of its own,
+// dist/codemap.js, loaded with require on the first code map by the worker and the CLI.
+const lazyCodemap = {
+  name: 'lazy-codemap',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/core\/codemap\/service$/ }, (args) => (/[\\/]src[\\/](worker|cli)[\\/]/.test(args.importer) ? { path: './codemap.js', external: true } : undefined));
+  },
+};
+
 // The Python parser's WebAssembly (web-tree-sitter's runtime and the tree-sitter-python
 // grammar), loaded by file name from next to the bundle (src/core/codemap/pythonParser.ts).
 function copyParserWasm() {
@@ -103,10 +112,11 @@ const node = {
 };
 
 const entries = [
-  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli-bundle.js', ...node, plugins: [h5wasmOnlyInThread, lazyRuntimes, treeSitterRequire] },
+  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli-bundle.js', ...node, plugins: [h5wasmOnlyInThread, lazyRuntimes, lazyCodemap] },
   // What `reuse-lens` runs: loads cli-bundle.js with V8's code cache (src/cli/launch.ts).
   { entryPoints: ['src/cli/launch.ts'], outfile: 'dist/cli.js', ...node, sourcemap: false, banner: { js: '#!/usr/bin/env node' } },
-  { entryPoints: ['src/worker/main.ts'], outfile: 'dist/worker.js', ...node, plugins: [h5wasmOnlyInThread, lazyRuntimes, treeSitterRequire] },
+  { entryPoints: ['src/worker/main.ts'], outfile: 'dist/worker.js', ...node, plugins: [h5wasmOnlyInThread, lazyRuntimes, lazyCodemap] },
+  { entryPoints: ['src/core/codemap/service.ts'], outfile: 'dist/codemap.js', ...node, plugins: [treeSitterRequire] },
   { entryPoints: ['src/core/experiments/runtimes.ts'], outfile: 'dist/experiment-runtimes.js', ...node, plugins: [h5wasmOnlyInThread, ortBinding] },
   // The thread all h5wasm work runs in, so a damaged HDF5 file that hangs the library can be ended.
   // h5wasm is bundled into it (and only into it); no source map: 5 MB of it would be h5wasm's.

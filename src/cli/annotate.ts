@@ -3,7 +3,6 @@
 import { readFile } from 'node:fs/promises';
 import { analyzePaths } from '../core/analysis/engine';
 import { annotate, type Annotation } from '../core/codemap/annotate';
-import { codeMapOf } from '../core/codemap/mapFile';
 import { nameTokens } from '../core/codemap/nameTokens';
 import { CheckpointError } from '../core/common/errors';
 import type { Report } from '../core/shared/reportTypes';
@@ -49,6 +48,8 @@ export async function runAnnotate(cmd: { code: string; source?: string; target?:
     cmd.report ? reportFrom(cmd.report) : analyzePaths(cmd.source!, cmd.target!, {}),
   ]);
   const tokens = nameTokens(report.layers.flatMap((l) => (l.targetName && l.targetName !== l.name ? [l.name, l.targetName] : [l.name])));
+  // The parser and interpreter are a bundle of their own (dist/codemap.js): compare and inspect never load them.
+  const { codeMapOf } = require('../core/codemap/service') as typeof import('../core/codemap/service');
   const annotation = annotate(await codeMapOf(text, undefined, tokens), [{ id: 'cli', report }]);
   const json: AnnotationsJson = {
     schema: 'reuse-lens/annotations@1', file: cmd.code, source: report.source.path, target: report.target.path,

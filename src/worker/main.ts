@@ -80,13 +80,18 @@ connection.onRequest(WorkerMethod.filterGrids, (p: FilterGridsParams) =>
 connection.onRequest(WorkerMethod.readTensor, (p: ReadTensorParams) => serve<ReadTensorResponse>(() => readTensorValues(p)));
 
 // Python documents' syntax trees, kept so each new version is parsed incrementally. The parser
-// (web-tree-sitter) is loaded on the first code map, not at start: most workers never need it.
-let codemap: Promise<{ codeMapOf: typeof import('../core/codemap/mapFile').codeMapOf; documents: import('../core/codemap/pythonParser').DocumentTrees }> | undefined;
-const loadCodemap = () => (codemap ??= Promise.all([import('../core/codemap/mapFile'), import('../core/codemap/pythonParser')])
-  .then(([m, p]) => ({ codeMapOf: m.codeMapOf, documents: new p.DocumentTrees() })));
+// and interpreter (dist/codemap.js) load on the first code map, not at start: most workers never need them.
+let codemap: { service: typeof import('../core/codemap/service'); documents: import('../core/codemap/service').DocumentTrees } | undefined;
+function loadCodemap() {
+  if (!codemap) {
+    const service = require('../core/codemap/service') as typeof import('../core/codemap/service');
+    codemap = { service, documents: new service.DocumentTrees() };
+  }
+  return codemap;
+}
 connection.onRequest(WorkerMethod.codeMap, (p: CodeMapParams) =>
-  serve<CodeMap>(async () => { const c = await loadCodemap(); return c.codeMapOf(p.text, { trees: c.documents, key: p.key }, p.tokens); }));
-connection.onNotification(WorkerMethod.forgetDocument, (p: ForgetDocumentParams) => { if (codemap) void codemap.then((c) => c.documents.forget(p.key)); });
+  serve<CodeMap>(() => { const c = loadCodemap(); return c.service.codeMapOf(p.text, { trees: c.documents, key: p.key }, p.tokens); }));
+connection.onNotification(WorkerMethod.forgetDocument, (p: ForgetDocumentParams) => codemap?.documents.forget(p.key));
 
 connection.onRequest(WorkerMethod.ping, (): PingResponse => {
   const m = process.memoryUsage();

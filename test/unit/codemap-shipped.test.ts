@@ -55,7 +55,7 @@ test('annotate --json maps each creating line to its layers, 1-based, from the b
   // The bundle alone, as the .vsix and an npm install ship it: nothing found through node_modules.
   const alone = mkdtempSync(join(tmpdir(), 'rl-annotate-'));
   try {
-    for (const f of ['cli.js', 'cli-bundle.js', 'web-tree-sitter.wasm', 'tree-sitter-python.wasm']) copyFileSync(join(DIST, f), join(alone, f));
+    for (const f of ['cli.js', 'cli-bundle.js', 'codemap.js', 'web-tree-sitter.wasm', 'tree-sitter-python.wasm']) copyFileSync(join(DIST, f), join(alone, f));
     const r = run(join(alone, 'cli.js'), 'annotate', join(DIR, 'resnet.py'), CK('resnet18_source.pt'), CK('resnet18_target.pt'), '--json');
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out);

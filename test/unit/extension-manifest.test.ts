@@ -95,8 +95,8 @@ test('the packaged extension holds every bundle the worker and the webviews load
     // The in-process runtimes of experiments on Keras/TF.js/ONNX models (src/core/experiments/runtimes.ts).
     'dist/experiment-runtimes.js', 'dist/tfjs/tfjs-backend-wasm-simd.wasm', 'dist/tfjs/tfjs-backend-wasm.wasm',
     `dist/onnxruntime/${process.platform}-${process.arch}/onnxruntime_binding.node`,
-    // The Python parser of the inline hints (src/core/codemap/pythonParser.ts), loaded beside the worker.
-    'dist/web-tree-sitter.wasm', 'dist/tree-sitter-python.wasm']) {
+    // The code mapper of the inline hints and its Python parser (src/core/codemap/service.ts), loaded beside the worker.
+    'dist/codemap.js', 'dist/web-tree-sitter.wasm', 'dist/tree-sitter-python.wasm']) {
     assert.ok(files.has(f), `${f} is in the .vsix (see .vscodeignore)`);
   }
   assert.ok(![...files].some((f) => f.startsWith('src/') || f.startsWith('test/') || f.startsWith('node_modules/')), 'no sources, tests or node_modules');
