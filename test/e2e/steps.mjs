@@ -391,7 +391,11 @@ export function registerSteps(h, s) {
   h.test('"Insert reuse plan here" puts the plan code, indented as the load line, above it', 'inline-insert-plan', async () => {
     await quickOpen(page, 'model.py');
     await goToLine(modelLine('model.load_state_dict('));
-    const insert = (await lensesAbove('model.load_state_dict(')).find((l) => l.text === 'Insert reuse plan here');
+    // An editor just opened draws its CodeLens a moment later.
+    let insert;
+    for (const until = Date.now() + 15_000; !insert && Date.now() < until; await page.waitForTimeout(300)) {
+      insert = (await lensesAbove('model.load_state_dict(')).find((l) => l.text === 'Insert reuse plan here');
+    }
     assert.ok(insert, 'the load line has "Insert reuse plan here"');
     await insert.a.click();
     // The plan's first lines, where the load line was (indented as it).
