@@ -12,6 +12,9 @@ export type {
   CheckpointSummary, ReportSummary, InspectTensor, InspectLayer,
 } from './core/shared/reportTypes';
 export type { NonTensorEntry } from './core/common/types';
+export type {
+  ExperimentResult, ExperimentMetric, ExperimentRole, LayerReplacement, RoleReplacement, ReuseSetReplacement, NetworkVerdict,
+} from './core/experiments/types';
 /** Error text of a checkpoint that changed while the worker read it (the host waits and re-runs). */
 export { CHANGED_WHILE_READING } from './core/common/errors';
 /** The options the worker applies where AnalyzeParams.options leaves one out (the settings' fallbacks). */
@@ -42,6 +45,7 @@ export { nameTokens } from './core/codemap/nameTokens';
 // table so a rename cannot leave one side behind.
 import type { InspectResult as _InspectResult, Report as _Report, AnalyzeOptions as _AnalyzeOptions } from './core/shared/reportTypes';
 import type { CodeMap as _CodeMap } from './core/codemap/codeMap';
+import type { ExperimentResult as _ExperimentResult } from './core/experiments/types';
 
 export const WorkerMethod = {
   /** Request: headers (and with `stats`, per-tensor statistics) of one checkpoint. */
@@ -58,7 +62,9 @@ export const WorkerMethod = {
   codeMap: 'reuseLens/codeMap',
   /** Notification host -> worker: a document was closed; drop its tree. */
   forgetDocument: 'reuseLens/forgetDocument',
-  /** Notification worker -> host: progress of one analyze request. */
+  /** Request: a replacement experiment in the user's PyTorch (trusted workspaces only); progress as `progress` notifications. */
+  experiment: 'reuseLens/experiment',
+  /** Notification worker -> host: progress of one analyze or experiment request. */
   progress: 'reuseLens/progress',
 } as const;
 
@@ -99,6 +105,20 @@ export interface AnalyzeResponse {
 
 /** One file as it was read: path, size in bytes, modification time (ms since the epoch, as fs.stat gives it). */
 export interface FileStamp { path: string; size: number; mtimeMs: number }
+export interface ExperimentParams {
+  /** The compare report whose matching and verdicts say what to replace (judged under the thresholds now). */
+  report: _Report;
+  /** The interpreter (path or name on PATH), the folder the factories are relative to, the factories as FILE.py:CALLABLE. */
+  python: string;
+  cwd: string;
+  model: string;
+  data: string;
+  metric?: 'auto' | 'accuracy' | 'loss';
+  /** Accuracy points (or percent of the baseline loss) a replacement may cost and still keep performance. */
+  tolerance?: number;
+  progressId: string;
+}
+export type ExperimentResponse = _ExperimentResult;
 
 export interface FilterGridsParams { analysisId: string; layer: string }
 /** Param sourceName/targetName -> grid, for the conv weights of the layer. */
@@ -136,6 +156,8 @@ export interface ProgressParams {
   done: number;
   total: number;
   message: string;
+  /** Experiments: seconds left, from the mean time per evaluation so far. */
+  etaSeconds?: number;
 }
 
 /** `code` of a JSON-RPC error from the worker, and what `data` then holds. */
@@ -150,6 +172,8 @@ export const WorkerErrorCode = {
   internal: -32603,
   /** filterGrids: the analysis is no longer in the worker's memory. */
   unknownAnalysis: -32004,
+  /** experiment: the interpreter, a factory, the data or a checkpoint did not do; `message` says which and why. */
+  experiment: -32005,
 } as const;
 export interface WorkerErrorData { file?: string; global?: string; stack?: string }
 
@@ -161,6 +185,7 @@ export interface WorkerRequests {
   'reuseLens/readTensor': { params: ReadTensorParams; result: ReadTensorResponse };
   'reuseLens/ping': { params: Record<string, never>; result: PingResponse };
   'reuseLens/codeMap': { params: CodeMapParams; result: _CodeMap };
+  'reuseLens/experiment': { params: ExperimentParams; result: ExperimentResponse };
 }
 
 
@@ -186,6 +211,7 @@ export type SummaryFromWebview =
 // and the webview never trusts a message it did not expect. The guards are the only code
 // in this file; they are pure so both the browser bundle and the host import them.
 import type { Report as ReportForGuards } from './core/shared/reportTypes';
+import type { ExperimentResult as ExperimentForGuards } from './core/experiments/types';
 
 /** viewType of the report WebviewPanel (and of its serializer: `onWebviewPanel:reuseLens.report`). */
 export const REPORT_VIEW_TYPE = 'reuseLens.report';
@@ -212,6 +238,8 @@ export type ToReportWebview =
   | { type: 'notice'; level: 'info' | 'error'; text: string }
   /** Select a layer of the report shown and scroll it into view (an inline hint was clicked). */
   | { type: 'revealLayer'; layer: string };
+  /** The latest replacement experiment of this analysis (null: none yet); `running` while one runs. */
+  | { type: 'experiment'; result: ExperimentForGuards | null; running: boolean };
 
 /** Report webview -> host. */
 export type FromReportWebview =
@@ -225,7 +253,9 @@ export type FromReportWebview =
   /** `content` is produced in the webview (it reflects the live thresholds). */
   | { type: 'export'; format: ExportFormat; destination: ExportDestination; content: string }
   /** Open the source or target checkpoint (the host takes the path from its own report). */
-  | { type: 'reveal'; side: 'source' | 'target' };
+  | { type: 'reveal'; side: 'source' | 'target' }
+  /** Run a replacement experiment on this analysis (the host asks for what it lacks). */
+  | { type: 'runExperiment' };
 
 /** What the webview keeps with vscode.setState, and the serializer gets back after a reload. */
 export interface ReportWebviewState { analysisId: string; report?: ReportForGuards; view?: Record<string, unknown> }
@@ -303,6 +333,22 @@ export function isReport(v: unknown): v is ReportForGuards {
   return Array.isArray(v.warnings) && v.warnings.every((w) => isStr(w));
 }
 
+function isReplacement(v: unknown): boolean {
+  return isObj(v) && isNum(v.value) && isNum(v.delta) && typeof v.keeps === 'boolean' && Array.isArray(v.replaced) && v.replaced.every((x) => isStr(x));
+}
+
+/** Structural check of a replacement experiment's result: everything the panel reads. */
+export function isExperiment(v: unknown): v is ExperimentForGuards {
+  if (!isObj(v) || v.schema !== 'reuse-lens/experiment@1') return false;
+  const m = v.metric, b = v.baseline, n = v.network;
+  if (!isObj(m) || (m.name !== 'accuracy' && m.name !== 'loss') || typeof m.higherIsBetter !== 'boolean') return false;
+  if (!isObj(b) || !isNum(b.value) || !isNum(v.samples)) return false;
+  if (!Array.isArray(v.layers) || !v.layers.every((l) => isReplacement(l) && isStr((l as Obj).name))) return false;
+  if (!Array.isArray(v.roles) || !v.roles.every((r) => isReplacement(r) && isStr((r as Obj).label) && Array.isArray((r as Obj).layers))) return false;
+  if (v.reuseSet !== null && !(isReplacement(v.reuseSet) && Array.isArray((v.reuseSet as Obj).layers))) return false;
+  return isObj(n) && isStr(n.verdict) && isStr(n.reason) && n.measured === true && isNum(n.tolerance);
+}
+
 /** Validates a message from the report webview; returns it typed, or undefined to drop it. */
 export function parseFromReportWebview(v: unknown): FromReportWebview | undefined {
   if (!isObj(v)) return undefined;
@@ -323,6 +369,7 @@ export function parseFromReportWebview(v: unknown): FromReportWebview | undefine
         ? { type: 'export', format: v.format as ExportFormat, destination: v.destination, content: v.content } : undefined;
     case 'reveal':
       return v.side === 'source' || v.side === 'target' ? { type: 'reveal', side: v.side } : undefined;
+    case 'runExperiment': return { type: 'runExperiment' };
     default: return undefined;
   }
 }
@@ -349,6 +396,9 @@ export function parseToReportWebview(v: unknown): ToReportWebview | undefined {
       return (v.level === 'info' || v.level === 'error') && isStr(v.text) ? { type: 'notice', level: v.level, text: v.text } : undefined;
     case 'revealLayer':
       return isStr(v.layer, 10_000) ? { type: 'revealLayer', layer: v.layer } : undefined;
+    case 'experiment':
+      if (typeof v.running !== 'boolean' || !(v.result === null || isExperiment(v.result))) return undefined;
+      return { type: 'experiment', result: v.result, running: v.running };
     default: return undefined;
   }
 }

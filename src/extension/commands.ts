@@ -13,6 +13,8 @@ import { checkpointsUnder, relativeLabel } from './model/discovery';
 import { Candidate, planAnalysis } from './model/pairing';
 import { log } from './log';
 import { summaryViewTypeFor } from './summary/summaryEditor';
+import { runExperimentCommand } from './experiments/runExperiment';
+import { getExperimentStore } from './experiments/experimentStore';
 
 export const COMMANDS = {
   analyze: 'reuseLens.analyze',
@@ -25,6 +27,8 @@ export const COMMANDS = {
   openSummary: 'reuseLens.openSummary',
   removeAnalysis: 'reuseLens.removeAnalysis',
   showLog: 'reuseLens.showLog',
+  /** Replacement experiment on an analysis (trusted workspaces only): (analysisId | AnalysisNode | nothing = latest). */
+  runExperiment: 'reuseLens.runExperiment',
   /** Registered by the report panel (src/extension/report): (analysisId: string, layer?: string). */
   showReport: 'reuseLens.showReport',
   /** Registered by extension.ts for the trees' "Show more…" rows: ('checkpoints' | 'analyses', key). Not in the palette. */
@@ -170,4 +174,5 @@ export function registerCommands(context: vscode.ExtensionContext, index: Checkp
   });
   reg(COMMANDS.removeAnalysis, (node?: AnalysisNode) => { if (node) return store.remove(node.entry.id); return undefined; });
   reg(COMMANDS.showLog, () => log().show());
+  reg(COMMANDS.runExperiment, (arg?: unknown) => runExperimentCommand(deps.context, store, getExperimentStore(), arg));
 }

@@ -16,6 +16,7 @@ import { Diagnostics } from './diagnostics';
 import { readSettings } from './settings';
 import { ReuseHints } from './hints/hintProviders';
 import { registerReportPanel } from './report/panel';
+import { ExperimentStore, setExperimentStore } from './experiments/experimentStore';
 
 export interface ReuseLensApi {
   /** The analyses store (report panel, tests). */
@@ -65,6 +66,10 @@ export function activate(context: vscode.ExtensionContext): ReuseLensApi {
     }),
     vscode.workspace.onDidChangeWorkspaceFolders(() => void index.refresh()),
   );
+  // Replacement experiments: the latest result per analysis (the command is in commands.ts).
+  const experiments = new ExperimentStore(context.workspaceState);
+  setExperimentStore(experiments);
+  context.subscriptions.push(experiments);
   // The report panel (src/extension/report) registers `reuseLens.showReport` and its serializer.
   context.subscriptions.push(registerReportPanel(context));
   const hints = new ReuseHints(store, {

@@ -4,6 +4,7 @@ import { ResponseError } from 'vscode-jsonrpc/node';
 import { CancelledError, CheckpointError, UnsafePickleError } from '../core/common/errors';
 import { LimitError } from '../core/common/limits';
 import { WorkerErrorCode, WorkerErrorData } from '../protocol';
+import { ExperimentError } from '../core/experiments/driver';
 
 export function toResponseError(e: unknown): ResponseError<WorkerErrorData> {
   if (e instanceof ResponseError) return e as ResponseError<WorkerErrorData>;
@@ -12,6 +13,7 @@ export function toResponseError(e: unknown): ResponseError<WorkerErrorData> {
   // A budget of the request (time, memory) ran out: the user's input was too much, not a bug.
   if (e instanceof LimitError) return new ResponseError(WorkerErrorCode.checkpoint, e.message, {});
   if (e instanceof CancelledError) return new ResponseError(WorkerErrorCode.cancelled, 'cancelled');
+  if (e instanceof ExperimentError) return new ResponseError(WorkerErrorCode.experiment, e.message);
   const err = e instanceof Error ? e : new Error(String(e));
   // Node's own errors about a path (ENOENT, EACCES, EISDIR) are the user's problem, not a bug.
   const code = (err as NodeJS.ErrnoException).code;

@@ -9,9 +9,10 @@ import {
   WorkerMethod, WorkerErrorCode, InspectParams, InspectResponse, AnalyzeParams, AnalyzeResponse,
   FilterGridsParams, FilterGridsResponse, PingResponse, ProgressParams, ReadTensorParams, ReadTensorResponse,
   CodeMapParams, CodeMap, ForgetDocumentParams,
+  ExperimentParams, ExperimentResponse,
 } from '../protocol';
 
-import { inspectPath, analyzeCheckpoints } from './engineBridge';
+import { inspectPath, analyzeCheckpoints, runExperiment } from './engineBridge';
 import { toResponseError } from './errors';
 import { RecentReports, stripLargeGrids } from './gridStrip';
 import { ProgressThrottle } from './progressThrottle';
@@ -75,6 +76,22 @@ connection.onRequest(WorkerMethod.filterGrids, (p: FilterGridsParams) =>
     const layer = report.layers.find((l) => l.name === p.layer);
     if (!layer) throw new ResponseError(WorkerErrorCode.unknownAnalysis, `analysis ${p.analysisId} has no layer ${p.layer}`);
     return { grids: layer.params.filter((x) => x.filterGrid).map((x) => ({ role: x.role, ...x.filterGrid! })) };
+  }));
+
+// The experiment runs in a child process (the user's Python): this process only relays its
+// progress and kills it on cancel, so it keeps answering pings meanwhile.
+connection.onRequest(WorkerMethod.experiment, (p: ExperimentParams, ct: CancellationToken) =>
+  serve<ExperimentResponse>(() => {
+    const abort = new AbortController();
+    const sub = ct.onCancellationRequested(() => abort.abort());
+    return runExperiment(p.report, {
+      python: p.python, cwd: p.cwd, model: p.model, data: p.data, metric: p.metric, tolerance: p.tolerance, signal: abort.signal,
+      onProgress: (x) => {
+        const n: ProgressParams = { progressId: p.progressId, done: x.done, total: x.total, message: x.label, etaSeconds: x.etaSeconds };
+        void connection.sendNotification(WorkerMethod.progress, n);
+      },
+      onLog: (line) => process.stderr.write(`experiment: ${line}\n`),
+    }).finally(() => sub.dispose());
   }));
 
 connection.onRequest(WorkerMethod.readTensor, (p: ReadTensorParams) => serve<ReadTensorResponse>(() => readTensorValues(p)));

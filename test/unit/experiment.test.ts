@@ -11,6 +11,9 @@ import { analyzePaths } from '../../src/core/analysis/engine';
 import { runExperiment } from '../../src/core/experiments/experiment';
 import { CancelledError } from '../../src/core/common/errors';
 import type { ExperimentResult } from '../../src/core/experiments/types';
+import { CancellationTokenSource } from 'vscode-jsonrpc/node';
+import { WorkerClient } from '../../src/extension/worker/client';
+import { WorkerRequestError } from '../../src/extension/worker/errors';
 
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -145,4 +148,55 @@ test('cancel ends the driver and its process group within a second', async () =>
     try { process.kill(pid, 0); await new Promise((r) => setTimeout(r, 20)); } catch { alive = false; }
   }
   assert.equal(alive, false, 'the driver still runs a second after cancel');
+});
+
+// ---- the extension's path: the shipped worker (dist/worker.js) over JSON-RPC
+
+function workerClient() {
+  const lines: string[] = [];
+  const log = { info: (m: string) => lines.push(m), warn: (m: string) => lines.push(m), error: (m: string) => lines.push(m) };
+  return new WorkerClient({ workerPath: join(ROOT, 'dist', 'worker.js'), memoryLimitMb: 512, log });
+}
+
+test('the worker runs an experiment for the extension: progress per evaluation with an ETA, then the result', async () => {
+  const c = workerClient();
+  try {
+    const report = await analyzePaths(join(dir, 'source.pt'), join(dir, 'target.pt'));
+    const progress: { done: number; total: number; etaSeconds?: number }[] = [];
+    const x = await c.experiment({ report, python: PYTHON, cwd: dir, model: 'factories.py:build', data: 'factories.py:data' }, (p) => progress.push(p));
+    assert.equal(x.baseline.value, truth.baseline);
+    assert.equal(x.layers[0].delta, 0);
+    const total = 1 + x.layers.length + x.roles.length + 1;
+    assert.deepEqual(progress.map((p) => p.done), Array.from({ length: total + 1 }, (_, i) => i), 'one step per evaluation, after building the model');
+    assert.ok(progress.every((p) => p.total === total));
+    assert.ok(progress.slice(1).every((p) => typeof p.etaSeconds === 'number' && p.etaSeconds >= 0), 'an ETA from the first evaluation on');
+    assert.equal(progress.at(-1)!.etaSeconds, 0);
+  } finally { c.dispose(); }
+});
+
+test('the worker reports a bad factory as an experiment error (the message as is), and cancel ends the driver within a second', async () => {
+  const c = workerClient();
+  try {
+    const report = await analyzePaths(join(dir, 'source.pt'), join(dir, 'target.pt'));
+    await assert.rejects(c.experiment({ report, python: PYTHON, cwd: dir, model: 'broken.py:build', data: 'factories.py:data' }),
+      (e: WorkerRequestError) => e.kind === 'experiment' && /^model factory broken\.py:build: broken\.py could not be imported: ModuleNotFoundError/.test(e.message));
+    rmSync(join(dir, 'slow.pid'), { force: true });
+    const cts = new CancellationTokenSource();
+    const run = c.experiment({ report, python: PYTHON, cwd: dir, model: 'factories.py:build', data: 'factories.py:slow' }, undefined, cts.token);
+    const pidFile = join(dir, 'slow.pid');
+    for (let i = 0; i < 300 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    const workerPid = c.pid;
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    cts.cancel();
+    await assert.rejects(run, (e: WorkerRequestError) => e.kind === 'cancelled');
+    let alive = true;
+    while (alive && Date.now() - t0 < 1000) {
+      try { process.kill(pid, 0); await new Promise((r) => setTimeout(r, 20)); } catch { alive = false; }
+    }
+    assert.equal(alive, false, 'the driver still runs a second after cancel');
+    assert.equal(c.pid, workerPid, 'the worker itself was not killed: the driver was');
+    assert.equal((await c.ping()).active, 0);
+  } finally { c.dispose(); }
 });

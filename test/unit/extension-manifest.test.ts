@@ -82,6 +82,23 @@ test('the extension runs next to the checkpoints, activates lazily, and says wha
   assert.ok(pkg.contributes.viewsWelcome.some((w: { view: string; contents: string }) => w.view === 'reuseLens.checkpoints' && /command:reuseLens\.refresh/.test(w.contents)));
 });
 
+test('Run Replacement Experiment runs the user\'s code: enabled in trusted workspaces only, its settings restricted until trusted', () => {
+  const cmd = pkg.contributes.commands.find((c: { command: string }) => c.command === 'reuseLens.runExperiment');
+  assert.equal(cmd.title, 'Run Replacement Experiment');
+  assert.equal(cmd.enablement, 'isWorkspaceTrusted');
+  for (const items of Object.values(pkg.contributes.menus) as { command: string; when?: string }[][]) {
+    for (const i of items.filter((x) => x.command === 'reuseLens.runExperiment')) assert.match(i.when ?? '', /isWorkspaceTrusted/);
+  }
+  const restricted: string[] = pkg.capabilities.untrustedWorkspaces.restrictedConfigurations;
+  for (const k of ['reuseLens.python', 'reuseLens.experiments.model', 'reuseLens.experiments.data']) assert.ok(restricted.includes(k), k);
+  const p = pkg.contributes.configuration.properties;
+  assert.equal(p['reuseLens.experiments.tolerance'].default, 0.5);
+  assert.deepEqual(p['reuseLens.experiments.metric'].enum, ['auto', 'accuracy', 'loss']);
+  // The runner also refuses outside a trusted workspace (a command can be called from another extension).
+  const runner = readFileSync(path.join(__dirname, '..', '..', 'src', 'extension', 'experiments', 'runExperiment.ts'), 'utf8');
+  assert.match(runner, /if \(!vscode\.workspace\.isTrusted\)/);
+});
+
 test('the packaged extension holds every bundle the worker and the webviews load at run time', () => {
   const root = path.join(__dirname, '..', '..');
   // What vsce would put in the .vsix (the build ran first: npm test builds).

@@ -1,6 +1,6 @@
 // The top of the panel: what was compared with what, how layers were paired, and the answer
 // for the whole network, with verdict counts that double as table filters.
-import type { CheckpointSummary, Report, Verdict } from '../../src/protocol';
+import type { CheckpointSummary, ExperimentResult, Report, Verdict } from '../../src/protocol';
 import { h, clear } from './dom';
 import { baseName, fmtCount } from './format';
 import { VERDICT_LABEL } from './theme';
@@ -17,18 +17,21 @@ export class Header {
     this.element = h('header', { class: 'report-header' });
   }
 
-  update(report: Report, activeVerdicts: Verdict[], thresholdsChanged: boolean): void {
+  /** `measured`: the network verdict of a replacement experiment, which then stands in for the RMSE estimate. */
+  update(report: Report, activeVerdicts: Verdict[], thresholdsChanged: boolean, measured?: ExperimentResult['network']): void {
     clear(this.element);
     const s = report.summary;
-    const net = s.network;
+    const net = measured ? { verdict: measured.verdict, reason: measured.reason, estimate: false } : s.network;
     const netClass = net.verdict === 'reusable' ? 'v-reuse' : net.verdict === 'partly reusable' ? 'v-fine-tune' : 'v-retrain';
     this.element.append(
       h('div', { class: 'network' },
         h('span', { class: `network-verdict ${netClass}`, 'aria-label': `Network verdict: ${net.verdict}` },
           h('span', { class: 'dot', 'aria-hidden': 'true' }), `The network is ${net.verdict}`),
         net.estimate ? h('span', { class: 'tag', title: 'Judged from kernel distances; no replacement experiment was run' }, 'estimate') : null,
+        measured ? h('span', { class: 'tag', title: 'Judged by replacement experiments on your evaluation data (see "Replacement experiment" below)' }, 'measured') : null,
         thresholdsChanged ? h('span', { class: 'tag tag-warn', title: 'Verdicts follow the thresholds set below, not the ones the analysis ran with' }, 'live thresholds') : null),
       h('p', { class: 'network-reason' }, net.reason),
+      ...(measured ? [h('p', { class: 'muted small network-estimate' }, `From kernel RMSE alone (estimate): ${s.network.verdict}. ${s.network.reason}`)] : []),
       h('div', { class: 'sides' }, this.side('Source', 'source', report.source), this.side('Target', 'target', report.target)),
       this.counts(report, activeVerdicts),
       this.matching(report),

@@ -5,7 +5,7 @@ import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
-import type { ExportDestination, ExportFormat, Report, Thresholds, ToReportWebview, Verdict } from '../../src/protocol';
+import type { ExperimentResult, ExportDestination, ExportFormat, Report, Thresholds, ToReportWebview, Verdict } from '../../src/protocol';
 import { parseReportWebviewState, parseToReportWebview } from '../../src/protocol';
 import { DetailPane, type FiltersState, type GridState } from './detailPane';
 import { canDrawFilters, convWeight } from './detailModel';
@@ -22,6 +22,7 @@ import { Toolbar } from './toolbar';
 import { DEFAULT_VIEW, parseView, type ViewState } from './viewState';
 import { loadState, post, saveState } from './vscodeApi';
 import { VERDICT_LABEL } from './theme';
+import { ExperimentCard } from './experimentCard';
 
 let analysisId = '';
 let original: Report | undefined;
@@ -35,6 +36,9 @@ let nextRequest = 1;
 const grids = new Map<string, GridState>();
 const filters = new Map<string, FiltersState>();
 const pending = new Map<number, string>();
+/** The latest replacement experiment of this analysis, and whether one runs now (the host says). */
+let experiment: ExperimentResult | null = null;
+let experimentRunning = false;
 
 // ---- layout ----
 const header = new Header({
@@ -71,6 +75,7 @@ const table = new LayerTable({
   onSort: (key) => setView({ ...view, table: toggleSort(view.table, key) }),
 });
 const detail = new DetailPane();
+const experimentCard = new ExperimentCard({ onRun: () => post({ type: 'runExperiment' }), onSelect: (name) => select(name, true) });
 const notice = h('div', { class: 'notice', role: 'status', 'aria-live': 'polite', hidden: true });
 const loading = h('p', { class: 'muted loading' }, 'Loading the report…');
 
@@ -81,6 +86,7 @@ const main = h('main', { class: 'report', hidden: true },
     h('div', { class: 'card-head' }, h('h2', {}, 'Kernel distance by layer'), h('div', { class: 'card-tools' }, chartMetric, logScale)),
     h('div', { class: 'chart-box' }, canvas),
     h('div', { class: 'chart-foot' }, legend, chartNote)),
+  experimentCard.element,
   h('div', { class: 'split' },
     h('section', { class: 'card table-card', 'aria-label': 'Layers table' },
       h('div', { class: 'card-head' }, h('h2', {}, 'Layers'), filterField),
@@ -130,7 +136,8 @@ function renderAll(): void {
   if (!judged || !original) return;
   const t = current();
   const dirty = !sameThresholds(t, thresholdsOf(original));
-  header.update(judged, view.table.verdicts, dirty);
+  header.update(judged, view.table.verdicts, dirty, experiment?.network);
+  experimentCard.update(judged, experiment, experimentRunning);
   toolbar.update(judged, t, dirty, changed.size, settings);
   chartMetric.value = view.chartMetric;
   logScale.checked = view.logScale;
@@ -234,6 +241,11 @@ function onMessage(m: ToReportWebview): void {
       // The table is below the chart: bring the selected row itself into the page's view.
       requestAnimationFrame(() => table.element.querySelector(`[data-layer="${CSS.escape(m.layer)}"]`)?.scrollIntoView({ block: 'center' }));
       return;
+    case 'experiment':
+      experiment = m.result;
+      experimentRunning = m.running;
+      renderAll();
+      return;
     case 'notice':
       if (m.text.startsWith('Saved')) settings = current();
       if (judged && original) toolbar.update(judged, current(), !sameThresholds(current(), thresholdsOf(original)), changed.size, settings);
@@ -260,7 +272,7 @@ const theme = new MutationObserver(() => {
   if (themeFrame) return;
   themeFrame = requestAnimationFrame(() => {
     themeFrame = 0;
-    if (judged) { chart.retheme(judged, view.chartMetric, view.logScale); shownDetail = ''; renderDetail(); }
+    if (judged) { chart.retheme(judged, view.chartMetric, view.logScale); experimentCard.retheme(judged, experiment, experimentRunning); shownDetail = ''; renderDetail(); }
   });
 });
 theme.observe(document.body, { attributes: true, attributeFilter: ['class'] });

@@ -14,6 +14,7 @@ import { worker } from '../workerHost';
 import { EXPORT_NAME, filterTensorsOf, languageFor } from './exportTarget';
 import { readSettings } from '../settings';
 import { makeNonce, missingReportHtml, reportHtml } from './html';
+import { getExperimentStore } from '../experiments/experimentStore';
 
 /** Command the Reuse Analysis view and `reuseLens.openReport` call: (analysisId, layerName?). */
 export const SHOW_REPORT_COMMAND = 'reuseLens.showReport';
@@ -73,6 +74,7 @@ class ReportPanel {
       panel.onDidDispose(() => this.dispose()),
       // Hidden, the page is discarded (no retained context); it is rebuilt and asks again.
       panel.onDidChangeViewState(() => { if (!panel.visible) this.delivered = false; }),
+      getExperimentStore().onDidChange((id) => { if (id === this.analysisId) this.sendExperiment(); }),
       vscode.workspace.onDidChangeConfiguration((e) => {
         // The store re-judges under the new thresholds: show those verdicts, like the tree does.
         if (e.affectsConfiguration('reuseLens.thresholds')) {
@@ -110,12 +112,21 @@ class ReportPanel {
 
   private sendReport(): void {
     this.post({ type: 'report', analysisId: this.analysisId, report: this.report, settings: currentThresholds(), select: this.select });
+    this.sendExperiment();
     // A hidden page is rebuilt on reveal and asks again ('ready'): keep the layer to select until a visible page got it.
     if (this.panel.visible) { this.select = undefined; this.delivered = true; }
   }
 
+  private sendExperiment(): void {
+    const experiments = getExperimentStore();
+    this.post({ type: 'experiment', result: experiments.get(this.analysisId) ?? null, running: experiments.isRunning(this.analysisId) });
+  }
+
   private async handle(m: FromReportWebview): Promise<void> {
     switch (m.type) {
+      case 'runExperiment':
+        await vscode.commands.executeCommand('reuseLens.runExperiment', this.analysisId);
+        return;
       case 'ready':
         this.delivered = false;
         this.sendReport();

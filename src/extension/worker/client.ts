@@ -17,6 +17,7 @@ import {
 import {
   WorkerMethod, WorkerRequests, InspectParams, AnalyzeParams, ProgressParams, AnalyzeResponse, InspectResponse,
   FilterGridsParams, FilterGridsResponse, PingResponse, ReadTensorParams, ReadTensorResponse, CodeMapParams, CodeMap,
+  ExperimentParams, ExperimentResponse,
 } from '../../protocol';
 import { describeExit } from './exitReason';
 import { WorkerRequestError, fromResponseError } from './errors';
@@ -116,6 +117,14 @@ export class WorkerClient {
     const progressId = `p${this.nextProgressId++}`;
     if (onProgress) this.progressListeners.set(progressId, onProgress);
     return this.request(WorkerMethod.analyze, { ...params, progressId }, token)
+      .finally(() => this.progressListeners.delete(progressId));
+  }
+
+  /** A replacement experiment: the worker runs the user's Python and relays its progress (with an ETA). */
+  experiment(params: Omit<ExperimentParams, 'progressId'>, onProgress?: (p: ProgressParams) => void, token?: CancellationLike): Promise<ExperimentResponse> {
+    const progressId = `p${this.nextProgressId++}`;
+    if (onProgress) this.progressListeners.set(progressId, onProgress);
+    return this.request(WorkerMethod.experiment, { ...params, progressId }, token)
       .finally(() => this.progressListeners.delete(progressId));
   }
 
@@ -321,8 +330,9 @@ export class WorkerClient {
 }
 
 function describeParams(p: unknown): string {
-  const o = p as Partial<InspectParams & AnalyzeParams & FilterGridsParams & ReadTensorParams>;
+  const o = p as Partial<InspectParams & AnalyzeParams & FilterGridsParams & ReadTensorParams & ExperimentParams>;
   if (o.source && o.target) return `${o.source} -> ${o.target}`;
+  if (o.report && o.model) return `${o.report.source.path} -> ${o.report.target.path} (${o.model}, ${o.data})`;
   if (o.path) return `${o.path}${o.name ? `#${o.name}` : ''}${o.stats ? ' (stats)' : ''}`;
   if (o.analysisId) return `${o.analysisId}/${o.layer}`;
   return '';

@@ -3,7 +3,7 @@
 import type { ResponseError as ResponseErrorType } from 'vscode-jsonrpc/node';
 import { WorkerErrorCode, WorkerErrorData } from '../../protocol';
 
-export type WorkerErrorKind = 'checkpoint' | 'unsafe' | 'cancelled' | 'crashed' | 'internal' | 'unknownAnalysis';
+export type WorkerErrorKind = 'checkpoint' | 'unsafe' | 'cancelled' | 'crashed' | 'internal' | 'unknownAnalysis' | 'experiment';
 
 export class WorkerRequestError extends Error {
   constructor(readonly kind: WorkerErrorKind, message: string, readonly data?: WorkerErrorData) {
@@ -28,6 +28,7 @@ export function fromResponseError(e: unknown): WorkerRequestError {
       case WorkerErrorCode.unsafe: return new WorkerRequestError('unsafe', e.message, data);
       case WorkerErrorCode.cancelled: return new WorkerRequestError('cancelled', 'cancelled', data);
       case WorkerErrorCode.unknownAnalysis: return new WorkerRequestError('unknownAnalysis', e.message, data);
+      case WorkerErrorCode.experiment: return new WorkerRequestError('experiment', e.message, data);
       default: return new WorkerRequestError('internal', e.message, data);
     }
   }
