@@ -335,6 +335,8 @@ export function registerSteps(h, s) {
     assert.deepEqual(layers.slice(0, 2), ['conv1', 'bn1'], 'replaced layers in network order');
     assert.ok(!layers.includes('fc'), 'the new head (another shape) is never replaced');
     assert.equal(await card.locator('canvas').count(), 2, 'a chart of Δ per layer and a scatter against relative RMSE');
+    await card.locator('vscode-button', { hasText: 'Run Again' }).first().waitFor({ timeout: 10_000 })
+      .catch(async () => { throw new Error(`the button still says "${await card.locator('vscode-button').first().innerText()}" after the result came`); });
     const header = await f.locator('.report-header').first().innerText();
     assert.match(header, /measured/, 'the header\'s network verdict is the measured one');
     await card.scrollIntoViewIfNeeded();

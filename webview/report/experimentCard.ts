@@ -105,7 +105,8 @@ export class ExperimentCard {
       tr.addEventListener('click', () => this.events.onSelect(r.name));
       return tr;
     });
-    return h('table', { class: 'experiment-table', 'aria-label': 'Per layer: the two conditions side by side' }, h('thead', {}, head), h('tbody', {}, ...body));
+    return h('div', { class: 'experiment-table-scroll' },
+      h('table', { class: 'experiment-table', 'aria-label': 'Per layer: the two conditions side by side' }, h('thead', {}, head), h('tbody', {}, ...body)));
   }
 
   private groupsTable(x: ExperimentResult): HTMLElement {
@@ -113,11 +114,11 @@ export class ExperimentCard {
     const groups = [...x.roles.map((r) => ({ name: r.label, layers: r.layers.length, r })),
       ...(x.reuseSet ? [{ name: 'reuse set (layers judged reuse)', layers: x.reuseSet.layers.length, r: x.reuseSet }] : [])];
     const head = h('tr', {}, ...['Replaced together', 'Layers', `${metricName(m)}`, 'Δ', 'Keeps performance'].map((t) => h('th', { scope: 'col' }, t)));
-    return h('table', { class: 'experiment-table experiment-groups', 'aria-label': 'Parameter roles and the reuse set replaced across layers' },
+    return h('div', { class: 'experiment-table-scroll' }, h('table', { class: 'experiment-table experiment-groups', 'aria-label': 'Parameter roles and the reuse set replaced across layers' },
       h('thead', {}, head),
       h('tbody', {}, ...groups.map((g) => h('tr', {},
         h('td', { class: 'name' }, g.name), h('td', { class: 'num' }, String(g.layers)), h('td', { class: 'num' }, fmtValue(m, g.r.value)),
-        h('td', { class: `num ${g.r.keeps ? 'keeps' : 'drops'}` }, fmtDelta(m, g.r.delta)), h('td', { class: g.r.keeps ? 'keeps' : 'drops' }, g.r.keeps ? 'yes' : 'no')))));
+        h('td', { class: `num ${g.r.keeps ? 'keeps' : 'drops'}` }, fmtDelta(m, g.r.delta)), h('td', { class: g.r.keeps ? 'keeps' : 'drops' }, g.r.keeps ? 'yes' : 'no'))))));
   }
 
   private axis(title: string) {

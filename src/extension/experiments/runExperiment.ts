@@ -113,10 +113,13 @@ export async function runExperimentCommand(context: vscode.ExtensionContext, sto
           last = Math.max(last, pct);
         }, token);
       });
+    // Not running any more before the result is shown: the panel redraws once, with both.
+    experiments.setRunning(id, false);
     await experiments.put(id, result);
     log().info(`experiment ${label}: ${result.network.reason} (${result.durationMs} ms)`);
-    const b = await vscode.window.showInformationMessage(`Reuse Lens (measured): ${result.network.reason}`, 'Open Report');
-    if (b) void vscode.commands.executeCommand('reuseLens.openReport', id);
+    void vscode.window.showInformationMessage(`Reuse Lens (measured): ${result.network.reason}`, 'Open Report').then((b) => {
+      if (b) void vscode.commands.executeCommand('reuseLens.openReport', id);
+    });
   } catch (e) {
     if (isCancelled(e)) { void vscode.window.showInformationMessage(`Reuse Lens: experiment on ${label} cancelled.`); return; }
     const message = e instanceof Error ? e.message : String(e);
