@@ -7,6 +7,7 @@ import { isFactorySpec, rankFactories, topLevelDefs } from '../../src/extension/
 import { conditionRows, rmseHarmCorrelation, scatterPoints, spearman } from '../../webview/report/experimentModel';
 import { isExperiment, parseFromReportWebview, parseToReportWebview } from '../../src/protocol';
 import type { ExperimentResult, Report } from '../../src/protocol';
+import { planExperiments } from '../../src/core/experiments/plan';
 
 test('factories are offered from top-level defs only (not methods, not private helpers)', () => {
   const src = [
@@ -63,4 +64,19 @@ test('experiment messages cross the webview boundary only when well-formed', () 
   assert.equal(parseToReportWebview({ type: 'experiment', result: { ...result, layers: [{ name: 'x' }] }, running: false }), undefined);
   assert.equal(parseToReportWebview({ type: 'experiment', result }), undefined);
   assert.deepEqual(parseFromReportWebview({ type: 'runExperiment', extra: 'ignored' }), { type: 'runExperiment' });
+});
+
+test('the reuse set replaces reuse layers whole and the γ/β of recalibrate layers (their statistics stay the target\'s); other shapes and counters never', () => {
+  const p = (role: string, name: string, extra: Record<string, unknown> = {}) => ({ role, sourceName: name, targetName: name, shape: [4], rmse: 0, relRmse: 0, cosine: 1, maxAbsDiff: 0, dtype: 'F32', ...extra });
+  const l = (name: string, index: number, kind: string, verdict: string, params: unknown[]) => ({ name, index, kind, verdict, params, sourceName: name, targetName: name, matchedBy: 'name', reason: '', kernelRmse: 0, kernelRelRmse: 0, parameters: 4 });
+  const r = { layers: [
+    l('bn1', 1, 'bn', 'recalibrate', [p('weight', 'bn1.weight'), p('bias', 'bn1.bias'), p('running_mean', 'bn1.running_mean'), p('running_var', 'bn1.running_var'), p('num_batches_tracked', 'bn1.num_batches_tracked', { dtype: 'I64' })]),
+    l('conv1', 0, 'conv', 'reuse', [p('weight', 'conv1.weight')]),
+    l('fc', 2, 'linear', 'incompatible', [p('weight', 'fc.weight', { sourceShape: [6, 4], targetShape: [4, 4] })]),
+  ] } as unknown as Report;
+  const plan = planExperiments(r);
+  assert.deepEqual(plan.layers.map((x) => [x.label, x.pairs.map((q) => q[1])]), [['conv1', ['conv1.weight']], ['bn1', ['bn1.weight', 'bn1.bias', 'bn1.running_mean', 'bn1.running_var']]]);
+  assert.deepEqual(plan.reuseSet?.layers, ['conv1', 'bn1']);
+  assert.deepEqual(plan.reuseSet?.pairs.map((q) => q[1]), ['conv1.weight', 'bn1.weight', 'bn1.bias']);
+  assert.deepEqual(plan.roles.map((x) => [x.role, x.pairs.length]), [['conv-weight', 1], ['bn-affine', 2], ['bn-statistics', 2]]);
 });

@@ -1,6 +1,7 @@
 // Which target tensors each evaluation replaces with the source's, from a compare report: per
 // layer, per parameter role across all layers (the companion study's groups: conv weights, conv
-// bias, BN γ/β, BN running statistics), and the layers judged `reuse` together. The report's
+// bias, BN γ/β, BN running statistics), and the layers judged `reuse` together (with the γ/β of
+// layers judged `recalibrate`). The report's
 // matching decides which source tensor stands for which target tensor, so the experiment
 // measures exactly the pairs the RMSE columns describe.
 import type { LayerReport, ParamReport, Report } from '../shared/reportTypes';
@@ -63,7 +64,11 @@ export function planExperiments(report: Report): ExperimentPlan {
     const ps = l.params.filter(replaceable);
     if (!ps.length) continue;
     layers.push({ id: `layer:${l.name}`, kind: 'layer', label: l.name, layers: [l.name], pairs: ps.map(pairOf) });
-    if (l.verdict === 'reuse') { reuse.layers.push(l.name); reuse.pairs.push(...ps.map(pairOf)); }
+    // The reuse set is what the verdicts say to copy as is: whole `reuse` layers, and of
+    // `recalibrate` layers γ/β only (their running statistics are the target's: re-estimated
+    // on target data, as the verdict asks).
+    const kept = l.verdict === 'reuse' ? ps : l.verdict === 'recalibrate' ? ps.filter((p) => p.role === 'weight' || p.role === 'bias') : [];
+    if (kept.length) { reuse.layers.push(l.name); reuse.pairs.push(...kept.map(pairOf)); }
     for (const p of ps) {
       const role = roleOf(l, p);
       if (!role) continue;

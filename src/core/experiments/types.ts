@@ -42,7 +42,7 @@ export interface RoleReplacement extends ReplacementResult {
 }
 
 export interface ReuseSetReplacement extends ReplacementResult {
-  /** The layers judged `reuse` when the experiment ran, replaced together. */
+  /** The layers judged `reuse` when the experiment ran, replaced together (of `recalibrate` layers γ/β only). */
   layers: string[];
 }
 
