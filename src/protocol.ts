@@ -237,7 +237,7 @@ export type ToReportWebview =
   | { type: 'grid'; requestId: number; layer: string; grid: FilterGrid | null; error?: string }
   | { type: 'notice'; level: 'info' | 'error'; text: string }
   /** Select a layer of the report shown and scroll it into view (an inline hint was clicked). */
-  | { type: 'revealLayer'; layer: string };
+  | { type: 'revealLayer'; layer: string }
   /** The latest replacement experiment of this analysis (null: none yet); `running` while one runs. */
   | { type: 'experiment'; result: ExperimentForGuards | null; running: boolean };
 
