@@ -316,34 +316,6 @@ export function registerSteps(h, s) {
     assert.ok(lang > 0, 'the export opened as a Markdown document');
   });
 
-  // ---- replacement experiment (issue 16)
-  h.test('one click in the report runs the replacement experiment in the demo\'s PyTorch and shows a measured verdict', 'report-experiment', async () => {
-    const f = await openReport();
-    const card = f.locator('.experiment-card').first();
-    await card.waitFor({ timeout: 10_000 }).catch(() => { throw new Error('no "Replacement experiment" card in the report'); });
-    const t0 = Date.now();
-    await card.locator('vscode-button').first().click();
-    // demo/.vscode/settings.json names the factories and the interpreter: nothing is asked.
-    await card.locator('.experiment-table tbody tr[data-layer]').first().waitFor({ timeout: 220_000 }).catch(async () => {
-      const shown = (await notifications(page)).join(' | ');
-      throw new Error(`no experiment result in the report after ${Math.round((Date.now() - t0) / 1000)} s; notifications: ${shown}`);
-    });
-    const text = await card.innerText();
-    assert.match(text, /Measured: (reusable|partly reusable|not reusable)/, 'the card shows the measured network verdict');
-    assert.match(text, /baseline \(target as is\) \d+\.\d\d %/, 'the card shows the baseline accuracy');
-    const layers = await card.locator('.experiment-table tbody tr[data-layer]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-layer')));
-    assert.deepEqual(layers.slice(0, 2), ['conv1', 'bn1'], 'replaced layers in network order');
-    assert.ok(!layers.includes('fc'), 'the new head (another shape) is never replaced');
-    assert.equal(await card.locator('canvas').count(), 2, 'a chart of Δ per layer and a scatter against relative RMSE');
-    await card.locator('vscode-button', { hasText: 'Run Again' }).first().waitFor({ timeout: 10_000 })
-      .catch(async () => { throw new Error(`the button still says "${await card.locator('vscode-button').first().innerText()}" after the result came`); });
-    const header = await f.locator('.report-header').first().innerText();
-    assert.match(header, /measured/, 'the header\'s network verdict is the measured one');
-    await card.scrollIntoViewIfNeeded();
-    await page.waitForTimeout(500);
-    console.log(`    ${layers.length} layers replaced one by one in ${Math.round((Date.now() - t0) / 1000)} s (load average ${loadavg()[0].toFixed(1)}); ${text.split('\n').find((l) => /^(reusable|partly|not reusable)/.test(l)) ?? ''}`);
-    // 15 evaluations of 1000 pictures: ~10 s on a quiet 2-core machine, minutes when it is shared.
-  }, { timeout: 240_000 });
 
 
   // ---- inline hints (issue 15): model.py is parsed and its lines mapped to the demo analysis' layers
@@ -436,6 +408,35 @@ export function registerSteps(h, s) {
     await page.keyboard.press('Control+Z');
     await page.waitForTimeout(300);
   });
+
+  // ---- replacement experiment (issue 16)
+  h.test('one click in the report runs the replacement experiment in the demo\'s PyTorch and shows a measured verdict', 'report-experiment', async () => {
+    const f = await openReport();
+    const card = f.locator('.experiment-card').first();
+    await card.waitFor({ timeout: 10_000 }).catch(() => { throw new Error('no "Replacement experiment" card in the report'); });
+    const t0 = Date.now();
+    await card.locator('vscode-button').first().click();
+    // demo/.vscode/settings.json names the factories and the interpreter: nothing is asked.
+    await card.locator('.experiment-table tbody tr[data-layer]').first().waitFor({ timeout: 220_000 }).catch(async () => {
+      const shown = (await notifications(page)).join(' | ');
+      throw new Error(`no experiment result in the report after ${Math.round((Date.now() - t0) / 1000)} s; notifications: ${shown}`);
+    });
+    const text = await card.innerText();
+    assert.match(text, /Measured: (reusable|partly reusable|not reusable)/, 'the card shows the measured network verdict');
+    assert.match(text, /baseline \(target as is\) \d+\.\d\d %/, 'the card shows the baseline accuracy');
+    const layers = await card.locator('.experiment-table tbody tr[data-layer]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-layer')));
+    assert.deepEqual(layers.slice(0, 2), ['conv1', 'bn1'], 'replaced layers in network order');
+    assert.ok(!layers.includes('fc'), 'the new head (another shape) is never replaced');
+    assert.equal(await card.locator('canvas').count(), 2, 'a chart of Δ per layer and a scatter against relative RMSE');
+    await card.locator('vscode-button', { hasText: 'Run Again' }).first().waitFor({ timeout: 10_000 })
+      .catch(async () => { throw new Error(`the button still says "${await card.locator('vscode-button').first().innerText()}" after the result came`); });
+    const header = await f.locator('.report-header').first().innerText();
+    assert.match(header, /measured/, 'the header\'s network verdict is the measured one');
+    await card.scrollIntoViewIfNeeded();
+    await page.waitForTimeout(500);
+    console.log(`    ${layers.length} layers replaced one by one in ${Math.round((Date.now() - t0) / 1000)} s (load average ${loadavg()[0].toFixed(1)}); ${text.split('\n').find((l) => /^(reusable|partly|not reusable)/.test(l)) ?? ''}`);
+    // 15 evaluations of 1000 pictures: ~10 s on a quiet 2-core machine, minutes when it is shared.
+  }, { timeout: 240_000 });
 
   /**
    * Layer rows ("name, verdict, …") of the analysis labelled `label` ("source.h5 → finetuned.h5")
