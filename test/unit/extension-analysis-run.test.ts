@@ -5,12 +5,12 @@
 // whether a report came from the cache or from a new run of the worker.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import Module from 'node:module';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ReportCache } from '../../src/extension/cache/reportCache';
 import { ensureProductionBuild, ROOT } from './helpers/shippedBundles';
+import { installVscodeStandIn } from './helpers/vscodeStandIn';
 
 // ---- the vscode stand-in ----
 
@@ -74,13 +74,7 @@ const vscodeStandIn = {
     executeCommand: async (cmd: string, key?: string, value?: unknown) => { if (cmd === 'setContext') ui.context.set(key!, value); },
   },
 };
-const STAND_IN_ID = path.join(os.tmpdir(), 'reuse-lens-vscode-stand-in-run.js');
-const M = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
-const resolveFilename = M._resolveFilename;
-M._resolveFilename = function (request: string, ...rest: unknown[]) {
-  return request === 'vscode' ? STAND_IN_ID : resolveFilename.call(this, request, ...rest);
-};
-require.cache[STAND_IN_ID] = { id: STAND_IN_ID, filename: STAND_IN_ID, loaded: true, exports: vscodeStandIn } as unknown as NodeModule;
+installVscodeStandIn(vscodeStandIn, 'run');
 
 // Loaded after the stand-in is in place.
 const { runAnalysis, runningCount } = require('../../src/extension/analysis/runAnalysis') as typeof import('../../src/extension/analysis/runAnalysis');

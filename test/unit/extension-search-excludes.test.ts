@@ -6,11 +6,11 @@
 // first `}`, so a nested group would silently exclude the wrong files: the stand-in throws).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import Module from 'node:module';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { combineExcludes, enabledPatterns, expandBraces, MAX_ALTERNATIVES } from '../../src/extension/model/searchExcludes';
+import { installVscodeStandIn } from './helpers/vscodeStandIn';
 
 // ---- a glob matcher with VS Code's reading of globs (one level of braces) ----
 
@@ -131,13 +131,7 @@ const vscodeStandIn = {
   commands: { executeCommand: async () => undefined },
 };
 
-const STAND_IN_ID = path.join(os.tmpdir(), 'reuse-lens-vscode-stand-in.js');
-const M = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
-const resolveFilename = M._resolveFilename;
-M._resolveFilename = function (request: string, ...rest: unknown[]) {
-  return request === 'vscode' ? STAND_IN_ID : resolveFilename.call(this, request, ...rest);
-};
-require.cache[STAND_IN_ID] = { id: STAND_IN_ID, filename: STAND_IN_ID, loaded: true, exports: vscodeStandIn } as unknown as NodeModule;
+installVscodeStandIn(vscodeStandIn, 'excludes');
 
 // Loaded after the stand-in is in place.
 const { CheckpointIndex } = require('../../src/extension/checkpointIndex') as typeof import('../../src/extension/checkpointIndex');
