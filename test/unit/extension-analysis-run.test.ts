@@ -202,3 +202,25 @@ test('a log file written beside an ONNX model while it is analysed neither spoil
   assert.equal(workerRuns, 2);
   assertNothingRunning('at the end');
 });
+
+test('a folder analysed as a checkpoint is served from the cache until a checkpoint is added to it', { timeout: 60_000 }, async () => {
+  const folder = path.join(tmp, 'run-folder');
+  await fs.mkdir(folder, { recursive: true });
+  await copy('safetensors/conv_bn_linear.safetensors', 'run-folder/model.safetensors');
+  const other = await copy('safetensors/conv_bn_linear.safetensors', 'other.safetensors');
+  const d = deps();
+  let workerRuns = 0;
+  runProgress = async (_title, task) => { workerRuns++; return task({ report() {} }, new CancellationTokenSource().token); };
+  outcomes.length = 0;
+  ui.errors.length = 0;
+  assert.ok(await runAnalysis(d, folder, other), 'the folder holding one checkpoint is that checkpoint');
+  assert.ok(await runAnalysis(d, folder, other));
+  // A second checkpoint saved into the folder: the folder no longer names one model.
+  await copy('safetensors/conv_bn_linear.safetensors', 'run-folder/epoch2.safetensors');
+  await touch(folder, 9);
+  await runAnalysis(d, folder, other);
+  assert.deepEqual(outcomes, ['done', 'cached', 'failed'], 'the cached report of the folder is not served once the folder holds another checkpoint');
+  assert.equal(workerRuns, 2);
+  assert.match(ui.errors.at(-1) ?? '', /run-folder/, 'the error names the folder');
+  assertNothingRunning('at the end');
+});

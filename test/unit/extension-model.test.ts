@@ -12,7 +12,7 @@ import { VERDICT_ICON, layerDescription, layerTooltip, layersInOrder, analysisDe
 import { checkpointChildren, tensorDescription } from '../../src/extension/model/checkpointNodes';
 import { formatBytes, formatCount, formatMetric } from '../../src/extension/model/format';
 import { symlinkProblem } from '../../src/extension/model/symlinks';
-import { cacheKey, stampFiles, stillCurrent } from '../../src/extension/cache/cacheKey';
+import { cacheKey, foldersUnchanged, stampFiles, stampFolders, stillCurrent } from '../../src/extension/cache/cacheKey';
 import { ReportCache } from '../../src/extension/cache/reportCache';
 import { describeExit } from '../../src/extension/worker/exitReason';
 import { parseSummaryMessage } from '../../src/extension/summary/messages';
@@ -135,6 +135,27 @@ test('a cached report is current while every file it was read from is unchanged,
     await fs.rm(model);
     assert.equal(await stillCurrent({ files: { source: [m], target: [] } }), false, 'a file gone');
     assert.equal(await stillCurrent({} as { files: never }), false, 'a report stored without its files is never current');
+  } finally { await fs.rm(dir, { recursive: true, force: true }); }
+});
+
+test('a cached report of a folder is stale once a checkpoint is added to the folder; a file-named pair is not', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'reuse-lens-folder-stamp-'));
+  try {
+    const folder = path.join(dir, 'run'), other = path.join(dir, 'b.pt');
+    await fs.mkdir(folder); await fs.writeFile(path.join(folder, 'a.pt'), 'a'); await fs.writeFile(other, 'b');
+    const folders = await stampFolders([folder, other]);
+    assert.deepEqual(folders.map((f) => f.path), [folder], 'only the folder is stamped: files are stamped by what was read');
+    assert.equal(await foldersUnchanged(folders, [folder, other]), true);
+    // A directory's mtime has a filesystem's granularity: make the change visible whatever it is.
+    await new Promise((r) => setTimeout(r, 20));
+    await fs.writeFile(path.join(folder, 'epoch2.pt'), 'c');
+    await fs.utimes(folder, new Date(), new Date(Date.now() + 5000));
+    assert.equal(await foldersUnchanged(folders, [folder, other]), false, 'a checkpoint added to the folder');
+    assert.equal(await foldersUnchanged(undefined, [folder, other]), false, 'a report cached without folder stamps is not taken for a folder');
+    assert.equal(await foldersUnchanged(undefined, [other]), true, 'a pair of files needs no folder stamp');
+    const cache = new ReportCache(path.join(dir, 'cache'));
+    await cache.put('f01d', { report: sample(), analysisId: 'a', gridsOmitted: [], durationMs: 1, files: { source: [], target: [] } }, folders);
+    assert.deepEqual((await new ReportCache(path.join(dir, 'cache')).get('f01d'))?.folders, folders, 'folder stamps survive a restart');
   } finally { await fs.rm(dir, { recursive: true, force: true }); }
 });
 

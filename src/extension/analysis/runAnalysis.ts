@@ -7,7 +7,7 @@
 // the wait for a checkpoint to stop changing) never holds them, and no notification is awaited.
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { cacheKey, filesRead, stampFiles, stillCurrent } from '../cache/cacheKey';
+import { cacheKey, filesRead, foldersUnchanged, stampFiles, stampFolders, stillCurrent } from '../cache/cacheKey';
 import type { AnalysisEntry, AnalysisStore } from '../analysisStore';
 import type { Diagnostics } from '../diagnostics';
 import type { WorkerStatus } from './statusBar';
@@ -67,7 +67,7 @@ export async function runAnalysis(deps: AnalysisDeps, source: string, target: st
   );
 
   const cached = await deps.store.cache.get(key);
-  if (cached && await stillCurrent(cached.response)) {
+  if (cached && await stillCurrent(cached.response) && await foldersUnchanged(cached.folders, [source, target])) {
     log().info(`analysis ${label}: served from cache (${key})`);
     const entry = await deps.store.add(key, cached.response);
     deps.reveal(entry);
@@ -75,11 +75,13 @@ export async function runAnalysis(deps: AnalysisDeps, source: string, target: st
     return entry;
   }
 
+  // Stamped before the run: a checkpoint added to a folder while it is read makes this report stale.
+  const folders = await stampFolders([source, target]);
   const outcome = await runWorker(deps, source, target, options, label);
   switch (outcome.kind) {
     case 'done': {
       const { response } = outcome;
-      await deps.store.cache.put(key, response);
+      await deps.store.cache.put(key, response, folders);
       const entry = await deps.store.add(key, response);
       deps.reveal(entry);
       await finish('done');

@@ -34,6 +34,29 @@ export async function stampFiles(paths: readonly string[]): Promise<FileStamp[]>
   }));
 }
 
+/**
+ * The checkpoints named as folders, stamped by the folder's own modification time (it changes
+ * when an entry is added, removed or renamed). What a folder opens as depends on what it holds:
+ * one model, or a choice among several; a checkpoint added beside the one read makes a cached
+ * report of the folder stale, though every file it was read from is unchanged. Files are not
+ * listed here: `filesRead` stamps them.
+ */
+export async function stampFolders(paths: readonly string[]): Promise<FileStamp[]> {
+  const out: FileStamp[] = [];
+  for (const p of paths) {
+    const st = await fs.stat(p).catch(() => undefined);
+    if (st?.isDirectory()) out.push({ path: p, size: 0, mtimeMs: st.mtimeMs });
+  }
+  return out;
+}
+
+/** True when the folders among `paths` are as `recorded` has them (none added, none changed). */
+export async function foldersUnchanged(recorded: readonly FileStamp[] | undefined, paths: readonly string[]): Promise<boolean> {
+  const now = await stampFolders(paths);
+  const before = recorded ?? [];
+  return now.length === before.length && now.every((f) => before.some((b) => b.path === f.path && b.mtimeMs === f.mtimeMs));
+}
+
 /** Every file the analysis read, as the worker read them (source's first). */
 export function filesRead(response: Pick<AnalyzeResponse, 'files'>): FileStamp[] {
   return [...(response.files?.source ?? []), ...(response.files?.target ?? [])];

@@ -3,12 +3,14 @@
 // Plain Node so it is tested without VS Code.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { AnalyzeResponse } from '../../protocol';
+import type { AnalyzeResponse, FileStamp } from '../../protocol';
 
 export interface CachedAnalysis {
   key: string;
   savedAt: number;
   response: AnalyzeResponse;
+  /** The checkpoints given as folders, stamped when the analysis finished (see stampFolders). */
+  folders?: FileStamp[];
 }
 
 export class ReportCache {
@@ -32,8 +34,8 @@ export class ReportCache {
     }
   }
 
-  async put(key: string, response: AnalyzeResponse): Promise<CachedAnalysis> {
-    const entry: CachedAnalysis = { key, savedAt: Date.now(), response };
+  async put(key: string, response: AnalyzeResponse, folders: FileStamp[] = []): Promise<CachedAnalysis> {
+    const entry: CachedAnalysis = { key, savedAt: Date.now(), response, folders };
     this.memory.set(key, entry);
     if (this.dir) {
       try {
