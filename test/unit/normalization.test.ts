@@ -46,12 +46,12 @@ test('an ONNX model\'s graph is read: Conv → BatchNormalization is found, Conv
   assert.equal(by.conv2, undefined);
 });
 
-test('BN statistics are measured with the source framework\'s ε (Keras 1e-3, PyTorch 1e-5), and a Keras conv → BatchNormalization is found by the declared order', async () => {
+test('BN statistics are measured with the source framework\'s ε (Keras 1e-3, PyTorch 1e-5), and a Keras conv → BatchNormalization is found in the model config\'s graph', async () => {
   const k = join(__dirname, '..', 'fixtures', 'keras', 'cnn_model.h5');
   const r = await analyzePaths(k, k);
   const bn = r.layers.find((l) => l.kind === 'bn')!;
   assert.equal(bn.bnStats?.eps, 1e-3);
-  assert.deepEqual(r.layers.find((l) => l.name === 'conv2d')?.normalizedBy, { layer: bn.name, kind: 'bn', evidence: 'order' });
+  assert.deepEqual(r.layers.find((l) => l.name === 'conv2d')?.normalizedBy, { layer: bn.name, kind: 'bn', evidence: 'graph' });
   const p = join(__dirname, '..', 'fixtures', 'verdicts', 'adabn');
   const t = await analyzePaths(join(p, 'source.pt'), join(p, 'target.pt'));
   assert.equal(t.layers.find((l) => l.kind === 'bn')?.bnStats?.eps, 1e-5);

@@ -3,8 +3,9 @@
 // removes, so its change is judged with that scale factored out (scaleInvariance.ts).
 //
 // Rules, on each side's own layer list, and both sides must agree:
-// - where the file has a graph (ONNX), it decides: the kernel's output goes straight to one
-//   norm layer and nowhere else (Conv → BatchNormalization; Conv → Relu → BN is not taken);
+// - where the file has a graph (ONNX; a Keras or TF.js layers model's config, kerasGraph.ts), it
+//   decides: the kernel's output goes straight to one norm layer and nowhere else
+//   (Conv → BatchNormalization; Conv → Relu → BN is not taken);
 // - the normalization comes right after the kernel layer in network order, under the same
 //   parent module (`features.0` → `features.1`, `layer1.0.conv1` → `layer1.0.bn1`); a pre-
 //   activation block's last conv is followed by the next block's norm, under another parent
@@ -60,7 +61,7 @@ export function normFollowers(layers: readonly Layer[], graph?: Readonly<Record<
     if (l.kind !== 'conv' && l.kind !== 'linear') return;
     const ch = outChannels(l);
     if (ch === undefined) return;
-    const consumers = graph?.[l.name];
+    const consumers = graph && Object.prototype.hasOwnProperty.call(graph, l.name) ? graph[l.name] : undefined;
     if (consumers) {
       const n = consumers.length === 1 ? layers[position.get(consumers[0]) ?? -1] : undefined;
       if (n && isNorm(n) && normChannels(n) === ch) out.set(l.name, { norm: n, evidence: 'graph' });

@@ -83,7 +83,7 @@ export interface Checkpoint {
   /** Layer order declared by the file itself (Keras layer list, ONNX node order), if any. */
   layerOrder?: string[];
   /**
-   * The file's graph between layers, when it has one (ONNX): layer → the layers whose nodes take
+   * The file's graph between layers, when it has one (ONNX, a Keras/TF.js model config): layer → the layers whose nodes take
    * its nodes' outputs directly. Layers are named as their tensors' prefixes (`features.0`).
    */
   layerGraph?: Record<string, string[]>;

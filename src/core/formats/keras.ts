@@ -13,6 +13,7 @@ import { FormatReader, LIMITS } from './reader';
 import { datasetReadMs, HDF5_IDLE_MS, Hdf5File, isHdf5, runInHdf5Thread } from './hdf5';
 import { DType, DTYPE_SIZE } from '../common/types';
 import { ZipArchive } from './zip';
+import { graphForLayers, kerasLayerGraph } from './kerasGraph';
 
 // ---------------------------------------------------------------------------------------------
 // Canonical layout
@@ -179,7 +180,10 @@ export async function openKerasHdf5(fsPath: string, displayPath: string, ctx: Op
       },
   }));
   const architecture = ctx.architecture ?? d.architecture;
-  return { path: displayPath, format: d.format, tensors, layerOrder: d.layerOrder, entries: d.entries, files, warnings: d.warnings, metadata: d.metadata, ...(architecture ? { architecture } : {}) };
+  // Which layer feeds which, from the model config: decides which kernels a norm normalises.
+  const graph = architecture ? kerasLayerGraph(architecture) : undefined;
+  return { path: displayPath, format: d.format, tensors, layerOrder: d.layerOrder, entries: d.entries, files, warnings: d.warnings, metadata: d.metadata,
+    ...(architecture ? { architecture } : {}), ...(graph ? { layerGraph: graphForLayers(graph, d.layerOrder) } : {}) };
 }
 
 /** What the HDF5 thread passes in: plain data (no loaders, no file handles). */

@@ -13,6 +13,7 @@ import { FormatReader, LIMITS } from '../reader';
 import { configLayers, kerasLayout, classFromDefaultName } from '../keras';
 import { dequantizedLocation, storageOf } from '../quantized';
 import { graphEvidence } from './tfjsGraph';
+import { graphForLayers, kerasLayerGraph } from '../kerasGraph';
 
 export const tfjsReader: FormatReader = {
   format: 'tfjs',
@@ -152,7 +153,10 @@ export async function openTfjs(path: string): Promise<Checkpoint> {
   const present = new Set(tensors.map((t) => { const n = t.name.replace(/:\d+$/, ''); return n.slice(0, Math.max(0, n.lastIndexOf('/'))); }));
   const layerOrder = declared.filter((l) => present.has(l));
   for (const l of present) if (!layerOrder.includes(l)) layerOrder.push(l);
-  return { path, format: 'tfjs', tensors, entries: [], metadata, files, layerOrder, warnings, ...(topology && typeof topology === 'object' ? { architecture: topology } : {}) };
+  // Which layer feeds which, from the topology: decides which kernels a norm normalises.
+  const graph = kerasLayerGraph(topology);
+  return { path, format: 'tfjs', tensors, entries: [], metadata, files, layerOrder, warnings,
+    ...(topology && typeof topology === 'object' ? { architecture: topology } : {}), ...(graph ? { layerGraph: graphForLayers(graph, present) } : {}) };
 }
 
 /** A graph model's weights with the layers, roles and layouts its ops give them. */
