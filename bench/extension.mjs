@@ -32,6 +32,7 @@ import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './lib/measure.mjs';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const argv = process.argv.slice(2);
@@ -42,7 +43,6 @@ const DIST = opt('--ext', join(ROOT, 'dist/extension.js'));
 const ACTIVATION_TARGET_MS = 50;
 const LISTING_TARGET_MS = 2000;
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 if (opt('--child')) await child(opt('--child'), opt('--workspace'));
 else await parent();

@@ -26,6 +26,7 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildDriver } from './build-driver.mjs';
+import { median, timed, failure, nodeWithRss } from './lib/measure.mjs';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const PY = '/usr/bin/python3';
@@ -43,7 +44,6 @@ const work = join(tmpdir(), 'reuse-lens-bench', 'work');
 mkdirSync(work, { recursive: true });
 
 const log = (s) => process.stderr.write(s + '\n');
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const f = (name) => join(dir, name);
 
 // ---- the pair ------------------------------------------------------------------------
@@ -103,28 +103,7 @@ function warm(files) {
 }
 
 // ---- running contenders --------------------------------------------------------------
-/** Runs a command; resolves with wall ms, stdout, and exit code. */
-function timed(cmd, args, env = {}, discardStdout = false) {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', discardStdout ? 'ignore' : 'pipe', 'pipe'] });
-    const out = [], err = [];
-    p.stdout?.on('data', (d) => out.push(d));
-    p.stderr.on('data', (d) => err.push(d));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
-  });
-}
-
-/** A node process with the RSS preload: whole-process wall time and peak RSS. */
-async function node(script, args, env = {}) {
-  const rssFile = join(work, `rss-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
-  const r = await timed(process.execPath, ['--require', join(ROOT, 'bench/rss-report.cjs'), script, ...args], { ...env, REUSE_LENS_BENCH_RSS: rssFile });
-  if (r.code !== 0) throw new Error(`${script} ${args.join(' ')} exited ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-  const rss = JSON.parse(readFileSync(rssFile, 'utf8')).maxRssKB / 1024;
-  rmSync(rssFile, { force: true });
-  return { ms: r.ms, rssMB: rss, stdout: r.stdout };
-}
+const node = nodeWithRss;
 
 const CLI = opt('--cli', join(ROOT, 'dist/cli.js'));
 /**
@@ -159,7 +138,7 @@ async function oursKernel(a, b) {
 
 async function py(script, args) {
   const r = await timed(PY, [join(ROOT, 'bench', script), ...args]);
-  if (r.code !== 0) throw new Error(`${script} exited ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  if (r.code !== 0) throw failure(script, r);
   const j = JSON.parse(r.stdout.trim().split('\n').pop());
   return { ms: j.wall * 1000, rssMB: j.peakRssMB, checksum: j.checksum, processMs: r.ms };
 }

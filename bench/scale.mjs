@@ -11,15 +11,16 @@
 // Tensor rows: a mixture-of-experts state dict (bench/generate_many.py: blocks × experts × 3
 // projections of small float32 tensors, so that tensors, not bytes, dominate), compared with
 // `node dist/cli.js compare A B --json` as a whole process (peak RSS from inside, through
-// bench/rss-report.cjs); the NumPy line a user would write (bench/baseline_numpy.py: memmap,
+// bench/lib/measure.mjs); the NumPy line a user would write (bench/baseline_numpy.py: memmap,
 // RMSE per tensor) on the same pair, and every RMSE summed on both sides to check they agree.
 // Byte rows: `cat` of both checkpoints (every shard) is the floor; cold = our files dropped from
 // the page cache (posix_fadvise DONTNEED, nobody else's) before each contender.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median, timed, failure, nodeWithRss } from './lib/measure.mjs';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const PY = '/usr/bin/python3';
@@ -34,41 +35,28 @@ const python = !flag('--no-python');
 const base = join(tmpdir(), 'reuse-lens-bench', 'scale');
 mkdirSync(base, { recursive: true });
 const log = (s) => process.stderr.write(s + '\n');
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 /** Limits the issue sets; a row that misses one makes the bench exit 1. */
 const GOAL = { tensors100kSeconds: 3, rssMB: 300, bytesRatio: 1.3 };
 
-function timed(cmd, args, env = {}, keepStdout = false) {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', keepStdout ? 'pipe' : 'ignore', 'pipe'] });
-    const out = [], err = [];
-    p.stdout?.on('data', (d) => out.push(d));
-    p.stderr.on('data', (d) => err.push(d));
-    p.on('error', reject);
-    p.on('close', (code) => {
-      const r = { ms: Number(process.hrtime.bigint() - t0) / 1e6, code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`));
-      else resolve(r);
-    });
-  });
+/** A command that must succeed (the numpy baseline, cat). */
+async function run(cmd, args, discardStdout = false) {
+  const r = await timed(cmd, args, {}, discardStdout);
+  if (r.code !== 0) throw failure(`${cmd} ${args.join(' ')}`, r);
+  return r;
 }
 
 /** Ours, whole process: wall ms, peak RSS, and the sum of every RMSE in the report. */
 async function ours(a, b) {
-  const rssFile = join(base, `rss-${process.pid}.json`);
-  const r = await timed(process.execPath, ['--require', join(ROOT, 'bench/rss-report.cjs'), CLI, 'compare', a, b, '--json'], { REUSE_LENS_BENCH_RSS: rssFile }, true);
+  const r = await nodeWithRss(CLI, ['compare', a, b, '--json']);
   const report = JSON.parse(r.stdout);
   let checksum = 0;
   for (const l of report.layers) for (const p of l.params) if (typeof p.rmse === 'number') checksum += p.rmse;
-  const rssMB = JSON.parse(readFileSync(rssFile, 'utf8')).maxRssKB / 1024;
-  rmSync(rssFile, { force: true });
-  return { ms: r.ms, rssMB, checksum, layers: report.layers.length, matchedBy: report.summary.matchedBy, warnings: report.warnings };
+  return { ms: r.ms, rssMB: r.rssMB, checksum, layers: report.layers.length, matchedBy: report.summary.matchedBy, warnings: report.warnings };
 }
 
 async function numpy(a, b) {
-  const r = await timed(PY, [join(ROOT, 'bench/baseline_numpy.py'), a, b], {}, true);
+  const r = await run(PY, [join(ROOT, 'bench/baseline_numpy.py'), a, b]);
   const j = JSON.parse(r.stdout.trim().split('\n').pop());
   return { ms: r.ms, selfMs: j.wall * 1000, rssMB: j.peakRssMB, checksum: j.checksum };
 }
@@ -134,7 +122,7 @@ async function byteRows() {
   const side = (s) => join(dir, s, 'model.safetensors.index.json');
   const files = ['src', 'tgt'].flatMap((s) => readdirSync(join(dir, s)).filter((n) => n.endsWith('.safetensors')).map((n) => join(dir, s, n)));
   const gbText = `${(m.bytesPerSide / 1e9).toFixed(1)} GB bf16 per side in ${m.shards} shards`;
-  const catAll = () => timed('cat', files).then((r) => ({ ms: r.ms }));
+  const catAll = () => run('cat', files, true).then((r) => ({ ms: r.ms }));
   for (const cache of ['warm', 'cold']) {
     const before = cache === 'cold' ? () => dropFromCache(files) : () => undefined;
     if (cache === 'warm') await catAll();
