@@ -3,7 +3,7 @@
 import { assertSumsClose } from './helpers/sumsClose';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accumulatePair, emptySums, mergeSums, metricsOf, PairSums } from '../../src/core/tensor/kernels';
+import { accumulateBf16, accumulatePair, emptySums, mergeSums, metricsOf, PairSums } from '../../src/core/tensor/kernels';
 import { createArena } from '../../src/core/tensor/simd';
 
 /** Deterministic pseudo-random floats (xorshift), so a failure reproduces. */
@@ -148,5 +148,56 @@ test('tiny values (1e-22) in the SIMD loop keep their RMSE, relative RMSE and co
     assert.ok(Math.abs(m.rmse! - e.rmse!) <= 1e-6 * e.rmse!, `scale ${scale}: rmse ${m.rmse} vs ${e.rmse}`);
     assert.ok(Math.abs(m.relRmse! - e.relRmse!) <= 1e-6 * e.relRmse!, `scale ${scale}: relRmse ${m.relRmse} vs ${e.relRmse}`);
     assert.ok(Math.abs(m.cosine! - e.cosine!) <= 1e-6, `scale ${scale}: cosine ${m.cosine} vs ${e.cosine}`);
+  }
+});
+
+/** float32 values rounded to bfloat16 (to nearest even), as their 16-bit patterns. */
+function toBf16(xs: Float64Array): Uint16Array {
+  const f = new Float32Array(xs), u = new Uint32Array(f.buffer), out = new Uint16Array(xs.length);
+  for (let i = 0; i < xs.length; i++) out[i] = (u[i] + 0x7fff + ((u[i] >>> 16) & 1)) >>> 16;
+  return out;
+}
+const bf16Values = (h: Uint16Array): Float32Array => { const u = new Uint32Array(h.length); for (let i = 0; i < h.length; i++) u[i] = h[i] << 16; return new Float32Array(u.buffer); };
+
+test('bfloat16 pairs summed where the read put them (no decode) give the sums of a float64 loop over their values, at any offset and length', () => {
+  const arena = createArena();
+  assert.ok(arena);
+  const a = arena.take()!, b = arena.take()!;
+  const n = 50_000;
+  const hs = new Uint16Array(a.buffer, a.byteOffset, n), ht = new Uint16Array(b.buffer, b.byteOffset, n);
+  hs.set(toBf16(randoms(n, 20, 0.04))); ht.set(toBf16(randoms(n, 21, 0.04)));
+  // A fine-tuned pair too: the target one bfloat16 step away in one value of eight.
+  for (const [what, target] of [['unrelated', ht.slice()], ['one step apart', hs.map((h, i) => (i % 8 === 3 ? h ^ 1 : h))]] as const) {
+    ht.set(target);
+    for (const [from, len] of [[0, n], [1, n - 1], [3, 33], [5, 37], [0, 39], [7, 12_345]]) {
+      const acc = emptySums();
+      const bytes = (h: Uint16Array) => new Uint8Array(h.buffer, h.byteOffset + 2 * from, 2 * len);
+      assert.ok(accumulateBf16(acc, bytes(hs), bytes(ht), len), `${what}: summed in the module`);
+      assertSumsClose(acc, naive(bf16Values(hs.subarray(from, from + len)), bf16Values(ht.subarray(from, from + len))), `${what}, offset ${from}, length ${len}`);
+    }
+  }
+  // The largest difference, in any lane of either half of a load.
+  hs.fill(0, 0, 64); ht.fill(0, 0, 64); ht[13] = toBf16(new Float64Array([5]))[0]; hs[42] = toBf16(new Float64Array([-7]))[0];
+  const m = emptySums();
+  assert.ok(accumulateBf16(m, new Uint8Array(a.buffer, a.byteOffset, 128), new Uint8Array(b.buffer, b.byteOffset, 128), 64));
+  assert.equal(m.maxAbsDiff, 7);
+});
+
+test('bfloat16 pairs with NaN, Inf or tiny values are turned down by the fused sum, unchanged, for the careful loops', () => {
+  const arena = createArena();
+  assert.ok(arena);
+  const a = arena.take()!, b = arena.take()!;
+  const n = 4096;
+  const hs = new Uint16Array(a.buffer, a.byteOffset, n), ht = new Uint16Array(b.buffer, b.byteOffset, n);
+  const sBytes = new Uint8Array(a.buffer, a.byteOffset, 2 * n), tBytes = new Uint8Array(b.buffer, b.byteOffset, 2 * n);
+  for (const [what, fill] of [['NaN', () => { hs[100] = 0x7fc0; }], ['Inf', () => { ht[7] = 0x7f80; }], ['tiny (1e-25)', () => { hs.set(toBf16(randoms(n, 3, 1e-25))); ht.set(toBf16(randoms(n, 4, 1e-25))); }]] as const) {
+    hs.set(toBf16(randoms(n, 1, 0.1))); ht.set(toBf16(randoms(n, 2, 0.1)));
+    fill();
+    const acc = emptySums();
+    assert.equal(accumulateBf16(acc, sBytes, tBytes, n), false, what);
+    assert.deepEqual(acc, emptySums(), `${what}: nothing added`);
+    // What the range summer then does: decode and sum carefully, skipping bad pairs.
+    accumulatePair(acc, bf16Values(hs), bf16Values(ht), n);
+    assertSumsClose(acc, naive(bf16Values(hs), bf16Values(ht)), what, 1e-12);
   }
 });

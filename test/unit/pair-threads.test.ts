@@ -48,6 +48,13 @@ function toF16(v: Float32Array): Uint8Array {
   return new Uint8Array(out.buffer);
 }
 
+/** bfloat16 by truncation (the top half of each float32): any pattern will do, as long as both paths read the same. */
+function toBf16(v: Float32Array): Uint8Array {
+  const u = new Uint32Array(v.buffer, v.byteOffset, v.length), out = new Uint16Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = u[i] >>> 16;
+  return new Uint8Array(out.buffer);
+}
+
 interface Spec { name: string; shape: number[]; dtype: DType; values: Float32Array }
 
 /** A raw file of tensors one after another (at odd offsets, as in real files); their TensorInfos. */
@@ -55,7 +62,7 @@ function writeTensors(file: string, specs: Spec[], lead = 13): TensorInfo[] {
   const parts: Uint8Array[] = [new Uint8Array(lead)];
   let offset = lead;
   const infos = specs.map((s) => {
-    const bytes = s.dtype === 'F16' ? toF16(s.values) : new Uint8Array(s.values.buffer.slice(0));
+    const bytes = s.dtype === 'F16' ? toF16(s.values) : s.dtype === 'BF16' ? toBf16(s.values) : new Uint8Array(s.values.buffer.slice(0));
     parts.push(bytes);
     const info: TensorInfo = { name: s.name, dtype: s.dtype, shape: s.shape, location: { kind: 'contiguous', file, offset, littleEndian: true } };
     offset += bytes.byteLength;
@@ -68,20 +75,21 @@ function writeTensors(file: string, specs: Spec[], lead = 13): TensorInfo[] {
 const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 // A conv with a reported grid, a conv too wide for one, a linear weight over several ranges,
-// and a float16 target: every kind of range the threads sum.
+// and a float16 target, a bfloat16 pair (summed without decoding, pairSumBody in simd.ts):
+// every kind of range the threads sum.
 const shapes: Array<[string, number[], boolean]> = [
   ['conv_grid', [300, 40, 3, 3], true],
   ['conv_wide', [300, 300, 3, 3], true],
   ['linear', [1201, 2003], false],
 ];
-function pairFiles(name: string, targetDtype: DType = 'F32'): { s: TensorInfo[]; t: TensorInfo[]; conv: boolean[] } {
+function pairFiles(name: string, targetDtype: DType = 'F32', sourceDtype: DType = 'F32'): { s: TensorInfo[]; t: TensorInfo[]; conv: boolean[] } {
   const src: Spec[] = [], tgt: Spec[] = [];
   shapes.forEach(([n, shape], k) => {
     const a = randoms(numel(shape), 10 + k);
     const noise = randoms(numel(shape), 20 + k);
     const b = a.map((x, i) => x + 0.05 * noise[i]);
     a[7] = NaN; b[1234] = Infinity; // counted per side, skipped in the sums
-    src.push({ name: n, shape, dtype: 'F32', values: a });
+    src.push({ name: n, shape, dtype: sourceDtype, values: a });
     tgt.push({ name: n, shape, dtype: targetDtype, values: b });
   });
   return { s: writeTensors(join(tmp, `${name}-src.bin`), src), t: writeTensors(join(tmp, `${name}-tgt.bin`), tgt, 29), conv: shapes.map(([, , c]) => c) };
@@ -102,8 +110,8 @@ function assertNear(a: number | null, e: number | null, what: string): void {
 }
 
 test('large pairs summed by the pair threads give the metrics of summing in one thread: totals, per filter, per cell, NaN counts', async () => {
-  for (const dtype of ['F32', 'F16'] as DType[]) {
-    const files = pairFiles(`same-${dtype}`, dtype);
+  for (const dtype of ['F32', 'F16', 'BF16'] as DType[]) {
+    const files = pairFiles(`same-${dtype}`, dtype, dtype === 'BF16' ? 'BF16' : 'F32');
     const threads = pool(2);
     const [one, many] = [await compareAll(files), await compareAll(files, threads)];
     assert.ok(threads.rangesSummed >= 4, `the threads summed the ranges (${threads.rangesSummed})`);

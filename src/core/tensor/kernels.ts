@@ -14,8 +14,11 @@
 // - Float32 chunks that live in a WebAssembly arena (tensorData reads into one) go to the
 //   SIMD loop of simd.ts: four float32 lanes per instruction, summed in short blocks that are
 //   folded into float64 (simd.ts says why that keeps float64 accuracy), about 3x the JS loop.
+// - bfloat16 pairs read by the range summer are summed from their raw bytes (accumulateBf16):
+//   decoding them into a float32 buffer first had cost as much CPU as the sums themselves.
 
-import { arenaOf } from './simd';
+import { bfloat16Table } from './dtypes';
+import { Arena, arenaOf } from './simd';
 
 export interface PairSums {
   /** Finite pairs counted. */
@@ -56,8 +59,32 @@ const SIMD_MIN = 32;
 function simdF32(acc: PairSums, s: Float32Array, t: Float32Array, length: number): boolean {
   const arena = arenaOf(s.buffer);
   if (!arena) return false;
-  const n4 = length & ~3;
-  arena.sumF32(s.byteOffset, t.byteOffset, n4);
+  const n8 = length & ~7;
+  arena.sumF32(s.byteOffset, t.byteOffset, n8);
+  return commitSimd(acc, arena, n8, s.subarray(n8, length), t.subarray(n8, length));
+}
+
+const tailS = new Float32Array(8), tailT = new Float32Array(8);
+
+/**
+ * Adds `length` bfloat16 pairs, given as their raw bytes in a WebAssembly arena, summed where
+ * they lie (simd.ts sumBF16: no decode pass). Returns false, having changed nothing, when the
+ * bytes are not in an arena or the sums cannot be trusted from float32 lanes (non-finite or
+ * tiny values): the caller then decodes them and calls accumulatePair, as for any other chunk.
+ */
+export function accumulateBf16(acc: PairSums, s: Uint8Array, t: Uint8Array, length: number): boolean {
+  const arena = length >= SIMD_MIN && s.buffer === t.buffer ? arenaOf(s.buffer) : undefined;
+  if (!arena) return false;
+  const n8 = length & ~7;
+  arena.sumBF16(s.byteOffset, t.byteOffset, n8);
+  const table = bfloat16Table(), k = length - n8;
+  const hs = new Uint16Array(s.buffer, s.byteOffset + 2 * n8, k), ht = new Uint16Array(t.buffer, t.byteOffset + 2 * n8, k);
+  for (let i = 0; i < k; i++) { tailS[i] = table[hs[i]]; tailT[i] = table[ht[i]]; }
+  return commitSimd(acc, arena, n8, tailS.subarray(0, k), tailT.subarray(0, k));
+}
+
+/** Takes the module's sums of the first n elements, adds the tail (under 8 pairs) in JS, and commits. */
+function commitSimd(acc: PairSums, arena: Arena, n: number, s: Float32Array, t: Float32Array): boolean {
   const r = arena.result, e = arena.extremes;
   let dd = r[0], ss = r[1], tt = r[2], st = r[3];
   let mx = Math.max(e[0], e[1], e[2], e[3], -e[4], -e[5], -e[6], -e[7]);
@@ -65,15 +92,15 @@ function simdF32(acc: PairSums, s: Float32Array, t: Float32Array, length: number
   // vanish. Sums that small on average (values or differences under ~1e-15) may have, so the
   // float64 loop does the chunk again: a difference of 1e-25 between values of 1e-22 must not
   // come out as "identical". Exact zeros (mx = 0, an all-zero source) are not that case.
-  const tiny = n4 * SUBNORMAL_RISK;
+  const tiny = n * SUBNORMAL_RISK;
   if ((dd < tiny && mx > 0) || (ss < tiny && ss > 0) || (tt < tiny && tt > 0)) return false;
-  for (let i = n4; i < length; i++) {
+  for (let i = 0; i < s.length; i++) {
     const a = s[i], b = t[i], d = a - b;
     dd += d * d; ss += a * a; tt += b * b; st += a * b;
     const ad = Math.abs(d);
     if (ad > mx) mx = ad;
   }
-  return commit(acc, length, dd, ss, tt, st, mx);
+  return commit(acc, n + s.length, dd, ss, tt, st, mx);
 }
 
 /** A mean square below this (RMS under ~9e-16) may have lost float32 products to underflow. */

@@ -4,7 +4,7 @@
 // tensor can be summed in pieces (by the pair threads, pairThreads.ts) and the pieces merged.
 // Plain data in and out, so that a piece can cross a thread boundary.
 import { numel } from './dtypes';
-import { PairSums, emptySums, accumulatePair, mergeSums } from './kernels';
+import { PairSums, emptySums, accumulateBf16, accumulatePair, mergeSums } from './kernels';
 import type { Bins, ConvGeometry, FilterBins, RangeSums, Values } from './pairTypes';
 import { arenaOf, CELL_SLOTS } from './simd';
 
@@ -93,6 +93,15 @@ export class PairAccumulator {
       p = end;
     }
     if (this.cells) addCells(source, target, start, length, g.cellSize, this.cells);
+  }
+
+  /**
+   * Adds `length` bfloat16 pairs from their raw bytes (kernels.ts accumulateBf16), when no
+   * per-filter sums are kept; false, having added nothing, when the caller must decode them
+   * and call `add`.
+   */
+  addBf16(source: Uint8Array, target: Uint8Array, length: number): boolean {
+    return !this.geometry && accumulateBf16(this.total, source, target, length);
   }
 
   /** Adds the sums of another range of the same tensor (ranges may share a filter or cell). */

@@ -33,11 +33,15 @@ export class RangeSummer {
       fds.push(open(job.source.file));
       fds.push(open(job.target.file));
       const end = job.start + job.count;
+      const bf16 = job.source.dtype === 'BF16' && job.target.dtype === 'BF16';
       for (let start = job.start; start < end; start += CHUNK_ELEMENTS) {
         const count = Math.min(CHUNK_ELEMENTS, end - start);
-        const s = this.values(job.source, fds[0], 0, start, count);
-        const t = this.values(job.target, fds[1], 1, start, count);
-        acc.add(s, t, start, count);
+        this.read(job.source, fds[0], 0, start, count);
+        this.read(job.target, fds[1], 1, start, count);
+        // bfloat16 pairs are summed where the read put them; others (and the chunks the fused
+        // sum turns down) decoded to float32 first.
+        if (bf16 && acc.addBf16(this.bytes[0], this.bytes[1], count)) continue;
+        acc.add(this.values(job.source, 0, count), this.values(job.target, 1, count), start, count);
       }
     } finally {
       for (const fd of fds) closeSync(fd);
@@ -45,9 +49,12 @@ export class RangeSummer {
     return acc.sums();
   }
 
-  private values(side: SideSpec, fd: number, k: number, start: number, count: number): Float32Array {
+  private read(side: SideSpec, fd: number, k: number, start: number, count: number): void {
     const size = DTYPE_SIZE[side.dtype];
     readFully(fd, side.file, this.bytes[k], count * size, side.offset + start * size);
+  }
+
+  private values(side: SideSpec, k: number, count: number): Float32Array {
     const out = this.decoded[k];
     return decodeFloat32(this.bytes[k], side.dtype, count, new Float32Array(out.buffer, out.byteOffset, count));
   }
