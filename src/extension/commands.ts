@@ -77,7 +77,7 @@ export function registerCommands(context: vscode.ExtensionContext, index: Checkp
     // Files only: on Windows and Linux a dialog that allows folders too shows folders only.
     const uris = await vscode.window.showOpenDialog({
       canSelectMany: false, canSelectFiles: true, canSelectFolders: false, title, openLabel: 'Use',
-      filters: { Checkpoints: ['pt', 'pth', 'bin', 'ckpt', 'safetensors', 'json', 'npz', 'npy', 'h5', 'keras', 'onnx'], 'All files': ['*'] },
+      filters: { Checkpoints: ['pt', 'pth', 'bin', 'ckpt', 'safetensors', 'json', 'npz', 'npy', 'h5', 'keras', 'onnx', 'tflite'], 'All files': ['*'] },
     });
     return uris?.[0]?.fsPath;
   };

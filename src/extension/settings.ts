@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { DEFAULT_OPTIONS, type AnalyzeOptions } from '../protocol';
 
-export const DEFAULT_INCLUDE = ['**/*.{pt,pth,bin,ckpt,safetensors,npz,npy,h5,keras,onnx}', '**/model.json', '**/*.safetensors.index.json'];
+export const DEFAULT_INCLUDE = ['**/*.{pt,pth,bin,ckpt,safetensors,npz,npy,h5,keras,onnx,tflite}', '**/model.json', '**/*weights_manifest.json', '**/*.safetensors.index.json'];
 export const DEFAULT_EXCLUDE = ['**/{node_modules,.git,.venv,venv}/**'];
 
 export interface Settings {

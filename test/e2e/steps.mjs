@@ -77,20 +77,22 @@ export function registerSteps(h, s) {
   h.test('the Checkpoints view lists the demo checkpoints grouped by folder', 'checkpoints-view', async () => {
     await openActivity(page, 'Reuse Lens');
     const view = await expandPane(page, 'Checkpoints');
-    const want = ['source.pt', 'finetuned.pt', 'scratch.pt', 'source.safetensors'];
+    // runs/published holds models others published (copied from npm packages by the session).
+    const want = ['source.pt', 'finetuned.pt', 'scratch.pt', 'source.safetensors', 'selfie_segmentation.tflite', 'tiny_face_detector_model-weights_manifest.json'];
     const deadline = Date.now() + 30_000;
     let labels = [];
     while (Date.now() < deadline) {
       // Expand folder groups so the files inside show.
       for (const row of await view.locator('[role="treeitem"][aria-expanded="false"]').all()) {
         const name = (await row.getAttribute('aria-label')) ?? '';
-        if (!/\.(pt|pth|safetensors|bin|ckpt|h5|npz|onnx)\b/i.test(name)) await row.click().catch(() => {});
+        if (!/\.(pt|pth|safetensors|bin|ckpt|h5|npz|onnx|tflite|json)\b/i.test(name)) await row.click().catch(() => {});
       }
       labels = await treeLabels(view);
       if (want.every((w) => labels.some((l) => l.includes(w)))) break;
       await page.waitForTimeout(500);
     }
     for (const w of want) assert.ok(labels.some((l) => l.includes(w)), `Checkpoints view lacks ${w}; rows: ${JSON.stringify(labels)}`);
+    assert.ok(!labels.some((l) => l.includes('tiny_face_detector_model.bin')), `the manifest's shard is listed through it only; rows: ${JSON.stringify(labels)}`);
     assert.ok(labels.some((l) => /pretrained/.test(l) && !/\.(pt|safetensors)\b/.test(l)),
       `no "pretrained" folder group; rows: ${JSON.stringify(labels)}`);
   });
@@ -146,6 +148,17 @@ export function registerSteps(h, s) {
     const body = await frame.locator('body').innerText();
     assert.match(body, /pytorch|torch/i, 'summary names the format');
     assert.match(body, /conv5/, 'summary lists the layers');
+  });
+
+  h.test('opening a .tflite file others published shows its summary: format, conv layers from its operators', 'tflite-summary', async () => {
+    await clearNotifications(page);
+    await quickOpen(page, 'runs/published/selfie_segmentation.tflite');
+    const frame = await webviewFrame(page, 'h1:text-is("selfie_segmentation.tflite")', 30_000);
+    let body = '';
+    for (let i = 0; i < 60 && !/conv/.test(body); i++) { body = await frame.locator('body').innerText(); await page.waitForTimeout(250); }
+    assert.match(body, /tflite/i, `summary names the format: ${body.slice(0, 300)}`);
+    assert.match(body, /\bconv\b/, `summary lists conv layers: ${body.slice(0, 300)}`);
+    assert.doesNotMatch(body, /cannot be read/, body.slice(0, 300));
   });
 
   /** The tab of an open editor in the active group's tab bar, by the name it shows. */

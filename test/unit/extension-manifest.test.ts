@@ -45,24 +45,39 @@ test('Explorer right-click offers the actions on checkpoint files and on folders
   assert.match(analyze.when, /explorerResourceIsFolder && resourcePath in reuseLens\.checkpointFolders/);
   const re = /resourceExtname =~ \/(.*?)\/i/.exec(analyze.when)!;
   const ext = new RegExp(re[1], 'i');
-  for (const e of ['.pt', '.pth', '.bin', '.ckpt', '.safetensors', '.npz', '.npy', '.h5', '.keras', '.onnx']) assert.ok(ext.test(e), e);
+  for (const e of ['.pt', '.pth', '.bin', '.ckpt', '.safetensors', '.npz', '.npy', '.h5', '.keras', '.onnx', '.tflite']) assert.ok(ext.test(e), e);
   for (const e of ['.py', '.txt', '.json']) assert.ok(!ext.test(e), e);
+  // JSON files by name: a TF.js model.json, a sharded safetensors index, a bare weights manifest.
+  for (const i of items) {
+    assert.match(i.when, /resourceFilename == model\.json/, i.command);
+    const manifest = /resourceFilename =~ \/(weights_manifest[^/]*)\/i/.exec(i.when);
+    assert.ok(manifest, `${i.command} is offered on *weights_manifest.json`);
+    assert.ok(new RegExp(manifest[1], 'i').test('face_landmark_68_model-weights_manifest.json'));
+    assert.ok(!new RegExp(manifest[1], 'i').test('package.json'));
+    assert.match(i.when, /\|tflite\)/, `${i.command} is offered on .tflite`);
+  }
   const compare = items.find((i) => i.command === 'reuseLens.compareWithSource')!;
   assert.match(compare.when, /^reuseLens\.hasSource && /, 'Compare appears only once a source is selected');
 });
 
-test('checkpoint files open in the summary editor: by default for unambiguous extensions, as an option for .bin/.h5/.npz', () => {
+test('checkpoint files open in the summary editor: by default for unambiguous extensions (.tflite too), as an option for .bin/.h5/.npz and weights manifests', () => {
   const [dflt, option] = pkg.contributes.customEditors;
   assert.equal(dflt.viewType, 'reuseLens.checkpointSummary');
   assert.equal(dflt.priority, 'default');
-  assert.deepEqual(dflt.selector.map((s: { filenamePattern: string }) => s.filenamePattern).sort(), ['*.ckpt', '*.keras', '*.npy', '*.onnx', '*.pt', '*.pth', '*.safetensors']);
+  assert.deepEqual(dflt.selector.map((s: { filenamePattern: string }) => s.filenamePattern).sort(), ['*.ckpt', '*.keras', '*.npy', '*.onnx', '*.pt', '*.pth', '*.safetensors', '*.tflite']);
   assert.equal(option.priority, 'option');
-  assert.deepEqual(option.selector.map((s: { filenamePattern: string }) => s.filenamePattern).sort(), ['*.bin', '*.h5', '*.npz']);
+  assert.deepEqual(option.selector.map((s: { filenamePattern: string }) => s.filenamePattern).sort(), ['*.bin', '*.h5', '*.npz', '*weights_manifest.json']);
 });
 
 test('settings cover globs, thresholds, prefix rules, worker memory and symlinks, with the documented defaults', () => {
   const p = pkg.contributes.configuration.properties;
-  assert.deepEqual(p['reuseLens.include'].default, ['**/*.{pt,pth,bin,ckpt,safetensors,npz,npy,h5,keras,onnx}', '**/model.json', '**/*.safetensors.index.json']);
+  assert.deepEqual(p['reuseLens.include'].default, ['**/*.{pt,pth,bin,ckpt,safetensors,npz,npy,h5,keras,onnx,tflite}', '**/model.json', '**/*weights_manifest.json', '**/*.safetensors.index.json']);
+  const fallback = /export const DEFAULT_INCLUDE = (\[.*\]);/.exec(readFileSync(path.join(root, 'src', 'extension', 'settings.ts'), 'utf8'))![1];
+  assert.deepEqual(p['reuseLens.include'].default, JSON.parse(fallback.replace(/'/g, '"')), 'the extension falls back to the same globs');
+  // The welcome text of an empty Checkpoints view names what is looked for.
+  const welcome = pkg.contributes.viewsWelcome.find((w: { view: string }) => w.view === 'reuseLens.checkpoints').contents as string;
+  assert.match(welcome, /\.tflite/);
+  assert.match(welcome, /weights_manifest\.json/);
   assert.deepEqual(p['reuseLens.exclude'].default, ['**/{node_modules,.git,.venv,venv}/**']);
   assert.equal(p['reuseLens.thresholds.reuseBelow'].default, 0.1);
   assert.equal(p['reuseLens.thresholds.fineTuneBelow'].default, 0.6);

@@ -29,6 +29,13 @@ test('shards of a sharded safetensors or TF.js model are listed through their in
   assert.deepEqual(hideShards(files).sort(), ['/w/a.pt', '/w/hf/model.safetensors.index.json', '/w/other/model-00001-of-00002.safetensors', '/w/tfjs/model.json']);
 });
 
+test('shards beside a bare TF.js weights manifest are listed through the manifest; a TFLite model is listed as is', () => {
+  // face-api publishes `X-weights_manifest.json` with `X.bin`; older packages `X-shard1`; the converter `group1-shard1of1.bin`.
+  const files = ['/w/face/tiny-weights_manifest.json', '/w/face/tiny.bin', '/w/face/tiny-shard1', '/w/face/group1-shard1of1.bin', '/w/face/other.bin',
+    '/w/loose/group1-shard1of1.bin', '/w/loose/tiny.bin', '/w/m/selfie.tflite'];
+  assert.deepEqual(hideShards(files).sort(), ['/w/face/other.bin', '/w/face/tiny-weights_manifest.json', '/w/loose/group1-shard1of1.bin', '/w/loose/tiny.bin', '/w/m/selfie.tflite']);
+});
+
 test('checkpoints group by folder relative to the workspace, folders and files sorted', () => {
   const g = groupByFolder(['/w/runs/b.pt', '/w/runs/a.pt', '/w/top.safetensors'], ['/w']);
   assert.deepEqual(g.map((x) => [x.label, x.files.map((f) => path.basename(f))]), [['.', ['top.safetensors']], ['runs', ['a.pt', 'b.pt']]]);

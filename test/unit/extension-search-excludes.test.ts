@@ -250,6 +250,15 @@ test('a change of files.exclude during a scan is not lost: another scan follows 
   } finally { findFilesGate = Promise.resolve(); index.dispose(); }
 });
 
+test('with the default settings, TFLite models and bare TF.js weights manifests are listed; the manifests\' shards and other JSON are not', async () => {
+  const ws = workspace('published', ['mediapipe/selfie_segmentation.tflite', 'face/face_landmark_68_model-weights_manifest.json',
+    'face/face_landmark_68_model.bin', 'face/group1-shard1of1.bin', 'face/package.json', 'tfjs/model.json', 'tfjs/group1-shard1of2.bin']);
+  const { index, listed } = await openIndex([ws], {});
+  try {
+    assert.deepEqual(await listed(), ['face/face_landmark_68_model-weights_manifest.json', 'mediapipe/selfie_segmentation.tflite', 'tfjs/model.json']);
+  } finally { index.dispose(); }
+});
+
 test('in a multi-root workspace each folder\'s own files.exclude applies to that folder', async () => {
   const a = workspace('multi-a', ['x/a.pt', 'y/b.pt']);
   const b = workspace('multi-b', ['x/c.pt', 'y/d.pt']);

@@ -92,4 +92,8 @@ test('a float16 TF.js graph model (human\'s faceres.json) reads the values numpy
   const ck = await openCheckpoint(join(human, 'faceres.json'));
   await assertTensors(ck, truth.human_faceres_float16);
   assert.equal(ck.tensors.find((t) => t.name === 'age_pred/kernel')?.storage?.dtype, 'float16');
+  assert.ok(ck.tensors.every((t) => t.dtype !== 'F16'), 'float16 quantization is judged as the float32 the model computes with');
+  const r = await inspectPath(join(human, 'faceres.json'));
+  const k = r.tensors.find((t) => t.name === 'age_pred/kernel')!;
+  assert.deepEqual([k.dtype, k.storage, k.bytes], ['F32', 'float16', 2 * k.parameters], 'F32 with its float16 storage beside; bytes are the stored halves');
 });

@@ -21,6 +21,11 @@ const close = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Ma
 test('a TFLite model\'s kernels read as flatc and numpy read them, in PyTorch layout', async () => {
   const ck = await openCheckpoint(selfie);
   assert.equal(ck.format, 'tflite');
+  // Its weights are float16 that DEQUANTIZE ops widen: read as float32, the storage beside.
+  for (const name of Object.keys(truth.values)) {
+    const t = ck.tensors.find((x) => x.name === name)!;
+    assert.deepEqual([t.dtype, t.storage?.dtype], ['F32', 'float16'], name);
+  }
   const pool = new FilePool();
   try {
     for (const [name, e] of Object.entries(truth.values)) {

@@ -1,8 +1,10 @@
-// Quantized weights are judged as the floats they stand for: the file's integers are turned into
-// float32 on read (TF.js `quantization`, TFLite per-tensor or per-channel scale and zero point).
+// Quantized weights are judged as the floats they stand for: the file's integers (or float16
+// halves) are turned into float32 on read (TF.js `quantization`, TFLite per-tensor or
+// per-channel scale and zero point, TFLite float16 weights that a DEQUANTIZE op widens).
 // Comparing the integers themselves would say nothing about the network: two quantizations of
 // the same layer use different scales, and integer tensors are never judged.
 import { TensorInfo, TensorLocation } from '../common/types';
+import { decodeFloat32 } from '../tensor/dtypes';
 
 export type StoredInt = 'uint8' | 'int8' | 'uint16' | 'int16' | 'int32';
 
@@ -50,6 +52,23 @@ export function dequantize(raw: Uint8Array, kind: StoredInt, shape: readonly num
 /** A location whose loader reads the stored integers with `read` and hands out float32. */
 export function dequantizedLocation(read: () => Promise<Uint8Array>, kind: StoredInt, storedShape: readonly number[], affine: Affine): TensorLocation {
   return { kind: 'loader', littleEndian: true, load: async () => dequantize(await read(), kind, storedShape, affine) };
+}
+
+/**
+ * A location whose loader reads `count` stored float16 values with `read` and hands out their
+ * float32 (exact: every half is a float32). For weights a converter quantized to float16 (TF.js
+ * `quantization: {dtype: float16}`, TFLite's float16 quantization): the model computes in float32.
+ */
+export function float16Location(read: () => Promise<Uint8Array>, count: number): TensorLocation {
+  return {
+    kind: 'loader', littleEndian: true, load: async () => {
+      const raw = await read();
+      // A half needs 2-byte alignment to be viewed as Uint16Array.
+      const src = raw.byteOffset % 2 === 0 ? raw : raw.slice();
+      const out = decodeFloat32(src, 'F16', count, new Float32Array(count));
+      return new Uint8Array(out.buffer, out.byteOffset, count * 4);
+    },
+  };
 }
 
 /** The `storage` note of a tensor stored as `dtype` (shown beside its F32). */

@@ -8,14 +8,26 @@ const SHARD_PATTERNS = [
   /^group\d+-shard\d+of\d+(\.bin)?$/, // TF.js: group1-shard1of2.bin
 ];
 
-/** Drops shard files whose folder holds the index (or model.json) that names them. */
+/** A bare TF.js weights manifest (`face_landmark_68_model-weights_manifest.json`): its model's name prefix. */
+const MANIFEST = /^(.*?)-?weights_manifest\.json$/i;
+
+/**
+ * Drops shard files whose folder holds the index (model.json, a TF.js weights manifest) that
+ * names them. A manifest's own shards are often named after it (`face_landmark_68_model.bin`,
+ * `..._model-shard1` beside `face_landmark_68_model-weights_manifest.json`).
+ */
 export function hideShards(files: string[]): string[] {
   const dirsWithIndex = new Set<string>();
+  const manifestPrefixes = new Map<string, string[]>();
   for (const f of files) {
     const b = path.basename(f);
-    if (b.endsWith('.index.json') || b === 'model.json') dirsWithIndex.add(path.dirname(f));
+    const m = MANIFEST.exec(b);
+    if (b.endsWith('.index.json') || b === 'model.json' || m) dirsWithIndex.add(path.dirname(f));
+    if (m?.[1]) manifestPrefixes.set(path.dirname(f), [...(manifestPrefixes.get(path.dirname(f)) ?? []), m[1]]);
   }
-  return files.filter((f) => !(dirsWithIndex.has(path.dirname(f)) && SHARD_PATTERNS.some((re) => re.test(path.basename(f)))));
+  const namedAfterManifest = (f: string) => (manifestPrefixes.get(path.dirname(f)) ?? [])
+    .some((p) => path.basename(f).startsWith(p) && /^(\.bin|-shard\d+)$/.test(path.basename(f).slice(p.length)));
+  return files.filter((f) => !(dirsWithIndex.has(path.dirname(f)) && (SHARD_PATTERNS.some((re) => re.test(path.basename(f))) || namedAfterManifest(f))));
 }
 
 export interface FolderGroup {

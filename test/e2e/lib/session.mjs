@@ -20,12 +20,23 @@ function packProbe(outDir) {
   return out;
 }
 
+/** Models others published (npm devDependencies): a MediaPipe TFLite file and a face-api weights manifest with its shard. */
+function copyPublishedModels(dir) {
+  mkdirSync(dir, { recursive: true });
+  const nm = join(ROOT, 'node_modules');
+  cpSync(join(nm, '@mediapipe', 'selfie_segmentation', 'selfie_segmentation.tflite'), join(dir, 'selfie_segmentation.tflite'));
+  for (const f of ['tiny_face_detector_model-weights_manifest.json', 'tiny_face_detector_model.bin']) {
+    cpSync(join(nm, '@vladmandic', 'face-api', 'model', f), join(dir, f));
+  }
+}
+
 export async function openSession({ vsix, settings = {}, log = () => {} }) {
   const base = mkdtempSync(join(tmpdir(), 'reuse-lens-e2e-'));
   const s = { base, closed: false };
   try {
     s.workspace = join(base, 'demo');
     cpSync(join(ROOT, 'demo'), s.workspace, { recursive: true });
+    copyPublishedModels(join(s.workspace, 'runs', 'published'));
     s.probeFile = join(base, 'event-loop.jsonl');
     s.diagnosticsFile = join(base, 'reuse-lens-diagnostics.json');
     s.profile = makeProfile(settings, join(base, 'profile'));

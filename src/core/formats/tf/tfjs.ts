@@ -3,7 +3,7 @@
 // and other hand-built models publish it). Each manifest group's weights are packed back to back
 // in the concatenation of the group's shards (in `paths` order), so a weight may start in one
 // shard and end in the next. Weights may be quantized: uint8/uint16 affine (value = q * scale +
-// min), dequantized to float32 on read, or float16.
+// min) or float16, both widened to the float32 they stand for on read.
 import { basename, dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { Checkpoint, DType, TensorInfo, TensorLocation } from '../../common/types';
 import { CheckpointError } from '../../common/errors';
@@ -11,7 +11,7 @@ import { RandomAccessFile, fileSignature, describeFsError } from '../../common/f
 import { numel } from '../../tensor/dtypes';
 import { FormatReader, LIMITS } from '../reader';
 import { configLayers, kerasLayout, classFromDefaultName } from '../keras';
-import { dequantizedLocation, storageOf } from '../quantized';
+import { dequantizedLocation, float16Location, storageOf } from '../quantized';
 import { graphEvidence } from './tfjsGraph';
 import { graphForLayers, kerasLayerGraph } from '../kerasGraph';
 
@@ -47,7 +47,7 @@ const STORED: Record<string, { dtype: DType; size: number }> = {
   float32: { dtype: 'F32', size: 4 }, int32: { dtype: 'I32', size: 4 }, bool: { dtype: 'BOOL', size: 1 },
 };
 
-/** Quantized storage: bytes per stored element. uint8/uint16 are dequantized to F32 on read; float16 is read as F16. */
+/** Quantized storage: bytes per stored element. All are read as the float32 the model computes with. */
 const QUANTIZED: Record<string, { size: number }> = { uint8: { size: 1 }, uint16: { size: 2 }, float16: { size: 2 } };
 
 /** A range of bytes in the concatenation of a group's shards. */
@@ -136,7 +136,7 @@ export async function openTfjs(path: string): Promise<Checkpoint> {
         t = { name, dtype: 'F32', ...layout, storage: storageOf(q.dtype, size),
           location: dequantizedLocation(readRange(shards, offset, bytes), q.dtype, w.shape, { scale: [scale], offset: [min] }) };
       } else if (q) {
-        t = { name, dtype: 'F16', ...layout, storage: storageOf('float16', 2), location: locate(shards, offset, bytes) };
+        t = { name, dtype: 'F32', ...layout, storage: storageOf('float16', 2), location: float16Location(readRange(shards, offset, bytes), n) };
       } else {
         t = { name, dtype: plain!.dtype, ...layout, location: locate(shards, offset, bytes) };
       }

@@ -5,7 +5,8 @@
 // those of TensorFlow's schema.fbs (tensorflow/compiler/mlir/lite/schema/schema.fbs).
 // Kinds and layouts come from the operators that consume the weights (CONV_2D's filter is
 // [out, kh, kw, in], DEPTHWISE_CONV_2D's [1, kh, kw, out], FULLY_CONNECTED's [out, in]);
-// int8/uint8 (and int32 bias) tensors with a scale are dequantized: value = scale * (q - zero_point).
+// int8/uint8 (and int32 bias) tensors with a scale are dequantized: value = scale * (q - zero_point);
+// float16 weights that a DEQUANTIZE op widens are read as that float32.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import * as flatbuffers from 'flatbuffers';
 import { Checkpoint, DType, DTYPE_SIZE, TensorInfo } from '../../common/types';
@@ -13,7 +14,7 @@ import { CheckpointError } from '../../common/errors';
 import { RandomAccessFile, fileSignature, describeFsError } from '../../common/fileio';
 import { numel } from '../../tensor/dtypes';
 import { FormatReader, LIMITS } from '../reader';
-import { dequantizedLocation, STORED_INT_BYTES, StoredInt, storageOf } from '../quantized';
+import { dequantizedLocation, float16Location, STORED_INT_BYTES, StoredInt, storageOf } from '../quantized';
 
 export const tfliteReader: FormatReader = {
   format: 'tflite',
@@ -143,6 +144,7 @@ export async function openTflite(path: string): Promise<Checkpoint> {
     // float16 (and hybrid int8) weights reach their op through a DEQUANTIZE: the op's use is the stored tensor's.
     const dequantized = new Map<number, number>();
     for (const o of ops) if (o.op === OP.DEQUANTIZE && o.inputs[0] >= 0 && o.outputs[0] >= 0) dequantized.set(o.outputs[0], o.inputs[0]);
+    const dequantizes = new Set(dequantized.values());
     ops.forEach(({ op, inputs: raw, outputs }, k) => {
       const inputs = raw.map((t) => dequantized.get(t) ?? t);
       const weight = inputs[1] !== undefined && inputs[1] >= 0 ? inputs[1] : undefined;
@@ -179,7 +181,12 @@ export async function openTflite(path: string): Promise<Checkpoint> {
       if (!(role === 'weight' || role === 'bias') && n < 2) continue;
       const layout = use ? layoutOf(use.op, use.index, shape) : { shape };
       const t: TensorInfo = { name, dtype: type.dtype, ...layout, location: { kind: 'contiguous', file: path, offset: start, littleEndian: true } };
-      if (quantized) {
+      if (type.dtype === 'F16' && dequantizes.has(ti)) {
+        // float16 quantization: the model computes with the float32 a DEQUANTIZE widens these to.
+        t.dtype = 'F32';
+        t.storage = storageOf('float16', 2);
+        t.location = float16Location(readBytes(path, start, bytes), n);
+      } else if (quantized) {
         const zero = longs(bb, q, 3, scale.length);
         const axis = i32(bb, q, 6);
         t.dtype = 'F32';
