@@ -10,7 +10,7 @@ import { groupLayers } from './layers';
 import { LayerPair, matchLayersExplained } from './matching';
 import { orderSide } from './networkOrder';
 import { compareTensors, forThreads, TensorPairMetrics } from './metrics';
-import { assembleReport, buildReport, comparable, layerReport, LayerExtras, pairKey, paramPairs, ReportHead, reportHead, slimLayer } from './report';
+import { assembleReport, buildReport, comparable, layerReport, LayerExtras, LayerTally, pairKey, paramPairs, ReportHead, reportHead } from './report';
 import { judgeLayers, rejudgeReport } from '../shared/verdicts';
 import { tensorStats } from '../tensor/stats';
 import { stat } from 'node:fs/promises';
@@ -170,7 +170,7 @@ export async function analyzeCheckpoints(source: string, target: string, options
   const feederOf = new Map<number, number>(); // normalization layer -> the kernel layer it normalises
   for (const [k, by] of normalized) { const n = byName.get(by.layer); if (n !== undefined) feederOf.set(n, indexOf.get(k)!); }
   const feeders = new Map<number, LayerReport>();
-  const kept: LayerReport[] = [];
+  const tally = new LayerTally();
   let next = 0;
   const flush = async () => {
     for (; sink && next < pairs.length && waiting[next] === 0; next++) {
@@ -188,7 +188,7 @@ export async function analyzeCheckpoints(source: string, target: string, options
       } else l = judgeLayers([l], opts)[0];
       if (normalized.has(p) && !feeders.has(next)) feeders.set(next, l);
       for (const x of paramPairs(p)) if (x.source && x.target) metrics.delete(pairKey(x.source, x.target));
-      kept.push(slimLayer(l));
+      tally.add(l);
       await sink.layer(l);
     }
   };
@@ -242,7 +242,7 @@ export async function analyzeCheckpoints(source: string, target: string, options
   report('done', true);
   const read = (files: readonly FileRead[]) => files.map((f) => ({ path: f.path, size: f.size, mtimeMs: f.mtimeMs }));
   const files = { source: read(s.files), target: read(t.files) };
-  if (sink) return { report: assembleReport(head, [], kept, s, t, notes), files };
+  if (sink) return { report: assembleReport(head, [], tally, s, t, notes), files };
   const result = buildReport(s, t, pairs, metrics, opts, notes, extras);
   result.source.order = so.order;
   result.target.order = to.order;

@@ -37,7 +37,7 @@ export const ROLE_ORDER = ['weight', 'pointwise_weight', 'bias', 'running_mean',
 
 /** Splits `features.0.weight` into layer `features.0` and leaf `weight`; `conv2d/kernel:0` into `conv2d`, `kernel`. */
 export function splitTensorName(name: string): { layer: string; leaf: string } {
-  const clean = name.replace(/:\d+$/, '');
+  const clean = name.includes(':') ? name.replace(/:\d+$/, '') : name;
   const cut = Math.max(clean.lastIndexOf('.'), clean.lastIndexOf('/'));
   if (cut < 0) return { layer: clean, leaf: clean };
   return { layer: clean.slice(0, cut), leaf: clean.slice(cut + 1) };
@@ -53,15 +53,15 @@ const NORM = /norm|(^|[._/])ln(_\w+|\d+)?($|[._/])/i;
 
 /** The kind of a layer from its roles, the rank of its weight, and name hints. */
 export function kindOf(name: string, tensors: LayerTensor[], leaves: string[]): LayerKind {
-  const roles = new Set(tensors.map((t) => t.role));
+  const has = (role: string) => tensors.some((t) => t.role === role);
   const weight = tensors.find((t) => t.role === 'weight')?.tensor;
-  if (roles.has('running_mean') || roles.has('running_var')) return 'bn';
+  if (has('running_mean') || has('running_var')) return 'bn';
   if (!weight) return 'other';
   const rank = weight.shape.length;
   if (leaves.includes('embeddings') || (EMBED.test(name) && rank === 2)) return 'embedding';
   if (rank >= 3 && rank <= 5) return 'conv';
   if (rank === 2) return 'linear';
-  if (rank === 1 && (roles.has('bias') || NORM.test(name) || leaves.includes('gamma'))) return 'norm';
+  if (rank === 1 && (has('bias') || NORM.test(name) || leaves.includes('gamma'))) return 'norm';
   return 'other';
 }
 
@@ -72,25 +72,28 @@ export function kindOf(name: string, tensors: LayerTensor[], leaves: string[]): 
  * that precedes them in the file.
  */
 export function groupLayers(tensors: readonly TensorInfo[], layerOrder?: readonly string[]): Layer[] {
-  const byName = new Map<string, { tensors: LayerTensor[]; leaves: string[] }>();
-  const order: string[] = [];
+  const byName = new Map<string, { name: string; tensors: LayerTensor[]; leaves: string[] }>();
+  const groups: Array<{ name: string; tensors: LayerTensor[]; leaves: string[] }> = [];
   for (const t of tensors) {
     const { layer, leaf } = t.group ? { layer: t.group.layer, leaf: t.group.role } : splitTensorName(t.name);
-    let g = byName.get(layer);
-    if (!g) { g = { tensors: [], leaves: [] }; byName.set(layer, g); order.push(layer); }
-    g.tensors.push({ role: t.group ? t.group.role : roleOfLeaf(leaf), tensor: t });
-    g.leaves.push(leaf);
+    const lt: LayerTensor = { role: t.group ? t.group.role : roleOfLeaf(leaf), tensor: t };
+    const g = byName.get(layer);
+    // A literal holds one element where an empty array grown by push holds room for 17: a
+    // state dict of 100,000 one-tensor layers kept 25 MB of empty slots.
+    if (!g) { const fresh = { name: layer, tensors: [lt], leaves: [leaf] }; byName.set(layer, fresh); groups.push(fresh); } else { g.tensors.push(lt); g.leaves.push(leaf); }
   }
-  const layers = order.map((name): Layer => {
-    const g = byName.get(name)!;
-    // Two tensors with the same role in one layer (rare: `weight` and `kernel`) keep the first as the role holder.
-    const seen = new Set<string>();
-    for (const lt of g.tensors) {
-      if (seen.has(lt.role) && !lt.role.startsWith('other:')) lt.role = `other:${splitTensorName(lt.tensor.name).leaf}#${seen.size}`;
-      seen.add(lt.role);
+  const layers = groups.map((g): Layer => {
+    if (g.tensors.length > 1) {
+      // Two tensors with the same role in one layer (rare: `weight` and `kernel`) keep the first as the role holder.
+      const seen = new Set<string>();
+      for (const lt of g.tensors) {
+        if (seen.has(lt.role) && !lt.role.startsWith('other:')) lt.role = `other:${splitTensorName(lt.tensor.name).leaf}#${seen.size}`;
+        seen.add(lt.role);
+      }
+      g.tensors.sort((a, b) => roleRank(a.role) - roleRank(b.role));
+      g.tensors = g.tensors.slice(); // exactly as long as it is (push left room to grow)
     }
-    g.tensors.sort((a, b) => roleRank(a.role) - roleRank(b.role));
-    return { name, kind: kindOf(name, g.tensors, g.leaves), tensors: g.tensors, parameters: g.tensors.reduce((s, x) => s + safeNumel(x.tensor.shape), 0) };
+    return { name: g.name, kind: kindOf(g.name, g.tensors, g.leaves), tensors: g.tensors, parameters: g.tensors.reduce((s, x) => s + safeNumel(x.tensor.shape), 0) };
   });
   return layerOrder && layerOrder.length ? orderByDeclared(layers, layerOrder) : layers;
 }

@@ -57,11 +57,16 @@ type Evidence = NormalizedBy['evidence'];
 export function normFollowers(layers: readonly Layer[], graph?: Readonly<Record<string, string[]>>): Map<string, { norm: Layer; evidence: Evidence }> {
   const out = new Map<string, { norm: Layer; evidence: Evidence }>();
   const position = new Map(layers.map((l, i) => [l.name, i]));
+  // Without a graph, a kernel's norm lies under the same parent (both rules below): a parent
+  // with no norm layer (the experts of a mixture, 100,000 linear layers) has nothing to search.
+  const normParents = new Set<string>();
+  for (const l of layers) if (isNorm(l)) normParents.add(parentOf(l.name));
   layers.forEach((l, i) => {
     if (l.kind !== 'conv' && l.kind !== 'linear') return;
+    const consumers = graph && Object.prototype.hasOwnProperty.call(graph, l.name) ? graph[l.name] : undefined;
+    if (!consumers && !normParents.has(parentOf(l.name))) return;
     const ch = outChannels(l);
     if (ch === undefined) return;
-    const consumers = graph && Object.prototype.hasOwnProperty.call(graph, l.name) ? graph[l.name] : undefined;
     if (consumers) {
       const n = consumers.length === 1 ? layers[position.get(consumers[0]) ?? -1] : undefined;
       if (n && isNorm(n) && normChannels(n) === ch) out.set(l.name, { norm: n, evidence: 'graph' });

@@ -7,7 +7,7 @@ import { LayerPair } from './matching';
 import { ROLE_ORDER } from './layers';
 import { numel } from '../tensor/dtypes';
 import { TensorPairMetrics } from './metrics';
-import { judgeLayer, judgeLayers, summarise } from '../shared/verdicts';
+import { judgeLayer, judgeLayers, summarise, SummaryLayer, targetParameters } from '../shared/verdicts';
 
 export function checkpointSummary(ck: Checkpoint): CheckpointSummary {
   return { path: ck.path, format: ck.format, tensors: ck.tensors.length, parameters: ck.tensors.reduce((s, t) => s + safeNumel(t.shape), 0) };
@@ -120,39 +120,40 @@ export function reportHead(source: Checkpoint, target: Checkpoint, options: Anal
 export function buildReport(source: Checkpoint, target: Checkpoint, pairs: readonly LayerPair[], metrics: ReadonlyMap<string, TensorPairMetrics>, options: AnalyzeOptions, warnings: string[] = [], extras: LayerExtras = {}): Report {
   // Judged again as a whole: a normalization layer follows the kernel it normalises.
   const layers = judgeLayers(pairs.map((p, i) => layerReport(p, i, metrics, options, extras)), options);
-  return assembleReport(reportHead(source, target, options), layers, layers, source, target, warnings);
+  const tally = new LayerTally();
+  for (const l of layers) tally.add(l);
+  return assembleReport(reportHead(source, target, options), layers, tally, source, target, warnings);
 }
 
 /**
- * A layer as kept, once streamed out, for what the report says after its layers (summary,
- * unmatched names, warnings): its verdict and how it matched, and per tensor the names,
- * shapes and non-finite counts; no metrics, no per-filter detail. A test holds a streamed
- * report to the whole report, byte for byte.
+ * What the report says after its layers (summary, unmatched names, warnings), gathered layer by
+ * layer: a streamed compare adds each layer as it is written out and keeps only this, one small
+ * digest per layer instead of the layer. A test holds a streamed report to the whole report,
+ * byte for byte.
  */
-export function slimLayer(l: LayerReport): LayerReport {
-  const params = l.params.map((p) => {
-    const q: Partial<ParamReport> = { role: p.role, sourceName: p.sourceName, targetName: p.targetName, shape: p.shape };
-    if (p.targetShape) q.targetShape = p.targetShape;
-    if (p.nonFinite) q.nonFinite = p.nonFinite;
-    return q as ParamReport;
-  });
-  return { name: l.name, kind: l.kind, matchedBy: l.matchedBy, verdict: l.verdict, parameters: l.parameters, params } as LayerReport;
+export class LayerTally {
+  readonly digests: SummaryLayer[] = [];
+  readonly unmatched: Report['unmatched'] = { source: [], target: [] };
+  readonly nonFinite: string[] = [];
+
+  add(l: LayerReport): void {
+    this.digests.push({ name: l.name, kind: l.kind, verdict: l.verdict, matchedBy: l.matchedBy, targetParameters: targetParameters(l) });
+    // Every tensor without a counterpart: whole one-sided layers, and one-sided roles (a bias only in the target).
+    for (const p of l.params) {
+      if (p.sourceName !== null && p.targetName === null) this.unmatched.source.push(p.sourceName);
+      if (p.targetName !== null && p.sourceName === null) this.unmatched.target.push(p.targetName);
+    }
+    for (const p of l.params) {
+      if (p.nonFinite) this.nonFinite.push(`${l.name} ${p.role}: ${p.nonFinite.source} NaN/Inf in the source, ${p.nonFinite.target} in the target; metrics cover the finite pairs only`);
+    }
+  }
 }
 
 /**
  * The report around its layers: `layers` is what it lists (empty when they were streamed),
- * `all` every layer (or its slim copy), from which the summary, unmatched names and warnings come.
+ * `tally` every layer's part in what follows them.
  */
-export function assembleReport(head: ReportHead, layers: LayerReport[], all: readonly LayerReport[], source: Checkpoint, target: Checkpoint, warnings: string[]): Report {
-  // Every tensor without a counterpart: whole one-sided layers, and one-sided roles (a bias only in the target).
-  const unmatched: Report['unmatched'] = { source: [], target: [] };
-  const allWarnings = [...warnings, ...source.warnings.map((w) => `${source.path}: ${w}`), ...target.warnings.map((w) => `${target.path}: ${w}`)];
-  for (const l of all) for (const p of l.params) {
-    if (p.sourceName !== null && p.targetName === null) unmatched.source.push(p.sourceName);
-    if (p.targetName !== null && p.sourceName === null) unmatched.target.push(p.targetName);
-  }
-  for (const l of all) for (const p of l.params) {
-    if (p.nonFinite) allWarnings.push(`${l.name} ${p.role}: ${p.nonFinite.source} NaN/Inf in the source, ${p.nonFinite.target} in the target; metrics cover the finite pairs only`);
-  }
-  return { ...head, layers, unmatched, summary: summarise(all), warnings: allWarnings };
+export function assembleReport(head: ReportHead, layers: LayerReport[], tally: LayerTally, source: Checkpoint, target: Checkpoint, warnings: string[]): Report {
+  const allWarnings = [...warnings, ...source.warnings.map((w) => `${source.path}: ${w}`), ...target.warnings.map((w) => `${target.path}: ${w}`), ...tally.nonFinite];
+  return { ...head, layers, unmatched: tally.unmatched, summary: summarise(tally.digests), warnings: allWarnings };
 }

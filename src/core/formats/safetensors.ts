@@ -119,7 +119,25 @@ const DTYPE_RANK: Record<DType, number> = { BOOL: 0, U8: 1, I8: 2, I16: 5, F16: 
 
 /** The reference library's `prepare()` order: dtype descending, then name by bytes. */
 export function referenceCompare(a: TensorInfo, b: TensorInfo): number {
-  return DTYPE_RANK[b.dtype] - DTYPE_RANK[a.dtype] || Buffer.compare(Buffer.from(a.name), Buffer.from(b.name));
+  return DTYPE_RANK[b.dtype] - DTYPE_RANK[a.dtype] || compareUtf8(a.name, b.name);
+}
+
+/**
+ * Order of two strings by their UTF-8 bytes, without encoding them (a header of 100,000 names
+ * spent most of its parse in Buffer.from). Up to the first differing code unit both strings
+ * encode alike; there, two units below U+D800 are whole code points, whose order is their
+ * bytes' order. Surrogates and units above them (where UTF-16 and UTF-8 orders part) are
+ * left to Buffer.compare.
+ */
+function compareUtf8(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i), y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x < 0xd800 && y < 0xd800) return x - y;
+    return Buffer.compare(Buffer.from(a), Buffer.from(b));
+  }
+  return a.length - b.length;
 }
 
 function isObject(x: unknown): x is Record<string, unknown> {

@@ -120,6 +120,16 @@ export function targetParameters(layer: LayerReport): number {
   return layer.params.filter((p) => p.targetName !== null).reduce((s, p) => s + size(p), 0);
 }
 
+/**
+ * What the summary reads of a layer: the layer, or the digest a streamed compare keeps of it
+ * once it is written out (its target parameters counted, its tensors let go).
+ */
+export type SummaryLayer = Pick<LayerReport, 'name' | 'kind' | 'verdict' | 'matchedBy'> & ({ params: LayerReport['params'] } | { targetParameters: number });
+
+function onTarget(l: SummaryLayer): number {
+  return 'targetParameters' in l ? l.targetParameters : targetParameters(l as LayerReport);
+}
+
 export function judgeLayer(layer: LayerReport, o: AnalyzeOptions): LayerJudgement {
   const none = { drivenBy: null, kernelRmse: null, kernelRelRmse: null, judgedOn: null };
   if (!layer.sourceName) {
@@ -254,14 +264,14 @@ export function fmtCount(n: number): string {
  * - reusable: weighted share ≥ 90%; partly reusable: weighted share ≥ 25%, or the layers before
  *   the split reach NETWORK_PARTLY_LEADING as the mean of their depth and parameter shares.
  */
-export function summarise(layers: readonly LayerReport[]): ReportSummary {
+export function summarise(layers: readonly SummaryLayer[]): ReportSummary {
   const byVerdict = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<Verdict, number>;
   const matchedBy = Object.fromEntries(MATCHES.map((m) => [m, 0])) as Record<MatchedBy, number>;
   let reusable = 0, transferable = 0, recalibrate = 0, weighted = 0, total = 0;
   for (const l of layers) {
     byVerdict[l.verdict]++;
     matchedBy[l.matchedBy]++;
-    const p = targetParameters(l);
+    const p = onTarget(l);
     total += p;
     weighted += p * transferWeight(l.verdict);
     if (l.verdict === 'reuse' || l.verdict === 'recalibrate') { reusable += p; transferable += p; }
@@ -311,7 +321,7 @@ const KERNEL_KINDS = new Set(['conv', 'linear', 'embedding']);
  * The run of kernel layers (conv/linear/embedding), in network order, that transfer from the
  * start, and the weighted share of the target's parameters in every layer before the split.
  */
-function leadingTransferable(layers: readonly LayerReport[], total: number): { count: number; kernels: number; depthShare: number; parameterShare: number; first?: string; firstVerdict?: Verdict; last?: string; next?: string } {
+function leadingTransferable(layers: readonly SummaryLayer[], total: number): { count: number; kernels: number; depthShare: number; parameterShare: number; first?: string; firstVerdict?: Verdict; last?: string; next?: string } {
   const ordered = layers; // network order, as the report lists them
   // Layers on one side only were never compared: they say nothing about what transfers.
   const kernels = ordered.filter((l) => KERNEL_KINDS.has(l.kind) && l.verdict !== 'source-only' && l.verdict !== 'target-only');
@@ -321,7 +331,7 @@ function leadingTransferable(layers: readonly LayerReport[], total: number): { c
   let before = 0;
   for (const l of ordered) {
     if (l === split) break;
-    before += targetParameters(l) * transferWeight(l.verdict);
+    before += onTarget(l) * transferWeight(l.verdict);
   }
   return {
     count, kernels: kernels.length,
