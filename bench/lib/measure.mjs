@@ -31,12 +31,12 @@ export function failure(what, r) {
   return new Error(`${what} exited ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
 }
 
-/** A node script as a whole process: wall ms, peak RSS (MB) of all its threads, stdout; throws on a non-zero exit. */
+/** A node script as a whole process: wall ms, CPU ms and peak RSS (MB) of all its threads, stdout; throws on a non-zero exit. */
 export async function nodeWithRss(script, args, env = {}) {
   const rssFile = join(tmpdir(), `reuse-lens-rss-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
   const r = await timed(process.execPath, ['--require', RSS_PRELOAD, script, ...args], { ...env, REUSE_LENS_BENCH_RSS: rssFile });
   if (r.code !== 0) throw failure(`${script} ${args.join(' ')}`, r);
-  const rssMB = JSON.parse(readFileSync(rssFile, 'utf8')).maxRssKB / 1024;
+  const { maxRssKB, cpuMs } = JSON.parse(readFileSync(rssFile, 'utf8'));
   rmSync(rssFile, { force: true });
-  return { ms: r.ms, rssMB, stdout: r.stdout };
+  return { ms: r.ms, cpuMs, rssMB: maxRssKB / 1024, stdout: r.stdout };
 }
