@@ -60,15 +60,6 @@ function copyRuntimeFiles() {
   if (existsSync(ort)) cpSync(ort, `dist/onnxruntime/${process.platform}-${process.arch}`, { recursive: true });
 }
 
-// TensorFlow.js and ONNX Runtime's JavaScript are ~3 MB: a bundle of their own, loaded by
-// fileExperiment.ts's dynamic import on the first experiment (as h5wasm is on the first HDF5 file).
-const lazyRuntimes = {
-  name: 'lazy-runtimes',
-  setup(b) {
-    b.onResolve({ filter: /^\.\/runtimes$/ }, (args) => (/fileExperiment\.ts$/.test(args.importer) ? { path: './experiment-runtimes.js', external: true } : undefined));
-  },
-};
-
 // web-tree-sitter (the Python parser of the inline hints) loads two Node built-ins with
 // `await import(...)`. The CLI runs its bundle through vm.Script (for V8's code cache,
 // src/cli/launch.ts), where a dynamic import has no loader and throws; a built-in is as well
@@ -112,12 +103,15 @@ const node = {
 };
 
 const entries = [
-  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli-bundle.js', ...node, plugins: [h5wasmOnlyInThread, lazyRuntimes, lazyCodemap] },
+  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli-bundle.js', ...node, plugins: [h5wasmOnlyInThread, lazyCodemap] },
   // What `reuse-lens` runs: loads cli-bundle.js with V8's code cache (src/cli/launch.ts).
   { entryPoints: ['src/cli/launch.ts'], outfile: 'dist/cli.js', ...node, sourcemap: false, banner: { js: '#!/usr/bin/env node' } },
-  { entryPoints: ['src/worker/main.ts'], outfile: 'dist/worker.js', ...node, plugins: [h5wasmOnlyInThread, lazyRuntimes, lazyCodemap] },
+  { entryPoints: ['src/worker/main.ts'], outfile: 'dist/worker.js', ...node, plugins: [h5wasmOnlyInThread, lazyCodemap] },
   { entryPoints: ['src/core/codemap/service.ts'], outfile: 'dist/codemap.js', ...node, plugins: [treeSitterRequire] },
-  { entryPoints: ['src/core/experiments/runtimes.ts'], outfile: 'dist/experiment-runtimes.js', ...node, plugins: [h5wasmOnlyInThread, ortBinding] },
+  // The thread a file experiment (TF.js, Keras, ONNX) runs in, with TensorFlow.js and ONNX Runtime's
+  // JavaScript (~3 MB) bundled into it and into no other bundle: a compare never parses them, and no
+  // bundle imports another's copy of a runtime whose exports are set after load (the h5wasm trap).
+  { entryPoints: ['src/core/experiments/fileExperimentThread.ts'], outfile: 'dist/experiment-thread.js', ...node, plugins: [h5wasmOnlyInThread, ortBinding] },
   // The thread all h5wasm work runs in, so a damaged HDF5 file that hangs the library can be ended.
   // h5wasm is bundled into it (and only into it); no source map: 5 MB of it would be h5wasm's.
   { entryPoints: ['src/core/formats/hdf5Thread.ts'], outfile: 'dist/hdf5-thread.js', ...node, sourcemap: false },
@@ -129,6 +123,10 @@ const entries = [
   { entryPoints: ['webview/summary/main.ts'], outfile: 'dist/webview/summary.js', bundle: true, platform: 'browser',
     format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'info' },
 ].filter((e) => existsSync(e.entryPoints[0]));
+
+// Bundles earlier builds wrote and this one no longer does: left in dist/ they would be packed
+// into the .vsix (the runtimes are now inside dist/experiment-thread.js).
+for (const f of ['dist/experiment-runtimes.js', 'dist/experiment-runtimes.js.map', 'dist/h5wasm.js']) rmSync(f, { force: true });
 
 if (watch) {
   copyParserWasm();

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench` (after the PyTorch experiment): the in-process runtimes of experiments on models
-// whose architecture is in the file (src/core/experiments/runtimes.ts), through dist/cli.js.
+// whose architecture is in the file (src/core/experiments/fileExperimentThread.ts), through dist/cli.js.
 // - TensorFlow.js backends on the demo-sized CNN (demo/model.py's ShapeNet as a TF.js layers
 //   model, 32x32 inputs): WebAssembly (SIMD) against the plain-JavaScript CPU backend, per
 //   evaluation of 128 samples. (tfjs-node is not a contender: its install downloads libtensorflow,

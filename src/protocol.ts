@@ -37,6 +37,12 @@ export type { Annotation, LineHint, AnalysisRef } from './core/codemap/annotate'
 export { annotate, hoverMarkdown } from './core/codemap/annotate';
 /** The words code must hold to build an analysis's layers; the host sends them with `codeMap`. */
 export { nameTokens } from './core/codemap/nameTokens';
+/**
+ * Whether a report's target holds its architecture (TF.js, Keras full model, ONNX): then a
+ * replacement experiment needs only an evaluation set and runs none of the user's code, so the
+ * host offers it in untrusted workspaces too, and the report panel says which runtime it uses.
+ */
+export { architectureRuntime } from './core/shared/experimentRuntime';
 
 // ---- Worker RPC (extension host <-> worker, JSON-RPC over IPC) ----
 // (owned by the extension/worker work; see src/worker and src/extension)
@@ -64,6 +70,12 @@ export const WorkerMethod = {
   forgetDocument: 'reuseLens/forgetDocument',
   /** Request: a replacement experiment in the user's PyTorch (trusted workspaces only); progress as `progress` notifications. */
   experiment: 'reuseLens/experiment',
+  /**
+   * Request: a replacement experiment on a model whose architecture is in its file (TF.js, Keras,
+   * ONNX): only an evaluation set, nothing of the user's code runs (allowed in untrusted
+   * workspaces); run in a thread of the worker; progress as `progress` notifications.
+   */
+  fileExperiment: 'reuseLens/fileExperiment',
   /** Notification worker -> host: progress of one analyze or experiment request. */
   progress: 'reuseLens/progress',
 } as const;
@@ -119,6 +131,16 @@ export interface ExperimentParams {
   progressId: string;
 }
 export type ExperimentResponse = _ExperimentResult;
+
+export interface FileExperimentParams {
+  /** The compare report; its target is a TF.js, Keras full-model or ONNX file (the model is built from it). */
+  report: _Report;
+  /** The evaluation set: an .npz with x and y, or a folder of images in class subfolders. */
+  data: string;
+  metric?: 'auto' | 'accuracy' | 'loss';
+  tolerance?: number;
+  progressId: string;
+}
 
 export interface FilterGridsParams { analysisId: string; layer: string }
 /** Param sourceName/targetName -> grid, for the conv weights of the layer. */
@@ -186,6 +208,7 @@ export interface WorkerRequests {
   'reuseLens/ping': { params: Record<string, never>; result: PingResponse };
   'reuseLens/codeMap': { params: CodeMapParams; result: _CodeMap };
   'reuseLens/experiment': { params: ExperimentParams; result: ExperimentResponse };
+  'reuseLens/fileExperiment': { params: FileExperimentParams; result: ExperimentResponse };
 }
 
 

@@ -11,7 +11,7 @@ import { USAGE, UsageError } from './usage';
 import { toJsonText } from './jsonText';
 import { JsonReportWriter } from './reportWriter';
 import { runExperiment } from '../core/experiments/experiment';
-import { runFileExperiment } from '../core/experiments/fileExperiment';
+import { runFileExperimentInThread } from '../core/experiments/fileExperimentClient';
 import type { ExperimentProgress } from '../core/experiments/types';
 import { ExperimentError } from '../core/experiments/driver';
 import { formatExperiment } from './formatExperiment';
@@ -53,7 +53,8 @@ async function run(argv: string[]): Promise<number> {
     }
     case 'compare': {
       const interactive = cmd.output === 'table' && process.stderr.isTTY;
-      const onProgress = interactive ? (p: Progress) => process.stderr.write(`${p.total ? Math.floor((100 * p.done) / p.total) : 100}% ${p.message}`.slice(0, 79).padEnd(79)) : undefined;
+      const onProgress = interactive ? (p: Progress) => process.stderr.write(`
+${p.total ? Math.floor((100 * p.done) / p.total) : 100}% ${p.message}`.slice(0, 79).padEnd(79)) : undefined;
       const limits = { timeLimitSeconds: cmd.timeLimitSeconds, timeLimitSource: '--time-limit' };
       if (cmd.output === 'json') {
         // A 100,000-layer report is 90 MB of JSON: each layer is written out as it is judged.
@@ -82,7 +83,7 @@ async function run(argv: string[]): Promise<number> {
           python: cmd.python, cwd: process.cwd(), model: cmd.model, data: cmd.data,
           metric: cmd.metric, device: cmd.device, tolerance: cmd.tolerance, onProgress,
         })
-        : await runFileExperiment(report, { data: cmd.data, metric: cmd.metric, tolerance: cmd.tolerance, onProgress });
+        : await runFileExperimentInThread(report, { data: cmd.data, metric: cmd.metric, tolerance: cmd.tolerance, onProgress });
       if (interactive) process.stderr.write('\r' + ' '.repeat(79) + '\r');
       await out(cmd.json ? toJsonText(result) + '\n' : formatExperiment(report, result));
       return 0;

@@ -2,6 +2,7 @@
 // module means the RPC layer (main.ts) can be read without knowing the engine's shape.
 export { inspectPath, analyzeCheckpoints } from '../core/analysis/engine';
 export { runExperiment } from '../core/experiments/experiment';
+export { runFileExperimentInThread } from '../core/experiments/fileExperimentClient';
 
 import { setCallerTakesShare } from '../core/tensor/pairThreads';
 

@@ -9,10 +9,10 @@ import {
   WorkerMethod, WorkerErrorCode, InspectParams, InspectResponse, AnalyzeParams, AnalyzeResponse,
   FilterGridsParams, FilterGridsResponse, PingResponse, ProgressParams, ReadTensorParams, ReadTensorResponse,
   CodeMapParams, CodeMap, ForgetDocumentParams,
-  ExperimentParams, ExperimentResponse,
+  ExperimentParams, ExperimentResponse, FileExperimentParams,
 } from '../protocol';
 
-import { inspectPath, analyzeCheckpoints, runExperiment } from './engineBridge';
+import { inspectPath, analyzeCheckpoints, runExperiment, runFileExperimentInThread } from './engineBridge';
 import { toResponseError } from './errors';
 import { RecentReports, stripLargeGrids } from './gridStrip';
 import { ProgressThrottle } from './progressThrottle';
@@ -91,6 +91,21 @@ connection.onRequest(WorkerMethod.experiment, (p: ExperimentParams, ct: Cancella
         void connection.sendNotification(WorkerMethod.progress, n);
       },
       onLog: (line) => process.stderr.write(`experiment: ${line}\n`),
+    }).finally(() => sub.dispose());
+  }));
+
+// TF.js / Keras / ONNX: the compute runs in the experiment thread, so this thread keeps answering
+// pings and cancels; a cancel terminates the thread.
+connection.onRequest(WorkerMethod.fileExperiment, (p: FileExperimentParams, ct: CancellationToken) =>
+  serve<ExperimentResponse>(() => {
+    const abort = new AbortController();
+    const sub = ct.onCancellationRequested(() => abort.abort());
+    return runFileExperimentInThread(p.report, {
+      data: p.data, metric: p.metric, tolerance: p.tolerance, signal: abort.signal,
+      onProgress: (x) => {
+        const n: ProgressParams = { progressId: p.progressId, done: x.done, total: x.total, message: x.label, etaSeconds: x.etaSeconds };
+        void connection.sendNotification(WorkerMethod.progress, n);
+      },
     }).finally(() => sub.dispose());
   }));
 

@@ -505,6 +505,54 @@ export function registerSteps(h, s) {
     }, { timeout: 120_000 });
   }
 
+  // ---- replacement experiment on a model whose architecture is in the file (issue 17)
+  h.test('right-click the Keras analysis > Run Replacement Experiment asks only for an evaluation set and shows a measured verdict from TensorFlow.js', 'experiment-keras', async ({ shot }) => {
+    await clearNotifications(page);
+    await openActivity(page, 'Reuse Lens');
+    const view = await expandPane(page, 'Reuse Analysis');
+    const item = view.locator('[role="treeitem"][aria-level="1"]').filter({ hasText: 'source.h5 → finetuned.h5' }).first();
+    await contextMenu(page, item, 'Run Replacement Experiment');
+    // No factories, no interpreter: one quick pick of the evaluation set, offering the workspace's .npz files.
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ timeout: 15_000 });
+    const title = await page.locator('.quick-input-widget .quick-input-title').first().innerText().catch(() => '');
+    assert.match(title, /evaluation set for finetuned\.h5/, `the picker asks for the evaluation set (title "${title}")`);
+    await input.fill('target_test');
+    await page.locator('.quick-input-list [role="option"].focused').filter({ hasText: 'target_test.npz' }).first().waitFor({ timeout: 15_000 })
+      .catch(async () => { throw new Error(`the picker does not offer target_test.npz; it shows: ${(await page.locator('.quick-input-list [role="option"]').allTextContents()).join(' | ')}`); });
+    await shot('picker');
+    const t0 = Date.now();
+    await page.keyboard.press('Enter');
+    // Progress per evaluation in the notification, then the measured verdict with Open Report.
+    const done = page.locator('.notifications-toasts .notification-list-item').filter({ hasText: 'Reuse Lens (measured)' }).first();
+    await done.waitFor({ timeout: 200_000 }).catch(async () => {
+      throw new Error(`no measured verdict after ${Math.round((Date.now() - t0) / 1000)} s; notifications: ${(await notifications(page)).join(' | ')}`);
+    });
+    const seconds = Math.round((Date.now() - t0) / 1000);
+    await done.locator('.monaco-button', { hasText: 'Open Report' }).first().click();
+    let card = null;
+    for (const until = Date.now() + 30_000; !card && Date.now() < until; await page.waitForTimeout(300)) {
+      for (const f of page.frames()) {
+        const c = f.locator('.experiment-card').first();
+        if (await c.count().catch(() => 0) && /TensorFlow\.js/.test(await c.innerText().catch(() => ''))) { card = c; break; }
+      }
+    }
+    assert.ok(card, 'the report of the Keras pair shows the experiment card with TensorFlow.js');
+    const text = await card.innerText();
+    assert.match(text, /Measured: (reusable|partly reusable|not reusable)/, 'the card shows the measured network verdict');
+    assert.match(text, /TensorFlow\.js 4\.\d+\.\d+, WebAssembly backend/, 'the card says which backend ran');
+    assert.match(text, /accuracy on 256 samples/, 'the evaluation set\'s 256 pictures');
+    const layers = await card.locator('.experiment-table tbody tr[data-layer]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-layer')));
+    assert.deepEqual(layers.slice(0, 2), ['conv1', 'bn1'], 'replaced layers in network order');
+    assert.ok(!layers.includes('fc'), 'the new head (another shape) is never replaced');
+    // Remembered for the folder, relative to it, as the PyTorch factories are.
+    const settings = readFileSync(join(s.workspace, '.vscode', 'settings.json'), 'utf8');
+    assert.match(settings, /"reuseLens\.experiments\.evaluationSet":\s*"runs\/keras\/target_test\.npz"/, 'the evaluation set is saved in the folder\'s settings');
+    await card.scrollIntoViewIfNeeded();
+    await page.waitForTimeout(500);
+    console.log(`    Keras pair on TensorFlow.js: ${layers.length} layers in ${seconds} s (load average ${loadavg()[0].toFixed(1)}); ${text.split('\n').find((l) => /^(reusable|partly|not reusable)/.test(l)) ?? ''}`);
+  }, { timeout: 240_000 });
+
   let large = null;
   /**
    * Makes the next analysis of the large pair a real one: a new mtime misses the extension's

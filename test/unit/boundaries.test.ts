@@ -42,6 +42,7 @@ const PROTOCOL_VALUES_FROM_CORE: Record<string, string[]> = {
   'src/core/shared/verdicts': ['rejudgeReport'],
   'src/core/codemap/annotate': ['annotate', 'hoverMarkdown'],
   'src/core/codemap/nameTokens': ['nameTokens'],
+  'src/core/shared/experimentRuntime': ['architectureRuntime'],
 };
 
 interface Imported {

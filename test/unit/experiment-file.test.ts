@@ -1,5 +1,5 @@
 // Replacement experiments on models whose architecture is in the file (TF.js, Keras, ONNX), run
-// through the shipped CLI bundle (dist/cli.js loading dist/experiment-runtimes.js), against the
+// through the shipped CLI bundle (dist/cli.js running it in dist/experiment-thread.js), against the
 // answers the real frameworks give: a numpy forward pass with Keras semantics for the TF.js pair,
 // torch for the ONNX pair (test/fixtures/gen_experiments.py).
 import { test, before } from 'node:test';
@@ -50,7 +50,7 @@ function assertMatches(x: ExperimentResult, truth: Variant[], metric: 'accuracy'
 }
 
 before(() => {
-  if (!existsSync(CLI) || !existsSync(join(ROOT, 'dist', 'experiment-runtimes.js'))) {
+  if (!existsSync(CLI) || !existsSync(join(ROOT, 'dist', 'experiment-thread.js'))) {
     const b = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: ROOT, encoding: 'utf8' });
     assert.equal(b.status, 0, b.stderr);
   }

@@ -97,21 +97,25 @@ test('the extension runs next to the checkpoints, activates lazily, and says wha
   assert.ok(pkg.contributes.viewsWelcome.some((w: { view: string; contents: string }) => w.view === 'reuseLens.checkpoints' && /command:reuseLens\.refresh/.test(w.contents)));
 });
 
-test('Run Replacement Experiment runs the user\'s code: enabled in trusted workspaces only, its settings restricted until trusted', () => {
+test('Run Replacement Experiment is offered in every workspace; the user\'s code runs only in a trusted one, its settings restricted until trusted', () => {
+  // On TF.js, Keras and ONNX models nothing of the workspace runs (the network is built from the file,
+  // only an evaluation set is read), so the command is not gated on trust; the PyTorch path checks trust itself.
   const cmd = pkg.contributes.commands.find((c: { command: string }) => c.command === 'reuseLens.runExperiment');
   assert.equal(cmd.title, 'Run Replacement Experiment');
-  assert.equal(cmd.enablement, 'isWorkspaceTrusted');
+  assert.equal(cmd.enablement, undefined);
   for (const items of Object.values(pkg.contributes.menus) as { command: string; when?: string }[][]) {
-    for (const i of items.filter((x) => x.command === 'reuseLens.runExperiment')) assert.match(i.when ?? '', /isWorkspaceTrusted/);
+    for (const i of items.filter((x) => x.command === 'reuseLens.runExperiment')) assert.doesNotMatch(i.when ?? '', /isWorkspaceTrusted/);
   }
   const restricted: string[] = pkg.capabilities.untrustedWorkspaces.restrictedConfigurations;
   for (const k of ['reuseLens.python', 'reuseLens.experiments.model', 'reuseLens.experiments.data']) assert.ok(restricted.includes(k), k);
+  assert.ok(!restricted.includes('reuseLens.experiments.evaluationSet'), 'the evaluation set is only read as data');
   const p = pkg.contributes.configuration.properties;
   assert.equal(p['reuseLens.experiments.tolerance'].default, 0.5);
   assert.deepEqual(p['reuseLens.experiments.metric'].enum, ['auto', 'accuracy', 'loss']);
-  // The runner also refuses outside a trusted workspace (a command can be called from another extension).
+  assert.equal(p['reuseLens.experiments.evaluationSet'].scope, 'resource');
+  // The runner refuses the PyTorch path outside a trusted workspace, and takes the file path before it.
   const runner = readFileSync(path.join(__dirname, '..', '..', 'src', 'extension', 'experiments', 'runExperiment.ts'), 'utf8');
-  assert.match(runner, /if \(!vscode\.workspace\.isTrusted\)/);
+  assert.match(runner, /if \(!fileRuntime && !vscode\.workspace\.isTrusted\)/);
 });
 
 test('the packaged extension holds every bundle the worker and the webviews load at run time', () => {
@@ -124,8 +128,8 @@ test('the packaged extension holds every bundle the worker and the webviews load
   for (const f of ['dist/extension.js', 'dist/worker.js', 'dist/pair-thread.js', 'dist/hdf5-thread.js', 'dist/webview/report.js', 'dist/webview/summary.js',
     // The replacement-experiment driver, run with the user's Python (src/core/experiments/driver.ts).
     'python/reuse_lens_experiment.py',
-    // The in-process runtimes of experiments on Keras/TF.js/ONNX models (src/core/experiments/runtimes.ts).
-    'dist/experiment-runtimes.js', 'dist/tfjs/tfjs-backend-wasm-simd.wasm', 'dist/tfjs/tfjs-backend-wasm.wasm',
+    // The thread that runs experiments on Keras/TF.js/ONNX models, with their runtimes (src/core/experiments/fileExperimentThread.ts).
+    'dist/experiment-thread.js', 'dist/tfjs/tfjs-backend-wasm-simd.wasm', 'dist/tfjs/tfjs-backend-wasm.wasm',
     `dist/onnxruntime/${process.platform}-${process.arch}/onnxruntime_binding.node`,
     // The code mapper of the inline hints and its Python parser (src/core/codemap/service.ts), loaded beside the worker.
     'dist/codemap.js', 'dist/web-tree-sitter.wasm', 'dist/tree-sitter-python.wasm']) {

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkerClient } from '../../src/extension/worker/client';
@@ -76,6 +76,20 @@ test('h5wasm is in the HDF5 thread bundle only, once', () => {
     if (b === 'hdf5-thread.js') assert.ok(size > 3e6, `${b} holds h5wasm (${size} bytes)`);
     else assert.ok(size < 2e6, `${b} does not hold h5wasm (${size} bytes)`);
   }
+});
+
+test('TensorFlow.js and ONNX Runtime are in the experiment thread bundle only: no bundle imports another\'s copy of them', () => {
+  // A runtime's module state (the registered TF.js backends, the wasm paths, ORT's binding) set
+  // after load is seen only inside the bundle that holds it; a second bundle importing it would get
+  // a frozen copy (as h5wasm's `Module` was). The experiment thread holds both and exports nothing.
+  const tfjs = /WASM_HAS_SIMD_SUPPORT/, ort = /onnxruntime_binding\.node/;
+  for (const b of SHIPPED) {
+    const text = readFileSync(join(DIST, b), 'utf8');
+    const inThread = b === 'experiment-thread.js';
+    assert.equal(tfjs.test(text), inThread, `${b} ${inThread ? 'holds' : 'does not hold'} TensorFlow.js`);
+    assert.equal(ort.test(text), inThread, `${b} ${inThread ? 'holds' : 'does not hold'} ONNX Runtime`);
+  }
+  assert.ok(!existsSync(join(DIST, 'experiment-runtimes.js')), 'no separate runtimes bundle (esbuild.mjs removes a stale one)');
 });
 
 for (const c of CASES) {

@@ -7,6 +7,7 @@ import {
   type TooltipItem,
 } from 'chart.js';
 import type { ExperimentResult, Report } from '../../src/protocol';
+import { architectureRuntime } from '../../src/protocol';
 import { h, clear } from './dom';
 import { fmt } from './format';
 import {
@@ -39,6 +40,10 @@ export class ExperimentCard {
 
   /** Redraws when the result, the running state or the live verdicts changed. */
   update(report: Report, result: ExperimentResult | null, running: boolean, force = false): void {
+    const runtime = runtimeWords(report);
+    this.button.title = runtime
+      ? `Evaluate the target with source parameters put in, layer by layer, in ${runtime}: the network is built from ${fileName(report.target.path)}, only an evaluation set (.npz or image folder) is asked for`
+      : 'Evaluate the target with source parameters put in, layer by layer, in your own PyTorch (trusted workspaces only)';
     this.button.toggleAttribute('disabled', running);
     this.button.textContent = running ? 'Running…' : result ? 'Run Again' : 'Run Replacement Experiment';
     const key = JSON.stringify([result?.durationMs, result?.baseline.value, running, report.layers.map((l) => l.verdict)]);
@@ -48,8 +53,10 @@ export class ExperimentCard {
     clear(this.body);
     if (!result) {
       this.body.append(h('p', { class: 'muted' }, running
-        ? 'Evaluating the target model in your Python: the baseline, then each layer, each parameter role and the reuse set replaced by the source\'s. Progress and Cancel are in the notification.'
-        : 'The RMSE verdicts are the paper\'s second condition. This measures its first: does reusing the source\'s parameters keep the target\'s performance? It runs your model factory and evaluation data (asked once, kept in the folder\'s settings) in your own PyTorch.'));
+        ? `Evaluating the target model in ${runtime ?? 'your Python'}: the baseline, then each layer, each parameter role and the reuse set replaced by the source's. Progress and Cancel are in the notification.`
+        : 'The RMSE verdicts are the paper\'s second condition. This measures its first: does reusing the source\'s parameters keep the target\'s performance? ' + (runtime
+          ? `It builds the network from ${fileName(report.target.path)} in ${runtime} and evaluates it on an evaluation set you pick (an .npz with x and y, or a folder of images in class subfolders; kept in the folder's settings). None of your code runs.`
+          : 'It runs your model factory and evaluation data (asked once, kept in the folder\'s settings) in your own PyTorch.')));
       return;
     }
     this.render(report, result);
@@ -74,7 +81,8 @@ export class ExperimentCard {
       h('p', { class: 'network-reason experiment-reason' }, n.reason),
       h('p', { class: 'muted small experiment-meta' },
         `${metricName(m)} on ${x.samples} samples · baseline (target as is) ${fmtValue(m, x.baseline.value)} · tolerance ${toleranceText(x)} · `
-        + `${x.model}, ${x.data} · torch ${x.torch} on ${x.device} · ${(x.durationMs / 1000).toFixed(1)} s`),
+        + (x.runtime ? `model from ${fileName(x.target)}, data ${fileName(x.data)} · ${x.runtime}` : `${x.model}, ${x.data} · torch ${x.torch} on ${x.device}`)
+        + ` · ${(x.durationMs / 1000).toFixed(1)} s`),
       h('p', { class: 'small experiment-agreement' },
         `The two conditions agree on ${agree} of ${rows.length} layers`
         + (rho === null ? '.' : `; rank correlation (Spearman) of relative RMSE with the ${m.higherIsBetter ? `${metricName(m)} lost` : 'loss gained'}: ρ = ${rho.toFixed(2)}.`)),
@@ -176,4 +184,14 @@ export class ExperimentCard {
     this.deltaChart?.destroy(); this.deltaChart = undefined;
     this.scatter?.destroy(); this.scatter = undefined;
   }
+}
+
+/** The runtime a file experiment on this report's target runs in, in words; undefined: the user's PyTorch. */
+function runtimeWords(report: Report): string | undefined {
+  const r = architectureRuntime(report.target.format);
+  return r === 'tfjs' ? 'TensorFlow.js' : r === 'onnx' ? 'ONNX Runtime' : undefined;
+}
+
+function fileName(p: string): string {
+  return p.split(/[\\/]/).pop() ?? p;
 }

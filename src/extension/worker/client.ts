@@ -17,7 +17,7 @@ import {
 import {
   WorkerMethod, WorkerRequests, InspectParams, AnalyzeParams, ProgressParams, AnalyzeResponse, InspectResponse,
   FilterGridsParams, FilterGridsResponse, PingResponse, ReadTensorParams, ReadTensorResponse, CodeMapParams, CodeMap,
-  ExperimentParams, ExperimentResponse,
+  ExperimentParams, ExperimentResponse, FileExperimentParams,
 } from '../../protocol';
 import { describeExit } from './exitReason';
 import { WorkerRequestError, fromResponseError } from './errors';
@@ -125,6 +125,14 @@ export class WorkerClient {
     const progressId = `p${this.nextProgressId++}`;
     if (onProgress) this.progressListeners.set(progressId, onProgress);
     return this.request(WorkerMethod.experiment, { ...params, progressId }, token)
+      .finally(() => this.progressListeners.delete(progressId));
+  }
+
+  /** A replacement experiment on a TF.js, Keras or ONNX model: the worker runs it in a thread and relays its progress (with an ETA). */
+  fileExperiment(params: Omit<FileExperimentParams, 'progressId'>, onProgress?: (p: ProgressParams) => void, token?: CancellationLike): Promise<ExperimentResponse> {
+    const progressId = `p${this.nextProgressId++}`;
+    if (onProgress) this.progressListeners.set(progressId, onProgress);
+    return this.request(WorkerMethod.fileExperiment, { ...params, progressId }, token)
       .finally(() => this.progressListeners.delete(progressId));
   }
 

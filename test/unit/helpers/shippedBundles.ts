@@ -8,7 +8,7 @@ import { join } from 'node:path';
 export const ROOT = join(__dirname, '..', '..', '..');
 export const DIST = join(ROOT, 'dist');
 /** The bundles a user's process loads (the CLI's launcher, dist/cli.js, loads cli-bundle.js). */
-export const SHIPPED = ['cli-bundle.js', 'worker.js', 'hdf5-thread.js', 'pair-thread.js', 'extension.js'];
+export const SHIPPED = ['cli-bundle.js', 'worker.js', 'hdf5-thread.js', 'pair-thread.js', 'experiment-thread.js', 'extension.js'];
 
 /** True when dist/ holds a production build: minified, no source maps (so no sourceMappingURL). */
 export function isProductionBuild(): boolean {
