@@ -3,7 +3,7 @@
 the demo shows Reuse Lens on them too:
 
   runs/keras/source.h5, runs/keras/finetuned.h5   Keras full models (`model.save`: config and weights)
-  runs/keras/target_test.npz                      the target task's test pictures for them (x NHWC, y)
+  data/target_test.npz                            the target task's test pictures for them (x NHWC, y)
   runs/onnx/source.onnx, runs/onnx/finetuned.onnx ONNX exports (torch.onnx.export)
 
 Run with Debian's Python (torch, h5py, onnx): /usr/bin/python3 demo/export_formats.py
@@ -105,9 +105,11 @@ def main():
         save_keras_model(state, classes, os.path.join(RUNS, "keras", f"{stem}.h5"))
         save_onnx(state, classes, os.path.join(RUNS, "onnx", f"{stem}.onnx"))
     x, y = dataset(draw_target, 4, 1000, seed=4)
-    np.savez_compressed(os.path.join(RUNS, "keras", "target_test.npz"),
+    # In data/, not runs/keras/: an .npz there would be a third "checkpoint" of that folder.
+    os.makedirs(os.path.join(HERE, "data"), exist_ok=True)
+    np.savez_compressed(os.path.join(HERE, "data", "target_test.npz"),
                         x=x[:256].numpy().transpose(0, 2, 3, 1).astype(np.float16), y=y[:256].numpy())
-    print("wrote runs/keras/{source,finetuned}.h5, runs/keras/target_test.npz and runs/onnx/{source,finetuned}.onnx")
+    print("wrote runs/keras/{source,finetuned}.h5, data/target_test.npz and runs/onnx/{source,finetuned}.onnx")
 
 
 if __name__ == "__main__":

@@ -547,7 +547,7 @@ export function registerSteps(h, s) {
     assert.ok(!layers.includes('fc'), 'the new head (another shape) is never replaced');
     // Remembered for the folder, relative to it, as the PyTorch factories are.
     const settings = readFileSync(join(s.workspace, '.vscode', 'settings.json'), 'utf8');
-    assert.match(settings, /"reuseLens\.experiments\.evaluationSet":\s*"runs\/keras\/target_test\.npz"/, 'the evaluation set is saved in the folder\'s settings');
+    assert.match(settings, /"reuseLens\.experiments\.evaluationSet":\s*"data\/target_test\.npz"/, 'the evaluation set is saved in the folder\'s settings');
     await card.scrollIntoViewIfNeeded();
     await page.waitForTimeout(500);
     console.log(`    Keras pair on TensorFlow.js: ${layers.length} layers in ${seconds} s (load average ${loadavg()[0].toFixed(1)}); ${text.split('\n').find((l) => /^(reusable|partly|not reusable)/.test(l)) ?? ''}`);
