@@ -548,7 +548,8 @@ export function registerSteps(h, s) {
     // Remembered for the folder, relative to it, as the PyTorch factories are.
     const settings = readFileSync(join(s.workspace, '.vscode', 'settings.json'), 'utf8');
     assert.match(settings, /"reuseLens\.experiments\.evaluationSet":\s*"data\/target_test\.npz"/, 'the evaluation set is saved in the folder\'s settings');
-    await card.scrollIntoViewIfNeeded();
+    // The card's head (verdict, and the line naming the backend) at the top, for the screenshot.
+    await card.evaluate((el) => el.scrollIntoView({ block: 'start' }));
     await page.waitForTimeout(500);
     console.log(`    Keras pair on TensorFlow.js: ${layers.length} layers in ${seconds} s (load average ${loadavg()[0].toFixed(1)}); ${text.split('\n').find((l) => /^(reusable|partly|not reusable)/.test(l)) ?? ''}`);
   }, { timeout: 240_000 });
