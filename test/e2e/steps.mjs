@@ -87,7 +87,15 @@ export function registerSteps(h, s) {
         const name = (await row.getAttribute('aria-label')) ?? '';
         if (!/\.(pt|pth|safetensors|bin|ckpt|h5|npz|onnx|tflite|json)\b/i.test(name)) await row.click().catch(() => {});
       }
-      labels = await treeLabels(view);
+      // The tree renders only the rows in view: read it scrolled to the bottom, then back at the top.
+      const rows = new Set();
+      for (const dy of [10_000, -10_000]) {
+        await view.locator('.monaco-list').first().hover().catch(() => {});
+        await page.mouse.wheel(0, dy);
+        await page.waitForTimeout(300);
+        for (const l of await treeLabels(view)) rows.add(l);
+      }
+      labels = [...rows];
       if (want.every((w) => labels.some((l) => l.includes(w)))) break;
       await page.waitForTimeout(500);
     }
