@@ -97,7 +97,7 @@ test('reads a deflated .npz (np.savez_compressed), inflating only headers when o
   const before = RandomAccessFile.bytesRead;
   const ck = await npzReader.open(join(NP, 'state_deflated.npz'));
   const opened = RandomAccessFile.bytesRead - before;
-  assert.ok(ck.tensors.every((t) => t.location.kind === 'loader'));
+  assert.ok(ck.tensors.every((t) => t.location.kind === 'deflated'));
   assert.ok(opened < readFileSync(join(NP, 'state_deflated.npz')).length * 4, `opening read ${opened} bytes`);
   await assertMatchesExpected(ck, 'numpy/state_deflated.npz');
 });
@@ -112,7 +112,7 @@ test('opening a 16 MB deflated .npz reads its directory and headers, not its dat
     const ck = await npzReader.open(p);
     const read = RandomAccessFile.bytesRead - before;
     assert.ok(read < 200 * 1024, `opening read ${read} bytes`);
-    assert.deepEqual(ck.tensors.map((t) => [t.name, t.shape, t.location.kind]), [['layer.weight', [4 << 20], 'loader'], ['layer.bias', [3], 'contiguous']]);
+    assert.deepEqual(ck.tensors.map((t) => [t.name, t.shape, t.location.kind]), [['layer.weight', [4 << 20], 'deflated'], ['layer.bias', [3], 'contiguous']]);
     const pool = new FilePool();
     try {
       const v = await readTensor(ck.tensors[0], pool);

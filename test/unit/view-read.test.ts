@@ -90,3 +90,34 @@ test('a view that reaches past its storage is refused, naming the tensor', async
       /tensor w reaches element 15 of a storage of 10/);
   } finally { await f.close(); }
 });
+
+test('stored elements split over three files (a TF.js weight spanning shards) read as the transpose, reads crossing the file edges', async () => {
+  const stored = [6, 7, 5];
+  const n = 210;
+  // Elements 0..n-1 cut after 37 and 151 elements; each run behind a header of a different length.
+  const cuts = [0, 37, 151, n];
+  const runs = cuts.slice(0, -1).map((from, i) => {
+    const to = cuts[i + 1], header = 3 + i * 5;
+    const b = Buffer.alloc(header + (to - from) * 4 + 9);
+    for (let e = from; e < to; e++) b.writeFloatLE(e, header + (e - from) * 4);
+    const file = join(dir, `run${i}.bin`);
+    writeFileSync(file, b);
+    return { file, offset: header, length: (to - from) * 4 };
+  });
+  const storedStrides = [35, 5, 1];
+  const files = await Promise.all(runs.map((r) => RandomAccessFile.open(r.file)));
+  try {
+    for (const perm of permutations(3)) {
+      const v: StridedView = { file: runs[0].file, dtype: 'F32', littleEndian: true, offset: runs[0].offset, base: 0, shape: perm.map((p) => stored[p]), strides: perm.map((p) => storedStrides[p]), storedElements: n, runs };
+      for (const sizes of SIZES) {
+        const r = new ViewReader(v, files, 't', sizes);
+        const out = new Float64Array(n);
+        r.read(0, n, out);
+        assert.deepEqual([...out], expected(v), `perm ${perm} band ${sizes.band} span ${sizes.span}`);
+      }
+    }
+    // A run shorter than its file claims to be is refused, naming that file.
+    assert.throws(() => new ViewReader({ file: runs[0].file, dtype: 'F32', littleEndian: true, offset: 0, base: 0, shape: [n], strides: [1], storedElements: n, runs: [runs[0], { ...runs[1], length: 10_000 }, runs[2]] }, files, 'w'),
+      (e: Error) => e.message.includes('run1.bin') && /truncated/.test(e.message));
+  } finally { await Promise.all(files.map((f) => f.close())); }
+});

@@ -30,8 +30,29 @@ export type TensorLocation =
    */
   | { kind: 'strided'; file: string; offset: number; littleEndian: boolean;
       storageOffset: number; strides: number[]; storageElements: number }
+  /**
+   * Elements stored contiguously in C order, their bytes split over several files (a TF.js weight
+   * that spans shards): the runs in order, each `length` bytes at `offset` of `file`.
+   */
+  | { kind: 'segmented'; segments: ByteRun[]; littleEndian: boolean }
+  /**
+   * C-order elements inside a raw-deflate stream (zip entry `member`, a deflated .npz member): the
+   * stream is the `compressedSize` bytes at `offset` of `file` and inflates to `inflatedSize`
+   * bytes (as the archive declares); element 0 is byte `skip` of them.
+   */
+  | { kind: 'deflated'; file: string; member: string; offset: number; compressedSize: number; inflatedSize: number; skip: number; littleEndian: boolean }
+  /**
+   * A dataset read a hyperslab at a time (a chunked or compressed HDF5 dataset): `read(start,
+   * count, into)` gives the C-order bytes of the box of the stored shape, written into `into`
+   * (shared memory the reader keeps, so that no band allocates) when it is large enough;
+   * `chunks` is the storage's chunk shape, which reads align to. `file` names the file in messages.
+   */
+  | { kind: 'slabs'; file: string; chunks: number[]; read: (start: number[], count: number[], into: Uint8Array) => Promise<Uint8Array>; littleEndian: boolean }
   /** Bytes produced by a loader (deflated zip entry, HDF5 dataset, ...), raw in `dtype`. */
   | { kind: 'loader'; load: () => Promise<Uint8Array>; littleEndian: boolean };
+
+/** `length` bytes at `offset` of `file`. */
+export interface ByteRun { file: string; offset: number; length: number }
 
 export interface TensorInfo {
   /** Flattened, dotted name as the user knows it: `features.0.weight`. */

@@ -202,13 +202,42 @@ export class Hdf5File {
     });
   }
 
+  /** The dataset's chunk shape, or undefined when it is not chunked. */
+  chunks(path: string): number[] | undefined {
+    const o = this.get(path);
+    if (!(o instanceof this.lib.Dataset)) return undefined;
+    return this.guard(() => o.metadata.chunks?.map(Number) ?? undefined);
+  }
+
+  /**
+   * The box [start, start + count) of a dataset as little-endian bytes in C order: HDF5 reads
+   * (and inflates) only the chunks the box touches. The box is checked against the dataset.
+   */
+  readSlab(path: string, start: readonly number[], count: readonly number[], into?: Uint8Array): Uint8Array {
+    const o = this.get(path);
+    if (!(o instanceof this.lib.Dataset)) throw new CheckpointError(this.path, `${path} is not a dataset`);
+    return this.guard(() => {
+      const m = o.metadata;
+      const shape = (m.shape ?? []).map(Number);
+      if (start.length !== shape.length || count.length !== shape.length || shape.some((d, i) => !(start[i] >= 0 && count[i] >= 1 && start[i] + count[i] <= d))) {
+        throw new CheckpointError(this.path, `dataset ${path}: box at [${start.join(', ')}] of [${count.join(', ')}] is outside its shape [${shape.join(', ')}]`);
+      }
+      const nbytes = count.reduce((a, b) => a * b, 1) * m.size;
+      if (nbytes > MAX_SLAB_BYTES) throw new CheckpointError(this.path, `dataset ${path}: a read of ${nbytes} bytes at once is refused (limit ${MAX_SLAB_BYTES})`);
+      if (shape.length === 0) { const b = this.readBytes(path); if (!into || into.byteLength < b.byteLength) return b; into.set(b); return into.subarray(0, b.byteLength); }
+      return this.hyperslab(path, start, count, nbytes, into);
+    });
+  }
+
   /** `count` elements at `start` of a dataset, as h5wasm reads them (little-endian bytes). */
-  private hyperslab(path: string, start: readonly number[], count: readonly number[], nbytes: number): Buffer {
+  private hyperslab(path: string, start: readonly number[], count: readonly number[], nbytes: number, into?: Uint8Array): Uint8Array {
     const Module = this.wasm;
     const ptr = Module._malloc(nbytes);
+    if (!ptr) throw new CheckpointError(this.path, `cannot allocate ${nbytes} bytes for dataset ${path}`);
     try {
       Module.get_dataset_data(this.file.file_id, '/' + path.replace(/^\/+/, ''), count.map(BigInt), start.map(BigInt), count.map(() => 1n), BigInt(ptr));
-      return Buffer.from(Module.HEAPU8.slice(ptr, ptr + nbytes));
+      if (into && into.byteLength >= nbytes) { into.set(Module.HEAPU8.subarray(ptr, ptr + nbytes)); return into.subarray(0, nbytes); }
+      return Module.HEAPU8.slice(ptr, ptr + nbytes);
     } finally {
       Module._free(ptr);
     }
@@ -251,6 +280,9 @@ export class Hdf5File {
   }
 }
 
+/** Largest box one slab read returns (bands are a few tens of MB). */
+const MAX_SLAB_BYTES = 256 << 20;
+
 interface WasmModule {
   MAXIMUM_MEMORY: number;
   HEAPU8: Uint8Array;
@@ -267,6 +299,12 @@ interface WasmModule {
 export async function readHdf5Dataset(fsPath: string, datasetPath: string, displayPath = fsPath): Promise<Uint8Array> {
   const f = await Hdf5File.open(fsPath, displayPath);
   try { return f.readBytes(datasetPath); } finally { f.close(); }
+}
+
+/** Reads one box of a dataset (Hdf5File.readSlab): opens the file, reads, closes. For the HDF5 thread. */
+export async function readHdf5Slab(fsPath: string, datasetPath: string, start: number[], count: number[], displayPath = fsPath, into?: Uint8Array): Promise<Uint8Array> {
+  const f = await Hdf5File.open(fsPath, displayPath);
+  try { return f.readSlab(datasetPath, start, count, into); } finally { f.close(); }
 }
 
 // HDF5 calls made in this thread that failed, and a hook called after each call: the HDF5 thread
@@ -334,7 +372,8 @@ export function hdf5Problem(e: unknown): string {
 /** What the HDF5 thread is asked to do. */
 export type Hdf5ThreadRequest =
   | { op: 'keras'; fsPath: string; displayPath: string; ctx: unknown }
-  | { op: 'read'; fsPath: string; displayPath: string; dataset: string };
+  | { op: 'read'; fsPath: string; displayPath: string; dataset: string }
+  | { op: 'slab'; fsPath: string; displayPath: string; dataset: string; start: number[]; count: number[]; into?: SharedArrayBuffer };
 
 /** What it answers: a result, an error, a sign of life, or that h5wasm is loaded. */
 export type Hdf5ThreadMessage =

@@ -3,7 +3,7 @@
 // can terminate this thread. Answers are plain data; dataset bytes are transferred, not copied.
 import { parentPort } from 'node:worker_threads';
 import { CheckpointError } from '../common/errors';
-import { hdf5FaultCount, Hdf5File, Hdf5ThreadMessage, Hdf5ThreadRequest, onHdf5Progress, preloadHdf5, readHdf5Dataset } from './hdf5';
+import { hdf5FaultCount, Hdf5File, Hdf5ThreadMessage, Hdf5ThreadRequest, onHdf5Progress, preloadHdf5, readHdf5Dataset, readHdf5Slab } from './hdf5';
 import { describeKerasHdf5, KerasDescribeContext } from './keras';
 
 const port = parentPort;
@@ -25,8 +25,13 @@ port.on('message', async (req: Hdf5ThreadRequest & { id: number }) => {
       let result: unknown;
       try { result = describeKerasHdf5(f, req.ctx as KerasDescribeContext); } finally { f.close(); }
       post({ type: 'done', id: req.id, result, faulted: hdf5FaultCount() !== faultsBefore });
+    } else if (req.op === 'slab' && req.into) {
+      // Written into the caller's shared memory: the answer is how many bytes.
+      const bytes = await readHdf5Slab(req.fsPath, req.dataset, req.start, req.count, req.displayPath, new Uint8Array(req.into));
+      const shared = bytes.buffer === req.into;
+      post({ type: 'done', id: req.id, result: shared ? bytes.byteLength : bytes, faulted: hdf5FaultCount() !== faultsBefore });
     } else {
-      const bytes = await readHdf5Dataset(req.fsPath, req.dataset, req.displayPath);
+      const bytes = req.op === 'slab' ? await readHdf5Slab(req.fsPath, req.dataset, req.start, req.count, req.displayPath) : await readHdf5Dataset(req.fsPath, req.dataset, req.displayPath);
       const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
       post({ type: 'done', id: req.id, result: own, faulted: hdf5FaultCount() !== faultsBefore }, [own.buffer as ArrayBuffer]);
     }

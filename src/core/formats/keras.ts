@@ -2,10 +2,10 @@
 // and Keras 3 (`save_weights('x.weights.h5')`, and `model.save('x.keras')`, a zip holding
 // config.json and model.weights.h5). Tensors are named `<layer>.<variable>` (`conv2d.kernel`) and
 // described in canonical (PyTorch) layout: Keras stores kernels channels-last, see kerasLayout.
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { checkRoom, inflateToFile, spillFolder } from '../tensor/inflateRead';
 import { Checkpoint, NonTensorEntry, TensorInfo } from '../common/types';
 import { CheckpointError } from '../common/errors';
 import { RandomAccessFile, fileSignature } from '../common/fileio';
@@ -160,6 +160,12 @@ interface OpenContext {
   warnings?: string[];
   /** The model config from config.json of a .keras. */
   architecture?: unknown;
+  /**
+   * Where the HDF5 file's bytes lie for positioned reads, when not at `fsPath` (a .keras: inside
+   * the archive when its member is stored, else in the inflated copy): byte 0 of the HDF5 file
+   * is byte `offset` of `file`. Without it, a .keras's datasets are read through h5wasm.
+   */
+  dataAt?: { file: string; offset: number };
 }
 
 /** Opens an HDF5 Keras file at `fsPath` (shown as `displayPath`). */
@@ -168,17 +174,30 @@ export async function openKerasHdf5(fsPath: string, displayPath: string, ctx: Op
   const describeCtx: KerasDescribeContext = { config: ctx.config, metadata: ctx.metadata, entries: ctx.entries, warnings: ctx.warnings };
   // The structure walk runs in the HDF5 thread, which a damaged file can hang: see hdf5.ts.
   const d = await runInHdf5Thread<KerasDescription>({ op: 'keras', fsPath, displayPath, ctx: describeCtx }, HDF5_IDLE_MS);
-  const tensors: TensorInfo[] = d.tensors.map(({ dataset, bytes, fileOffset, ...t }) => ({
-    ...t,
-    // A plain .h5 stays where it is: its contiguous datasets are read like safetensors. (The HDF5
-    // file inside a .keras is a temporary copy that may be re-created: read through h5wasm.)
-    location: fileOffset !== undefined && !ctx.ensure
-      ? { kind: 'contiguous', file: fsPath, offset: fileOffset, littleEndian: true }
-      : {
-        kind: 'loader', littleEndian: true,
-        load: async () => runInHdf5Thread<Uint8Array>({ op: 'read', fsPath: ctx.ensure ? await ctx.ensure() : fsPath, displayPath, dataset }, datasetReadMs(bytes)),
-      },
-  }));
+  const dataAt = ctx.dataAt ?? (ctx.ensure ? undefined : { file: fsPath, offset: 0 });
+  const hdf5Path = async () => ctx.ensure ? ctx.ensure() : fsPath;
+  const tensors: TensorInfo[] = d.tensors.map(({ dataset, bytes, fileOffset, chunks, ...t }) => {
+    const size = DTYPE_SIZE[t.dtype];
+    let location: TensorInfo['location'];
+    if (fileOffset !== undefined && dataAt) {
+      // Stored plainly: read where it lies, like safetensors (streamed, transposed a band at a time).
+      location = { kind: 'contiguous', file: dataAt.file, offset: dataAt.offset + fileOffset, littleEndian: true };
+    } else if (chunks) {
+      // Chunked or compressed: a box of chunks at a time through the HDF5 thread, never whole.
+      location = {
+        kind: 'slabs', file: displayPath, chunks, littleEndian: true,
+        read: async (start, count, into) => {
+          // A shared buffer is written in place by the HDF5 thread (no band allocates); any other is filled from a copy.
+          const shared = into.buffer instanceof SharedArrayBuffer && into.byteOffset === 0 ? into.buffer : undefined;
+          const r = await runInHdf5Thread<Uint8Array | number>({ op: 'slab', fsPath: await hdf5Path(), displayPath, dataset, start, count, ...(shared ? { into: shared } : {}) }, datasetReadMs(count.reduce((a, b) => a * b, size)));
+          return typeof r === 'number' ? into.subarray(0, r) : r;
+        },
+      };
+    } else {
+      location = { kind: 'loader', littleEndian: true, load: async () => runInHdf5Thread<Uint8Array>({ op: 'read', fsPath: await hdf5Path(), displayPath, dataset }, datasetReadMs(bytes)) };
+    }
+    return { ...t, location };
+  });
   const architecture = ctx.architecture ?? d.architecture;
   // Which layer feeds which, from the model config: decides which kernels a norm normalises.
   const graph = architecture ? kerasLayerGraph(architecture) : undefined;
@@ -199,6 +218,8 @@ export interface DescribedTensor {
   name: string; dtype: DType; shape: number[]; storedShape?: number[]; permute?: number[]; dataset: string; bytes: number;
   /** Where the dataset's bytes start in the file, when it is stored contiguously, unfiltered, little-endian. */
   fileOffset?: number;
+  /** When a large dataset is read a box at a time instead (chunked or compressed): its chunk shape. */
+  chunks?: number[];
 }
 
 /** Datasets of at least this many bytes are read at their file offset when they can be. */
@@ -389,7 +410,9 @@ function describe(f: Hdf5File, ds: string, name: string, cls: string | undefined
   // Large datasets stored plainly are read at their file offset (streamed, never whole); small
   // ones cost less through h5wasm than finding that offset.
   const fileOffset = bytes >= DIRECT_READ_MIN_BYTES ? f.contiguousOffset(ds) : undefined;
-  return { name, dtype: info.dtype, ...layout, dataset: ds, bytes, ...(fileOffset !== undefined ? { fileOffset } : {}) };
+  // Large ones stored otherwise (chunked, compressed) are read a box of chunks at a time.
+  const chunks = bytes >= DIRECT_READ_MIN_BYTES && fileOffset === undefined ? f.chunks(ds) ?? info.shape.map(() => 1) : undefined;
+  return { name, dtype: info.dtype, ...layout, dataset: ds, bytes, ...(fileOffset !== undefined ? { fileOffset } : {}), ...(chunks ? { chunks } : {}) };
 }
 
 function layerOrderOf(tensors: { name: string }[]): string[] {
@@ -406,8 +429,6 @@ function cut(s: string, n = 200): string { return s.length > n ? s.slice(0, n - 
 // ---------------------------------------------------------------------------------------------
 // .keras zip
 
-/** Largest model.weights.h5 we inflate (stored entries are copied in chunks and have no cap). */
-const MAX_INFLATED_WEIGHTS = 2 ** 31 - 1;
 const MAX_CONFIG_BYTES = 64 * 1024 * 1024;
 
 /** Opens the archive with a file we close ourselves if the zip directory turns out damaged. */
@@ -422,9 +443,11 @@ async function openKerasZip(path: string): Promise<Checkpoint> {
   let architecture: unknown;
   const metadata: Record<string, string> = {};
   let weightsEntry;
+  let weightsDataOffset: number | undefined;
   try {
     weightsEntry = zip.find('model.weights.h5') ?? zip.entries.find((e) => e.name.endsWith('.weights.h5') || e.name === 'variables.h5');
     if (!weightsEntry) throw new CheckpointError(path, `is a zip archive but not a Keras .keras file: it has no model.weights.h5 (entries: ${zip.entries.slice(0, 5).map((e) => e.name).join(', ')})`);
+    if (weightsEntry.compression === 0) weightsDataOffset = await zip.dataOffset(weightsEntry);
     const cfgEntry = zip.find('config.json');
     if (cfgEntry) {
       const json = parseJson(await zip.readEntry(cfgEntry, MAX_CONFIG_BYTES), path, 'config.json');
@@ -445,8 +468,11 @@ async function openKerasZip(path: string): Promise<Checkpoint> {
   const entryName = weightsEntry.name;
   const ensure = () => extractOnce(path, sig, entryName);
   const fsPath = await ensure();
+  // Datasets stored plainly are read where their bytes lie: inside the archive when the member is
+  // stored (what Keras writes), else in the inflated copy.
+  const dataAt = weightsEntry.compression === 0 ? { file: path, offset: weightsDataOffset! } : { file: fsPath, offset: 0 };
   return openKerasHdf5(fsPath, path, {
-    config, ensure, metadata, files: [sig], architecture,
+    config, ensure, metadata, files: [sig], architecture, dataAt,
     warnings: config ? [] : ['no config.json in the archive: variable roles are inferred from layer names'],
   });
 }
@@ -457,10 +483,10 @@ function parseJson(bytes: Uint8Array, path: string, entry: string): unknown {
   }
 }
 
-// HDF5 (and so h5wasm) reads files by name, so the weights inside a .keras are extracted to a
-// private temp folder, once per (archive, size, mtime), and removed when the process exits.
+// HDF5 (and so h5wasm) reads files by name, so the weights inside a .keras are copied (stored) or
+// inflated (deflated, a chunk at a time: tensor/inflateRead.ts) to the private spill folder, once
+// per (archive, size, mtime), and removed when the process exits.
 const extracted = new Map<string, Promise<string>>();
-let tempRoot: string | undefined;
 
 function extractOnce(path: string, sig: { size: number; mtimeMs: number }, entryName: string): Promise<string> {
   const key = `${path}\0${sig.size}\0${sig.mtimeMs}`;
@@ -474,36 +500,34 @@ function extractOnce(path: string, sig: { size: number; mtimeMs: number }, entry
 }
 
 async function extract(path: string, entryName: string): Promise<string> {
-  if (!tempRoot || !existsSync(tempRoot)) {
-    tempRoot = mkdtempSync(join(tmpdir(), 'reuse-lens-keras-'));
-    const dir = tempRoot;
-    process.once('exit', () => { try { rmSync(dir, { recursive: true, force: true }); } catch { /* best effort */ } });
-  }
-  const target = join(tempRoot, `${extracted.size}-${Date.now()}.weights.h5`);
+  const name = `keras-${extracted.size}-${Date.now()}.weights.h5`;
   const zip = await openZip(path);
   try {
     const e = zip.find(entryName);
     if (!e) throw new CheckpointError(path, `zip entry ${entryName} disappeared`);
+    const start = await zip.dataOffset(e);
+    if (e.compression === 8) {
+      return await inflateToFile({ file: path, offset: start, compressedSize: e.compressedSize, inflatedSize: e.uncompressedSize, what: `zip entry ${e.name}` }, e.uncompressedSize, name);
+    }
+    if (e.compression !== 0) throw new CheckpointError(path, `zip entry ${e.name} uses compression method ${e.compression}, which is not supported`);
+    if (e.compressedSize !== e.uncompressedSize) throw new CheckpointError(path, `zip entry ${e.name} is stored (not compressed) but declares ${e.compressedSize} stored bytes and a size of ${e.uncompressedSize}`);
+    // Stored: copied with positioned reads, a chunk at a time.
+    checkRoom(spillFolder(), e.compressedSize, path, `zip entry ${e.name}`);
+    const target = join(spillFolder(), name);
     const out = await openFile(target, 'w', 0o600);
     try {
-      if (e.compression === 0) {
-        // Stored: copy with positioned reads, a chunk at a time.
-        const src = await RandomAccessFile.open(path);
-        try {
-          const start = await zip.dataOffset(e);
-          const step = 4 << 20;
-          const buf = new Uint8Array(step);
-          for (let done = 0; done < e.compressedSize; done += step) {
-            const n = Math.min(step, e.compressedSize - done);
-            await out.write(await src.read(start + done, n, buf), 0, n);
-          }
-        } finally { await src.close(); }
-      } else {
-        await out.write(await zip.readEntry(e, Math.min(MAX_INFLATED_WEIGHTS, LIMITS.maxHeaderBytes * 8)));
-      }
+      const src = await RandomAccessFile.open(path);
+      try {
+        const step = 4 << 20;
+        const buf = new Uint8Array(step);
+        for (let done = 0; done < e.compressedSize; done += step) {
+          const n = Math.min(step, e.compressedSize - done);
+          await out.write(await src.read(start + done, n, buf), 0, n);
+        }
+      } finally { await src.close(); }
     } finally { await out.close(); }
+    return target;
   } finally {
     await zip.close();
   }
-  return target;
 }

@@ -1,12 +1,13 @@
 // NumPy .npz: a zip of .npy members (np.savez stores them, np.savez_compressed deflates them).
-// Stored members are read in place with positioned reads; deflated members are inflated on
-// demand, capped at their declared size.
+// Stored members are read in place with positioned reads; deflated members are inflated as they
+// are read, capped at their declared size (tensor/inflateRead.ts).
 import { createInflateRaw } from 'node:zlib';
 import { Checkpoint, NonTensorEntry, TensorInfo } from '../common/types';
 import { CheckpointError } from '../common/errors';
 import { RandomAccessFile } from '../common/fileio';
 import { FormatReader } from './reader';
 import { ZipArchive, ZipEntryInfo } from './zip';
+import { MAX_DEFLATE_RATIO } from '../tensor/inflateRead';
 import { MAX_NPY_HEADER_BYTES, npyLocation, NpyLayout, readNpyLayout } from './numpy';
 
 export const npzReader: FormatReader = {
@@ -69,6 +70,7 @@ async function describeMember(path: string, zip: ZipArchive, raf: RandomAccessFi
     return { name, dtype: layout.header.dtype, shape: layout.header.shape, location: npyLocation(path, start + layout.dataOffset, layout.header) };
   }
   if (e.compression !== 8) throw fail(`uses zip compression method ${e.compression}, which is not supported (stored and deflated are)`);
+  if (e.uncompressedSize > e.compressedSize * MAX_DEFLATE_RATIO + 1024) throw fail(`declares ${e.uncompressedSize} bytes from ${e.compressedSize} compressed bytes, more than deflate can produce (zip bomb or damaged archive)`);
   // Only the header is inflated now; the data is inflated when the tensor is read.
   const size = e.uncompressedSize;
   let prefix: Uint8Array = new Uint8Array(0);
@@ -78,26 +80,12 @@ async function describeMember(path: string, zip: ZipArchive, raf: RandomAccessFi
     return prefix.subarray(pos, pos + len);
   };
   layout = await readNpyLayout(readAt, size).catch((err) => { throw err instanceof CheckpointError ? err : fail((err as Error).message); });
-  const { header, dataOffset, dataBytes } = layout;
-  const member = e.name;
-  const expect = { localHeaderOffset: e.localHeaderOffset, compressedSize: e.compressedSize, uncompressedSize: e.uncompressedSize };
-  const load = async (): Promise<Uint8Array> => {
-    // A fresh archive per read: a Checkpoint holds no open files, and deflated members are
-    // read once per analysis.
-    const z = await ZipArchive.open(path);
-    try {
-      const again = z.find(member);
-      if (!again || again.localHeaderOffset !== expect.localHeaderOffset || again.compressedSize !== expect.compressedSize || again.uncompressedSize !== expect.uncompressedSize) {
-        throw new CheckpointError(path, `member ${member} changed since the file was opened`);
-      }
-      const bytes = await z.readEntry(again, expect.uncompressedSize);
-      if (bytes.byteLength < dataOffset + dataBytes) throw new CheckpointError(path, `member ${member}: truncated: inflates to ${bytes.byteLength} bytes, needs ${dataOffset + dataBytes}`);
-      return bytes.subarray(dataOffset, dataOffset + dataBytes);
-    } finally {
-      await z.close();
-    }
+  const { header, dataOffset } = layout;
+  // The data is inflated as it is read, a chunk at a time (tensor/inflateRead.ts), never whole.
+  const t: TensorInfo = {
+    name, dtype: header.dtype, shape: header.shape,
+    location: { kind: 'deflated', file: path, member: e.name, offset: start, compressedSize: e.compressedSize, inflatedSize: e.uncompressedSize, skip: dataOffset, littleEndian: header.littleEndian },
   };
-  const t: TensorInfo = { name, dtype: header.dtype, shape: header.shape, location: { kind: 'loader', load, littleEndian: header.littleEndian } };
   if (header.fortranOrder && header.shape.length >= 2) {
     // Column-major bytes are the C-order bytes of the reversed shape; permute reverses back.
     t.storedShape = [...header.shape].reverse();

@@ -8,6 +8,8 @@ import * as yauzl from 'yauzl';
 import { Readable } from 'node:stream';
 import { RandomAccessFile } from '../common/fileio';
 import { CheckpointError } from '../common/errors';
+// An entry declaring more than this ratio from its compressed size lies: refused up front, a zip bomb costs nothing.
+import { MAX_DEFLATE_RATIO } from '../tensor/inflateRead';
 
 export interface ZipEntryInfo {
   name: string;
@@ -22,12 +24,7 @@ export interface ZipEntryInfo {
 export const MAX_ZIP_ENTRIES = 1_000_000;
 /** Largest entry we ever inflate or read whole, whatever the caller allows (a Node buffer's practical limit). */
 export const MAX_ENTRY_BYTES = 2 ** 31 - 1;
-/**
- * Deflate cannot expand by more than about 1032:1 (a 258-byte match costs at least two bits).
- * An entry declaring more than this from its compressed size lies; refusing it up front means
- * a zip bomb costs us nothing.
- */
-const MAX_DEFLATE_RATIO = 1032;
+
 /** Smallest central directory record: a directory claiming more entries than fit is lying. */
 const CD_RECORD_BYTES = 46;
 const LOCAL_HEADER_BYTES = 30;

@@ -6,14 +6,19 @@ import { CheckpointError, CancelToken, throwIfCancelled } from '../common/errors
 import { reserveMemory } from '../common/limits';
 import { Arena, createArena, SLOT_BYTES } from './simd';
 import type { SideSpec, Values } from './pairTypes';
-import { ViewReader, viewOf } from './viewRead';
+import { StridedView, ViewReader, viewOf } from './viewRead';
+import { SlabReader } from './slabRead';
+import { inflateToFile, InflateReader } from './inflateRead';
+import { rmSync } from 'node:fs';
 
 /**
  * Reads tensor data described by TensorInfo.location. The only module that turns stored
  * bytes into numbers. Contiguous tensors stream in chunks with positioned reads; strided and
- * permuted ones (Keras, TF.js and ONNX kernels, torch views) stream in canonical order through
- * blocked transposes (viewRead.ts); only loader-backed ones (deflated npz members, HDF5 datasets
- * that are chunked or compressed) are materialised, then handed out in the same chunked form.
+ * permuted ones (Keras, TF.js and ONNX kernels, torch views, TF.js weights spanning shards)
+ * stream in canonical order through blocked transposes (viewRead.ts); chunked or compressed HDF5
+ * datasets a hyperslab at a time (slabRead.ts); deflated npz members through a streaming
+ * inflater (inflateRead.ts). Only loader-backed ones (small HDF5 datasets, dequantized storage)
+ * are materialised, then handed out in the same chunked form.
  */
 export class FilePool {
   private files = new Map<string, Promise<RandomAccessFile>>();
@@ -269,18 +274,18 @@ interface Side {
 
 async function openSide(t: TensorInfo, pool: FilePool, chunkElements: number, mode: Mode, token?: CancelToken): Promise<Side> {
   const n = numel(t.shape);
+  const loc0 = t.location;
+  if (loc0.kind === 'slabs') {
+    // Chunked or compressed HDF5: a hyperslab per band, never the whole dataset.
+    const reader = new SlabReader(t);
+    return float64Side(pool, n, chunkElements, (start, count, out) => reader.read(start, count, out));
+  }
+  if (loc0.kind === 'deflated') return deflatedSide(t, loc0, pool, chunkElements);
   const view = isPlainContiguous(t) ? undefined : viewOf(t);
   if (view) {
-    // Strided or permuted, in one file: canonical order a band at a time, never the whole tensor.
-    const reader = new ViewReader(view, await pool.get(view.file), t.name);
-    const per = Math.min(chunkElements, Math.max(n, 1));
-    const owned = [pool.acquire(per * 8), pool.acquire(per * 8)];
-    const out = owned.map((b) => new Float64Array(b.buffer, b.byteOffset, per));
-    return {
-      fetch: async (start, count, slot) => reader.read(start, count, out[slot]),
-      values: (slot, _start, count) => out[slot].subarray(0, count),
-      dispose: () => pool.release(...owned),
-    };
+    // Strided or permuted (or split over files): canonical order a band at a time, never the whole tensor.
+    const reader = new ViewReader(view, await openView(view, pool), t.name);
+    return float64Side(pool, n, chunkElements, async (start, count, out) => reader.read(start, count, out));
   }
   if (!isPlainContiguous(t)) {
     // Loader-backed (dequantized storage included): materialised (as float64: such a side never takes the
@@ -315,39 +320,103 @@ async function openSide(t: TensorInfo, pool: FilePool, chunkElements: number, mo
   };
 }
 
+/** The open file of each of a view's runs (or its one file). */
+async function openView(view: StridedView, pool: FilePool): Promise<RandomAccessFile | RandomAccessFile[]> {
+  return view.runs ? Promise.all(view.runs.map((r) => pool.get(r.file))) : pool.get(view.file);
+}
+
+/** A side whose values are float64 filled by `fill` (a band reader), two chunk buffers from the pool. */
+function float64Side(pool: FilePool, n: number, chunkElements: number, fill: (start: number, count: number, out: Float64Array) => Promise<void>, onDispose?: () => void): Side {
+  const per = Math.min(chunkElements, Math.max(n, 1));
+  const owned = [pool.acquire(per * 8), pool.acquire(per * 8)];
+  const out = owned.map((b) => new Float64Array(b.buffer, b.byteOffset, per));
+  return {
+    fetch: (start, count, slot) => fill(start, count, out[slot]),
+    values: (slot, _start, count) => out[slot].subarray(0, count),
+    dispose: () => { pool.release(...owned); onDispose?.(); },
+  };
+}
+
+type DeflatedLocation = Extract<TensorInfo['location'], { kind: 'deflated' }>;
+
+/**
+ * A deflated member: in C order it is inflated as it is read, a chunk at a time (reads only go
+ * forward). In another order (a Fortran-order array) it is inflated to a temporary file first,
+ * read from there through the blocked transpose, and the file removed when the side is done.
+ */
+async function deflatedSide(t: TensorInfo, loc: DeflatedLocation, pool: FilePool, chunkElements: number): Promise<Side> {
+  const n = numel(t.shape);
+  const size = DTYPE_SIZE[t.dtype];
+  const region = { file: loc.file, offset: loc.offset, compressedSize: loc.compressedSize, inflatedSize: loc.inflatedSize, what: `zip entry ${loc.member}` };
+  if (t.permute) {
+    const path = await inflateToFile(region, loc.skip + n * size);
+    let file: RandomAccessFile | undefined;
+    try {
+      file = await RandomAccessFile.open(path);
+      const view = viewOf({ ...t, location: { kind: 'contiguous', file: path, offset: loc.skip, littleEndian: loc.littleEndian } })!;
+      const reader = new ViewReader(view, file, t.name);
+      const opened = file;
+      return float64Side(pool, n, chunkElements, async (start, count, out) => reader.read(start, count, out), () => {
+        void opened.close().catch(() => undefined).finally(() => rmSync(path, { force: true }));
+      });
+    } catch (e) {
+      await file?.close().catch(() => undefined);
+      rmSync(path, { force: true });
+      throw e;
+    }
+  }
+  const reader = new InflateReader(region, await pool.get(loc.file));
+  const per = Math.min(chunkElements, Math.max(n, 1));
+  const owned = [pool.acquire(per * size), pool.acquire(per * size), pool.acquire(per * 8)];
+  const out = new Float64Array(owned[2].buffer, owned[2].byteOffset, per);
+  return {
+    fetch: async (start, count, slot) => {
+      if (reader.position === 0 && loc.skip > 0) await reader.skip(loc.skip);
+      if (reader.position !== loc.skip + start * size) throw new Error(`tensor ${t.name}: deflated data read out of order`);
+      await reader.read(owned[slot], count * size);
+      // After the last chunk: the member must end where it says (a zip bomb is refused as a whole read would).
+      if (start + count === n) await reader.finish();
+    },
+    values: (slot, _start, count) => { decodeInto(owned[slot].subarray(0, count * size), t.dtype, loc.littleEndian, count, out); return out.subarray(0, count); },
+    dispose: () => { reader.close(); pool.release(...owned); },
+  };
+}
+
 /** Reads the whole tensor into a Float64Array in canonical layout. */
 export async function readTensor(t: TensorInfo, pool: FilePool, token?: CancelToken): Promise<Float64Array> {
   const n = numel(t.shape);
   if (n > MAX_MATERIALISED_ELEMENTS) throw new CheckpointError(fileOf(t), `tensor ${t.name} has ${n} elements, too many to load at once`);
-  reserveMemory(n * 8);
   const size = DTYPE_SIZE[t.dtype];
   const loc = t.location;
-  let values: Float64Array;
-  const view = viewOf(t);
-  if (view && (t.permute || loc.kind === 'strided')) {
-    // The reader checks the view (extent, repeats) before anything the size of the tensor is allocated.
-    const reader = new ViewReader(view, await pool.get(view.file), t.name);
-    values = new Float64Array(n);
-    reader.read(0, n, values);
-    return values;
+  if (loc.kind !== 'loader') {
+    // The side checks the tensor (extent, repeats) before anything the size of the tensor is allocated.
+    const side = await openSide(t, pool, DEFAULT_CHUNK_ELEMENTS, 'f64', token);
+    try {
+      reserveMemory(n * 8);
+      const values = new Float64Array(n);
+      for (let start = 0; start < n; start += DEFAULT_CHUNK_ELEMENTS) {
+        throwIfCancelled(token);
+        const count = Math.min(DEFAULT_CHUNK_ELEMENTS, n - start);
+        await side.fetch(start, count, 0);
+        values.set(side.values(0, start, count) as Float64Array, start);
+      }
+      return values;
+    } finally {
+      side.dispose();
+    }
   }
-  if (loc.kind === 'contiguous') {
-    values = new Float64Array(n);
-    for await (const c of streamTensor({ ...t, permute: undefined }, pool, DEFAULT_CHUNK_ELEMENTS, token)) values.set(c.data.subarray(0, c.length), c.start);
-  } else if (loc.kind === 'loader') {
-    const raw = await loc.load();
-    if (raw.byteLength < n * size) throw new CheckpointError(fileOf(t), `tensor ${t.name} has ${raw.byteLength} bytes of data, needs ${n * size}`);
-    values = new Float64Array(n);
-    decodeInto(raw, t.dtype, loc.littleEndian, n, values);
-  } else {
-    throw new Error(`unreachable: strided tensor ${t.name} without a view`);
-  }
+  reserveMemory(n * 8);
+  const raw = await loc.load();
+  if (raw.byteLength < n * size) throw new CheckpointError(fileOf(t), `tensor ${t.name} has ${raw.byteLength} bytes of data, needs ${n * size}`);
+  let values: Float64Array = new Float64Array(n);
+  decodeInto(raw, t.dtype, loc.littleEndian, n, values);
   if (t.permute) values = permute(values, t.storedShape ?? t.shape, t.permute);
   return values;
 }
 
 function fileOf(t: TensorInfo): string {
-  return t.location.kind === 'loader' ? t.name : t.location.file;
+  const loc = t.location;
+  return loc.kind === 'loader' ? t.name : loc.kind === 'segmented' ? loc.segments[0]?.file ?? t.name : loc.file;
 }
 
 /** Transposes C-order `values` of `stored` shape so that canonical axis k is stored axis perm[k]. */

@@ -11,7 +11,9 @@
 //   stay few and dense enough to read at once (channels-last convs, slices); a row that is too
 //   sparse is read element by element.
 // Reads are synchronous (a pread each, like the pair threads'): a band is thousands of them.
-import { DTYPE_SIZE, DType, TensorInfo } from '../common/types';
+// The stored elements may be split over several files (a TF.js weight spanning shards, `runs`):
+// a read that crosses from one file to the next is split there.
+import { ByteRun, DTYPE_SIZE, DType, TensorInfo } from '../common/types';
 import { CheckpointError } from '../common/errors';
 import { readSync } from 'node:fs';
 import { describeFsError, RandomAccessFile } from '../common/fileio';
@@ -30,6 +32,8 @@ export interface StridedView {
   strides: number[];
   /** Stored elements the view may touch (bounds check). */
   storedElements: number;
+  /** When the stored bytes are split over files: the runs, in order (`file` and `offset` are then the first's). */
+  runs?: ByteRun[];
 }
 
 /** The tensor as a strided view of stored elements, when its bytes lie in one file (else undefined). */
@@ -45,6 +49,8 @@ export function viewOf(t: TensorInfo): StridedView | undefined {
     strides = loc.strides;
     base = loc.storageOffset;
     storedElements = loc.storageElements;
+  } else if (loc.kind === 'segmented' && loc.segments.length > 0) {
+    return { ...viewOf({ ...t, location: { kind: 'contiguous', file: loc.segments[0].file, offset: loc.segments[0].offset, littleEndian: loc.littleEndian } })!, runs: loc.segments };
   } else {
     return undefined;
   }
@@ -71,19 +77,31 @@ export class ViewReader {
   private readonly bytes: Uint8Array;
   private readonly scratch: Float64Array;
   private readonly size: number;
-  private readonly fd: number;
+  /** The runs the stored bytes are made of, with a descriptor each and where each starts in the whole. */
+  private readonly runs: Array<ByteRun & { fd: number; start: number }>;
 
   private readonly maxSpan: number;
 
   /** `sizes` (tests): smaller bands and reads, to cross their edges on small tensors. */
-  constructor(private readonly v: StridedView, file: RandomAccessFile, private readonly name: string, sizes?: { band: number; span: number }) {
+  /** `files`: the open file of each run (one file when the view has no runs). */
+  constructor(private readonly v: StridedView, files: RandomAccessFile | RandomAccessFile[], private readonly name: string, sizes?: { band: number; span: number }) {
     this.n = numel(v.shape);
     this.size = DTYPE_SIZE[v.dtype];
     checkExtent(v, name);
-    if (v.offset + v.storedElements * this.size > file.size) {
-      throw new CheckpointError(v.file, `tensor ${name} needs bytes ${v.offset}..${v.offset + v.storedElements * this.size} but the file has ${file.size} (truncated?)`);
-    }
-    this.fd = file.fd;
+    const need = v.storedElements * this.size;
+    const runs = v.runs ?? [{ file: v.file, offset: v.offset, length: need }];
+    const opened = Array.isArray(files) ? files : [files];
+    let start = 0;
+    this.runs = runs.map((r, i) => {
+      const f = opened[i];
+      if (!f || r.offset + r.length > f.size) {
+        throw new CheckpointError(r.file, `tensor ${name} needs bytes ${r.offset}..${r.offset + r.length} but the file has ${f?.size ?? 0} (truncated?)`);
+      }
+      const run = { ...r, fd: f.fd, start };
+      start += r.length;
+      return run;
+    });
+    if (start < need) throw new CheckpointError(v.file, `tensor ${name} needs ${need} bytes but its ${runs.length} file(s) hold ${start}`);
     this.maxSpan = sizes?.span ?? MAX_SPAN;
     this.band = new Float64Array(Math.min(sizes?.band ?? BAND_ELEMENTS, Math.max(this.n, 1)));
     this.bytes = new Uint8Array(this.maxSpan * this.size);
@@ -192,8 +210,22 @@ export class ViewReader {
   /** Stored elements [first, first + count) into `scratch`, as float64. */
   private fetch(first: number, count: number): void {
     const bytes = count * this.size;
-    readFully(this.fd, this.v.file, this.bytes, bytes, this.v.offset + first * this.size);
+    this.readStored(first * this.size, bytes);
     decodeInto(this.bytes.subarray(0, bytes), this.v.dtype, this.v.littleEndian, count, this.scratch);
+  }
+
+  /** Bytes [at, at + length) of the stored bytes into `this.bytes`, from the run(s) that hold them. */
+  private readStored(at: number, length: number): void {
+    if (this.runs.length === 1) { readFully(this.runs[0].fd, this.runs[0].file, this.bytes, length, this.runs[0].offset + at, 0); return; }
+    let done = 0;
+    for (const r of this.runs) {
+      if (done === length) break;
+      const pos = at + done;
+      if (pos >= r.start + r.length) continue;
+      const k = Math.min(length - done, r.start + r.length - pos);
+      readFully(r.fd, r.file, this.bytes, k, r.offset + (pos - r.start), done);
+      done += k;
+    }
   }
 
   private element(stored: number): number {
@@ -241,7 +273,8 @@ function restOffsets(shape: number[], strides: number[], base: number, m: number
   return out;
 }
 
-function unravel(i: number, shape: number[]): number[] {
+/** Index of canonical element `i` of `shape`. */
+export function unravel(i: number, shape: number[]): number[] {
   const idx = new Array(shape.length).fill(0);
   for (let a = shape.length - 1; a >= 0; a--) { idx[a] = i % shape[a]; i = Math.floor(i / shape[a]); }
   return idx;
@@ -254,11 +287,12 @@ function advance(idx: number[], shape: number[], k: number): void {
   for (let a = last; a > 0 && idx[a] >= shape[a]; a--) { idx[a] = 0; idx[a - 1]++; }
 }
 
-function readFully(fd: number, file: string, into: Uint8Array, length: number, position: number): void {
+/** `length` bytes at `position` of the file into `into` from `at`. */
+function readFully(fd: number, file: string, into: Uint8Array, length: number, position: number, at: number): void {
   let done = 0;
   while (done < length) {
     let got: number;
-    try { got = readSync(fd, into, done, length - done, position + done); } catch (e) { throw new CheckpointError(file, describeFsError(e)); }
+    try { got = readSync(fd, into, at + done, length - done, position + done); } catch (e) { throw new CheckpointError(file, describeFsError(e)); }
     if (got === 0) throw new CheckpointError(file, `truncated while reading at byte ${position + done}`);
     done += got;
   }

@@ -199,11 +199,15 @@ function resolveInside(modelPath: string, folder: string, p: unknown): string {
 // tfjs writes shard names URL-encoded when they hold special characters.
 function safeDecode(p: string): string { try { return decodeURIComponent(p); } catch { return p; } }
 
-/** Where a weight's bytes are: one shard (positioned reads) or several (a loader that joins them). */
+/** Where a weight's bytes are: in one shard, or in runs of several (both read with positioned reads, streamed). */
 function locate(shards: Shard[], offset: number, bytes: number): TensorLocation {
   const s = shards.find((x) => offset >= x.start && offset + bytes <= x.start + x.size);
   if (s) return { kind: 'contiguous', file: s.path, offset: offset - s.start, littleEndian: true };
-  return { kind: 'loader', littleEndian: true, load: readRange(shards, offset, bytes) };
+  const segments = shards.flatMap((x) => {
+    const from = Math.max(offset, x.start), to = Math.min(offset + bytes, x.start + x.size);
+    return from < to ? [{ file: x.path, offset: from - x.start, length: to - from }] : [];
+  });
+  return { kind: 'segmented', segments, littleEndian: true };
 }
 
 function readRange(shards: Shard[], offset: number, bytes: number): () => Promise<Uint8Array> {
