@@ -108,8 +108,10 @@ test('peak memory does not grow with the tensor: a 16 MB and a 64 MB kernel in e
     t.diagnostic(what);
     // A whole read would add the float32 bytes, a float64 copy and a transposed second copy per side.
     assert.ok(g - base < 0.75 * f64(big.e.bytes), `${what}; the kernel's float64 copy is ${f64(big.e.bytes)} MB`);
-    // Four times the tensor, about the same memory (garbage collection timing aside).
-    assert.ok(g - m < 0.3 * grown, `${what}; grew by ${(g - m).toFixed(0)} MB while the float64 size grew by ${grown} MB`);
+    // Four times the tensor, about the same memory: a whole read would grow by 1.5x the float64
+    // growth at least (float32 bytes + float64 copy); garbage collection timing (inflater output
+    // is collected in bursts) allows some growth.
+    assert.ok(g - m < 0.5 * grown, `${what}; grew by ${(g - m).toFixed(0)} MB while the float64 size grew by ${grown} MB`);
   }
   // Spill files (the Fortran-order member, the inflated .keras weights) are gone when the compare ends.
   assert.deepEqual(readdirSync(tmp), []);
