@@ -276,6 +276,10 @@ export function registerSteps(h, s) {
     assert.match(body, /source\.pt/, 'report header names the source');
     assert.match(body, /finetuned\.pt/, 'report header names the target');
     assert.ok(await f.locator('canvas, svg').count(), 'report has a chart');
+    // Two PyTorch state dicts: the order of their tensors in the files is the network order.
+    const order = f.locator('.report-header .network-order');
+    assert.equal(await order.innerText(), 'Network order: both from the order the file stores them in');
+    assert.match(await order.getAttribute('title'), /split point/);
   });
 
   /** Preferences: Color Theme > `name`, then a moment for the webviews to restyle. */

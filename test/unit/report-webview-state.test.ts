@@ -19,6 +19,7 @@ import { canDrawFilters, filterPixels, heatColor, heatmapPixels, histogram, shar
 import { exportContent, EXPORT_CHOICES } from '../../webview/report/exportModel';
 import { parseView } from '../../webview/report/viewState';
 import { fmt } from '../../webview/report/format';
+import { networkOrderLine } from '../../webview/report/orderModel';
 
 const sample = (): Report => JSON.parse(readFileSync(join(__dirname, '../fixtures/report/sample-report.json'), 'utf8')) as Report;
 
@@ -300,3 +301,21 @@ test('numbers read the same everywhere', () => {
 });
 
 void (null as unknown as LayerReport);
+
+test('the report header says which network order each side used, and why it matters, in its tooltip', async () => {
+  const fx = (p: string) => join(__dirname, '../fixtures', p);
+  const torch = networkOrderLine(await analyzePaths(fx('pairs/source.pt'), fx('pairs/target.safetensors')))!;
+  assert.equal(torch.text, 'Network order: both from the order the file stores them in');
+  assert.match(torch.title, /split point/);
+  assert.match(torch.title, /^stored: /m);
+  const mixed = networkOrderLine(await analyzePaths(fx('keras/cross_cnn.h5'), fx('safetensors/order_target.safetensors')))!;
+  assert.equal(mixed.text, 'Network order: source from the file\'s own layer list or graph; target from names in numeric-aware order (no file records a network order)');
+  assert.match(mixed.title, /^declared: /m);
+  assert.match(mixed.title, /^names: .*features\.3 before features\.12/m);
+  const paired = sample();
+  paired.source.order = 'stored';
+  paired.target.order = 'paired';
+  assert.match(networkOrderLine(paired)!.title, /^paired: .*sorted by dtype and name/m);
+  // Reports saved before orders were recorded: no line rather than a wrong one.
+  assert.equal(networkOrderLine(sample()), null);
+});

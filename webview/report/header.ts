@@ -5,6 +5,7 @@ import { h, clear } from './dom';
 import { baseName, fmtCount } from './format';
 import { VERDICT_LABEL } from './theme';
 import { VERDICT_ORDER } from './tableModel';
+import { networkOrderLine } from './orderModel';
 
 export interface HeaderEvents {
   onReveal(side: 'source' | 'target'): void;
@@ -35,6 +36,7 @@ export class Header {
       h('div', { class: 'sides' }, this.side('Source', 'source', report.source), this.side('Target', 'target', report.target)),
       this.counts(report, activeVerdicts),
       this.matching(report),
+      ...this.order(report),
       ...(report.warnings.length ? [h('ul', { class: 'warnings', 'aria-label': 'Warnings' }, ...report.warnings.map((w) => h('li', {}, w)))] : []),
     );
   }
@@ -65,6 +67,11 @@ export class Header {
       h('span', { class: 'muted' }, `${s.layers} layers:`), ...chips,
       h('span', { class: 'muted params-share', title: `${s.reusableParameters} parameters in reuse or recalibrate layers, ${s.transferableParameters} with fine-tune layers, of ${s.totalParameters}; the share weighs fine-tune layers partially` },
         `${fmtCount(s.reusableParameters)} parameters reusable as is, ${fmtCount(s.transferableParameters)} transferable of ${fmtCount(s.totalParameters)} (${share}% weighted)`));
+  }
+
+  private order(report: Report): HTMLElement[] {
+    const line = networkOrderLine(report);
+    return line ? [h('p', { class: 'network-order muted', title: line.title }, line.text)] : [];
   }
 
   private matching(report: Report): HTMLElement {
