@@ -1,17 +1,17 @@
 // TFLite flatbuffers (`.tflite`, file identifier "TFL3"), read with the flatbuffers runtime over
-// positioned reads: the tables (model, subgraph, tensors, operators) are walked page by page, and a
-// weight's bytes are only located (a Buffer's data vector, or its offset/size outside the
-// flatbuffer in models over 2 GB), to be read later like any contiguous tensor. Field numbers are
-// those of TensorFlow's schema.fbs (tensorflow/compiler/mlir/lite/schema/schema.fbs).
+// positioned reads: the tables (model, subgraph, tensors, operators) are walked page by page
+// (RandomAccessFile, asynchronous: the worker's thread is never held by a read), and a weight's
+// bytes are only located (a Buffer's data vector, or its offset/size outside the flatbuffer in
+// models over 2 GB), to be read later like any contiguous tensor. Field numbers are those of
+// TensorFlow's schema.fbs (tensorflow/compiler/mlir/lite/schema/schema.fbs).
 // Kinds and layouts come from the operators that consume the weights (CONV_2D's filter is
 // [out, kh, kw, in], DEPTHWISE_CONV_2D's [1, kh, kw, out], FULLY_CONNECTED's [out, in]);
 // int8/uint8 (and int32 bias) tensors with a scale are dequantized: value = scale * (q - zero_point);
 // float16 weights that a DEQUANTIZE op widens are read as that float32.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import * as flatbuffers from 'flatbuffers';
 import { Checkpoint, DType, DTYPE_SIZE, TensorInfo } from '../../common/types';
 import { CheckpointError } from '../../common/errors';
-import { RandomAccessFile, fileSignature, describeFsError } from '../../common/fileio';
+import { RandomAccessFile, fileSignature } from '../../common/fileio';
 import { numel } from '../../tensor/dtypes';
 import { FormatReader, LIMITS } from '../reader';
 import { dequantizedLocation, float16Location, STORED_INT_BYTES, StoredInt, storageOf } from '../quantized';
@@ -22,30 +22,40 @@ export const tfliteReader: FormatReader = {
   open: openTflite,
 };
 
-const PAGE = 1 << 16;
-const MAX_PAGES = 256;
+// Tables are small and packed together; a weight's data vector costs one page (its length).
+const PAGE = 1 << 14;
+const MAX_PAGES = 1024;
 
-/** The runtime's ByteBuffer reading 64 KB pages of the file on demand, instead of the whole file. */
+/** Thrown by a synchronous accessor that reached a page not read yet (see PagedByteBuffer.get). */
+class MissingPage { constructor(readonly page: number) {} }
+
+/**
+ * The runtime's ByteBuffer over 16 KB pages of the file. Its accessors are synchronous (the
+ * runtime's API), so a read of a page not in memory throws MissingPage; `get` reads that page
+ * asynchronously and runs the accessor again. Each accessor touches a few pages at most.
+ */
 class PagedByteBuffer extends flatbuffers.ByteBuffer {
   private readonly pages = new Map<number, Uint8Array>();
-  constructor(private readonly fd: number, private readonly size: number, private readonly path: string) { super(new Uint8Array(0)); }
-  private page(n: number): Uint8Array {
-    let p = this.pages.get(n);
-    if (!p) {
-      if (this.pages.size >= MAX_PAGES) this.pages.delete(this.pages.keys().next().value!);
-      p = new Uint8Array(Math.min(PAGE, this.size - n * PAGE));
-      readSync(this.fd, p, 0, p.byteLength, n * PAGE);
-      this.pages.set(n, p);
+  constructor(private readonly file: RandomAccessFile) { super(new Uint8Array(0)); }
+  async get<T>(fn: () => T): Promise<T> {
+    for (let tries = 0; ; tries++) {
+      try { return fn(); } catch (e) {
+        if (!(e instanceof MissingPage) || tries > 16) throw e instanceof MissingPage ? new CheckpointError(this.file.path, 'damaged TFLite flatbuffer: a table spans too many pages') : e;
+        if (this.pages.size >= MAX_PAGES) this.pages.delete(this.pages.keys().next().value!);
+        const start = e.page * PAGE;
+        this.pages.set(e.page, await this.file.read(start, Math.min(PAGE, this.file.size - start)));
+      }
     }
-    return p;
   }
   override readUint8(o: number): number {
-    if (!(o >= 0 && o < this.size)) throw new CheckpointError(this.path, `damaged TFLite flatbuffer: a table points to byte ${o} of a ${this.size}-byte file`);
-    return this.page(Math.floor(o / PAGE))[o % PAGE];
+    if (!(o >= 0 && o < this.file.size)) throw new CheckpointError(this.file.path, `damaged TFLite flatbuffer: a table points to byte ${o} of a ${this.file.size}-byte file`);
+    const n = Math.floor(o / PAGE), p = this.pages.get(n);
+    if (!p) throw new MissingPage(n);
+    return p[o - n * PAGE];
   }
   override readUint16(o: number): number { return this.readUint8(o) | (this.readUint8(o + 1) << 8); }
   override readInt32(o: number): number { return this.readUint16(o) | (this.readUint16(o + 2) << 16); }
-  override capacity(): number { return this.size; }
+  override capacity(): number { return this.file.size; }
 }
 
 // --- table accessors (slot k of a table is at vtable offset 4 + 2k) ---------------------------
@@ -117,59 +127,65 @@ function roleOf(op: number, index: number): string {
 }
 
 export async function openTflite(path: string): Promise<Checkpoint> {
-  let fd: number;
-  try { fd = openSync(path, 'r'); } catch (e) { throw new CheckpointError(path, describeFsError(e)); }
+  const file = await RandomAccessFile.open(path);
   const tensors: TensorInfo[] = [];
   const warnings: string[] = [];
   const metadata: Record<string, string> = {};
   const layerOrder: string[] = [];
   try {
-    const size = fstatSync(fd).size;
+    const size = file.size;
     if (size < 8) throw new CheckpointError(path, `truncated: ${size} bytes is too short for a TFLite flatbuffer`);
-    const bb = new PagedByteBuffer(fd, size, path);
-    const model = bb.readInt32(0);
-    metadata.schema_version = String(u32(bb, model, 0));
-    const description = str(bb, model, 3);
+    const bb = new PagedByteBuffer(file);
+    const get = <T>(fn: () => T) => bb.get(fn);
+    const model = await get(() => bb.readInt32(0));
+    metadata.schema_version = String(await get(() => u32(bb, model, 0)));
+    const description = await get(() => str(bb, model, 3));
     if (description) metadata.description = description;
-    const codes = tables(bb, model, 1).map((c) => Math.max(i8(bb, c, 0), i32(bb, c, 3)));
-    const buffers = tables(bb, model, 4);
-    const subgraphs = tables(bb, model, 2);
+    const codes: number[] = [];
+    for (const c of await get(() => tables(bb, model, 1))) codes.push(await get(() => Math.max(i8(bb, c, 0), i32(bb, c, 3))));
+    const buffers = await get(() => tables(bb, model, 4));
+    const subgraphs = await get(() => tables(bb, model, 2));
     if (subgraphs.length === 0) throw new CheckpointError(path, 'is a TFLite model without a subgraph');
     if (subgraphs.length > 1) warnings.push(`${subgraphs.length} subgraphs: the weights of the first (the main model) are read`);
     const sg = subgraphs[0];
-    const tensorTables = tables(bb, sg, 0);
+    const tensorTables = await get(() => tables(bb, sg, 0));
     // Which op consumes each tensor, in execution order: kinds, roles, layouts and the layer order.
     const uses = new Map<number, Use>();
-    const ops = tables(bb, sg, 3).map((opTable) => ({ op: codes[u32(bb, opTable, 0)] ?? -1, inputs: ints(bb, opTable, 1), outputs: ints(bb, opTable, 2) }));
+    const ops: { op: number; inputs: number[]; outputs: number[] }[] = [];
+    for (const opTable of await get(() => tables(bb, sg, 3))) {
+      ops.push(await get(() => ({ op: codes[u32(bb, opTable, 0)] ?? -1, inputs: ints(bb, opTable, 1), outputs: ints(bb, opTable, 2) })));
+    }
     // float16 (and hybrid int8) weights reach their op through a DEQUANTIZE: the op's use is the stored tensor's.
     const dequantized = new Map<number, number>();
     for (const o of ops) if (o.op === OP.DEQUANTIZE && o.inputs[0] >= 0 && o.outputs[0] >= 0) dequantized.set(o.outputs[0], o.inputs[0]);
     const dequantizes = new Set(dequantized.values());
-    ops.forEach(({ op, inputs: raw, outputs }, k) => {
+    for (const [k, { op, inputs: raw, outputs }] of ops.entries()) {
       const inputs = raw.map((t) => dequantized.get(t) ?? t);
       const weight = inputs[1] !== undefined && inputs[1] >= 0 ? inputs[1] : undefined;
-      const named = weight !== undefined ? tensorName(bb, tensorTables[weight]) : outputs[0] !== undefined ? tensorName(bb, tensorTables[outputs[0]]) : '';
+      const named = weight !== undefined ? await get(() => tensorName(bb, tensorTables[weight]))
+        : outputs[0] !== undefined ? await get(() => tensorName(bb, tensorTables[outputs[0]])) : '';
       const layer = layerName(named, k);
-      if (op === OP.DEQUANTIZE) return;
+      if (op === OP.DEQUANTIZE) continue;
       inputs.forEach((t, index) => { if (index > 0 && t >= 0 && !uses.has(t)) uses.set(t, { op, index, layer }); });
-    });
+    }
     for (const [ti, table] of tensorTables.entries()) {
-      const bufferIndex = u32(bb, table, 2);
+      const bufferIndex = await get(() => u32(bb, table, 2));
       if (!bufferIndex || bufferIndex >= buffers.length) continue;
       const buf = buffers[bufferIndex];
-      const data = vector(bb, buf, 0);
-      const outside = u64(bb, buf, 1), outsideSize = u64(bb, buf, 2);
+      // The data vector's length is read from its first bytes: one page per weight, not the weight.
+      const { data, outside, outsideSize } = await get(() => ({ data: vector(bb, buf, 0), outside: u64(bb, buf, 1), outsideSize: u64(bb, buf, 2) }));
       const start = data && data.length > 0 ? data.start : outside > 1 ? outside : -1;
       const bytes = data && data.length > 0 ? data.length : outside > 1 ? outsideSize : 0;
       if (start < 0 || bytes === 0) continue;
-      const name = tensorName(bb, table) || `tensor_${ti}`;
-      const type = TENSOR_TYPE[i8(bb, table, 1)];
-      if (!type) { warnings.push(`${name}: TFLite tensor type ${i8(bb, table, 1)} is not compared; skipped`); continue; }
-      const shape = ints(bb, table, 0);
+      const { name, typeCode, shape, q } = await get(() => ({
+        name: tensorName(bb, table) || `tensor_${ti}`, typeCode: i8(bb, table, 1), shape: ints(bb, table, 0),
+        q: slot(bb, table, 4) ? bb.__indirect(table + slot(bb, table, 4)) : 0,
+      }));
+      const type = TENSOR_TYPE[typeCode];
+      if (!type) { warnings.push(`${name}: TFLite tensor type ${typeCode} is not compared; skipped`); continue; }
       let n: number;
       try { n = numel(shape); } catch { throw new CheckpointError(path, `tensor ${name} has an impossible shape [${shape.join(', ')}]`); }
-      const q = slot(bb, table, 4) ? bb.__indirect(table + slot(bb, table, 4)) : 0;
-      const scale = q ? floats(bb, q, 2, LIMITS.maxTensors) : [];
+      const scale = q ? await get(() => floats(bb, q, 2, LIMITS.maxTensors)) : [];
       const quantized = type.int && scale.length > 0 ? type.int : undefined;
       const itemBytes = quantized ? STORED_INT_BYTES[quantized] : DTYPE_SIZE[type.dtype];
       if (bytes !== n * itemBytes) throw new CheckpointError(path, `tensor ${name}: its buffer has ${bytes} bytes, its shape [${shape.join(', ')}] of ${quantized ?? type.dtype} needs ${n * itemBytes}`);
@@ -177,7 +193,7 @@ export async function openTflite(path: string): Promise<Checkpoint> {
       const use = uses.get(ti);
       const role = use ? roleOf(use.op, use.index) : undefined;
       // Constants that are neither weights of a known op nor floats (shapes, axes, lookup tables) are not compared.
-      if (!(role === 'weight' || role === 'bias') && !(type.dtype.startsWith('F') || type.dtype === 'BF16' || quantized) ) continue;
+      if (!(role === 'weight' || role === 'bias') && !(type.dtype.startsWith('F') || type.dtype === 'BF16' || quantized)) continue;
       if (!(role === 'weight' || role === 'bias') && n < 2) continue;
       const layout = use ? layoutOf(use.op, use.index, shape) : { shape };
       const t: TensorInfo = { name, dtype: type.dtype, ...layout, location: { kind: 'contiguous', file: path, offset: start, littleEndian: true } };
@@ -187,8 +203,7 @@ export async function openTflite(path: string): Promise<Checkpoint> {
         t.storage = storageOf('float16', 2);
         t.location = float16Location(readBytes(path, start, bytes), n);
       } else if (quantized) {
-        const zero = longs(bb, q, 3, scale.length);
-        const axis = i32(bb, q, 6);
+        const { zero, axis } = await get(() => ({ zero: longs(bb, q, 3, scale.length), axis: i32(bb, q, 6) }));
         t.dtype = 'F32';
         t.storage = storageOf(quantized, itemBytes);
         t.location = dequantizedLocation(readBytes(path, start, bytes), quantized, shape, { scale, offset: scale.map((s, c) => -(zero[c] ?? 0) * s), axis });
@@ -201,7 +216,7 @@ export async function openTflite(path: string): Promise<Checkpoint> {
     if (e instanceof CheckpointError) throw e.file ? e : new CheckpointError(path, e.problem);
     throw new CheckpointError(path, `is not a readable TFLite model (${(e as Error).message})`);
   } finally {
-    closeSync(fd);
+    await file.close();
   }
   if (tensors.length === 0) warnings.push('no weight tensors with data (a model whose weights are downloaded or generated at run time?)');
   return { path, format: 'tflite', tensors, entries: [], metadata, files: [await fileSignature(path)], layerOrder, warnings };
