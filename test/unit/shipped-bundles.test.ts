@@ -195,6 +195,109 @@ test('reuse-lens compare: a reference-ordered safetensors pair in network order,
   assert.match(rep.summary.network.reason, /retrain from features\.9/);
 });
 
+// Files others published, through both bundles: TFLite (float16 behind DEQUANTIZE), ONNX whose
+// weights are Constant nodes, TF.js graph models (float32 and float16). Truth: numpy, onnx, flatc.
+const PUBLISHED_TRUTH = () => JSON.parse(readFileSync(fixture('published/truth.json'), 'utf8'));
+const NM = join(ROOT, 'node_modules');
+const SELFIE = join(NM, '@mediapipe', 'selfie_segmentation', 'selfie_segmentation.tflite');
+const SELFIE_LANDSCAPE = join(NM, '@mediapipe', 'selfie_segmentation', 'selfie_segmentation_landscape.tflite');
+const PADDLE_CLS = join(NM, '@gutenye', 'ocr-models', 'assets', 'ch_ppocr_mobile_v2.0_cls_infer.onnx');
+const HUMAN_EMOTION = join(NM, '@vladmandic', 'human', 'models', 'emotion.json');
+interface PublishedEntry { shape: number[]; sum: number; sumsq: number; first: number[] }
+const PUBLISHED: { label: string; file: string; format: string; storage?: string; truth: () => Record<string, PublishedEntry> }[] = [
+  { label: 'MediaPipe\'s selfie_segmentation.tflite (float16 weights)', file: SELFIE, format: 'tflite', storage: 'float16', truth: () => PUBLISHED_TRUTH().mediapipe_selfie.values },
+  { label: 'PaddleOCR\'s cls model (ONNX, weights in Constant nodes)', file: PADDLE_CLS, format: 'onnx', truth: () => PUBLISHED_TRUTH().paddle_ocr_cls.values },
+  { label: 'human\'s emotion.json (TF.js graph model)', file: HUMAN_EMOTION, format: 'tfjs', truth: () => PUBLISHED_TRUTH().human_emotion },
+  { label: 'human\'s faceres.json (TF.js graph model, float16)', file: join(NM, '@vladmandic', 'human', 'models', 'faceres.json'), format: 'tfjs', storage: 'float16', truth: () => PUBLISHED_TRUTH().human_faceres_float16 },
+];
+
+/** Inspect stats of the named tensors against sums from numpy: mean, std², the first values' range. */
+function checkPublishedInspect(r: InspectResponse, truth: Record<string, PublishedEntry>, storage: string | undefined, what: string): void {
+  for (const [name, e] of Object.entries(truth)) {
+    const t = r.tensors.find((x) => x.name === name);
+    assert.ok(t, `${what}: ${name} is listed`);
+    assert.deepEqual(t.shape, e.shape, `${what} ${name} shape`);
+    assert.equal(t.dtype, 'F32', `${what} ${name} is judged as float32`);
+    if (storage) assert.equal(t.storage, storage, `${what} ${name} storage`);
+    assert.ok(t.stats, `${what} ${name} has stats`);
+    const n = e.shape.reduce((a, b) => a * b, 1);
+    const mean = e.sum / n, ms = e.sumsq / n;
+    near(t.stats.mean, mean, Math.sqrt(ms), `${what} ${name} mean`);
+    near(t.stats.std ** 2, ms - mean * mean, ms, `${what} ${name} std²`);
+    assert.ok(t.stats.min <= Math.min(...e.first) && t.stats.max >= Math.max(...e.first), `${what} ${name} min/max hold the first values`);
+  }
+}
+
+for (const c of PUBLISHED) {
+  test(`reuse-lens inspect --stats reads ${c.label} to the committed truth`, () => {
+    const r = cli('inspect', c.file, '--stats', '--json');
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out) as InspectResponse;
+    assert.equal(j.format, c.format);
+    assert.equal(j.order, 'declared', 'network order from the file\'s own graph');
+    checkPublishedInspect(j, c.truth(), c.storage, c.label);
+  });
+
+  test(`the worker bundle inspects ${c.label} and reads a tensor's values over JSON-RPC to the committed truth`, async () => {
+    const truth = c.truth();
+    const r = await rpc().inspect({ path: c.file, stats: true });
+    assert.equal(r.format, c.format);
+    checkPublishedInspect(r, truth, c.storage, c.label);
+    const [name, e] = Object.entries(truth)[0];
+    const t = await rpc().readTensor({ path: c.file, name });
+    assert.deepEqual(t.shape, e.shape);
+    e.first.forEach((v, i) => near(t.values[i], v, Math.abs(v), `${c.label} ${name}[${i}]`));
+    let sum = 0;
+    for (const v of t.values) sum += v;
+    near(sum, e.sum, Math.abs(e.sum), `${c.label} ${name} sum`);
+  });
+}
+
+test('reuse-lens inspect: a TFLite model\'s kernels come in the order and kinds of its operators', () => {
+  const r = cli('inspect', SELFIE, '--json');
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out) as InspectResponse;
+  const kernels = j.layers.filter((l) => l.kind === 'conv').map((l) => l.tensors.find((t) => t.role === 'weight')!.name);
+  assert.deepEqual(kernels, PUBLISHED_TRUTH().mediapipe_selfie.kernelOrder);
+});
+
+/** Each truth kernel's pair in a report: relative RMSE as numpy computed it, and the verdict it implies. */
+function checkSelfiePair(rep: Report): void {
+  const truth = PUBLISHED_TRUTH().mediapipe_selfie_vs_landscape as Record<string, { relRmse: number }>;
+  assert.ok(Object.keys(truth).length >= 50);
+  for (const [name, e] of Object.entries(truth)) {
+    const l = rep.layers.find((x) => x.params.some((p) => p.sourceName === name && p.role === 'weight'));
+    assert.ok(l, `${name} is in the report`);
+    assert.equal(l.matchedBy, 'name', name);
+    near(l.kernelRelRmse!, e.relRmse, e.relRmse, `${name} relative RMSE`);
+    assert.equal(l.verdict, e.relRmse < 0.1 ? 'reuse' : e.relRmse < 0.6 ? 'fine-tune' : 'retrain', `${name}: ${l.reason}`);
+  }
+}
+
+test('reuse-lens compare --json: MediaPipe\'s portrait and landscape selfie models (TFLite), each kernel\'s relative RMSE as numpy computes it', () => {
+  const r = cli('compare', SELFIE, SELFIE_LANDSCAPE, '--json');
+  assert.equal(r.code, 0, r.err);
+  checkSelfiePair(JSON.parse(r.out) as Report);
+});
+
+test('the worker bundle compares the two MediaPipe TFLite models to numpy\'s relative RMSEs', async () => {
+  const a = await rpc().analyze({ source: SELFIE, target: SELFIE_LANDSCAPE });
+  checkSelfiePair(a.report);
+});
+
+for (const [label, file] of [['a Paddle2ONNX model (Constant-node weights)', PADDLE_CLS], ['a TF.js graph model', HUMAN_EMOTION]] as const) {
+  test(`reuse-lens compare --json and the worker bundle: ${label} against itself pairs every tensor by name at RMSE 0`, async () => {
+    const r = cli('compare', file, file, '--json');
+    assert.equal(r.code, 0, r.err);
+    for (const rep of [JSON.parse(r.out) as Report, (await rpc().analyze({ source: file, target: file })).report]) {
+      const params = rep.layers.flatMap((l) => l.params).filter((p) => p.rmse !== null);
+      assert.ok(params.length >= 10, `${label}: ${params.length} pairs compared`);
+      for (const p of params) assert.equal(p.rmse, 0, p.sourceName ?? '');
+      assert.equal(rep.summary.network.verdict, 'reusable');
+    }
+  });
+}
+
 // ---- No user-facing text built from names the minifier changes ----
 
 test('a pickle that calls or appends to the wrong thing is refused by the bundle in Python\'s words, not minified class names', (t) => {
