@@ -99,12 +99,25 @@ export async function contextMenu(page, target, label, { timeout = 20_000 } = {}
   throw new Error(`context menu has no "${label}"; it shows: ${shown.map((x) => x.trim()).filter(Boolean).join(' | ')}`);
 }
 
+/**
+ * Opens the quick input (F1, Ctrl+P) and returns its text box once it stays open. With a webview
+ * focused, the Escape that closes whatever was open reaches the workbench late (webviews forward
+ * keys asynchronously) and may close the box just opened: then it is opened again.
+ */
+async function openQuickInput(page, key, timeout) {
+  const input = page.locator('.quick-input-widget input');
+  for (let attempt = 0; ; attempt++) {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press(key);
+    await input.waitFor({ timeout });
+    await page.waitForTimeout(200);
+    if (await input.isVisible() || attempt === 2) return input;
+  }
+}
+
 /** Runs a command from the command palette by its title (as a user types it). */
 export async function runCommand(page, title, { timeout = 15_000 } = {}) {
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ timeout });
+  const input = await openQuickInput(page, 'F1', timeout);
   await input.fill(`>${title}`);
   const row = page.locator('.quick-input-list [role="option"]').filter({ hasText: title }).first();
   try {
@@ -119,10 +132,7 @@ export async function runCommand(page, title, { timeout = 15_000 } = {}) {
 
 /** Opens a workspace file with Quick Open (Ctrl+P) by its relative path. */
 export async function quickOpen(page, relPath) {
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('Control+P');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ timeout: 15_000 });
+  const input = await openQuickInput(page, 'Control+P', 15_000);
   await input.fill(relPath);
   const name = relPath.split('/').pop();
   // Enter opens the focused row. Right after typing, the list may still be the one from before
