@@ -285,3 +285,54 @@ test('hostile code ends: self-instantiating classes, huge loops, a 200 KB line, 
     assert.ok(map.candidates.every((c) => c.nodes.length <= 20_001), 'bounded');
   }
 });
+
+test('a long file parses only the code that can build the analysed layers, with the same hints as a full parse', async () => {
+  const report = await reportOf('resnet18');
+  // Utilities around the model: unicode, a docstring whose lines start at column 0, decorators,
+  // if/else and try/except at top level, a continued line, brackets over lines.
+  const util = (k: number) => [
+    `def util_${k}(batch):  # é😀 ${k}`,
+    '    """Docs',
+    'class NotAClass(object):',
+    '    x = 1',
+    '"""',
+    '    return [x for x in (',
+    'batch)]',
+    '',
+    '@torch.no_grad()',
+    `def evaluate_${k}(model):`,
+    '    return model',
+    'if DEBUG:',
+    '    pass',
+    'else:',
+    '    pass',
+    'try:',
+    '    import numpy as np',
+    'except ImportError:',
+    '    np = None',
+    `TOTAL_${k} = 1 + \\`,
+    '    2',
+    '',
+  ].join('\n');
+  const text = [util(0), code('resnet.py'), util(1), 'model = resnet18()', 'model.load_state_dict(torch.load("runs/resnet18_source.pt"))', util(2)].join('\n');
+  const tokens = nameTokens(report.layers.map((l) => l.name));
+  const analyses = [{ id: 'r18', report }];
+  const docs = new DocumentTrees();
+  const partial = annotate(await codeMapOf(text, { trees: docs, key: 'a' }, tokens), analyses);
+  const full = annotate(await codeMapOf(text), analyses);
+  assert.deepEqual(partial, full);
+  assert.ok(full.lines.some((h) => h.kind === 'load') && full.lines.filter((h) => h.kind === 'layers').length >= 15);
+  // What was parsed: the ResNet code, the module's statements (they build a resnet18), not the utility functions.
+  const tree = await docs.tree('a', text, (await import('../../src/core/codemap/relevance')).neededRanges(text, tokens, [text.indexOf('load_state_dict')]));
+  const parsed = tree.rootNode.namedChildren.map((n) => n!.text.split('\n')[0]);
+  assert.ok(parsed.includes('class ResNet(nn.Module):') && parsed.some((l) => l.startsWith('def conv3x3(')), parsed.join('\n'));
+  assert.ok(parsed.some((l) => l.startsWith('model.load_state_dict(')));
+  assert.deepEqual(parsed.filter((l) => /util_|evaluate_/.test(l)), []);
+  assert.ok(parsed.includes('if DEBUG:') && parsed.includes('try:'));
+  // A full parse of the same document after that (the parser keeps no ranges of its own).
+  const whole = await docs.tree('b', text);
+  assert.ok(whole.rootNode.namedChildren.some((n) => n!.text.startsWith('def util_1')));
+  // An edit inside a utility: the next map is the same.
+  const edited = text.replace('def util_1(batch):', 'def util_1(batch, n=2):');
+  assert.deepEqual(annotate(await codeMapOf(edited, { trees: docs, key: 'a' }, tokens), analyses).lines.map((h) => [h.line, h.layers]), full.lines.map((h) => [h.line, h.layers]));
+});

@@ -6,7 +6,7 @@ import { nodeTypeAt, rootOf as wrapRoot, type SyntaxNode } from './pythonParser'
 import type { Tree } from 'web-tree-sitter';
 import { BudgetExceeded, Interpreter, Module } from './interpreter';
 import { ClassDef, Framework, ModNode, Scope, Val } from './values';
-import { normalizeName } from './nameTokens';
+import { defNameAt, relevanceOf } from './relevance';
 
 /** One module path a candidate network has; `#k` is any index from k on, `*` any name. */
 export interface CodeMapNode {
@@ -101,13 +101,6 @@ function rootOf(v: Val | undefined): ModNode | undefined {
   return undefined;
 }
 
-const WORD = /[A-Za-z_][A-Za-z0-9_]*/g;
-function wordsOf(text: string): Set<string> {
-  const out = new Set<string>();
-  for (const m of text.matchAll(WORD)) out.add(normalizeName(m[0]));
-  return out;
-}
-
 /**
  * Everything a file's code can build: the candidates, its load calls and checkpoint names.
  * `tokens` (nameTokens of the analyses' layers): only code that can build such layers is run.
@@ -160,13 +153,19 @@ export function buildCodeMap(tree: Tree, text: string, tokens?: readonly string[
       mod.globals.vars.set(c.name, { t: 'class', cls: c });
       classes.push(c);
     } else if (s.type === 'function_definition') {
-      const name = s.childForFieldName('name')?.text;
+      // Named from the text: a file's many functions are not walked unless they run.
+      const name = defNameAt(text, s.startIndex);
       if (name) { mod.globals.vars.set(name, { t: 'func', fn: { name, node: s, closure: undefined } }); functions.push({ name, node: s }); }
     }
   }
   // Which definitions can build the analysed layers: those whose words include a layer-name
   // token, and those that use such a definition (a factory calling the model class).
-  const relevant = relevanceOf(top.map(defs), tokens);
+  const statements = top.map(defs);
+  const r = relevanceOf(statements.map((s) => {
+    const def = s.type === 'class_definition' || s.type === 'function_definition';
+    return { start: s.startIndex, end: s.endIndex, def, name: def ? defNameAt(text, s.startIndex) : undefined };
+  }), text, tokens);
+  const relevant = { module: r.module, defs: new Set([...r.defs].map((i) => statements[i])) };
   if (relevant.module) run('<module>', (it) => {
     const statements = top.filter((s) => { const d = defs(s); return d.type !== 'class_definition' && d.type !== 'function_definition'; });
     it.execStatements(statements, mod.globals);
@@ -186,51 +185,31 @@ export function buildCodeMap(tree: Tree, text: string, tokens?: readonly string[
   return { candidates, ...loadsAndNames(tree, text) };
 }
 
-function relevanceOf(statements: SyntaxNode[], tokens: readonly string[] | undefined): { defs: Set<SyntaxNode>; module: boolean } {
-  const isDef = (s: SyntaxNode) => s.type === 'class_definition' || s.type === 'function_definition';
-  if (!tokens) return { defs: new Set(statements.filter(isDef)), module: true };
-  const want = new Set(tokens);
-  const defs = statements.filter(isDef).map((s) => ({ s, name: normalizeName(s.childForFieldName('name')?.text ?? ''), words: wordsOf(s.text) }));
-  const hit = (w: Set<string>) => { for (const t of want) if (w.has(t)) return true; return false; };
-  const relevant = new Set(defs.filter((d) => hit(d.words)));
-  for (let grew = true; grew;) {
-    grew = false;
-    const names = new Set([...relevant].map((d) => d.name));
-    for (const d of defs) {
-      if (relevant.has(d)) continue;
-      for (const w of d.words) if (names.has(w) && w !== d.name) { relevant.add(d); grew = true; break; }
-    }
-  }
-  const names = new Set([...relevant].map((d) => d.name));
-  const module = statements.some((s) => {
-    if (isDef(s)) return false;
-    const w = wordsOf(s.text);
-    if (hit(w)) return true;
-    for (const x of w) if (names.has(x)) return true;
-    return false;
-  });
-  return { defs: new Set([...relevant].map((d) => d.s)), module };
+const LOAD = /\.\s*(load_state_dict|load_weights)\s*\(/g;
+const STRING = /(["'])([^"'\n]{1,1024}?)\1/g;
+
+/** Where the text may call load_state_dict/load_weights or name a checkpoint file (the tree says which are code). */
+export function loadAndNameOffsets(text: string): { loads: { at: number; method: LoadSite['method'] }[]; names: { at: number; name: string }[] } {
+  const loads: { at: number; method: LoadSite['method'] }[] = [];
+  for (const m of text.matchAll(LOAD)) loads.push({ at: m.index! + m[0].indexOf(m[1]), method: m[1] as LoadSite['method'] });
+  const names: { at: number; name: string }[] = [];
+  for (const m of text.matchAll(STRING)) if (CHECKPOINT_FILE.test(m[2])) names.push({ at: m.index! + 1, name: m[2] });
+  return { loads, names };
 }
 
 function loadsAndNames(tree: Tree, text: string): { loads: LoadSite[]; checkpointNames: string[] } {
   // Found in the text, then checked in the tree (a match in a comment or a string is not a call).
+  const found = loadAndNameOffsets(text);
   const loads: LoadSite[] = [];
-  const LOAD = /\.\s*(load_state_dict|load_weights)\s*\(/g;
-  for (let m = LOAD.exec(text); m; m = LOAD.exec(text)) {
-    const at = m.index + m[0].indexOf(m[1]);
+  for (const { at, method } of found.loads) {
     const t = nodeTypeAt(tree, at);
     if (t.type !== 'identifier' || t.parentType !== 'attribute' || t.grandType !== 'call') continue;
     const lineStart = text.lastIndexOf('\n', at - 1) + 1;
     let line = 0;
     for (let i = text.indexOf('\n'); i !== -1 && i < at; i = text.indexOf('\n', i + 1)) line++;
-    loads.push({ line, column: at - lineStart, method: m[1] as LoadSite['method'] });
+    loads.push({ line, column: at - lineStart, method });
   }
   const names = new Set<string>();
-  const STRING = /(["'])([^"'\n]{1,1024}?)\1/g;
-  for (let m = STRING.exec(text); m; m = STRING.exec(text)) {
-    if (!CHECKPOINT_FILE.test(m[2])) continue;
-    if (nodeTypeAt(tree, m.index + 1).type !== 'string_content') continue;
-    names.add(m[2]);
-  }
+  for (const { at, name } of found.names) if (nodeTypeAt(tree, at).type === 'string_content') names.add(name);
   return { loads, checkpointNames: [...names] };
 }

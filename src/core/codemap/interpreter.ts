@@ -15,6 +15,12 @@ export class BudgetExceeded extends Error {}
 const MAX_ITER = 1000;
 const MAX_LIST = 10_000;
 const MAX_DEPTH = 40;
+/**
+ * A loop whose first iterations made and changed nothing a network is built from (an epoch loop,
+ * a pass over data) runs its other iterations as one of unknown count, as a loop whose count is
+ * not evident does: the same modules, at a fraction of the steps.
+ */
+const QUIET_ITERATIONS = 8;
 
 type Signal = undefined | { ret: Val } | 'break' | 'continue';
 
@@ -40,6 +46,8 @@ export class Interpreter {
   /** User-class instances and containers made in this run: the networks are those never registered in another. */
   readonly made: ModNode[] = [];
   private readonly kerasCount = new Map<string, number>();
+  /** Counts what a network is built from: modules made, registered or stored, lists and dicts changed. */
+  private effects = 0;
 
   constructor(private readonly mod: Module, private readonly budget: { steps: number }) {}
 
@@ -169,13 +177,16 @@ export class Interpreter {
   private execFor(s: SyntaxNode, sc: Scope): Signal {
     const target = s.childForFieldName('left')!, body = s.childForFieldName('body');
     const it = this.iterate(this.ev(s.childForFieldName('right')!, sc));
-    for (const v of it.items) {
-      this.bind(target, v, sc);
+    const effects = this.effects;
+    let unknownTail = it.unknownTail;
+    for (let i = 0; i < it.items.length; i++) {
+      if (i >= QUIET_ITERATIONS && this.effects === effects) { unknownTail = true; break; }
+      this.bind(target, it.items[i], sc);
       const sig = this.execBlock(body, sc);
       if (sig === 'break') return undefined;
       if (sig && typeof sig === 'object') return sig;
     }
-    if (it.unknownTail) {
+    if (unknownTail) {
       this.uncertain++;
       try {
         this.bind(target, UNKNOWN, sc);
@@ -243,6 +254,7 @@ export class Interpreter {
 
   /** `self.name = v` on a module: a module value becomes a child (PyTorch's __setattr__), anything else an attribute. */
   private register(parent: ModNode, name: string, v: Val, site: Site): void {
+    this.effects++;
     const child = v.t === 'mod' ? v.node : undefined;
     if (child) {
       // The name is where the line's hint points (`self.fc = nn.Linear(...)`: at `fc`).
@@ -257,6 +269,7 @@ export class Interpreter {
   }
 
   private setItem(obj: Val, key: Val, v: Val, site: Site): void {
+    this.effects++;
     if (obj.t === 'dict' && key.t === 'str') obj.entries.set(key.v, v);
     else if (obj.t === 'list' && key.t === 'num' && key.v >= 0 && key.v < obj.items.length) obj.items[key.v] = v;
     else if (obj.t === 'mod' && v.t === 'mod') {
@@ -534,6 +547,7 @@ export class Interpreter {
   }
 
   private extend(target: Val & { t: 'list' }, more: Val): void {
+    this.effects++;
     const uncertain = this.uncertain > (target.born ?? 0);
     if (more.t === 'list') {
       for (const x of more.items) {
@@ -550,6 +564,7 @@ export class Interpreter {
   }
 
   private append(target: Val & { t: 'list' }, v: Val): void {
+    this.effects++;
     if (this.uncertain > (target.born ?? 0) || target.tail) target.tail = v;
     else if (target.items.length < MAX_LIST) target.items.push(v);
   }
@@ -611,6 +626,7 @@ export class Interpreter {
 
   private callLib(name: string, a: Args, n: SyntaxNode): Val {
     const k = classify(name);
+    if (k.kind !== 'builtin' && k.kind !== 'not-a-layer') this.effects++;
     switch (k.kind) {
       case 'builtin': return this.builtin(k.name, a);
       case 'not-a-layer': return UNKNOWN;
@@ -747,7 +763,7 @@ export class Interpreter {
     if (obj.t === 'list') {
       if (name === 'append' && x) this.append(obj, x);
       else if (name === 'extend' && x) this.extend(obj, x);
-      else if (name === 'insert' && y) { if (x.t === 'num' && !obj.tail) obj.items.splice(x.v, 0, y); else obj.tail = y; }
+      else if (name === 'insert' && y) { this.effects++; if (x.t === 'num' && !obj.tail) obj.items.splice(x.v, 0, y); else obj.tail = y; }
       else if (name === 'copy') return { ...obj, items: [...obj.items] };
       return NONE;
     }
@@ -756,7 +772,7 @@ export class Interpreter {
       if (name === 'keys') return list([...obj.entries.keys()].map(str), this.uncertain);
       if (name === 'values') return list([...obj.entries.values()], this.uncertain);
       if (name === 'get') return x?.t === 'str' ? obj.entries.get(x.v) ?? y ?? NONE : UNKNOWN;
-      if (name === 'update' && x?.t === 'dict') for (const [k, v] of x.entries) obj.entries.set(k, v);
+      if (name === 'update' && x?.t === 'dict') { this.effects++; for (const [k, v] of x.entries) obj.entries.set(k, v); }
       return UNKNOWN;
     }
     if (obj.t === 'str') {
@@ -767,6 +783,8 @@ export class Interpreter {
     const node = obj.node, site = siteOf(n);
     // super().__init__(...) of a library container: `class Block(nn.Sequential)` passes its children up.
     const base = /^(.*)\.__init__$/.exec(name)?.[1];
+    // Calls that build or change the module (not forward passes, .eval(), .to(device)).
+    if (base || /^(append|add|extend|add_module|register_module|register_parameter)$/.test(name)) this.effects++;
     if (base) {
       const k = classify(base);
       if (k.kind === 'container') this.fillContainer(node, k.container, a);
@@ -803,6 +821,7 @@ export class Interpreter {
   }
 
   private instantiate(c: ClassDef, a: Args, n: SyntaxNode | undefined): Val {
+    this.effects++;
     const node = newNode(c.name, c.framework ?? 'pytorch', n ? siteOf(n) : undefined, { userClass: c, born: this.uncertain });
     this.made.push(node);
     const self: Val = { t: 'mod', node };

@@ -3,7 +3,7 @@
 // Trees are kept per document and re-parsed incrementally: an edit re-parses only what changed.
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { Language, Parser, type Edit, type Node, type Tree } from 'web-tree-sitter';
+import { Language, Parser, type Edit, type Node, type Range, type Tree } from 'web-tree-sitter';
 
 export type SyntaxNode = PyNode;
 
@@ -39,12 +39,49 @@ export function pythonParser(): Promise<Parser> {
   return ready;
 }
 
-/** Parses once, for a caller that does not keep the tree (the CLI). Delete the tree when done. */
-export async function parsePython(text: string): Promise<Tree> {
+/**
+ * Offsets -> the parser's ranges (with rows and columns). Undefined: the whole text. An empty
+ * list still parses nothing but an empty range (tree-sitter reads "no ranges" as "all of it").
+ */
+function rangesOf(text: string, spans: readonly [number, number][] | undefined): Range[] | undefined {
+  if (!spans) return undefined;
+  if (!spans.length) spans = [[0, 0]];
+  const out: Range[] = [];
+  let row = 0, lineStart = 0, at = 0;
+  const point = (offset: number) => {
+    for (let i = text.indexOf('\n', at); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) { row++; lineStart = i + 1; at = i + 1; }
+    return { row, column: offset - lineStart };
+  };
+  for (const [start, end] of spans) {
+    const startPosition = point(start);
+    out.push({ startIndex: start, endIndex: end, startPosition, endPosition: point(end) });
+  }
+  return out;
+}
+
+/** The parse's ranges, always told (the parser keeps the last ones set): without spans, the whole text. */
+function optionsFor(text: string, spans: readonly [number, number][] | undefined): { includedRanges: Range[] } {
+  return { includedRanges: rangesOf(text, spans) ?? [{ startIndex: 0, endIndex: text.length, startPosition: { row: 0, column: 0 }, endPosition: endPoint(text) }] };
+}
+
+const sameSpans = (a: readonly [number, number][] | undefined, b: readonly [number, number][] | undefined) =>
+  a === b || (!!a && !!b && a.length === b.length && a.every((x, i) => x[0] === b[i][0] && x[1] === b[i][1]));
+
+/**
+ * Parses once, for a caller that does not keep the tree (the CLI). `spans`: only these parts of
+ * the text (offsets), as tree-sitter's included ranges. Delete the tree when done.
+ */
+export async function parsePython(text: string, spans?: readonly [number, number][]): Promise<Tree> {
   const p = await pythonParser();
-  const t = p.parse(text);
+  const t = p.parse(text, null, optionsFor(text, spans));
   if (!t) throw new Error('the Python parser gave no tree');
   return t;
+}
+
+function endPoint(text: string): { row: number; column: number } {
+  let row = 0, lineStart = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) { row++; lineStart = i + 1; }
+  return { row, column: text.length - lineStart };
 }
 
 /** Row/column (UTF-16 units, as web-tree-sitter counts) of an offset. */
@@ -75,23 +112,25 @@ export function editBetween(before: string, after: string): Edit | undefined {
 
 /** Parsed trees of open documents, re-parsed incrementally; the least recently used go first. */
 export class DocumentTrees {
-  private readonly docs = new Map<string, { text: string; tree: Tree }>();
+  private readonly docs = new Map<string, { text: string; spans: readonly [number, number][] | undefined; tree: Tree }>();
   constructor(private readonly capacity = 16) {}
 
-  async tree(key: string, text: string): Promise<Tree> {
+  /** `spans`: parse only these parts of the text (see parsePython); a change of them re-parses what changed. */
+  async tree(key: string, text: string, spans?: readonly [number, number][]): Promise<Tree> {
     const p = await pythonParser();
     const had = this.docs.get(key);
     this.docs.delete(key);
+    const options = optionsFor(text, spans);
     let tree: Tree | null;
-    if (had && had.text === text) tree = had.tree;
+    if (had && had.text === text && sameSpans(had.spans, spans)) tree = had.tree;
     else if (had) {
       const edit = editBetween(had.text, text);
       if (edit) had.tree.edit(edit);
-      tree = p.parse(text, had.tree);
+      tree = p.parse(text, had.tree, options);
       had.tree.delete();
-    } else tree = p.parse(text);
+    } else tree = p.parse(text, null, options);
     if (!tree) throw new Error('the Python parser gave no tree');
-    this.docs.set(key, { text, tree });
+    this.docs.set(key, { text, spans, tree });
     while (this.docs.size > this.capacity) {
       const [oldest, v] = this.docs.entries().next().value as [string, { tree: Tree }];
       v.tree.delete();
@@ -118,6 +157,9 @@ export class PyNode {
   readonly isNamed: boolean;
   readonly startPosition: { row: number; column: number };
   readonly id: number;
+  /** Offset (UTF-16 units) where the node starts: known without a call into WebAssembly. */
+  readonly startIndex: number;
+  private end: number | undefined;
   private kids: PyNode[] | undefined;
   private named: PyNode[] | undefined;
   private byField: Map<string, PyNode[]> | undefined;
@@ -128,9 +170,13 @@ export class PyNode {
     this.isNamed = lang.named(typeId);
     this.startPosition = node.startPosition;
     this.id = node.id;
+    this.startIndex = node.startIndex;
   }
 
-  get text(): string { return this.source.slice(this.node.startIndex, this.node.endIndex); }
+  /** Offset where the node ends (one call into WebAssembly, then kept). */
+  get endIndex(): number { return (this.end ??= this.node.endIndex); }
+
+  get text(): string { return this.source.slice(this.startIndex, this.endIndex); }
 
   get children(): PyNode[] {
     this.kids ??= this.node.children.map((k) => new PyNode(k!, this.source, this.lang));
