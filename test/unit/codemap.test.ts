@@ -213,6 +213,42 @@ test('subclassed keras.Model: layers made in __init__ take default names in crea
   });
 });
 
+test('Keras models used as layers: a functional backbone and a Sequential head map to the names the outer model stores them under (backbone.conv2d, head.dense_1), in tf.keras .h5 and Keras 3 .weights.h5', async () => {
+  for (const ext of ['.h5', '.weights.h5']) {
+    const report = await reportOf('keras_nested', ext);
+    const { text, a } = await annotated('keras_nested.py', [{ id: 'kn', report }]);
+    assert.equal(a.score, 1, 'every layer name of the checkpoint is explained');
+    assertLines(text, a, report, {
+      'x = layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)': ['backbone.conv2d'],
+      'x = layers.BatchNormalization()(x)': ['backbone.batch_normalization'],
+      'x = layers.Conv2D(16, 3, padding="same", activation="relu")(x)': ['backbone.conv2d_1'],
+      // The lines that make the backbone (and the call that builds it) map to all of it.
+      'return keras.Model(inputs, x, name="backbone")': /^backbone\./,
+      'backbone = build_backbone()': /^backbone\./,
+      'head = keras.Sequential([': /^head\./,
+      'layers.Dense(32, activation="relu"),': ['head.dense'],
+      'layers.Dense(num_classes),': ['head.dense_1'],
+    });
+  }
+});
+
+test('subclassed keras.Model holding a Sequential, custom layers with layers of their own and layers in lists: each under its holder\'s name', async () => {
+  const report = await reportOf('keras_subclassed_nested', '.h5');
+  const { text, a } = await annotated('keras_subclassed_nested.py', [{ id: 'ksn', report }]);
+  assert.equal(a.score, 1, 'every layer name of the checkpoint is explained');
+  assertLines(text, a, report, {
+    // One ConvBlock line, two instances: block1 (name=) and conv_block (the class's default name).
+    'self.conv = layers.Conv2D(filters, 3, padding="same")': ['block1.conv2d_1', 'conv_block.conv2d_2'],
+    'self.norm = layers.BatchNormalization()': ['block1.batch_normalization', 'conv_block.batch_normalization_1'],
+    'self.stem = keras.Sequential([': ['sequential.conv2d'],
+    'layers.Conv2D(8, 3, padding="same", activation="relu"),': ['sequential.conv2d'],
+    'self.blocks = [ConvBlock(16, name="block1"), ConvBlock(32)]': /^(block1|conv_block)\./,
+    // Layers in a list the model appends to: held by the model itself, so top-level names.
+    'self.fcs.append(layers.Dense(units, activation="relu"))': ['dense', 'dense_1'],
+    'self.out = layers.Dense(num_classes)': ['dense_2'],
+  });
+});
+
 test('the analysis a file belongs to is the one whose layer names it matches, not the latest; none when nothing matches', async () => {
   const [vgg, resnet, keras] = await Promise.all([reportOf('vgg11'), reportOf('resnet18'), reportOf('keras_subclassed', '.h5')]);
   // Newest first: the ResNet analysis is the latest.
@@ -279,6 +315,7 @@ test('hostile code ends: self-instantiating classes, huge loops, a 200 KB line, 
     `import torch.nn as nn\nx = ${'['.repeat(300)}nn.Linear(1, 1)${']'.repeat(300)}\n`,
     'import torch.nn as nn\ndef f(n):\n    return nn.Sequential(f(n + 1), nn.Linear(1, 1))\nm = f(0)\n',
     'import torch.nn as nn\nclass C(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.me = self\n        self.l = nn.Linear(1, 1)\nc = C()\n',
+    'import keras\nfrom keras import layers\nclass K(keras.Model):\n    def __init__(self):\n        super().__init__()\n        self.l = [layers.Dense(2)]\n        self.l.append(self.l)\n        self.me = self\n        x = keras.Input((2,))\n        for _ in range(10**9):\n            x = layers.Dense(2)(x)\nk = K()\n',
   ];
   for (const t of texts) {
     const map = await codeMapOf(t);

@@ -4,7 +4,7 @@
 // (annotate.ts): the code map depends on the text only, so it is computed once per version.
 import { nodeTypeAt, rootOf as wrapRoot, type SyntaxNode } from './pythonParser';
 import type { Tree } from 'web-tree-sitter';
-import { BudgetExceeded, Interpreter, Module } from './interpreter';
+import { BudgetExceeded, Interpreter, Module, heldIn } from './interpreter';
 import { ClassDef, Framework, ModNode, Scope, Val } from './values';
 import { defNameAt, relevanceOf } from './relevance';
 
@@ -90,8 +90,25 @@ function collectTorch(root: ModNode): CodeMapNode[] {
   return out;
 }
 
+/**
+ * Keras layers by the names a checkpoint stores them under: a layer's own name, after the names
+ * of the models and layers holding it (`backbone.conv2d`, `head.dense_1`), but not the network's
+ * own name (the outermost holder). A holder of layers owns everything under its name.
+ */
 function collectKeras(layers: ModNode[]): CodeMapNode[] {
-  return layers.filter((l) => !l.paramless && l.kerasName).map((l) => ({ path: l.kerasName!, leaf: true, sites: l.sites.map((s) => [s.line, s.column] as [number, number]) }));
+  // Layers a subclassed model keeps in a list it appends to after assigning it: held by it too.
+  for (const h of layers) if (h.kerasHolder && h.userClass) for (const v of h.attrs.values()) for (const m of heldIn(v)) if (m.framework === 'keras' && !m.kerasParent && m !== h) m.kerasParent = h;
+  const holding = new Set(layers.map((l) => l.kerasParent).filter((p): p is ModNode => !!p));
+  const out: CodeMapNode[] = [];
+  for (const l of layers) {
+    if (l.paramless || !l.kerasName) continue;
+    const chain = [l];
+    for (let p = l.kerasParent; p && !chain.includes(p) && chain.length <= MAX_PATH_DEPTH; p = p.kerasParent) chain.push(p);
+    if (chain[chain.length - 1].kerasHolder) chain.pop();
+    if (!chain.length || chain.some((c) => !c.kerasName)) continue;
+    out.push({ path: chain.reverse().map((c) => c.kerasName).join('.'), leaf: !holding.has(l), sites: l.sites.map((s) => [s.line, s.column] as [number, number]) });
+  }
+  return out;
 }
 
 /** The module a run produced: the returned value, else the last module bound to a name. */

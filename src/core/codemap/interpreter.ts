@@ -265,6 +265,8 @@ export class Interpreter {
       parent.attrs.delete(name);
     } else {
       parent.attrs.set(name, v);
+      // A Keras model or layer tracks the layers in its lists and dicts as its own.
+      if (parent.framework === 'keras') for (const m of heldIn(v)) if (m.framework === 'keras') { m.kerasParent = parent; m.parented = true; }
     }
   }
 
@@ -614,12 +616,14 @@ export class Interpreter {
         const r = this.callFunc(callee.fn, callee.self, args);
         // A helper that returns modules (`conv3x3(...)`, `self._make_layer(...)`): its call
         // creates them too, so the line of the call maps to them.
-        for (const m of modulesOf(r).items) if (m.framework === 'pytorch' && !m.sites.some((s) => s.line === n.startPosition.row)) m.sites.push(siteOf(n));
+        for (const m of modulesOf(r).items) if ((m.framework === 'pytorch' || m.kerasHolder) && !m.sites.some((s) => s.line === n.startPosition.row)) m.sites.push(siteOf(n));
         return r;
       }
       case 'method': return this.callMethod(callee.name, callee.obj, args, n);
       case 'super': return UNKNOWN;
-      case 'mod': return UNKNOWN; // calling a module or layer on a tensor (forward, Keras functional API)
+      // A Keras layer or model called on tensors (the functional API): its output came through it.
+      // A PyTorch module's forward makes nothing.
+      case 'mod': return callee.node.framework === 'keras' ? this.kerasCall(callee.node, args) : UNKNOWN;
       default: return UNKNOWN;
     }
   }
@@ -638,8 +642,29 @@ export class Interpreter {
         this.fillContainer(node, k.container, a);
         return { t: 'mod', node };
       }
+      case 'keras-input': return { t: 'tensor', via: [] };
       case 'keras-sequential': {
-        const node = newNode('Sequential', 'keras', undefined, { born: this.uncertain });
+        // keras.Sequential([...]) made inline maps to its layers, as nn.Sequential(...) does.
+        const inline = a.nodes.some((x) => x.type !== 'identifier' && x.type !== 'list_splat' && x.type !== 'attribute');
+        const node = newNode('Sequential', 'keras', inline ? siteOf(n) : undefined, { born: this.uncertain, kerasHolder: true });
+        const given = a.kw.get('layers') ?? a.pos[0];
+        if (given) {
+          const { items, tail } = modulesOf(given);
+          for (const m of items) setChild(node, String(node.children.length), m);
+          if (tail) this.holdWild(node, tail);
+        }
+        // Named after its layers: their constructors ran first.
+        node.kerasName = this.kerasNameOf(a, 'Sequential');
+        this.kerasLayers.push(node);
+        return { t: 'mod', node };
+      }
+      case 'keras-functional': {
+        // keras.Model(inputs, outputs): its layers are those the outputs came through.
+        const node = newNode('Functional', 'keras', siteOf(n), { born: this.uncertain, kerasHolder: true });
+        for (const l of viaOf(a.kw.get('outputs') ?? a.pos[1] ?? UNKNOWN)) setChild(node, `${l.kerasName ?? ''}#${node.children.length}`, l);
+        const given = a.kw.get('name');
+        node.kerasName = given?.t === 'str' ? given.v : this.kerasDefaultName(k.defaultName);
+        this.kerasLayers.push(node);
         return { t: 'mod', node };
       }
       case 'module': {
@@ -653,6 +678,27 @@ export class Interpreter {
         return { t: 'mod', node };
       }
     }
+  }
+
+  /** `name=` when given, else the default name of the class. */
+  private kerasNameOf(a: Args, cls: string): string {
+    const given = a.kw.get('name');
+    return given?.t === 'str' ? given.v : this.kerasDefaultName(cls);
+  }
+
+  /** A Keras layer or model called on tensors: the output tensor, through the inputs' layers and this one. */
+  private kerasCall(layer: ModNode, a: Args): Val {
+    const via = new Set<ModNode>();
+    for (const v of [...a.pos, ...a.kw.values()]) for (const l of viaOf(v)) via.add(l);
+    via.add(layer);
+    return { t: 'tensor', via: [...via] };
+  }
+
+  /** Layers held by a Keras model or layer in a loop of unknown count. */
+  private holdWild(holder: ModNode, m: ModNode): void {
+    holder.wild.push({ min: holder.children.length, node: m });
+    m.parented = true;
+    if (m.framework === 'keras') m.kerasParent = holder;
   }
 
   private kerasDefaultName(cls: string): string {
@@ -788,13 +834,14 @@ export class Interpreter {
     if (base) {
       const k = classify(base);
       if (k.kind === 'container') this.fillContainer(node, k.container, a);
+      // A Keras model or layer of the user's takes its name here (Layer.__init__): `name=`, else the class's.
+      if (node.framework === 'keras' && node.userClass && !node.kerasName) node.kerasName = this.kerasNameOf(a, node.userClass.name);
       return NONE;
     }
     switch (name) {
       case 'append': case 'add': {
         if (x?.t !== 'mod') return NONE;
-        if (this.uncertain > (node.born ?? 0)) node.wild.push({ min: node.children.length, node: x.node });
-        else if (node.wild.length) node.wild.push({ min: node.children.length, node: x.node });
+        if (this.uncertain > (node.born ?? 0) || node.wild.length) this.holdWild(node, x.node);
         else setChild(node, String(node.children.length), x.node);
         if (node.framework === 'keras' || x.node.framework === 'keras') node.framework = 'keras';
         return NONE;
@@ -831,6 +878,11 @@ export class Interpreter {
       // No __init__ of the user's: a library base's (a Sequential subclass gets its children).
       const lib = c.bases.find((b) => b.t === 'lib');
       if (lib?.t === 'lib') this.callMethod(`${lib.name}.__init__`, self, a, n ?? (c.node as SyntaxNode));
+    }
+    if (node.framework === 'keras') {
+      node.kerasHolder = true;
+      node.kerasName ??= this.kerasNameOf(a, c.name);
+      this.kerasLayers.push(node);
     }
     return self;
   }
@@ -897,4 +949,30 @@ export class Interpreter {
   instantiateBare(c: ClassDef): Val {
     return this.instantiate(c, { pos: [], kw: new Map(), nodes: [] }, undefined);
   }
+}
+
+/** The layers a Keras tensor (or the tensors of a list or dict) came through. */
+function viaOf(v: Val): ModNode[] {
+  return gather(v, (x) => (x.t === 'tensor' ? x.via : undefined));
+}
+
+/** The modules in a value and the lists and dicts in it (a Keras model tracks those it holds in attributes). */
+export function heldIn(v: Val): ModNode[] {
+  return gather(v, (x) => (x.t === 'mod' ? [x.node] : undefined));
+}
+
+/** `leaf` of every value in `v`, through lists and dicts (each walked once: a list may hold itself). */
+function gather(v: Val, leaf: (x: Val) => ModNode[] | undefined): ModNode[] {
+  const out: ModNode[] = [];
+  const seen = new Set<Val>();
+  const walk = (x: Val): void => {
+    const got = leaf(x);
+    if (got) { out.push(...got); return; }
+    if (seen.has(x) || seen.size > MAX_LIST) return;
+    seen.add(x);
+    if (x.t === 'list') { for (const y of x.items) walk(y); if (x.tail) walk(x.tail); }
+    else if (x.t === 'dict') for (const y of x.entries.values()) walk(y);
+  };
+  walk(v);
+  return out;
 }

@@ -6,6 +6,9 @@ export type LibKind =
   | { kind: 'container'; container: 'Sequential' | 'ModuleList' | 'ModuleDict' }
   | { kind: 'module'; framework: Framework; cls: string; paramless: boolean }
   | { kind: 'keras-sequential' }
+  /** keras.Model(inputs, outputs): a functional model; `defaultName` as that Keras names it. */
+  | { kind: 'keras-functional'; defaultName: string }
+  | { kind: 'keras-input' }
   | { kind: 'not-a-layer' }
   | { kind: 'builtin'; name: string };
 
@@ -45,6 +48,9 @@ export function classify(qualified: string): LibKind {
   const keras = /(^|\.)keras(\.|$)/.test(qualified);
   if (keras) {
     if (cls === 'Sequential') return { kind: 'keras-sequential' };
+    // tf.keras 2 names a functional model `model`, Keras 3 `functional`.
+    if (cls === 'Model' || cls === 'Functional') return { kind: 'keras-functional', defaultName: /^tensorflow\./.test(qualified) ? 'model' : 'functional' };
+    if (cls === 'Input') return { kind: 'keras-input' };
     // Layers live under `layers`; keras.Input, keras.Model and optimizers, losses, ... make no layer.
     if (!/(^|\.)layers\./.test(qualified) || cls === 'Input' || !/^[A-Z]/.test(cls)) return { kind: 'not-a-layer' };
     return { kind: 'module', framework: 'keras', cls, paramless: PARAMLESS.has(cls) };

@@ -32,6 +32,14 @@ export interface ModNode {
   born?: number;
   /** Registered as another module's child (so not the root of a network). */
   parented?: boolean;
+  /**
+   * Keras: the model or layer that holds this layer (a Sequential's entry, a functional model's
+   * layer, a subclassed model's attribute or list item). A checkpoint stores a held layer's
+   * weights under the holder's name (`backbone.conv2d`), unless the holder is the network itself.
+   */
+  kerasParent?: ModNode;
+  /** Keras: a model or a layer of the user's that holds other layers (Sequential, functional, subclassed). */
+  kerasHolder?: boolean;
 }
 
 export interface ClassDef { name: string; node: unknown; bases: Val[]; framework: Framework | undefined; attrs: Map<string, unknown> }
@@ -53,6 +61,8 @@ export type Val =
   /** A method of a value (`layers.append`). */
   | { t: 'method'; name: string; obj: Val }
   | { t: 'super'; self: Val; cls: ClassDef | undefined }
+  /** A Keras symbolic tensor (keras.Input, a layer's output): the layers it came through, for keras.Model(inputs, outputs). */
+  | { t: 'tensor'; via: ModNode[] }
   | { t: 'unknown' };
 
 export interface Scope { vars: Map<string, Val>; parent: Scope | undefined }
@@ -91,6 +101,7 @@ export function setChild(parent: ModNode, name: string, child: ModNode): void {
   if (at >= 0) parent.children[at] = [name, child];
   else parent.children.push([name, child]);
   child.parented = true;
+  if (parent.framework === 'keras' && child.framework === 'keras') child.kerasParent = parent;
 }
 
 /** The modules in a value (a module, or the modules of a list), with the unknown-count tail. */
