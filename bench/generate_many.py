@@ -60,13 +60,23 @@ def main():
     ap.add_argument('--blocks', type=int, default=61)
     ap.add_argument('--experts', type=int, default=256)
     ap.add_argument('--dim', type=int, default=8)
+    ap.add_argument('--drift', action='store_true',
+                    help='same.safetensors drifts more the deeper the block (and per expert), so its '
+                         'verdicts run from reuse through fine-tune to retrain (the report panel bench and e2e)')
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     rng = np.random.default_rng(20251206)
     src_layout = layout(a.blocks, a.experts, a.dim)
     src = [(n, rng.standard_normal(s).astype(np.float32)) for n, s in src_layout]
     write(os.path.join(a.out, 'src.safetensors'), src)
-    write(os.path.join(a.out, 'same.safetensors'), [(n, x + 0.01 * rng.standard_normal(x.shape).astype(np.float32)) for n, x in src])
+    def noise(name):
+        if not a.drift:
+            return 0.01
+        block = int(name.split('.')[2])
+        expert = int(name.split('.')[5]) if '.experts.' in name else 0
+        # Relative RMSE about 0.02 in the first block to about 1.2 in the last, experts apart.
+        return 0.02 + 1.2 * (block / max(1, a.blocks - 1)) * (0.5 + (expert * 37 % 64) / 64)
+    write(os.path.join(a.out, 'same.safetensors'), [(n, x + noise(n) * rng.standard_normal(x.shape).astype(np.float32)) for n, x in src])
     renamed = [(n.replace('model.layers', 'backbone.blocks').replace('experts', 'ffn').replace('_proj', '_lin'), x) for n, x in src]
     write(os.path.join(a.out, 'renamed.safetensors'), renamed)
     other = layout(a.blocks, a.experts, a.dim, prefix='net.h', shape_shift=1)

@@ -233,7 +233,7 @@ export type SummaryFromWebview =
 // the host never trusts the webview (it may be scripted by a malicious report name),
 // and the webview never trusts a message it did not expect. The guards are the only code
 // in this file; they are pure so both the browser bundle and the host import them.
-import type { Report as ReportForGuards } from './core/shared/reportTypes';
+import type { Report as ReportForGuards, LayerReport as LayerForGuards } from './core/shared/reportTypes';
 import type { ExperimentResult as ExperimentForGuards } from './core/experiments/types';
 
 /** viewType of the report WebviewPanel (and of its serializer: `onWebviewPanel:reuseLens.report`). */
@@ -252,8 +252,14 @@ export interface FilterGrid { rows: number; cols: number; values: number[] }
 
 /** Host -> report webview. */
 export type ToReportWebview =
-  /** Show (or replace) the report. `settings` are the thresholds currently in the user's settings. */
-  | { type: 'report'; analysisId: string; report: ReportForGuards; settings?: Thresholds; select?: string }
+  /**
+   * Show (or replace) the report. `settings` are the thresholds currently in the user's settings.
+   * A large report comes in pieces, the first screen first: `report.layers` holds the first
+   * layers and `pending` says how many more follow in `reportLayers` messages.
+   */
+  | { type: 'report'; analysisId: string; report: ReportForGuards; settings?: Thresholds; select?: string; pending?: number }
+  /** The next layers of the report being sent; `from` is the index of the first in report.layers (in order, none skipped). */
+  | { type: 'reportLayers'; analysisId: string; from: number; layers: LayerForGuards[] }
   /** Answer to requestFilters; null side when that checkpoint has no such tensor; `error` in words. */
   | { type: 'filters'; requestId: number; layer: string; source: FilterTensor | null; target: FilterTensor | null; error?: string }
   /** Answer to requestGrid: the conv weight's filter x input-channel RMSE grid (null when there is none). */
@@ -405,7 +411,12 @@ export function parseToReportWebview(v: unknown): ToReportWebview | undefined {
       if (!isStr(v.analysisId, 10_000) || !isReport(v.report)) return undefined;
       if (v.settings !== undefined && !isThresholds(v.settings)) return undefined;
       if (v.select !== undefined && !isStr(v.select, 10_000)) return undefined;
-      return { type: 'report', analysisId: v.analysisId, report: v.report, settings: v.settings, select: v.select };
+      if (v.pending !== undefined && !(Number.isInteger(v.pending) && (v.pending as number) >= 0)) return undefined;
+      return { type: 'report', analysisId: v.analysisId, report: v.report, settings: v.settings, select: v.select, pending: v.pending as number | undefined };
+    case 'reportLayers':
+      if (!isStr(v.analysisId, 10_000) || !Number.isInteger(v.from) || (v.from as number) < 0) return undefined;
+      if (!Array.isArray(v.layers) || !v.layers.every(isLayer)) return undefined;
+      return { type: 'reportLayers', analysisId: v.analysisId, from: v.from as number, layers: v.layers as LayerForGuards[] };
     case 'filters':
       if (!Number.isInteger(v.requestId) || !isStr(v.layer, 10_000)) return undefined;
       if (!(v.source === null || isFilterTensor(v.source)) || !(v.target === null || isFilterTensor(v.target))) return undefined;

@@ -28,7 +28,7 @@ export class ExperimentCard {
   private readonly body = h('div', { class: 'experiment-body' });
   private deltaChart: Chart<'bar', number[], string> | undefined;
   private scatter: Chart<'scatter', { x: number; y: number }[]> | undefined;
-  private shown = '';
+  private shown: unknown[] = [];
   private theme: ThemeColors = readTheme();
 
   constructor(private readonly events: ExperimentCardEvents) {
@@ -46,8 +46,9 @@ export class ExperimentCard {
       : 'Evaluate the target with source parameters put in, layer by layer, in your own PyTorch (trusted workspaces only)';
     this.button.toggleAttribute('disabled', running);
     this.button.textContent = running ? 'Running…' : result ? 'Run Again' : 'Run Replacement Experiment';
-    const key = JSON.stringify([result?.durationMs, result?.baseline.value, running, report.layers.map((l) => l.verdict)]);
-    if (key === this.shown && !force) return;
+    // The same objects: nothing to redraw (a re-judged report is a new object; 50,000 verdicts are not compared).
+    const key = [result, running, report, report.layers.length];
+    if (!force && key.every((k, i) => k === this.shown[i])) return;
     this.shown = key;
     this.destroyCharts();
     clear(this.body);

@@ -1,9 +1,10 @@
 // The layer table: sortable headers, expandable parameter rows, keyboard selection, and
 // virtual scrolling (only the rows in view exist in the DOM; see virtualWindow.ts).
-import type { LayerReport, ParamReport, Report } from '../../src/protocol';
+import type { ExperimentResult, LayerReport, ParamReport, Report } from '../../src/protocol';
 import { h, clear } from './dom';
 import { fmt, fmtCount, fmtShape } from './format';
-import { bnStatsChange, kernelParam, rowIndexOfLayer, tableRows, type Row, type SortKey, type TableView } from './tableModel';
+import { fmtDelta, fmtValue } from './experimentModel';
+import { bnStatsChange, kernelParam, rowIndexOfLayer, tableRows, type ExperimentColumns, type Row, type SortKey, type TableView } from './tableModel';
 import { VERDICT_LABEL } from './theme';
 import { scrollToRow, visibleWindow } from './virtualWindow';
 
@@ -26,6 +27,23 @@ const COLUMNS: Column[] = [
   { key: 'reason', label: 'Reason', title: 'Why this verdict', width: 'minmax(10em, 3fr)' },
 ];
 
+/** The replacement experiment's two columns, right after the RMSE ones (the paper's two conditions side by side). */
+function experimentColumns(x: ExperimentResult): Column[] {
+  const acc = x.metric.name === 'accuracy';
+  const name = acc ? 'accuracy' : 'loss';
+  const unit = acc ? ' (percentage points)' : '';
+  return [
+    { key: 'xValue', label: acc ? 'Acc. replaced' : 'Loss replaced', title: `Replacement experiment: the target's ${name} with this layer's parameters replaced by the source's`, width: '6.6em', numeric: true },
+    { key: 'xDelta', label: acc ? 'Δ acc.' : 'Δ loss', title: `Replacement experiment: ${name} with this layer replaced minus the baseline (target as is)${unit}; marked when it does not keep performance`, width: '5.4em', numeric: true },
+  ];
+}
+
+function columnsFor(x: ExperimentResult | null): Column[] {
+  if (!x) return COLUMNS;
+  const at = COLUMNS.findIndex((c) => c.key === 'relRmse') + 1;
+  return [...COLUMNS.slice(0, at), ...experimentColumns(x), ...COLUMNS.slice(at)];
+}
+
 export interface LayerTableEvents {
   onSelect(name: string): void;
   onToggleExpand(name: string): void;
@@ -45,6 +63,11 @@ export class LayerTable {
   private changed = new Map<string, string>();
   private total = 0;
   private frame = 0;
+  private columns: Column[] = COLUMNS;
+  private experiment: ExperimentResult | null = null;
+  private byLayer = new Map<string, ExperimentResult['layers'][number]>();
+  /** What the rows were computed from: filtering and sorting 50,000 layers again only when it changed. */
+  private rowsKey: unknown[] = [];
 
   constructor(private readonly events: LayerTableEvents) {
     this.head = h('div', { class: 'lt-row lt-head', role: 'row', 'aria-rowindex': 1 });
@@ -65,16 +88,29 @@ export class LayerTable {
     new ResizeObserver(() => this.schedule()).observe(this.body);
   }
 
-  update(report: Report, view: TableView, selected: string | undefined, changed: Map<string, string>): void {
+  update(report: Report, view: TableView, selected: string | undefined, changed: Map<string, string>, experiment: ExperimentResult | null = null, loading = 0): void {
     this.view = view;
     this.selected = selected;
     this.changed = changed;
     this.total = report.layers.length;
-    this.rows = tableRows(report, view);
+    if (experiment !== this.experiment) {
+      this.experiment = experiment;
+      this.byLayer = new Map((experiment?.layers ?? []).map((l) => [l.name, l]));
+      this.columns = columnsFor(experiment);
+      this.grid()?.style.setProperty('--lt-columns', this.columns.map((c) => c.width).join(' '));
+    }
+    const key = [report, report.layers.length, view.filter, view.verdicts.join(), view.sortKey, view.sortDir, view.expanded.join('\n'), experiment];
+    if (key.some((k, i) => k !== this.rowsKey[i])) {
+      this.rowsKey = key;
+      this.rows = tableRows(report, view, this.byLayer as ExperimentColumns);
+    }
     this.grid()?.setAttribute('aria-rowcount', String(this.rows.length + 1));
     this.renderHead();
-    const shown = this.rows.filter((r) => r.type === 'layer').length;
-    this.caption.textContent = shown === this.total ? `${this.total} layers` : `${shown} of ${this.total} layers match the filter`;
+    let shown = 0;
+    for (const r of this.rows) if (r.type === 'layer') shown++;
+    const n = (x: number) => x.toLocaleString('en');
+    this.caption.textContent = (shown === this.total ? `${n(this.total)} layers` : `${n(shown)} of ${n(this.total)} layers match the filter`)
+      + (loading > 0 ? ` (${n(loading)} more on their way)` : '');
     this.sizer.style.height = `${this.rows.length * ROW_HEIGHT}px`;
     this.body.style.height = `${Math.max(3, this.rows.length) * ROW_HEIGHT + 2}px`;
     this.render();
@@ -100,7 +136,7 @@ export class LayerTable {
 
   private renderHead(): void {
     clear(this.head);
-    for (const c of COLUMNS) {
+    for (const c of this.columns) {
       const sortable = c.key !== 'reason';
       const active = this.view?.sortKey === c.key;
       const dir = this.view?.sortDir === 'asc' ? 'ascending' : 'descending';
@@ -153,12 +189,25 @@ export class LayerTable {
       h('div', { class: 'lt-cell', role: 'cell' }, verdict),
       h('div', { class: 'lt-cell num', role: 'cell' }, fmt(l.kernelRmse)),
       h('div', { class: 'lt-cell num', role: 'cell' }, fmt(l.kernelRelRmse)),
+      ...this.experimentCells(l),
       h('div', { class: 'lt-cell num', role: 'cell' }, fmt(k?.cosine)),
       h('div', { class: 'lt-cell num', role: 'cell' }, fmt(k?.maxAbsDiff)),
       h('div', { class: 'lt-cell num', role: 'cell' }, bn === null ? '' : fmt(bn)),
       h('div', { class: 'lt-cell num', role: 'cell' }, fmtCount(l.parameters)),
       h('div', { class: 'lt-cell lt-reason', role: 'cell' }, l.reason),
     );
+  }
+
+  /** The experiment's metric with the layer replaced and its Δ; empty for a layer it did not replace. */
+  private experimentCells(l: LayerReport): HTMLElement[] {
+    const x = this.experiment;
+    if (!x) return [];
+    const r = this.byLayer.get(l.name);
+    if (!r) return [h('div', { class: 'lt-cell muted', role: 'cell', title: 'not replaced in the experiment (no tensor of the same shape on both sides)' }), h('div', { class: 'lt-cell', role: 'cell' })];
+    return [
+      h('div', { class: 'lt-cell num', role: 'cell' }, fmtValue(x.metric, r.value)),
+      h('div', { class: `lt-cell num x-delta${r.keeps ? '' : ' x-hurts'}`, role: 'cell', title: r.keeps ? 'keeps performance (within the tolerance)' : 'does not keep performance' }, fmtDelta(x.metric, r.delta)),
+    ];
   }
 
   private paramRow(l: LayerReport, p: ParamReport, i: number): HTMLElement {
@@ -179,6 +228,7 @@ export class LayerTable {
       h('div', { class: 'lt-cell', role: 'cell' }),
       h('div', { class: 'lt-cell num', role: 'cell' }, fmt(p.rmse)),
       h('div', { class: 'lt-cell num', role: 'cell' }, fmt(p.relRmse)),
+      ...(this.experiment ? [h('div', { class: 'lt-cell', role: 'cell' }), h('div', { class: 'lt-cell', role: 'cell' })] : []),
       h('div', { class: 'lt-cell num', role: 'cell' }, fmt(p.cosine)),
       h('div', { class: 'lt-cell num', role: 'cell' }, fmt(p.maxAbsDiff)),
       h('div', { class: 'lt-cell', role: 'cell' }),

@@ -16,13 +16,17 @@ import { LayerTable } from './layerTable';
 import { changedVerdicts, rejudge, sameThresholds, thresholdsOf } from './rejudge';
 import { RmseChart } from './rmseChart';
 import { suggestLogScale } from './chartModel';
-import { toggleExpanded, toggleSort, toggleVerdict } from './tableModel';
+import { searchIndex, toggleExpanded, toggleSort, toggleVerdict } from './tableModel';
 import { setThreshold, switchMetric } from './thresholdModel';
 import { Toolbar } from './toolbar';
 import { DEFAULT_VIEW, parseView, type ViewState } from './viewState';
 import { loadState, post, saveState } from './vscodeApi';
 import { VERDICT_LABEL } from './theme';
 import { ExperimentCard } from './experimentCard';
+import { MAX_BARS, type DepthGroup } from './depthGroups';
+
+/** How long the filter waits after a keystroke. */
+const FILTER_DEBOUNCE_MS = 60;
 
 let analysisId = '';
 let original: Report | undefined;
@@ -39,6 +43,10 @@ const pending = new Map<number, string>();
 /** The latest replacement experiment of this analysis, and whether one runs now (the host says). */
 let experiment: ExperimentResult | null = null;
 let experimentRunning = false;
+/** Layers of the report still on their way (a large report comes in pieces, first screen first). */
+let pendingLayers = 0;
+/** The layer to select once it has arrived (an inline hint's click on a large report). */
+let pendingSelect: string | undefined;
 
 // ---- layout ----
 const header = new Header({
@@ -64,11 +72,25 @@ const logScale = h('vscode-checkbox', { label: 'Log scale', 'aria-label': 'Log s
 logScale.addEventListener('change', () => setView({ ...view, logScale: logScale.checked }));
 const chartNote = h('span', { class: 'muted small chart-note' });
 const canvas = h('canvas', { role: 'img', 'aria-label': 'Kernel RMSE per layer in network order, coloured by verdict; click a bar to select the layer' });
-const chart = new RmseChart({ canvas, onSelect: (name) => select(name, true) });
+const chart = new RmseChart({
+  canvas,
+  onSelect: (name) => select(name, true),
+  onZoom: (g) => { chartZoom = [...chartZoom, g]; renderAll(); },
+});
+/** The groups the chart was zoomed into, outermost first (empty: the whole network). */
+let chartZoom: DepthGroup[] = [];
+const crumbs = h('nav', { class: 'chart-crumbs small', 'aria-label': 'Chart zoom', hidden: true });
+const chartLoading = h('p', { class: 'muted loading-note', hidden: true });
 const legend = h('div', { class: 'legend-verdicts small' });
 
 const filterField = h('vscode-textfield', { placeholder: 'Filter layers: name, kind, verdict, reason…', 'aria-label': 'Filter layers', class: 'filter' });
-filterField.addEventListener('input', () => setView({ ...view, table: { ...view.table, filter: filterField.value } }));
+// Filtering 50,000 layers takes milliseconds (tableModel's lower-case index), but not at every
+// keystroke of a fast typist: the table follows a moment after the last one.
+let filterTimer = 0;
+filterField.addEventListener('input', () => {
+  window.clearTimeout(filterTimer);
+  filterTimer = window.setTimeout(() => setView({ ...view, table: { ...view.table, filter: filterField.value } }), FILTER_DEBOUNCE_MS);
+});
 const table = new LayerTable({
   onSelect: (name) => select(name, false),
   onToggleExpand: (name) => setView({ ...view, table: toggleExpanded(view.table, name) }),
@@ -84,6 +106,8 @@ const main = h('main', { class: 'report', hidden: true },
   toolbar.element,
   h('section', { class: 'card chart-card', 'aria-label': 'Kernel distance per layer' },
     h('div', { class: 'card-head' }, h('h2', {}, 'Kernel distance by layer'), h('div', { class: 'card-tools' }, chartMetric, logScale)),
+    crumbs,
+    chartLoading,
     h('div', { class: 'chart-box' }, canvas),
     h('div', { class: 'chart-foot' }, legend, chartNote)),
   experimentCard.element,
@@ -110,6 +134,9 @@ function rejudgeNow(): void {
   if (!original) return;
   judged = rejudge(original, current());
   changed = changedVerdicts(original, judged);
+  // The filter's lower-case index, built while the user looks, so the first keystroke is instant too.
+  const r = judged;
+  if (pendingLayers === 0 && r.layers.length > 2000) requestIdleCallback(() => { if (r === judged) searchIndex(r); }, { timeout: 2000 });
 }
 
 function setView(next: ViewState): void {
@@ -141,17 +168,44 @@ function renderAll(): void {
   toolbar.update(judged, t, dirty, changed.size, settings);
   chartMetric.value = view.chartMetric;
   logScale.checked = view.logScale;
-  chart.update(judged, view.chartMetric, view.logScale, view.selected);
-  const missing = judged.layers.filter((l) => (view.chartMetric === 'relRmse' ? l.kernelRelRmse : l.kernelRmse) === null).length;
+  // The chart waits for every layer: medians of half the network would mislead.
+  chartLoading.hidden = pendingLayers === 0;
+  chartLoading.textContent = `Loading the report: ${(judged.layers.length).toLocaleString('en')} of ${(judged.layers.length + pendingLayers).toLocaleString('en')} layers…`;
+  const zoom = chartZoom[chartZoom.length - 1];
+  if (pendingLayers === 0) chart.update(judged, view.chartMetric, view.logScale, view.selected, zoom);
+  renderCrumbs();
+  let missing = 0;
+  for (const l of judged.layers) if ((view.chartMetric === 'relRmse' ? l.kernelRelRmse : l.kernelRmse) === null) missing++;
+  const shape = chart.shape;
   chartNote.textContent = [
+    shape.grouped ? `${((zoom ? zoom.end - zoom.start : judged.layers.length)).toLocaleString('en')} layers in ${shape.bars} groups by name.` : '',
     t.metric !== view.chartMetric ? `Threshold lines are on ${t.metric === 'relRmse' ? 'relative RMSE' : 'RMSE'}: switch the chart to it to see them.` : '',
     missing ? `${missing} layer${missing === 1 ? ' has' : 's have'} no bar (incompatible shapes or only on one side).` : '',
   ].filter(Boolean).join(' ');
   legendFor(judged);
   if (filterField.value !== view.table.filter && document.activeElement !== filterField) filterField.value = view.table.filter;
-  table.update(judged, view.table, view.selected, changed);
+  table.update(judged, view.table, view.selected, changed, experiment, pendingLayers);
   renderDetail();
   persist();
+}
+
+/** "All 49,280 layers › layers.3.* › layers.3.mlp.experts.0–15.*": each step back is a button. */
+function renderCrumbs(): void {
+  const total = judged?.layers.length ?? 0;
+  crumbs.hidden = chartZoom.length === 0 && total <= MAX_BARS;
+  if (crumbs.hidden) return;
+  const step = (label: string, depth: number) => {
+    const b = h('button', { class: 'crumb', title: depth === 0 ? 'Show the whole network' : 'Back to this group' }, label);
+    b.addEventListener('click', () => { chartZoom = chartZoom.slice(0, depth); renderAll(); });
+    return b;
+  };
+  const parts: (Node | string)[] = [chartZoom.length ? step(`All ${total.toLocaleString('en')} layers`, 0) : h('span', {}, `All ${total.toLocaleString('en')} layers`)];
+  chartZoom.forEach((g, i) => {
+    parts.push(' › ');
+    parts.push(i === chartZoom.length - 1 ? h('span', { class: 'crumb-here' }, `${g.label} (${(g.end - g.start).toLocaleString('en')})`) : step(g.label, i + 1));
+  });
+  if (chartZoom.length) parts.push(' ', step('Reset zoom', 0));
+  crumbs.replaceChildren(...parts);
 }
 
 function legendFor(r: Report): void {
@@ -189,6 +243,36 @@ function showNotice(level: 'info' | 'error', text: string): void {
   window.setTimeout(() => { if (notice.textContent === text) notice.hidden = true; }, 6000);
 }
 
+/** Every layer of the report is here: choose the selection, judge, draw everything. */
+function showComplete(): void {
+  if (!original) return;
+  const select = pendingSelect;
+  pendingSelect = undefined;
+  const has = (name: string | undefined) => name !== undefined && original!.layers.some((l) => l.name === name);
+  if (has(select)) view = { ...view, selected: select };
+  if (view.selected && !has(view.selected)) view = { ...view, selected: undefined };
+  if (!viewChosen) {
+    viewChosen = true;
+    view = { ...view, logScale: suggestLogScale(original, view.chartMetric) };
+  }
+  if (!view.selected) {
+    // Start on the first conv layer: it has the most to show (filters, grid).
+    const first = original.layers.find((l) => l.kind === 'conv') ?? original.layers[0];
+    view = { ...view, selected: first?.name };
+  }
+  rejudgeNow();
+  shownDetail = '';
+  chartZoom = [];
+  renderAll();
+  if (select && view.selected === select) revealRow(select);
+}
+
+/** Scrolls the table to a layer's row, and the page to the table (it is below the chart). */
+function revealRow(layer: string): void {
+  table.reveal(layer);
+  requestAnimationFrame(() => table.element.querySelector(`[data-layer="${CSS.escape(layer)}"]`)?.scrollIntoView({ block: 'center' }));
+}
+
 function onMessage(m: ToReportWebview): void {
   switch (m.type) {
     case 'report': {
@@ -196,28 +280,27 @@ function onMessage(m: ToReportWebview): void {
       analysisId = m.analysisId;
       original = m.report;
       settings = m.settings;
+      pendingLayers = m.pending ?? 0;
+      pendingSelect = m.select;
       if (!sameAnalysis) { grids.clear(); filters.clear(); }
-      if (m.select && original.layers.some((l) => l.name === m.select)) view = { ...view, selected: m.select };
-      if (view.selected && !original.layers.some((l) => l.name === view.selected)) view = { ...view, selected: undefined };
-      if (!viewChosen) {
-        viewChosen = true;
-        view = { ...view, logScale: suggestLogScale(original, view.chartMetric) };
-      }
-      if (!view.selected) {
-        // Start on the first conv layer: it has the most to show (filters, grid).
-        const first = original.layers.find((l) => l.kind === 'conv') ?? original.layers[0];
-        view = { ...view, selected: first?.name };
-      }
-      rejudgeNow();
       loading.hidden = true;
       main.hidden = false;
-      shownDetail = '';
-      renderAll();
-      if (m.select && view.selected === m.select) {
-        table.reveal(m.select);
-        const layer = m.select;
-        requestAnimationFrame(() => table.element.querySelector(`[data-layer="${CSS.escape(layer)}"]`)?.scrollIntoView({ block: 'center' }));
+      if (pendingLayers > 0) {
+        // The first screen now; selection, chart and the rest when every layer is here.
+        rejudgeNow();
+        renderAll();
+        return;
       }
+      showComplete();
+      return;
+    }
+    case 'reportLayers': {
+      // In order and of the report shown, or dropped (a newer send cut this one short).
+      if (!original || m.analysisId !== analysisId || pendingLayers <= 0 || m.from !== original.layers.length) return;
+      for (const l of m.layers) original.layers.push(l);
+      pendingLayers = Math.max(0, pendingLayers - m.layers.length);
+      if (pendingLayers > 0) { table.update(judged ?? original, view.table, view.selected, changed, experiment, pendingLayers); return; }
+      showComplete();
       return;
     }
     case 'grid': {
@@ -235,11 +318,10 @@ function onMessage(m: ToReportWebview): void {
       return;
     }
     case 'revealLayer':
+      if (pendingLayers > 0) { pendingSelect = m.layer; return; }
       if (!original?.layers.some((l) => l.name === m.layer)) return;
       if (view.selected !== m.layer) { view = { ...view, selected: m.layer }; renderAll(); }
-      table.reveal(m.layer);
-      // The table is below the chart: bring the selected row itself into the page's view.
-      requestAnimationFrame(() => table.element.querySelector(`[data-layer="${CSS.escape(m.layer)}"]`)?.scrollIntoView({ block: 'center' }));
+      revealRow(m.layer);
       return;
     case 'experiment':
       experiment = m.result;
@@ -272,7 +354,7 @@ const theme = new MutationObserver(() => {
   if (themeFrame) return;
   themeFrame = requestAnimationFrame(() => {
     themeFrame = 0;
-    if (judged) { chart.retheme(judged, view.chartMetric, view.logScale); experimentCard.retheme(judged, experiment, experimentRunning); shownDetail = ''; renderDetail(); }
+    if (judged) { if (pendingLayers === 0) chart.retheme(judged, view.chartMetric, view.logScale); experimentCard.retheme(judged, experiment, experimentRunning); shownDetail = ''; renderDetail(); }
   });
 });
 theme.observe(document.body, { attributes: true, attributeFilter: ['class'] });

@@ -4,20 +4,24 @@ import {
   Chart, BarController, BarElement, CategoryScale, LinearScale, LogarithmicScale, Tooltip,
   type Plugin, type ChartEvent, type ChartType, type ActiveElement, type TooltipItem,
 } from 'chart.js';
-import type { LayerReport, Report } from '../../src/protocol';
-import { chartSeries, type ChartMetric, type ChartSeries } from './chartModel';
+import type { LayerReport, Report, Verdict } from '../../src/protocol';
+import { chartGroups, chartSeries, chartThresholds, logFloor, metricOf, networkOrder, type ChartMetric, type ChartSeries } from './chartModel';
+import { groupAt, groupStats, type DepthGroup, type GroupStats } from './depthGroups';
+import { VERDICT_ORDER } from './tableModel';
 import { fmt, fmtCount } from './format';
 import { readTheme, VERDICT_LABEL, type ThemeColors } from './theme';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, LogarithmicScale, Tooltip);
 
 interface ThresholdLine { value: number; label: string; color: string }
+interface GroupOptions { stats?: GroupStats[]; colors: Record<Verdict, string>; whisker: string }
 interface ThresholdOptions { lines: ThresholdLine[]; font: string; color: string; selected: number; selectedColor: string }
 
 declare module 'chart.js' {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
   interface PluginOptionsByType<TType extends ChartType> {
     reuseThresholds?: ThresholdOptions;
+    reuseGroups?: GroupOptions;
   }
 }
 
@@ -65,6 +69,50 @@ const thresholdLines: Plugin<'bar'> = {
 };
 Chart.register(thresholdLines);
 
+/**
+ * Grouped bars (a large network): a min–max whisker over each median bar, and along the bottom
+ * of each bar's slot a strip split by the group's verdicts, so a group of 700 fine-tune and 60
+ * retrain layers shows both.
+ */
+const groupMarks: Plugin<'bar'> = {
+  id: 'reuseGroups',
+  afterDatasetsDraw(chart, _args, options) {
+    const opts = options as Partial<GroupOptions>;
+    const stats = opts.stats;
+    if (!stats?.length || !opts.colors) return;
+    const { ctx, chartArea: area, scales } = chart;
+    const y = scales.y;
+    const bars = chart.getDatasetMeta(0).data as unknown as { x: number; width: number }[];
+    ctx.save();
+    ctx.strokeStyle = opts.whisker ?? '#888';
+    ctx.lineWidth = 1;
+    for (let i = 0; i < stats.length; i++) {
+      const st = stats[i], bar = bars[i];
+      if (!bar) continue;
+      const w = Math.max(2, bar.width);
+      if (st.min !== null && st.max !== null && st.max > st.min) {
+        const top = Math.max(area.top, y.getPixelForValue(st.max));
+        const bottom = Math.min(area.bottom, Math.max(area.top, y.getPixelForValue(Math.max(st.min, y.min))));
+        ctx.beginPath();
+        ctx.moveTo(bar.x, top); ctx.lineTo(bar.x, bottom);
+        if (w >= 6) { ctx.moveTo(bar.x - w / 4, top); ctx.lineTo(bar.x + w / 4, top); ctx.moveTo(bar.x - w / 4, bottom); ctx.lineTo(bar.x + w / 4, bottom); }
+        ctx.stroke();
+      }
+      let x = bar.x - w / 2;
+      for (const v of VERDICT_ORDER) {
+        const c = st.counts[v];
+        if (!c) continue;
+        const part = (w * c) / st.layers;
+        ctx.fillStyle = opts.colors[v];
+        ctx.fillRect(x, area.bottom - 4, part, 4);
+        x += part;
+      }
+    }
+    ctx.restore();
+  },
+};
+Chart.register(groupMarks);
+
 function isMajorLogTick(n: number): boolean {
   if (!(n > 0)) return false;
   const m = n / 10 ** Math.floor(Math.log10(n));
@@ -74,11 +122,23 @@ function isMajorLogTick(n: number): boolean {
 export interface RmseChartOptions {
   canvas: HTMLCanvasElement;
   onSelect(layerName: string): void;
+  /** A group bar was clicked: show its layers (grouped again when still many). */
+  onZoom(group: DepthGroup): void;
 }
+
+/** A stretch of the network shown by the chart: [start, end) of the layers in network order. */
+export interface ChartRange { start: number; end: number }
+
 
 export class RmseChart {
   private chart: Chart<'bar', (number | null)[], string> | undefined;
+  /** One bar per layer: the layers drawn. */
   private layers: LayerReport[] = [];
+  /** Grouped bars (more than MAX_BARS layers in the range): the groups and their numbers. */
+  private groups: DepthGroup[] | undefined;
+  private stats: GroupStats[] = [];
+  private ordered: LayerReport[] = [];
+  private drawnKey: unknown[] = [];
   private series: ChartSeries | undefined;
   private selected: string | undefined;
   private metric: ChartMetric = 'relRmse';
@@ -87,9 +147,34 @@ export class RmseChart {
 
   constructor(private readonly opts: RmseChartOptions) {}
 
-  update(report: Report, metric: ChartMetric, logScale: boolean, selected: string | undefined): void {
-    this.layers = [...report.layers].sort((a, b) => a.index - b.index);
-    this.series = chartSeries(report, metric, logScale);
+  /** How many bars the chart draws, and whether they are groups of layers. */
+  get shape(): { bars: number; grouped: boolean } { return { bars: this.groups?.length ?? this.layers.length, grouped: !!this.groups }; }
+
+  update(report: Report, metric: ChartMetric, logScale: boolean, selected: string | undefined, range?: ChartRange, force = false): void {
+    // Nothing the chart shows changed (a filter keystroke, a table sort): no redraw.
+    const key = [report, report.layers.length, metric, logScale, selected, range?.start, range?.end, this.theme];
+    if (!force && this.chart && key.every((k, i) => k === this.drawnKey[i])) return;
+    this.drawnKey = key;
+    this.ordered = networkOrder(report);
+    const start = range?.start ?? 0, end = range?.end ?? this.ordered.length;
+    this.groups = chartGroups(this.ordered, start, end);
+    if (!this.groups) {
+      this.stats = [];
+      this.layers = this.ordered.slice(start, end);
+      this.series = chartSeries(report, metric, logScale, this.layers);
+    } else {
+      this.layers = [];
+      this.stats = this.groups.map((g) => groupStats(this.ordered, g, (l) => metricOf(l, metric)));
+      const medians = this.stats.map((x) => x.median);
+      const floor = logFloor(medians);
+      this.series = {
+        labels: this.groups.map((g) => g.label),
+        values: medians.map((v) => (v === null ? null : logScale && v <= 0 ? floor : v)),
+        verdicts: this.stats.map((x) => x.major),
+        thresholds: chartThresholds(report, metric),
+        missing: 0,
+      };
+    }
     this.selected = selected;
     this.metric = metric;
     const s = this.series;
@@ -97,8 +182,8 @@ export class RmseChart {
     const colors = s.verdicts.map((v) => t.verdict[v]);
     // A border on every bar would eat thin bars whole (chart.js insets it): only on the selected one.
     const many = s.labels.length > 60;
-    const border = s.labels.map((name) => (name === selected ? t.foreground : 'transparent'));
-    const borderWidth = s.labels.map((name) => (name === selected && !many ? 2 : 0));
+    const border = s.labels.map((name) => (name === selected && !this.groups ? t.foreground : 'transparent'));
+    const borderWidth = s.labels.map((name) => (name === selected && !many && !this.groups ? 2 : 0));
     const lines: ThresholdLine[] = s.thresholds.map((x) => ({ value: x.value, label: x.label, color: t.verdict[x.verdict] }));
     const yTitle = metric === 'relRmse' ? 'kernel relative RMSE' : 'kernel RMSE';
     // chart.js does not swap a scale's type in place (bars vanish): rebuild on a log toggle.
@@ -111,10 +196,12 @@ export class RmseChart {
         data: { labels: s.labels, datasets: [{ data: s.values, backgroundColor: colors, borderColor: border, borderWidth: 2, borderSkipped: false, categoryPercentage: 0.9, barPercentage: 0.9, minBarLength: 2 }] },
         options: this.options(logScale, yTitle, lines),
       });
+      this.describe();
       return;
     }
     const c = this.chart;
     c.data.labels = s.labels;
+    this.describe();
     const ds = c.data.datasets[0];
     ds.data = s.values; ds.backgroundColor = colors; ds.borderColor = border; ds.borderWidth = borderWidth;
     c.options = this.options(logScale, yTitle, lines);
@@ -126,7 +213,36 @@ export class RmseChart {
     this.theme = readTheme();
     this.chart?.destroy();
     this.chart = undefined;
-    this.update(report, metric, logScale, this.selected);
+    this.update(report, metric, logScale, this.selected, this.range(), true);
+  }
+
+  /**
+   * Says what the canvas draws, for screen readers (its label) and for the end-to-end suite (where
+   * the bars are: data-bars, and data-area = the plot's left and right edge in CSS pixels).
+   */
+  private describe(): void {
+    const canvas = this.opts.canvas;
+    const n = this.series?.labels.length ?? 0;
+    canvas.setAttribute('aria-label', this.groups
+      ? `Kernel RMSE of ${fmtCount(this.groups[this.groups.length - 1].end - this.groups[0].start)} layers in ${n} groups by name, in network order: median bars with min–max whiskers, coloured by verdict; click a group to zoom in`
+      : 'Kernel RMSE per layer in network order, coloured by verdict; click a bar to select the layer');
+    canvas.dataset.bars = String(n);
+    canvas.dataset.grouped = this.groups ? 'true' : 'false';
+    const area = this.chart?.chartArea;
+    if (area) canvas.dataset.area = `${Math.round(area.left)},${Math.round(area.right)}`;
+  }
+
+  private range(): ChartRange | undefined {
+    const r = this.drawnKey;
+    return typeof r[5] === 'number' && typeof r[6] === 'number' ? { start: r[5], end: r[6] } : undefined;
+  }
+
+  /** The bar of the selected layer: its own, or its group's. */
+  private selectedBar(): number {
+    if (!this.selected) return -1;
+    if (!this.groups) return this.layers.findIndex((l) => l.name === this.selected);
+    const at = this.ordered.findIndex((l) => l.name === this.selected);
+    return at < 0 ? -1 : groupAt(this.groups, at);
   }
 
   private options(logScale: boolean, yTitle: string, lines: ThresholdLine[]) {
@@ -139,7 +255,12 @@ export class RmseChart {
       interaction: { mode: 'index' as const, intersect: false },
       onClick: (_e: ChartEvent, els: ActiveElement[]) => {
         const i = els[0]?.index;
-        if (i !== undefined && this.layers[i]) this.opts.onSelect(this.layers[i].name);
+        if (i === undefined) return;
+        const g = this.groups?.[i];
+        if (g) {
+          if (g.end - g.start === 1) this.opts.onSelect(this.ordered[g.start].name);
+          else this.opts.onZoom(g);
+        } else if (this.layers[i]) this.opts.onSelect(this.layers[i].name);
       },
       onHover: (e: ChartEvent, els: ActiveElement[]) => {
         const target = e.native?.target;
@@ -147,11 +268,16 @@ export class RmseChart {
       },
       scales: {
         x: {
-          title: { display: this.layers.length > 40, text: 'layers in network order (hover for names)', color: t.muted, font: { size: 11 } },
+          title: {
+            display: !!this.groups || this.layers.length > 40,
+            text: this.groups ? 'groups of layers by name, in network order: bar = median, whisker = min–max, strip = verdicts (click to zoom in)' : 'layers in network order (hover for names)',
+            color: t.muted, font: { size: 11 },
+          },
           ticks: {
             color: t.muted, autoSkip: true, maxRotation: 50, minRotation: 0, font: { size: 11 },
             // Many layers: positions read better than a wall of rotated names.
             callback: (_v: string | number, i: number) => {
+              if (this.groups) { const l = this.groups[i]?.label ?? ''; return l.length > 22 ? `…${l.slice(-21)}` : l; }
               const name = this.layers[i]?.name ?? '';
               if (this.layers.length > 40) return String(i);
               return name.length > 22 ? `…${name.slice(-21)}` : name;
@@ -181,13 +307,14 @@ export class RmseChart {
         },
       },
       plugins: {
-        reuseThresholds: { lines, font: t.font, color: t.foreground, selected: this.layers.findIndex((l) => l.name === this.selected), selectedColor: t.selection },
+        reuseThresholds: { lines, font: t.font, color: t.foreground, selected: this.selectedBar(), selectedColor: t.selection },
+        reuseGroups: { stats: this.groups ? this.stats : undefined, colors: t.verdict, whisker: t.foreground },
         tooltip: {
           backgroundColor: t.tooltipBg, titleColor: t.tooltipFg, bodyColor: t.tooltipFg, borderColor: t.tooltipBorder, borderWidth: 1,
           displayColors: false, padding: 8,
           callbacks: {
-            title: (items: TooltipItem<'bar'>[]) => this.layers[items[0]?.dataIndex ?? -1]?.name ?? '',
-            label: (item: TooltipItem<'bar'>) => this.tooltipLines(this.layers[item.dataIndex]),
+            title: (items: TooltipItem<'bar'>[]) => (this.groups ? this.groups[items[0]?.dataIndex ?? -1]?.label : this.layers[items[0]?.dataIndex ?? -1]?.name) ?? '',
+            label: (item: TooltipItem<'bar'>) => (this.groups ? this.groupLines(item.dataIndex) : this.tooltipLines(this.layers[item.dataIndex])),
           },
         },
       },
@@ -195,9 +322,24 @@ export class RmseChart {
   }
 
   private logMin(): number | undefined {
-    const pos = (this.series?.values ?? []).filter((v): v is number => v !== null && v > 0);
+    // Grouped bars: the whiskers' low ends too.
+    const pos = [...(this.series?.values ?? []), ...this.stats.map((x) => x.min)].filter((v): v is number => v !== null && v > 0);
     if (!pos.length) return undefined;
     return 10 ** Math.floor(Math.log10(Math.min(...pos)) - 0.3);
+  }
+
+  private groupLines(i: number): string[] {
+    const g = this.groups?.[i], st = this.stats[i];
+    if (!g || !st) return [];
+    if (st.layers === 1) return this.tooltipLines(this.ordered[g.start]);
+    const name = this.metric === 'relRmse' ? 'relative RMSE' : 'RMSE';
+    const counts = VERDICT_ORDER.filter((v) => st.counts[v]).map((v) => `${VERDICT_LABEL[v]} ${st.counts[v]}`).join(' · ');
+    return [
+      `${fmtCount(st.layers)} layers (#${this.ordered[g.start].index}–#${this.ordered[g.end - 1].index})`,
+      st.median === null ? `no kernel ${name}` : `${name}: median ${fmt(st.median)}, min ${fmt(st.min)}, max ${fmt(st.max)}`,
+      counts,
+      'click to zoom in',
+    ];
   }
 
   private tooltipLines(l: LayerReport | undefined): string[] {
@@ -207,7 +349,7 @@ export class RmseChart {
       `${VERDICT_LABEL[l.verdict]} · ${l.kind} · ${fmtCount(l.parameters)} params`,
       `RMSE ${fmt(l.kernelRmse)}   relative ${fmt(l.kernelRelRmse)}`,
       `cosine ${fmt(w?.cosine)}   max |Δ| ${fmt(w?.maxAbsDiff)}`,
-      ...(this.series && this.series.values[l.index] === null ? ['no bar: no kernel metric for this layer'] : []),
+      ...(metricOf(l, this.metric) === null ? ['no bar: no kernel metric for this layer'] : []),
       'click to show details',
     ];
   }

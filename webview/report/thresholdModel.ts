@@ -9,14 +9,12 @@ export interface SliderRange { lo: number; hi: number }
 
 /** log10 range covering the report's kernel values in `metric` and the thresholds, with margin. */
 export function sliderRange(report: Report, t: Thresholds): SliderRange {
-  const vals: number[] = [t.reuseBelow, t.fineTuneBelow];
-  for (const l of report.layers) {
-    const v = t.metric === 'relRmse' ? l.kernelRelRmse : l.kernelRmse;
-    if (v !== null && v > 0 && Number.isFinite(v)) vals.push(v);
-  }
-  const pos = vals.filter((v) => v > 0);
-  const min = pos.length ? Math.min(...pos) : 1e-3;
-  const max = pos.length ? Math.max(...pos) : 1;
+  // A loop, not Math.min(...values): a 100,000-layer report would overflow the call stack.
+  let min = Infinity, max = -Infinity;
+  const see = (v: number | null) => { if (v !== null && v > 0 && Number.isFinite(v)) { if (v < min) min = v; if (v > max) max = v; } };
+  see(t.reuseBelow); see(t.fineTuneBelow);
+  for (const l of report.layers) see(t.metric === 'relRmse' ? l.kernelRelRmse : l.kernelRmse);
+  if (!Number.isFinite(min)) { min = 1e-3; max = 1; }
   const lo = Math.floor(Math.log10(min) - 0.5);
   const hi = Math.ceil(Math.log10(max) + 0.5);
   return { lo, hi: hi > lo ? hi : lo + 1 };

@@ -16,7 +16,7 @@ export interface ViewState {
 
 export const DEFAULT_VIEW: ViewState = { chartMetric: 'relRmse', logScale: false, table: DEFAULT_TABLE_VIEW };
 
-const SORT_KEYS: SortKey[] = ['index', 'name', 'kind', 'matchedBy', 'verdict', 'rmse', 'relRmse', 'cosine', 'maxAbsDiff', 'bnStats', 'parameters'];
+const SORT_KEYS: SortKey[] = ['index', 'name', 'kind', 'matchedBy', 'verdict', 'rmse', 'relRmse', 'cosine', 'maxAbsDiff', 'bnStats', 'parameters', 'xValue', 'xDelta'];
 
 /** Reads a stored view, dropping whatever is not what this version writes. */
 export function parseView(v: Record<string, unknown> | undefined): ViewState {

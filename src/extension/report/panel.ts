@@ -15,6 +15,7 @@ import { EXPORT_NAME, filterTensorsOf, languageFor } from './exportTarget';
 import { readSettings } from '../settings';
 import { makeNonce, missingReportHtml, reportHtml } from './html';
 import { getExperimentStore } from '../experiments/experimentStore';
+import { reportMessages } from './reportMessages';
 
 /** Command the Reuse Analysis view and `reuseLens.openReport` call: (analysisId, layerName?). */
 export const SHOW_REPORT_COMMAND = 'reuseLens.showReport';
@@ -110,8 +111,20 @@ class ReportPanel {
     void this.panel.webview.postMessage(m);
   }
 
+  /** Bumped by every sendReport: a send still under way stops when a newer one starts. */
+  private sending = 0;
+
   private sendReport(): void {
-    this.post({ type: 'report', analysisId: this.analysisId, report: this.report, settings: currentThresholds(), select: this.select });
+    const messages = reportMessages(this.analysisId, this.report, currentThresholds(), this.select);
+    const sending = ++this.sending;
+    // A large report is several messages: each is posted when the last was handed over, so the
+    // first screen is not queued behind the rest, and a newer send cuts an older one short.
+    void (async () => {
+      for (const m of messages) {
+        if (sending !== this.sending) return;
+        await this.panel.webview.postMessage(m);
+      }
+    })().catch((e: unknown) => log().error(`report panel: ${e instanceof Error ? e.message : String(e)}`));
     this.sendExperiment();
     // A hidden page is rebuilt on reveal and asks again ('ready'): keep the layer to select until a visible page got it.
     if (this.panel.visible) { this.select = undefined; this.delivered = true; }
