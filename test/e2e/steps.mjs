@@ -6,6 +6,7 @@ import { readFileSync, utimesSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { writeLargePair } from './lib/largePair.mjs';
+import { writeManyPair } from './lib/manyPair.mjs';
 import { cpuSeconds, extensionLog, groupProcesses, probeWindows } from './lib/session.mjs';
 import {
   clearNotifications, contextMenu, expandItem, expandPane, notifications, openActivity, pane, quickOpen,
@@ -440,7 +441,7 @@ export function registerSteps(h, s) {
   });
 
   // ---- replacement experiment (issue 16)
-  h.test('one click in the report runs the replacement experiment in the demo\'s PyTorch and shows a measured verdict', 'report-experiment', async () => {
+  h.test('one click in the report runs the replacement experiment in the demo\'s PyTorch and shows a measured verdict', 'report-experiment', async ({ shot }) => {
     const f = await openReport();
     const card = f.locator('.experiment-card').first();
     await card.waitFor({ timeout: 10_000 }).catch(() => { throw new Error('no "Replacement experiment" card in the report'); });
@@ -462,6 +463,24 @@ export function registerSteps(h, s) {
       .catch(async () => { throw new Error(`the button still says "${await card.locator('vscode-button').first().innerText()}" after the result came`); });
     const header = await f.locator('.report-header').first().innerText();
     assert.match(header, /measured/, 'the header\'s network verdict is the measured one');
+    // The paper's two conditions side by side in the layer table too: the accuracy with each layer
+    // replaced and its Δ against the baseline, beside the RMSE columns, sortable.
+    const heads = await f.locator('.lt-head [role="columnheader"]').allInnerTexts();
+    const at = heads.findIndex((x) => /Rel\. RMSE/.test(x));
+    assert.match(heads[at + 1] ?? '', /Acc\. replaced/, `the column after Rel. RMSE: ${JSON.stringify(heads)}`);
+    assert.match(heads[at + 2] ?? '', /Δ acc\./, `then the Δ column: ${JSON.stringify(heads)}`);
+    const conv1 = await f.locator('[data-layer="conv1"].lt-layer [role="cell"]').allInnerTexts();
+    assert.match(conv1[at + 1] ?? '', /^\d+\.\d\d %$/, `conv1's accuracy with it replaced: ${JSON.stringify(conv1)}`);
+    assert.match(conv1[at + 2] ?? '', /^[+−±]\d+\.\d\d$/, `conv1's Δ: ${JSON.stringify(conv1)}`);
+    await f.locator('.lt-head button[aria-label="Sort by Δ acc."]').click();
+    const worst = await f.locator('.lt-rows .lt-layer').first().getAttribute('data-layer');
+    const harmed = Object.fromEntries(await card.locator('.experiment-table tbody tr[data-layer]').evaluateAll((rows) => rows.map((r) => [r.getAttribute('data-layer'), r.innerText])));
+    assert.ok(harmed[worst], `sorted by Δ, the first row (${worst}) is a replaced layer`);
+    console.log(`    table columns: ${heads.slice(at, at + 3).join(' | ')}; conv1: ${conv1.slice(at, at + 3).join(' | ')}; sorted by Δ, first: ${worst}`);
+    await f.locator('.table-card').first().scrollIntoViewIfNeeded();
+    await page.waitForTimeout(300);
+    await shot('table-delta');
+    await f.locator('.lt-head button[aria-label="Sort by #"]').click();
     await card.scrollIntoViewIfNeeded();
     await page.waitForTimeout(500);
     console.log(`    ${layers.length} layers replaced one by one in ${Math.round((Date.now() - t0) / 1000)} s (load average ${loadavg()[0].toFixed(1)}); ${text.split('\n').find((l) => /^(reusable|partly|not reusable)/.test(l)) ?? ''}`);
@@ -667,4 +686,58 @@ export function registerSteps(h, s) {
     if (run.maxEventLoopDelayMs >= 100) console.log(`    note: the extension's diagnostics saw ${run.maxEventLoopDelayMs} ms (load average ${loadavg()[0].toFixed(1)})`);
   }, { timeout: 200_000 });
 
+
+  // ---- the report panel at today's checkpoint sizes (issue 18): a 20,020-layer MoE-shaped pair
+  h.test('a 20,020-layer report opens at once, charts blocks and expert groups with zoom, and filters by name', 'report-large', async ({ shot }) => {
+    const many = writeManyPair(join(s.workspace, 'runs', 'moe'));
+    const total = many.layers.toLocaleString('en');
+    await page.keyboard.press('Escape');
+    await clearNotifications(page);
+    await analyzeFolderFromExplorer('runs/moe');
+    await rowsOfAnalysis('moe-source.safetensors → moe-target.safetensors', 150_000);
+    await clearNotifications(page);
+    const t0 = Date.now();
+    await runCommand(page, 'Reuse Lens: Open Report');
+    const f = await webviewFrame(page, '[data-layer="layers.0.attn.proj"]', 30_000);
+    const firstRows = Date.now() - t0;
+    const caption = f.locator('.lt-caption').first();
+    await f.locator('.lt-caption', { hasText: new RegExp(`^${total} layers$`) }).first().waitFor({ timeout: 60_000 })
+      .catch(async () => { throw new Error(`the table does not count all ${total} layers: "${await caption.innerText()}"`); });
+    const everything = Date.now() - t0;
+    const domRows = await f.locator('.lt-rows [data-layer]').count();
+    assert.ok(domRows > 5 && domRows < 100, `${domRows} rows in the DOM for ${total} layers (the table is virtual)`);
+    // The chart: a few hundred groups by block, not 20,020 bars.
+    const canvas = f.locator('.chart-card canvas').first();
+    const chart = await canvas.evaluate((el) => ({ ...el.dataset, label: el.getAttribute('aria-label') }));
+    assert.equal(chart.grouped, 'true', `the chart groups layers: ${JSON.stringify(chart)}`);
+    const bars = Number(chart.bars);
+    assert.ok(bars >= 40 && bars <= 300, `${bars} bars`);
+    assert.match(await f.locator('.chart-crumbs').innerText(), new RegExp(`All ${total} layers`));
+    await canvas.scrollIntoViewIfNeeded();
+    await shot('chart');
+    // Zoom: a click on block 0's experts (the third bar: attention, norm, experts) shows that group's layers.
+    const [left, right] = chart.area.split(',').map(Number);
+    const box = await canvas.boundingBox();
+    await page.mouse.click(box.x + left + ((right - left) * 2.5) / bars, box.y + box.height / 2);
+    const crumbs = f.locator('.chart-crumbs').first();
+    await f.locator('.chart-crumbs .crumb-here', { hasText: 'layers.0.mlp.experts.*' }).first().waitFor({ timeout: 5_000 })
+      .catch(async () => { throw new Error(`a click on the experts group did not zoom into it: "${await crumbs.innerText()}"`); });
+    const zoomed = Number(await canvas.getAttribute('data-bars'));
+    await shot('zoomed');
+    await f.locator('.chart-crumbs .crumb', { hasText: 'Reset zoom' }).first().click();
+    assert.equal(Number(await canvas.getAttribute('data-bars')), bars, 'Reset zoom shows the whole network again');
+    // Filter by name: the three projections of one expert, with the count.
+    const input = f.locator('vscode-textfield.filter input').first();
+    await input.scrollIntoViewIfNeeded();
+    const t1 = Date.now();
+    await input.fill('layers.7.mlp.experts.12.');
+    await f.locator('.lt-caption', { hasText: `3 of ${total} layers match the filter` }).first().waitFor({ timeout: 5_000 })
+      .catch(async () => { throw new Error(`the filter shows "${await caption.innerText()}"`); });
+    const filtered = Date.now() - t1;
+    const names = await f.locator('.lt-rows .lt-layer').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-layer')));
+    assert.deepEqual(names, ['gate_proj', 'up_proj', 'down_proj'].map((p) => `layers.7.mlp.experts.12.${p}`));
+    console.log(`    ${total} layers: first rows ${firstRows} ms after the command, all ${everything} ms (${domRows} rows in the DOM); ` +
+      `chart ${bars} groups, ${zoomed} after zooming into layers.0.mlp.experts.*; filter to 3 rows in ${filtered} ms (load average ${loadavg()[0].toFixed(1)})`);
+    await page.waitForTimeout(300);
+  }, { timeout: 240_000 });
 }

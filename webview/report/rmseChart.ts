@@ -138,6 +138,8 @@ export class RmseChart {
   private groups: DepthGroup[] | undefined;
   private stats: GroupStats[] = [];
   private ordered: LayerReport[] = [];
+  /** Leading name segments every group label shares (left out of the axis labels). */
+  private sharedSegments = 0;
   private drawnKey: unknown[] = [];
   private series: ChartSeries | undefined;
   private selected: string | undefined;
@@ -165,6 +167,10 @@ export class RmseChart {
     } else {
       this.layers = [];
       this.stats = this.groups.map((g) => groupStats(this.ordered, g, (l) => metricOf(l, metric)));
+      const segs = this.groups.map((g) => g.label.split('.'));
+      let k = 0;
+      while (segs.every((x) => k < x.length - 1 && x[k] === segs[0][k])) k++;
+      this.sharedSegments = k;
       const medians = this.stats.map((x) => x.median);
       const floor = logFloor(medians);
       this.series = {
@@ -277,7 +283,11 @@ export class RmseChart {
             color: t.muted, autoSkip: true, maxRotation: 50, minRotation: 0, font: { size: 11 },
             // Many layers: positions read better than a wall of rotated names.
             callback: (_v: string | number, i: number) => {
-              if (this.groups) { const l = this.groups[i]?.label ?? ''; return l.length > 22 ? `…${l.slice(-21)}` : l; }
+              if (this.groups) {
+                // The part after what every group shares: `12.mlp.experts.*`, not `…rs.12.mlp.experts.*` 192 times.
+                const l = (this.groups[i]?.label ?? '').split('.').slice(this.sharedSegments).join('.');
+                return l.length > 22 ? `…${l.slice(-21)}` : l;
+              }
               const name = this.layers[i]?.name ?? '';
               if (this.layers.length > 40) return String(i);
               return name.length > 22 ? `…${name.slice(-21)}` : name;
