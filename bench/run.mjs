@@ -334,6 +334,11 @@ async function main() {
     process.stdout.write('\n');
     if (spawnSync(process.execPath, [join(ROOT, 'bench/extension.mjs')], { stdio: 'inherit' }).status !== 0) process.exitCode = 1;
   }
+  // The report panel at 50,000 layers in Chromium (not in --small: it starts a browser and times it).
+  if (!flag('--no-report-panel') && !small) {
+    process.stdout.write('\n');
+    if (spawnSync(process.execPath, [join(ROOT, 'bench/report-panel.mjs')], { stdio: 'inherit' }).status !== 0) process.exitCode = 1;
+  }
   // The replacement experiment on the demo model (needs Debian's PyTorch): its own script and table.
   if (!flag('--no-experiment') && !small) {
     process.stdout.write('\n');

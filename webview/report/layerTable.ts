@@ -38,10 +38,12 @@ function experimentColumns(x: ExperimentResult): Column[] {
   ];
 }
 
-function columnsFor(x: ExperimentResult | null): Column[] {
-  if (!x) return COLUMNS;
-  const at = COLUMNS.findIndex((c) => c.key === 'relRmse') + 1;
-  return [...COLUMNS.slice(0, at), ...experimentColumns(x), ...COLUMNS.slice(at)];
+function columnsFor(x: ExperimentResult | null, layers: number): Column[] {
+  // Positions of five digits (a 50,000-layer report) need a wider # column.
+  const base = layers > 9999 ? [{ ...COLUMNS[0], width: '5.2em' }, ...COLUMNS.slice(1)] : COLUMNS;
+  if (!x) return base;
+  const at = base.findIndex((c) => c.key === 'relRmse') + 1;
+  return [...base.slice(0, at), ...experimentColumns(x), ...base.slice(at)];
 }
 
 export interface LayerTableEvents {
@@ -65,6 +67,7 @@ export class LayerTable {
   private frame = 0;
   private columns: Column[] = COLUMNS;
   private experiment: ExperimentResult | null = null;
+  private wide = false;
   private byLayer = new Map<string, ExperimentResult['layers'][number]>();
   /** What the rows were computed from: filtering and sorting 50,000 layers again only when it changed. */
   private rowsKey: unknown[] = [];
@@ -93,10 +96,12 @@ export class LayerTable {
     this.selected = selected;
     this.changed = changed;
     this.total = report.layers.length;
-    if (experiment !== this.experiment) {
+    const wide = this.total > 9999;
+    if (experiment !== this.experiment || wide !== this.wide) {
       this.experiment = experiment;
+      this.wide = wide;
       this.byLayer = new Map((experiment?.layers ?? []).map((l) => [l.name, l]));
-      this.columns = columnsFor(experiment);
+      this.columns = columnsFor(experiment, this.total);
       this.grid()?.style.setProperty('--lt-columns', this.columns.map((c) => c.width).join(' '));
     }
     const key = [report, report.layers.length, view.filter, view.verdicts.join(), view.sortKey, view.sortDir, view.expanded.join('\n'), experiment];

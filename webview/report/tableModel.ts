@@ -71,19 +71,27 @@ function layerKey(layer: LayerReport, key: SortKey, x?: ExperimentColumns): numb
   }
 }
 
+// One collator for every comparison: localeCompare with options builds one per call, seconds
+// over the ~800,000 comparisons of sorting 50,000 names.
+const collator = new Intl.Collator(undefined, { numeric: true });
+
+type Key = number | string | null;
+
+/** Missing values (null, NaN) last in both directions; ties keep network order. */
+function compareKeys(ka: Key, kb: Key, ia: number, ib: number, dir: SortDir): number {
+  const na = ka === null || (typeof ka === 'number' && Number.isNaN(ka)), nb = kb === null || (typeof kb === 'number' && Number.isNaN(kb));
+  if (na || nb) {
+    if (na !== nb) return na ? 1 : -1;
+    return ia - ib;
+  }
+  const c = typeof ka === 'string' || typeof kb === 'string' ? collator.compare(String(ka), String(kb)) : (ka as number) - (kb as number);
+  if (c === 0) return ia - ib;
+  return dir === 'asc' ? c : -c;
+}
+
 /** Compares two layers by `key`; missing values (null) sort last in both directions; ties keep network order. */
 export function compareLayers(a: LayerReport, b: LayerReport, key: SortKey, dir: SortDir, x?: ExperimentColumns): number {
-  const ka = layerKey(a, key, x), kb = layerKey(b, key, x);
-  if (ka === null || kb === null || (typeof ka === 'number' && Number.isNaN(ka)) || (typeof kb === 'number' && Number.isNaN(kb))) {
-    const na = ka === null || Number.isNaN(ka), nb = kb === null || Number.isNaN(kb);
-    if (na !== nb) return na ? 1 : -1;
-    return a.index - b.index;
-  }
-  let c: number;
-  if (typeof ka === 'string' || typeof kb === 'string') c = String(ka).localeCompare(String(kb), undefined, { numeric: true });
-  else c = ka - kb;
-  if (c === 0) return a.index - b.index;
-  return dir === 'asc' ? c : -c;
+  return compareKeys(layerKey(a, key, x), layerKey(b, key, x), a.index, b.index, dir);
 }
 
 /** What the filter searches in a layer, lower-cased: names, kind, verdict, reason, how it was paired. */
@@ -131,7 +139,12 @@ export function tableRows(report: Report, view: TableView, x?: ExperimentColumns
   });
   // Network order is the order layers come in: no sort needed (50,000 comparisons saved per keystroke).
   const inOrder = view.sortKey === 'index' && view.sortDir === 'asc' && layers.every((l, i) => i === 0 || layers[i - 1].index < l.index);
-  if (!inOrder) layers.sort((a, b) => compareLayers(a, b, view.sortKey, view.sortDir, x));
+  if (!inOrder) {
+    // Each layer's key once, not twice per comparison.
+    const keyed = layers.map((l) => ({ k: layerKey(l, view.sortKey, x), l }));
+    keyed.sort((a, b) => compareKeys(a.k, b.k, a.l.index, b.l.index, view.sortDir));
+    for (let i = 0; i < keyed.length; i++) layers[i] = keyed[i].l;
+  }
   const expanded = new Set(view.expanded);
   const rows: Row[] = [];
   for (const layer of layers) {
