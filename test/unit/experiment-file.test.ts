@@ -41,7 +41,7 @@ function assertMatches(x: ExperimentResult, truth: Variant[], metric: 'accuracy'
   const all = evaluations(x);
   assert.ok(all.length >= 9, `layers, roles and the reuse set were evaluated (${all.length})`);
   for (const { what, r } of all) {
-    // Replaced tensors are named as each file spells them (TF.js `conv2d/kernel`, Keras `conv2d.kernel`).
+    // Replaced tensors are named as each file spells them (`conv2d/kernel`); the fixture's truth in dotted form.
     const v = byKey.get(r.replaced.map((n) => n.replace(/\//g, '.')).sort().join(','));
     assert.ok(v, `${what} replaced ${r.replaced.join(', ')}, a set the fixture computed`);
     close(r.value, v[metric], what);

@@ -23,7 +23,7 @@ test('a sharded safetensors folder opens as one checkpoint through its index', a
 test('a folder with one checkpoint file (and a README) opens as that file', async () => {
   const ck = await openCheckpoint(join(dir, 'single'));
   assert.equal(ck.path, join(dir, 'single', 'weights.h5'));
-  assert.deepEqual(ck.tensors.map((t) => t.name), ['dense.kernel', 'dense.bias']);
+  assert.deepEqual(ck.tensors.map((t) => t.name), ['dense/kernel', 'dense/bias']);
 });
 
 test('a SavedModel-like tree whose weights are one Keras file under variables/ opens as that file', async () => {

@@ -39,6 +39,6 @@ test('the large kernels are located in the file (v1 and v2 object headers, a use
   for (const file of ['dense_a.h5', 'dense_b.h5']) {
     const c = await openCheckpoint(join(DIR, file));
     const kinds = Object.fromEntries(c.tensors.map((t) => [t.name, t.location.kind]));
-    assert.deepEqual(kinds, { 'conv2d.kernel': 'contiguous', 'conv2d.bias': 'loader', 'dense.kernel': 'contiguous', 'dense.bias': 'loader' }, file);
+    assert.deepEqual(kinds, { 'conv2d/kernel': 'contiguous', 'conv2d/bias': 'loader', 'dense/kernel': 'contiguous', 'dense/bias': 'loader' }, file);
   }
 });

@@ -33,10 +33,10 @@ test('reads a tf.keras model.save .h5: kernels in PyTorch layout with numpy\'s v
   assert.equal(ck.format, 'keras-h5');
   await assertMatches(ck, expected('cnn_expected.json'));
   // conv2d [3,3,3,4] -> [4,3,3,3]; depthwise [3,3,4,2] -> [8,1,3,3]; dense [6,5] -> [5,6]
-  assert.deepEqual(ck.tensors.find((t) => t.name === 'conv2d.kernel')!.storedShape, [3, 3, 3, 4]);
-  assert.deepEqual(ck.tensors.find((t) => t.name === 'depthwise_conv2d.depthwise_kernel')!.shape, [8, 1, 3, 3]);
+  assert.deepEqual(ck.tensors.find((t) => t.name === 'conv2d/kernel')!.storedShape, [3, 3, 3, 4]);
+  assert.deepEqual(ck.tensors.find((t) => t.name === 'depthwise_conv2d/depthwise_kernel')!.shape, [8, 1, 3, 3]);
   // Network order, not HDF5's alphabetical order (batch_normalization sorts first there).
-  assert.equal(ck.tensors[0].name, 'conv2d.kernel');
+  assert.equal(ck.tensors[0].name, 'conv2d/kernel', 'named as the file spells it (conv2d/kernel:0), without the output index');
   assert.equal(ck.metadata?.keras_version, '2.13.1');
   assert.ok(ck.entries.some((e) => e.name === 'optimizer_weights'));
 });
@@ -65,7 +65,7 @@ for (const f of ['cnn.keras', 'cnn_deflated.keras']) {
     assert.equal(ck.format, 'keras-v3');
     assert.equal(ck.path, join(dir, f));
     await assertMatches(ck, expected('cnn_keras3_expected.json'));
-    assert.deepEqual(ck.tensors.find((t) => t.name === 'depthwise_conv2d.kernel')!.shape, [8, 1, 3, 3]);
+    assert.deepEqual(ck.tensors.find((t) => t.name === 'depthwise_conv2d/kernel')!.shape, [8, 1, 3, 3]);
     assert.equal(ck.metadata?.keras_version, '3.3.3');
   });
 }

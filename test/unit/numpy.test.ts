@@ -85,11 +85,11 @@ test('a Fortran-order array is read through column-major strides and a big-endia
   assert.equal(b.location.kind === 'contiguous' && b.location.littleEndian, false);
 });
 
-test('reads a stored .npz (np.savez) in place, with slashes in member names turned into dots', async () => {
+test('reads a stored .npz (np.savez) in place, keys with a slash named as numpy spells them', async () => {
   const ck = await npzReader.open(join(NP, 'state_stored.npz'));
   assert.equal(ck.format, 'npz');
   assert.ok(ck.tensors.every((t) => t.location.kind !== 'loader'), 'stored members need no inflating');
-  assert.ok(ck.tensors.some((t) => t.name === 'head.weight'));
+  assert.ok(ck.tensors.some((t) => t.name === 'head/weight'));
   await assertMatchesExpected(ck, 'numpy/state_stored.npz');
 });
 
@@ -112,7 +112,7 @@ test('opening a 16 MB deflated .npz reads its directory and headers, not its dat
     const ck = await npzReader.open(p);
     const read = RandomAccessFile.bytesRead - before;
     assert.ok(read < 200 * 1024, `opening read ${read} bytes`);
-    assert.deepEqual(ck.tensors.map((t) => [t.name, t.shape, t.location.kind]), [['layer.weight', [4 << 20], 'deflated'], ['layer.bias', [3], 'contiguous']]);
+    assert.deepEqual(ck.tensors.map((t) => [t.name, t.shape, t.location.kind]), [['layer/weight', [4 << 20], 'deflated'], ['layer/bias', [3], 'contiguous']]);
     const pool = new FilePool();
     try {
       const v = await readTensor(ck.tensors[0], pool);

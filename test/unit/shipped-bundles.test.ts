@@ -123,8 +123,8 @@ test('reuse-lens compare --json: a Keras .h5 against a TF.js model, each pair\'s
   const params = rep.layers.flatMap((l) => l.params);
   assert.equal(params.length, src.length);
   for (const s of src) {
-    // TF.js spells `conv2d/kernel` where the Keras reader says `conv2d.kernel`: the same name to matching.
-    const t = tgt.find((x) => x.name.replace('/', '.') === s.name)!;
+    // Both files spell `conv2d/kernel`.
+    const t = tgt.find((x) => x.name === s.name)!;
     let d2 = 0, dot = 0;
     s.first.forEach((a, i) => { d2 += (a - t.first[i]) ** 2; dot += a * t.first[i]; });
     const p = params.find((x) => x.sourceName === s.name && x.targetName === t.name)!;
@@ -132,6 +132,31 @@ test('reuse-lens compare --json: a Keras .h5 against a TF.js model, each pair\'s
     near(p.rmse!, Math.sqrt(d2 / s.n), Math.sqrt(d2 / s.n), `${s.name} rmse`);
     near(p.cosine!, dot / Math.sqrt(s.sumsq * t.sumsq), 1, `${s.name} cosine`);
   }
+});
+
+test('inspect and compare name tensors as the file spells them (Keras conv2d/kernel, npz keys with a slash); matching still pairs them with PyTorch\'s', () => {
+  // Keras writes `conv2d/kernel:0`: shown as conv2d/kernel (the :0 is TF's output index), not conv2d.kernel.
+  const h5 = cli('inspect', fixture('keras/cnn_model.h5'), '--json');
+  assert.equal(h5.code, 0, h5.err);
+  const names = (JSON.parse(h5.out) as InspectResponse).tensors.map((t) => t.name);
+  assert.ok(names.includes('conv2d/kernel') && names.includes('depthwise_conv2d/depthwise_kernel'), names.join(', '));
+  assert.ok(names.every((n) => !n.includes('.') && !n.endsWith(':0')), names.join(', '));
+  const text = cli('inspect', fixture('keras/cnn_model.h5'));
+  assert.match(text.out, /conv2d\/kernel/);
+  // np.savez(head/weight=...) stores member head/weight.npy: the key as numpy spells it.
+  const npz = cli('inspect', fixture('numpy/state_stored.npz'), '--json');
+  assert.ok((JSON.parse(npz.out) as InspectResponse).tensors.some((t) => t.name === 'head/weight'));
+  // The report keeps each side's spelling; Keras/TF.js pair by name, Keras/PyTorch by order and shape.
+  const keras = cli('compare', fixture('keras/cnn_model.h5'), fixture('tfjs/cnn/model.json'), '--json');
+  const kt = JSON.parse(keras.out) as Report;
+  assert.ok(kt.layers.every((l) => l.matchedBy === 'name'), kt.layers.map((l) => `${l.name} ${l.matchedBy}`).join(', '));
+  assert.ok(kt.layers.flatMap((l) => l.params).some((p) => p.sourceName === 'conv2d/kernel' && p.targetName === 'conv2d/kernel'));
+  const torch = JSON.parse(cli('compare', fixture('keras/cross_cnn.h5'), fixture('keras/cross_cnn.pt'), '--json').out) as Report;
+  const first = torch.layers.flatMap((l) => l.params).find((p) => p.sourceName === 'conv2d/kernel');
+  assert.equal(first?.targetName, 'features.0.weight');
+  const csv = cli('compare', fixture('keras/cross_cnn.h5'), fixture('keras/cross_cnn.pt'), '--csv');
+  assert.equal(csv.code, 0, csv.err);
+  assert.match(csv.out, /conv2d\/kernel.*features\.0\.weight/);
 });
 
 test('reuse-lens compare --json: an ONNX model against the same model with external data is identical tensor by tensor', () => {

@@ -1,7 +1,10 @@
 // Keras checkpoints: HDF5 files written by tf.keras 2.x (`model.save('x.h5')`, `save_weights('x.h5')`)
 // and Keras 3 (`save_weights('x.weights.h5')`, and `model.save('x.keras')`, a zip holding
-// config.json and model.weights.h5). Tensors are named `<layer>.<variable>` (`conv2d.kernel`) and
-// described in canonical (PyTorch) layout: Keras stores kernels channels-last, see kerasLayout.
+// config.json and model.weights.h5). Tensors are named as Keras spells them: the weight name
+// without its `:0` output index (`conv2d/kernel`, `sequential/conv2d/kernel`; Keras 3 files store
+// numbered vars, named here like Keras 3's variable paths, `conv2d/kernel`); matching compares
+// them in PyTorch's dotted form (analysis/matching.ts canonicalName). Tensors are described in
+// canonical (PyTorch) layout: Keras stores kernels channels-last, see kerasLayout.
 import { existsSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -310,7 +313,7 @@ function readKeras2(f: Hdf5File, base: string, ctx: KerasDescribeContext, common
       const parts = wn.replace(/:\d+$/, '').split('/').filter(Boolean);
       if (parts[0] === layer) parts.shift();
       const variable = parts[parts.length - 1] ?? wn;
-      const name = [layer, ...parts].join('.');
+      const name = [layer, ...parts].join('/');
       // A nested model's weights (`sequential/conv2d/kernel:0`) take the inner layer's class.
       const inner = parts.length > 1 ? parts[parts.length - 2] : layer;
       const cls = classes.get(parts.length > 1 ? `${layer}.${inner}` : layer)?.cls ?? classes.get(inner)?.cls ?? classFromDefaultName(inner);
@@ -386,7 +389,7 @@ function readKeras3(f: Hdf5File, ctx: KerasDescribeContext, common: Common): { t
     indices.forEach((idx, i) => {
       const ds = `${varsPath}/${idx}`;
       const variable = names?.[i] ?? guessVariable(f, ds, i);
-      const t = describe(f, ds, `${layer}.${variable}`, cls, variable, common);
+      const t = describe(f, ds, [...segments, variable].join('/'), cls, variable, common);
       if (t) tensors.push(t);
     });
   }
@@ -418,7 +421,7 @@ function describe(f: Hdf5File, ds: string, name: string, cls: string | undefined
 function layerOrderOf(tensors: { name: string }[]): string[] {
   const seen = new Set<string>();
   for (const t of tensors) {
-    const cutAt = t.name.lastIndexOf('.');
+    const cutAt = t.name.lastIndexOf('/');
     seen.add(cutAt < 0 ? t.name : t.name.slice(0, cutAt));
   }
   return [...seen];

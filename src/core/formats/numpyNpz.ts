@@ -24,9 +24,9 @@ export function firstZipEntryName(head: Uint8Array): string | undefined {
   return Buffer.from(head.subarray(30, 30 + len)).toString('utf8');
 }
 
-/** `conv1/weight.npy` → `conv1.weight`; `arr_0.npy` → `arr_0`. */
+/** The key as numpy spells it: `conv1/weight.npy` → `conv1/weight`; `arr_0.npy` → `arr_0`. */
 export function npzTensorName(member: string): string {
-  return member.replace(/\.npy$/i, '').replace(/\//g, '.');
+  return member.replace(/\.npy$/i, '');
 }
 
 async function openNpz(path: string): Promise<Checkpoint> {
