@@ -213,21 +213,21 @@ test('subclassed keras.Model: layers made in __init__ take default names in crea
   });
 });
 
-test('Keras models used as layers: a functional backbone and a Sequential head map to the names the outer model stores them under (backbone.conv2d, head.dense_1), in tf.keras .h5 and Keras 3 .weights.h5', async () => {
+test('Keras models used as layers: a functional backbone and a Sequential head map to the names the outer model stores them under (backbone/conv2d, head/dense_1 as the file spells them), in tf.keras .h5 and Keras 3 .weights.h5', async () => {
   for (const ext of ['.h5', '.weights.h5']) {
     const report = await reportOf('keras_nested', ext);
     const { text, a } = await annotated('keras_nested.py', [{ id: 'kn', report }]);
     assert.equal(a.score, 1, 'every layer name of the checkpoint is explained');
     assertLines(text, a, report, {
-      'x = layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)': ['backbone.conv2d'],
-      'x = layers.BatchNormalization()(x)': ['backbone.batch_normalization'],
-      'x = layers.Conv2D(16, 3, padding="same", activation="relu")(x)': ['backbone.conv2d_1'],
+      'x = layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)': ['backbone/conv2d'],
+      'x = layers.BatchNormalization()(x)': ['backbone/batch_normalization'],
+      'x = layers.Conv2D(16, 3, padding="same", activation="relu")(x)': ['backbone/conv2d_1'],
       // The lines that make the backbone (and the call that builds it) map to all of it.
-      'return keras.Model(inputs, x, name="backbone")': /^backbone\./,
-      'backbone = build_backbone()': /^backbone\./,
-      'head = keras.Sequential([': /^head\./,
-      'layers.Dense(32, activation="relu"),': ['head.dense'],
-      'layers.Dense(num_classes),': ['head.dense_1'],
+      'return keras.Model(inputs, x, name="backbone")': /^backbone\//,
+      'backbone = build_backbone()': /^backbone\//,
+      'head = keras.Sequential([': /^head\//,
+      'layers.Dense(32, activation="relu"),': ['head/dense'],
+      'layers.Dense(num_classes),': ['head/dense_1'],
     });
   }
 });
@@ -238,11 +238,11 @@ test('subclassed keras.Model holding a Sequential, custom layers with layers of 
   assert.equal(a.score, 1, 'every layer name of the checkpoint is explained');
   assertLines(text, a, report, {
     // One ConvBlock line, two instances: block1 (name=) and conv_block (the class's default name).
-    'self.conv = layers.Conv2D(filters, 3, padding="same")': ['block1.conv2d_1', 'conv_block.conv2d_2'],
-    'self.norm = layers.BatchNormalization()': ['block1.batch_normalization', 'conv_block.batch_normalization_1'],
-    'self.stem = keras.Sequential([': ['sequential.conv2d'],
-    'layers.Conv2D(8, 3, padding="same", activation="relu"),': ['sequential.conv2d'],
-    'self.blocks = [ConvBlock(16, name="block1"), ConvBlock(32)]': /^(block1|conv_block)\./,
+    'self.conv = layers.Conv2D(filters, 3, padding="same")': ['block1/conv2d_1', 'conv_block/conv2d_2'],
+    'self.norm = layers.BatchNormalization()': ['block1/batch_normalization', 'conv_block/batch_normalization_1'],
+    'self.stem = keras.Sequential([': ['sequential/conv2d'],
+    'layers.Conv2D(8, 3, padding="same", activation="relu"),': ['sequential/conv2d'],
+    'self.blocks = [ConvBlock(16, name="block1"), ConvBlock(32)]': /^(block1|conv_block)\//,
     // Layers in a list the model appends to: held by the model itself, so top-level names.
     'self.fcs.append(layers.Dense(units, activation="relu"))': ['dense', 'dense_1'],
     'self.out = layers.Dense(num_classes)': ['dense_2'],

@@ -45,11 +45,14 @@ const VERDICT_ORDER = ['reuse', 'fine-tune', 'recalibrate', 'retrain', 'incompat
 
 interface NameIndex { sorted: { name: string; layer: number }[]; layers: readonly LayerReport[] }
 
+/** Module paths are dotted; TF.js and Keras layers are named as their files spell them (`backbone/conv2d`). */
+const dotted = (name: string) => name.replace(/\//g, '.');
+
 function indexNames(report: Report): NameIndex {
   const sorted: { name: string; layer: number }[] = [];
   report.layers.forEach((l, i) => {
-    sorted.push({ name: l.name, layer: i });
-    if (l.targetName && l.targetName !== l.name) sorted.push({ name: l.targetName, layer: i });
+    sorted.push({ name: dotted(l.name), layer: i });
+    if (l.targetName && l.targetName !== l.name) sorted.push({ name: dotted(l.targetName), layer: i });
   });
   sorted.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { sorted, layers: report.layers };
