@@ -152,3 +152,25 @@ test('values stay exact through streaming: float16 chunks hold what PyTorch read
   assert.equal(got.length, expected.length);
   for (let i = 0; i < got.length; i++) assert.ok(Object.is(got[i], expected[i]) || (Number.isNaN(got[i]) && Number.isNaN(expected[i])), `element ${i}`);
 });
+
+test('small tensors read through the file windows (buffers reused window after window) come out as the file holds them, two readers of one file at once included', async () => {
+  // 3.5 MB of 40 KB pieces, each filled with its own index: four windows, each replaced while
+  // the other reader may still copy out of the one before.
+  const dir = mkdtempSync(join(tmpdir(), 'reuse-lens-windows-'));
+  const path = join(dir, 'many.bin');
+  const piece = 40 * 1024, pieces = 90;
+  const all = new Uint8Array(piece * pieces);
+  for (let k = 0; k < pieces; k++) all.fill(k, k * piece, (k + 1) * piece);
+  writeFileSync(path, all);
+  const pool = new FilePool();
+  try {
+    const read = async (k: number): Promise<void> => {
+      const into = new Uint8Array(piece);
+      await pool.readSmall(path, k * piece, piece, into);
+      assert.ok(into.every((b) => b === k), `piece ${k} holds its own bytes`);
+    };
+    // Forward, as a compare reads; and one reader forward, one backward, interleaved.
+    for (let k = 0; k < pieces; k++) await read(k);
+    for (let k = 0; k < pieces; k++) await Promise.all([read(k), read(pieces - 1 - k)]);
+  } finally { await pool.closeAll(); }
+});
