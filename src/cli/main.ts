@@ -36,7 +36,8 @@ async function run(argv: string[]): Promise<number> {
   const writePiece = (piece: string): Promise<void> => {
     const whole = piece.length * 3 <= scratch.length || Buffer.byteLength(piece) <= scratch.length;
     const data = whole ? scratch.subarray(0, scratch.write(piece)) : piece;
-    return new Promise((resolve, reject) => { process.stdout.write(data, (e) => (e ? reject(e) : resolve())); });
+    // A failed write (the reader went away) is stdout's 'error' event's business, below.
+    return new Promise((resolve) => { process.stdout.write(data, () => resolve()); });
   };
   switch (cmd.kind) {
     case 'help': await out(USAGE + '\n'); return 0;
