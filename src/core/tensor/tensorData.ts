@@ -73,8 +73,11 @@ export class FilePool {
       const file = await this.get(path);
       // Past the file's end when the tensor is: the read then fails naming the file.
       const end = Math.max(position + length, Math.min(file.size, position + SMALL_READ_WINDOW));
-      const spare = end - position <= WINDOW_BUFFER_BYTES ? (this.spareWindows.pop() ?? new Uint8Array(WINDOW_BUFFER_BYTES)) : undefined;
-      const fresh: Window = { start: position, end, data: file.read(position, end - position, spare), buffer: spare, readers: 0 };
+      // A spare buffer large enough, else one the window's size (a small file's window is
+      // small); none for a window past the file's end, whose read fails before reading.
+      const k = this.spareWindows.findIndex((b) => b.byteLength >= end - position);
+      const buffer = end > file.size ? undefined : k >= 0 ? this.spareWindows.splice(k, 1)[0] : new Uint8Array(end - position);
+      const fresh: Window = { start: position, end, data: file.read(position, end - position, buffer), buffer, readers: 0 };
       fresh.data.then((b) => { fresh.bytes = b; }, () => undefined);
       const old = this.windows.get(path);
       this.windows.set(path, w = fresh);
@@ -128,7 +131,7 @@ export class FilePool {
 
 interface Window {
   start: number; end: number; data: Promise<Uint8Array>; bytes?: Uint8Array;
-  /** The reused buffer the window was read into (none for a window larger than one). */
+  /** The buffer the window was read into, reused by a later window once this one is done. */
   buffer?: Uint8Array;
   /** Reads waiting to copy out of it; once replaced (retired) and none, its buffer is reused. */
   readers: number; retired?: boolean;
@@ -138,8 +141,6 @@ interface Window {
 export const SMALL_TENSOR_BYTES = 64 * 1024;
 /** Bytes one window read takes: 1 MB, like a chunk. */
 const SMALL_READ_WINDOW = 1 << 20;
-/** A window's buffer: the window and the small tensor that may reach past it. */
-const WINDOW_BUFFER_BYTES = SMALL_READ_WINDOW + SMALL_TENSOR_BYTES;
 
 /** Largest tensor we materialise whole (elements). Larger ones must be contiguous to stream. */
 export const MAX_MATERIALISED_ELEMENTS = 1 << 28;
