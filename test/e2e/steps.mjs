@@ -704,6 +704,11 @@ export function registerSteps(h, s) {
     await f.locator('.lt-caption', { hasText: new RegExp(`^${total} layers$`) }).first().waitFor({ timeout: 60_000 })
       .catch(async () => { throw new Error(`the table does not count all ${total} layers: "${await caption.innerText()}"`); });
     const everything = Date.now() - t0;
+    // The page's own time, from its marks: the report's first message to its rows in the DOM.
+    const marks = await f.evaluate(() => Object.fromEntries(['report', 'first-rows', 'complete']
+      .map((n) => [n, performance.getEntriesByName(`reuse-lens:${n}`).at(-1)?.startTime ?? NaN])));
+    const pageFirst = marks['first-rows'] - marks.report, pageAll = marks.complete - marks.report;
+    assert.ok(pageFirst < 1000, `the page took ${pageFirst.toFixed(0)} ms from the report to its first rows`);
     const domRows = await f.locator('.lt-rows [data-layer]').count();
     assert.ok(domRows > 5 && domRows < 100, `${domRows} rows in the DOM for ${total} layers (the table is virtual)`);
     // The chart: a few hundred groups by block, not 20,020 bars.
@@ -737,6 +742,7 @@ export function registerSteps(h, s) {
     const names = await f.locator('.lt-rows .lt-layer').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-layer')));
     assert.deepEqual(names, ['gate_proj', 'up_proj', 'down_proj'].map((p) => `layers.7.mlp.experts.12.${p}`));
     console.log(`    ${total} layers: first rows ${firstRows} ms after the command, all ${everything} ms (${domRows} rows in the DOM); ` +
+      `in the page: first rows ${pageFirst.toFixed(0)} ms after the report's first message, every layer ${pageAll.toFixed(0)} ms; ` +
       `chart ${bars} groups, ${zoomed} after zooming into layers.0.mlp.experts.*; filter to 3 rows in ${filtered} ms (load average ${loadavg()[0].toFixed(1)})`);
     await page.waitForTimeout(300);
   }, { timeout: 240_000 });

@@ -264,6 +264,7 @@ function showComplete(): void {
   shownDetail = '';
   chartZoom = [];
   renderAll();
+  performance.mark('reuse-lens:complete');
   if (select && view.selected === select) revealRow(select);
 }
 
@@ -276,6 +277,8 @@ function revealRow(layer: string): void {
 function onMessage(m: ToReportWebview): void {
   switch (m.type) {
     case 'report': {
+      // Marks for the end-to-end suite (how long this page takes from the report to its rows).
+      performance.mark('reuse-lens:report');
       const sameAnalysis = m.analysisId === analysisId;
       analysisId = m.analysisId;
       original = m.report;
@@ -289,9 +292,11 @@ function onMessage(m: ToReportWebview): void {
         // The first screen now; selection, chart and the rest when every layer is here.
         rejudgeNow();
         renderAll();
+        performance.mark('reuse-lens:first-rows');
         return;
       }
       showComplete();
+      performance.mark('reuse-lens:first-rows');
       return;
     }
     case 'reportLayers': {
