@@ -408,7 +408,7 @@ export class Interpreter {
         if (base?.t === 'lib') return { t: 'method', name: `${base.name}.${attr}`, obj: obj.self };
         return { t: 'method', name: `super.${attr}`, obj: obj.self };
       }
-      case 'list': case 'dict': case 'str': return { t: 'method', name: attr, obj };
+      case 'list': case 'dict': case 'str': case 'tensor': return { t: 'method', name: attr, obj };
       default: return UNKNOWN;
     }
   }
@@ -462,6 +462,7 @@ export class Interpreter {
   }
 
   private binop(op: string, l: Val, r: Val): Val {
+    if (l.t === 'tensor' || r.t === 'tensor') return tensorThrough([l, r])!;
     if (l.t === 'num' && r.t === 'num') {
       const a = l.v, b = r.v;
       switch (op) {
@@ -633,7 +634,8 @@ export class Interpreter {
     if (k.kind !== 'builtin' && k.kind !== 'not-a-layer') this.effects++;
     switch (k.kind) {
       case 'builtin': return this.builtin(k.name, a);
-      case 'not-a-layer': return UNKNOWN;
+      // tf.concat([a, b]), tf.nn.relu(x): a tensor through the layers its inputs came through.
+      case 'not-a-layer': return tensorThrough([...a.pos, ...a.kw.values()]) ?? UNKNOWN;
       case 'container': {
         // nn.Sequential(*layers) only gathers modules made elsewhere; nn.Sequential(conv, bn) made inline maps here too.
         const inline = a.nodes.some((x) => x.type !== 'identifier' && x.type !== 'list_splat' && x.type !== 'attribute');
@@ -821,6 +823,7 @@ export class Interpreter {
       if (name === 'update' && x?.t === 'dict') { this.effects++; for (const [k, v] of x.entries) obj.entries.set(k, v); }
       return UNKNOWN;
     }
+    if (obj.t === 'tensor') return tensorThrough([obj, ...a.pos]) ?? UNKNOWN; // x.reshape(...)
     if (obj.t === 'str') {
       if (name === 'format') return UNKNOWN;
       return UNKNOWN;
@@ -954,6 +957,13 @@ export class Interpreter {
 /** The layers a Keras tensor (or the tensors of a list or dict) came through. */
 function viaOf(v: Val): ModNode[] {
   return gather(v, (x) => (x.t === 'tensor' ? x.via : undefined));
+}
+
+/** A Keras tensor computed from others (an op, not a layer): through all their layers; undefined when no value is a tensor. */
+function tensorThrough(vs: Val[]): Val | undefined {
+  const via = new Set<ModNode>();
+  for (const v of vs) for (const l of viaOf(v)) via.add(l);
+  return via.size || vs.some((v) => v.t === 'tensor') ? { t: 'tensor', via: [...via] } : undefined;
 }
 
 /** The modules in a value and the lists and dicts in it (a Keras model tracks those it holds in attributes). */
