@@ -4,7 +4,7 @@
 // (10 layers, 3 roles, the reuse set) on the 1000 test pictures, in Debian's PyTorch.
 // Target: the whole process < 30 s on this machine (2 cores). Exit 1 when missed.
 import { spawnSync } from 'node:child_process';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,7 +23,7 @@ const x = JSON.parse(r.stdout);
 const evaluations = 1 + x.layers.length + x.roles.length + (x.reuseSet ? 1 : 0);
 const ok = s < GOAL_S;
 process.stdout.write([
-  `Replacement experiment on the demo model (${cpus().length} cores, torch ${x.torch} on ${x.device}): ${evaluations} evaluations of ${x.samples} samples.`,
+  `Replacement experiment on the demo model (${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}, torch ${x.torch} on ${x.device}): ${evaluations} evaluations of ${x.samples} samples.`,
   '',
   '| Target | Measured | Goal | |',
   '|---|---:|---:|---|',

@@ -316,7 +316,8 @@ def evaluate(torch, model, batches, spec, device, requested, metric):
     """One pass over the data; returns (value, samples, metric)."""
     f = torch.nn.functional
     total, score = 0, 0.0
-    with torch.no_grad():
+    # inference_mode (torch >= 1.9) skips the autograd bookkeeping no_grad still does.
+    with getattr(torch, "inference_mode", torch.no_grad)():
         for batch in batches:
             x, y = split_batch(batch, spec)
             x, y = to_device(x, device), to_device(y, device)
@@ -362,6 +363,23 @@ def materialise(data, spec):
 
 # ---------------------------------------------------------------- main
 
+def cpu_threads(torch):
+    """Intra-op threads for a CPU run: torch's default (one per core), but no more than the cores
+    that are idle. On a busy machine torch's threads wait for each other at every op: at load 12
+    on 2 cores an evaluation of the demo took 2.3x the wall time with 2 threads as with 1
+    (bench/experiment.mjs). A user's OMP_NUM_THREADS / MKL_NUM_THREADS is left as set."""
+    if "OMP_NUM_THREADS" in os.environ or "MKL_NUM_THREADS" in os.environ or not hasattr(os, "getloadavg"):
+        return
+    try:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        idle = int(cores - os.getloadavg()[0] + 0.5)
+    except OSError:
+        return
+    # (torch.get_num_threads() may say 1 until torch's thread pool starts: compare with the cores.)
+    if idle < cores:
+        torch.set_num_threads(max(1, idle))
+
+
 def run(plan):
     try:
         import torch
@@ -373,6 +391,8 @@ def run(plan):
         device = "cuda" if torch.cuda.is_available() else "cpu"
     elif device == "cuda" and not torch.cuda.is_available():
         raise DriverError("device cuda asked for, but this torch sees no CUDA device")
+    if device == "cpu":
+        cpu_threads(torch)
     prefixes = plan.get("prefixes") or []
     experiments = plan.get("experiments") or []
     total = 1 + len(experiments)
@@ -402,6 +422,7 @@ def run(plan):
     values = {}
     for i, ex in enumerate(experiments):
         state = dict(base)
+        same = True
         for src_name, tgt_name in ex["replace"]:
             if src_name not in source:
                 raise DriverError(f"{plan['source']}: no tensor {src_name}")
@@ -412,6 +433,12 @@ def run(plan):
             if tuple(value.shape) != tuple(base[key].shape):
                 raise DriverError(f"{src_name} {tuple(value.shape)} does not fit the model's {key} {tuple(base[key].shape)}")
             state[key] = value.to(dtype=base[key].dtype)
+            same = same and torch.equal(state[key], base[key].to(state[key].device))
+        if same:
+            # Nothing changes (a layer frozen while fine-tuning): the model is the baseline's.
+            values[ex["id"]] = baseline
+            progress(i + 2, ex.get("label") or ex["id"])
+            continue
         model.load_state_dict(state)
         values[ex["id"]] = evaluate(torch, model, data, plan["data"], device, plan.get("metric") or "auto", metric)[0]
         progress(i + 2, ex.get("label") or ex["id"])
