@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Does a small kernel RMSE predict that reusing a layer keeps accuracy? A reproducible study.
 
-One command (`npm run study`, a few minutes on 2 cores, CPU only, nothing downloaded):
+One command (`npm run study`, 5 seeds in ~5 minutes on 2 busy cores, CPU only, nothing downloaded):
 
 1. A small CNN is trained on a synthetic SOURCE task (which stroke: horizontal, vertical,
    diagonal bar or disc), per seed.
@@ -35,7 +35,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 CLI = os.path.join(ROOT, "dist", "cli.js")
 SIZE = 16
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# One thread: these nets are tiny, and on a shared machine torch's second thread spends its time
+# waiting (a source training took 187 s with 2 threads at load 14, 8 s with 1).
+torch.set_num_threads(1)
 sys.dont_write_bytecode = True
 
 
@@ -169,36 +171,49 @@ def spearman(a, b):
 COLOURS = {"related, fine-tuned": "#2ca02c", "related, scratch": "#9467bd", "unrelated, fine-tuned": "#ff7f0e", "unrelated, scratch": "#7f7f7f"}
 
 
+PANELS = [
+    ("conv kernels", "kernel relative RMSE", lambda p: p["relRmse"] if p["kind"] == "conv" else None),
+    ("BN layers: γ/β", "γ/β relative RMSE", lambda p: p.get("gammaBetaRelRmse") if p["kind"] == "bn" else None),
+    ("BN layers: running statistics", "running mean/var relative RMSE (larger)", lambda p: p["relRmse"] if p["kind"] == "bn" else None),
+]
+
+
 def scatter_svg(points, path):
-    """Delta accuracy (y) against kernel relative RMSE (x), one point per layer and pair; circles conv, squares BN."""
-    w, h, left, right, top, bottom = 640, 400, 60, 170, 20, 45
-    xmax = max(1.6, max(p["relRmse"] for p in points) * 1.05)
+    """Delta accuracy (y) against relative RMSE (x), one point per layer, pair and seed; a panel per role."""
+    pw, h, left, gap, top, bottom, legend = 300, 400, 55, 30, 36, 45, 150
+    w = left + len(PANELS) * pw + (len(PANELS) - 1) * gap + legend
     ymin = min(-5, min(p["delta"] for p in points) * 1.05)
     ymax = max(2, max(p["delta"] for p in points) * 1.1)
-    sx = lambda v: left + (w - left - right) * v / xmax
     sy = lambda v: top + (h - top - bottom) * (ymax - v) / (ymax - ymin)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">',
            f'<rect width="{w}" height="{h}" fill="white"/>']
-    for t in np.linspace(0, xmax, 5):
-        out.append(f'<line x1="{sx(t):.1f}" y1="{top}" x2="{sx(t):.1f}" y2="{h - bottom}" stroke="#eee"/><text x="{sx(t):.1f}" y="{h - bottom + 14}" text-anchor="middle">{t:.2f}</text>')
-    for t in np.linspace(ymin, ymax, 6):
-        out.append(f'<line x1="{left}" y1="{sy(t):.1f}" x2="{w - right}" y2="{sy(t):.1f}" stroke="#eee"/><text x="{left - 6}" y="{sy(t) + 4:.1f}" text-anchor="end">{t:.0f}</text>')
-    out.append(f'<line x1="{left}" y1="{sy(0):.1f}" x2="{w - right}" y2="{sy(0):.1f}" stroke="#999"/>')
-    out.append(f'<line x1="{sx(0.1):.1f}" y1="{top}" x2="{sx(0.1):.1f}" y2="{h - bottom}" stroke="#2ca02c" stroke-dasharray="4 3"/><text x="{sx(0.1) + 3:.1f}" y="{top + 10}" fill="#2ca02c">reuse &lt; 0.1</text>')
-    out.append(f'<line x1="{sx(0.6):.1f}" y1="{top}" x2="{sx(0.6):.1f}" y2="{h - bottom}" stroke="#d62728" stroke-dasharray="4 3"/><text x="{sx(0.6) + 3:.1f}" y="{top + 24}" fill="#d62728">retrain ≥ 0.6</text>')
-    for p in points:
-        c = COLOURS[p["condition"]]
-        x, y = sx(p["relRmse"]), sy(p["delta"])
-        if p["kind"] == "bn":
-            out.append(f'<rect x="{x - 3:.1f}" y="{y - 3:.1f}" width="6" height="6" fill="none" stroke="{c}"/>')
-        else:
-            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{c}" fill-opacity="0.8"/>')
-    out.append(f'<text x="{(left + w - right) / 2}" y="{h - 8}" text-anchor="middle">kernel relative RMSE (BN: running statistics)</text>')
-    out.append(f'<text transform="translate(14 {(top + h - bottom) / 2}) rotate(-90)" text-anchor="middle">Δ accuracy, layer replaced (points)</text>')
+    for k, (title, xlabel, xof) in enumerate(PANELS):
+        x0 = left + k * (pw + gap)
+        pts = [(xof(p), p) for p in points if xof(p) is not None]
+        xmax = max([1.6] + [x * 1.05 for x, _ in pts])
+        sx = lambda v, x0=x0, xmax=xmax: x0 + pw * v / xmax
+        rho = spearman([x for x, _ in pts], [-p["delta"] for _, p in pts])
+        out.append(f'<text x="{x0 + pw / 2}" y="{top - 20}" text-anchor="middle" font-weight="bold">{title}</text>')
+        out.append(f'<text x="{x0 + pw / 2}" y="{top - 6}" text-anchor="middle">n = {len(pts)}, Spearman ρ = {"—" if rho is None else f"{rho:.2f}"}</text>')
+        for t in np.linspace(0, xmax, 5):
+            out.append(f'<line x1="{sx(t):.1f}" y1="{top}" x2="{sx(t):.1f}" y2="{h - bottom}" stroke="#eee"/><text x="{sx(t):.1f}" y="{h - bottom + 14}" text-anchor="middle">{t:.2f}</text>')
+        for t in np.linspace(ymin, ymax, 6):
+            out.append(f'<line x1="{x0}" y1="{sy(t):.1f}" x2="{x0 + pw}" y2="{sy(t):.1f}" stroke="#eee"/>')
+            if k == 0:
+                out.append(f'<text x="{x0 - 6}" y="{sy(t) + 4:.1f}" text-anchor="end">{t:.0f}</text>')
+        out.append(f'<line x1="{x0}" y1="{sy(0):.1f}" x2="{x0 + pw}" y2="{sy(0):.1f}" stroke="#999"/>')
+        out.append(f'<line x1="{sx(0.1):.1f}" y1="{top}" x2="{sx(0.1):.1f}" y2="{h - bottom}" stroke="#2ca02c" stroke-dasharray="4 3"/>')
+        out.append(f'<line x1="{sx(0.6):.1f}" y1="{top}" x2="{sx(0.6):.1f}" y2="{h - bottom}" stroke="#d62728" stroke-dasharray="4 3"/>')
+        for x, p in pts:
+            c = COLOURS[p["condition"]]
+            out.append(f'<circle cx="{sx(x):.1f}" cy="{sy(p["delta"]):.1f}" r="3" fill="{c}" fill-opacity="0.6"/>')
+        out.append(f'<text x="{x0 + pw / 2}" y="{h - 10}" text-anchor="middle">{xlabel}</text>')
+    out.append(f'<text transform="translate(14 {(top + h - bottom) / 2}) rotate(-90)" text-anchor="middle">Δ accuracy, layer replaced alone (points)</text>')
+    lx = w - legend + 10
     for i, (name, c) in enumerate(COLOURS.items()):
-        out.append(f'<circle cx="{w - right + 14}" cy="{top + 10 + i * 18}" r="4" fill="{c}"/><text x="{w - right + 22}" y="{top + 14 + i * 18}">{name}</text>')
-    out.append(f'<circle cx="{w - right + 14}" cy="{top + 10 + 4 * 18}" r="3.5" fill="#555"/><text x="{w - right + 22}" y="{top + 14 + 4 * 18}">conv layer</text>')
-    out.append(f'<rect x="{w - right + 11}" y="{top + 7 + 5 * 18}" width="6" height="6" fill="none" stroke="#555"/><text x="{w - right + 22}" y="{top + 14 + 5 * 18}">BN layer</text>')
+        out.append(f'<circle cx="{lx}" cy="{top + 10 + i * 18}" r="4" fill="{c}"/><text x="{lx + 8}" y="{top + 14 + i * 18}">{name}</text>')
+    out.append(f'<line x1="{lx - 4}" y1="{top + 10 + 4 * 18}" x2="{lx + 4}" y2="{top + 10 + 4 * 18}" stroke="#2ca02c" stroke-dasharray="4 3"/><text x="{lx + 8}" y="{top + 14 + 4 * 18}">reuse &lt; 0.1</text>')
+    out.append(f'<line x1="{lx - 4}" y1="{top + 10 + 5 * 18}" x2="{lx + 4}" y2="{top + 10 + 5 * 18}" stroke="#d62728" stroke-dasharray="4 3"/><text x="{lx + 8}" y="{top + 14 + 5 * 18}">retrain ≥ 0.6</text>')
     out.append("</svg>")
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")
@@ -206,7 +221,7 @@ def scatter_svg(points, path):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seeds", type=int, default=3, help="seeds 0 .. N-1")
+    ap.add_argument("--seeds", type=int, default=5, help="seeds 0 .. N-1")
     ap.add_argument("--seed-list", help="comma-separated seeds instead (to run seeds in parallel processes)")
     ap.add_argument("--combine", nargs="+", help="merge the results.json of earlier runs instead of running")
     ap.add_argument("--out", default=os.path.join(HERE, "out"), help="checkpoints (git-ignored)")
@@ -288,6 +303,20 @@ def report(points, pairs, seeds, seconds, out):
     bn = [p for p in points if p["kind"] == "bn"]
     row("BN layers (x: running statistics)", bn)
     row("BN layers (x: γ/β instead)", [{**p, "relRmse": p["gammaBetaRelRmse"]} for p in bn if p.get("gammaBetaRelRmse") is not None])
+    # Per seed: does the ranking hold from one seed to the next, or is the pooled ρ one seed's luck?
+    lines += ["", "| Spearman ρ per role | " + " | ".join(f"seed {s}" for s in seeds) + " | pooled | n pooled |",
+              "|---|" + "---:|" * (len(seeds) + 2)]
+    # Pooled, from-scratch layers (all far, all costly) and fine-tuned ones (near, mostly cheap)
+    # make the ranking easy; within fine-tuned targets is where a user needs it.
+    fine = ("conv kernels, fine-tuned targets only", None, lambda p: p["relRmse"] if p["kind"] == "conv" and p["condition"].endswith("fine-tuned") else None)
+    for title, _, xof in PANELS + [fine]:
+        cells = []
+        for sd in seeds + [None]:
+            pts = [(xof(p), p) for p in points if (sd is None or p["seed"] == sd) and xof(p) is not None]
+            rho = spearman([x for x, _ in pts], [-p["delta"] for _, p in pts])
+            cells.append("—" if rho is None else f"{rho:.2f}")
+        n = sum(1 for p in points if xof(p) is not None)
+        lines.append(f"| {title} | " + " | ".join(cells) + f" | {n} |")
     lines += ["", "| pair | baseline | measured network verdict | RMSE estimate | Δ all conv weights | Δ BN running stats |", "|---|---:|---|---|---:|---:|"]
     for p in pairs:
         lines.append(f"| s{p['seed']} {p['condition']} | {p['baseline']:.1f} % | {p['network']['verdict']} | {p['estimate']['verdict']} | "
