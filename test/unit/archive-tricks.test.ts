@@ -5,7 +5,7 @@
 // (test/fixtures/gen_hostile.py); bombs and lying sizes are built here byte by byte.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { deflateRawSync, constants as zc } from 'node:zlib';
@@ -13,6 +13,7 @@ import { openCheckpoint } from '../../src/core/formats/open';
 import { ZipArchive } from '../../src/core/formats/zip';
 import { CheckpointError } from '../../src/core/common/errors';
 import { openAndRead } from './helpers/fixtureAsserts';
+import { checkRoom, spillFolder } from '../../src/core/tensor/inflateRead';
 
 const HOSTILE = resolve(__dirname, '../fixtures/hostile/archives');
 
@@ -234,3 +235,36 @@ test('refuses a directory claiming more entries than the file has room for', () 
   writeFileSync(q, buildZip([{ name: 'w.npy', data: npy([4]), method: 0, size: npy([4]).byteLength }], 60_000));
   assertRefused(await openAndRead(q), q, /claims 60000 entries but the file has room/);
 }));
+
+// ---------------------------------------------------------------- .keras weights inflated to disk
+
+test('a .keras whose deflated weights lie that they are small (4 KB, inflating to 3 GB) stops at the declared size, leaving no temp file', () => withTemp(async (dir) => {
+  const p = join(dir, 'liar.keras');
+  const signature = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+  writeFileSync(p, buildZip([{ name: 'model.weights.h5', data: zeroBomb(signature, 3000), method: 8, size: 4096 }]));
+  const started = Date.now();
+  let err: unknown;
+  const grew = await peakBufferGrowth(async () => { err = await openAndRead(p); });
+  assertRefused(err, p, /zip entry model\.weights\.h5 inflates past its declared size of 4096 bytes/);
+  assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+  assert.ok(grew < 64 << 20, `allocated ${grew} bytes`);
+  assert.deepEqual(spillFiles(), [], 'the partial temp file is removed');
+}));
+
+test('a .keras whose deflated weights declare more than deflate can make is refused before anything is written', () => withTemp(async (dir) => {
+  const p = join(dir, 'ratio.keras');
+  writeFileSync(p, buildZip([{ name: 'model.weights.h5', data: deflateRawSync(Buffer.alloc(64)), method: 8, size: 1_500_000_000 }]));
+  assertRefused(await openAndRead(p), p, /zip entry model\.weights\.h5 declares 1500000000 bytes from \d+ compressed bytes, more than deflate can produce/);
+  assert.deepEqual(spillFiles(), []);
+}));
+
+test('inflating to disk is refused, naming the archive, when the disk lacks the room', () => {
+  assert.throws(() => checkRoom(tmpdir(), 1e18, '/models/big.keras', 'zip entry model.weights.h5'),
+    (e: unknown) => e instanceof CheckpointError && e.file === '/models/big.keras' && /reading zip entry model\.weights\.h5 needs 1000000000000 MB of temporary disk space in .*, and only \d+ MB are free/.test(e.message));
+});
+
+/** Files in this process's spill folder (tensor/inflateRead.ts). */
+function spillFiles(): string[] {
+  const d = spillFolder();
+  return readdirSync(d);
+}

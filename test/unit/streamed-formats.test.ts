@@ -84,6 +84,19 @@ test('each format is read the streamed way: shard runs, deflate streams, HDF5 bo
   assert.equal(deflated['conv2d/kernel'].kind, 'slabs');
 });
 
+test('a stored .keras (what Keras writes) is read where it lies: it compares with no temp folder at all; a deflated one says it needs one', () => {
+  const none = join(dir, 'no-such-folder');
+  const [a, b] = PAIRS['keras-stored'];
+  const r = spawnSync(process.execPath, [CLI, 'compare', join(small, a), join(small, b), '--json'], { encoding: 'utf8', env: { ...process.env, TMPDIR: none } });
+  assert.equal(r.status, 0, r.stderr);
+  const p = (JSON.parse(r.stdout) as { layers: { params: Array<Numbers & { sourceName: string }> }[] }).layers.flatMap((l) => l.params).find((x) => x.sourceName === 'dense.kernel')!;
+  close(p.rmse, expected['keras-stored']['dense.kernel'].rmse, 'dense.kernel rmse');
+  const [c, d] = PAIRS['keras-deflated'];
+  const bad = spawnSync(process.execPath, [CLI, 'compare', join(small, c), join(small, d)], { encoding: 'utf8', env: { ...process.env, TMPDIR: none } });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, new RegExp(`${join(small, c).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: reading zip entry model\\.weights\\.h5 needs a temporary file, and the temp folder .*no-such-folder cannot be written`));
+});
+
 test('peak memory does not grow with the tensor: a 16 MB and a 64 MB kernel in each format, far under a float64 copy (dist/cli.js)', (t) => {
   const formats = ['tfjs', 'npz', 'h5', 'keras-deflated'];
   const sets = [['mid', '2048'], ['big', '4096']].map(([name, side]) => {
@@ -108,10 +121,11 @@ test('peak memory does not grow with the tensor: a 16 MB and a 64 MB kernel in e
     t.diagnostic(what);
     // A whole read would add the float32 bytes, a float64 copy and a transposed second copy per side.
     assert.ok(g - base < 0.75 * f64(big.e.bytes), `${what}; the kernel's float64 copy is ${f64(big.e.bytes)} MB`);
-    // Four times the tensor, about the same memory: a whole read would grow by 1.5x the float64
-    // growth at least (float32 bytes + float64 copy); garbage collection timing (inflater output
-    // is collected in bursts) allows some growth.
-    assert.ok(g - m < 0.5 * grown, `${what}; grew by ${(g - m).toFixed(0)} MB while the float64 size grew by ${grown} MB`);
+    // Four times the tensor, about the same memory: a whole read would grow by 3x the float64
+    // growth at least (float32 bytes + float64 copy, both sides). The inflater's output buffers
+    // are garbage V8 collects in bursts (up to ~64 MB of external memory between collections),
+    // which a 16 MB tensor does not reach: that much growth is allowed.
+    assert.ok(g - m < 0.75 * grown, `${what}; grew by ${(g - m).toFixed(0)} MB while the float64 size grew by ${grown} MB`);
   }
   // Spill files (the Fortran-order member, the inflated .keras weights) are gone when the compare ends.
   assert.deepEqual(readdirSync(tmp), []);

@@ -14,11 +14,12 @@
 import type * as H5 from 'h5wasm';
 import { DType } from '../common/types';
 import { CheckpointError } from '../common/errors';
-import { RandomAccessFile } from '../common/fileio';
+import { describeFsError } from '../common/fileio';
 import type { Worker } from 'node:worker_threads';
 import { startCoreThread } from '../tensor/threadEntry';
 import { closeSync, fstatSync, openSync, readdirSync, readlinkSync, readSync, realpathSync } from 'node:fs';
 import { baseAddress, contiguousData } from './hdf5Layout';
+import type { FileWindow } from './hdf5Window';
 import { resolve } from 'node:path';
 
 type H5Module = typeof H5;
@@ -77,9 +78,14 @@ export class Hdf5File {
    * The signature is checked first: HDF5 itself is not asked to parse a file that is not one.
    */
   static async open(fsPath: string, displayPath = fsPath): Promise<Hdf5File> {
-    const raf = await RandomAccessFile.open(fsPath);
+    // Read through `fs` synchronously, as h5wasm reads: inside a file window (hdf5Window.ts) too.
     let head: Uint8Array;
-    try { head = await raf.read(0, Math.min(raf.size, 2056)); } finally { await raf.close(); }
+    try {
+      const fd = openSync(fsPath, 'r');
+      try { const b = Buffer.alloc(2056); head = b.subarray(0, readSync(fd, b, 0, b.length, 0)); } finally { closeSync(fd); }
+    } catch (e) {
+      throw new CheckpointError(fsPath, describeFsError(e));
+    }
     if (!isHdf5(head)) throw new CheckpointError(displayPath, 'is not an HDF5 file (no HDF5 signature)');
     const { lib, wasm } = await h5();
     let f: H5.File;
@@ -370,10 +376,11 @@ export function hdf5Problem(e: unknown): string {
 // after a hang or an HDF5 error it is discarded, and the descriptors h5wasm left open are closed.
 
 /** What the HDF5 thread is asked to do. */
-export type Hdf5ThreadRequest =
+/** `within`: the HDF5 file is bytes [offset, offset + size) of fsPath (a stored .keras member: hdf5Window.ts). */
+export type Hdf5ThreadRequest = { within?: FileWindow } & (
   | { op: 'keras'; fsPath: string; displayPath: string; ctx: unknown }
   | { op: 'read'; fsPath: string; displayPath: string; dataset: string }
-  | { op: 'slab'; fsPath: string; displayPath: string; dataset: string; start: number[]; count: number[]; into?: SharedArrayBuffer };
+  | { op: 'slab'; fsPath: string; displayPath: string; dataset: string; start: number[]; count: number[]; into?: SharedArrayBuffer });
 
 /** What it answers: a result, an error, a sign of life, or that h5wasm is loaded. */
 export type Hdf5ThreadMessage =

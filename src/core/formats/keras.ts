@@ -6,9 +6,7 @@
 // them in PyTorch's dotted form (analysis/matching.ts canonicalName). Tensors are described in
 // canonical (PyTorch) layout: Keras stores kernels channels-last, see kerasLayout.
 import { existsSync } from 'node:fs';
-import { open as openFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { checkRoom, inflateToFile, spillFolder } from '../tensor/inflateRead';
+import { inflateToFile } from '../tensor/inflateRead';
 import { Checkpoint, NonTensorEntry, TensorInfo } from '../common/types';
 import { CheckpointError } from '../common/errors';
 import { RandomAccessFile, fileSignature } from '../common/fileio';
@@ -16,6 +14,7 @@ import { FormatReader, LIMITS } from './reader';
 import { datasetReadMs, HDF5_IDLE_MS, Hdf5File, isHdf5, runInHdf5Thread } from './hdf5';
 import { DType, DTYPE_SIZE } from '../common/types';
 import { ZipArchive } from './zip';
+import type { FileWindow } from './hdf5Window';
 import { graphForLayers, kerasLayerGraph } from './kerasGraph';
 
 // ---------------------------------------------------------------------------------------------
@@ -169,6 +168,8 @@ interface OpenContext {
    * is byte `offset` of `file`. Without it, a .keras's datasets are read through h5wasm.
    */
   dataAt?: { file: string; offset: number };
+  /** The HDF5 file is bytes [offset, offset + size) of fsPath (a stored .keras member), opened where it lies. */
+  within?: FileWindow;
 }
 
 /** Opens an HDF5 Keras file at `fsPath` (shown as `displayPath`). */
@@ -176,7 +177,8 @@ export async function openKerasHdf5(fsPath: string, displayPath: string, ctx: Op
   const files = ctx.files ?? [await fileSignature(fsPath)];
   const describeCtx: KerasDescribeContext = { config: ctx.config, metadata: ctx.metadata, entries: ctx.entries, warnings: ctx.warnings };
   // The structure walk runs in the HDF5 thread, which a damaged file can hang: see hdf5.ts.
-  const d = await runInHdf5Thread<KerasDescription>({ op: 'keras', fsPath, displayPath, ctx: describeCtx }, HDF5_IDLE_MS);
+  const within = ctx.within;
+  const d = await runInHdf5Thread<KerasDescription>({ op: 'keras', fsPath, displayPath, ctx: describeCtx, within }, HDF5_IDLE_MS);
   const dataAt = ctx.dataAt ?? (ctx.ensure ? undefined : { file: fsPath, offset: 0 });
   const hdf5Path = async () => ctx.ensure ? ctx.ensure() : fsPath;
   const tensors: TensorInfo[] = d.tensors.map(({ dataset, bytes, fileOffset, chunks, ...t }) => {
@@ -192,12 +194,12 @@ export async function openKerasHdf5(fsPath: string, displayPath: string, ctx: Op
         read: async (start, count, into) => {
           // A shared buffer is written in place by the HDF5 thread (no band allocates); any other is filled from a copy.
           const shared = into.buffer instanceof SharedArrayBuffer && into.byteOffset === 0 ? into.buffer : undefined;
-          const r = await runInHdf5Thread<Uint8Array | number>({ op: 'slab', fsPath: await hdf5Path(), displayPath, dataset, start, count, ...(shared ? { into: shared } : {}) }, datasetReadMs(count.reduce((a, b) => a * b, size)));
+          const r = await runInHdf5Thread<Uint8Array | number>({ op: 'slab', fsPath: await hdf5Path(), displayPath, dataset, start, count, within, ...(shared ? { into: shared } : {}) }, datasetReadMs(count.reduce((a, b) => a * b, size)));
           return typeof r === 'number' ? into.subarray(0, r) : r;
         },
       };
     } else {
-      location = { kind: 'loader', littleEndian: true, load: async () => runInHdf5Thread<Uint8Array>({ op: 'read', fsPath: await hdf5Path(), displayPath, dataset }, datasetReadMs(bytes)) };
+      location = { kind: 'loader', littleEndian: true, load: async () => runInHdf5Thread<Uint8Array>({ op: 'read', fsPath: await hdf5Path(), displayPath, dataset, within }, datasetReadMs(bytes)) };
     }
     return { ...t, location };
   });
@@ -468,16 +470,19 @@ async function openKerasZip(path: string): Promise<Checkpoint> {
     await zip.close();
   }
   const sig = await fileSignature(path);
+  const warnings = config ? [] : ['no config.json in the archive: variable roles are inferred from layer names'];
+  if (weightsEntry.compression === 0) {
+    // Stored (what Keras writes): h5wasm opens the HDF5 file where it lies in the archive
+    // (hdf5Window.ts), and plain datasets are read there too. Nothing is copied.
+    if (weightsEntry.compressedSize !== weightsEntry.uncompressedSize) throw new CheckpointError(path, `zip entry ${weightsEntry.name} is stored (not compressed) but declares ${weightsEntry.compressedSize} stored bytes and a size of ${weightsEntry.uncompressedSize}`);
+    const within = { offset: weightsDataOffset!, size: weightsEntry.uncompressedSize };
+    return openKerasHdf5(path, path, { config, metadata, files: [sig], architecture, warnings, within, dataAt: { file: path, offset: within.offset } });
+  }
+  // Deflated: inflated to the spill folder a chunk at a time, its plain datasets read there.
   const entryName = weightsEntry.name;
   const ensure = () => extractOnce(path, sig, entryName);
   const fsPath = await ensure();
-  // Datasets stored plainly are read where their bytes lie: inside the archive when the member is
-  // stored (what Keras writes), else in the inflated copy.
-  const dataAt = weightsEntry.compression === 0 ? { file: path, offset: weightsDataOffset! } : { file: fsPath, offset: 0 };
-  return openKerasHdf5(fsPath, path, {
-    config, ensure, metadata, files: [sig], architecture, dataAt,
-    warnings: config ? [] : ['no config.json in the archive: variable roles are inferred from layer names'],
-  });
+  return openKerasHdf5(fsPath, path, { config, ensure, metadata, files: [sig], architecture, warnings, dataAt: { file: fsPath, offset: 0 } });
 }
 
 function parseJson(bytes: Uint8Array, path: string, entry: string): unknown {
@@ -486,9 +491,9 @@ function parseJson(bytes: Uint8Array, path: string, entry: string): unknown {
   }
 }
 
-// HDF5 (and so h5wasm) reads files by name, so the weights inside a .keras are copied (stored) or
-// inflated (deflated, a chunk at a time: tensor/inflateRead.ts) to the private spill folder, once
-// per (archive, size, mtime), and removed when the process exits.
+// HDF5 (and so h5wasm) reads files by name, so deflated weights inside a .keras are inflated (a
+// chunk at a time: tensor/inflateRead.ts) to the private spill folder, once per (archive, size,
+// mtime), and removed when the process exits.
 const extracted = new Map<string, Promise<string>>();
 
 function extractOnce(path: string, sig: { size: number; mtimeMs: number }, entryName: string): Promise<string> {
@@ -512,24 +517,7 @@ async function extract(path: string, entryName: string): Promise<string> {
     if (e.compression === 8) {
       return await inflateToFile({ file: path, offset: start, compressedSize: e.compressedSize, inflatedSize: e.uncompressedSize, what: `zip entry ${e.name}` }, e.uncompressedSize, name);
     }
-    if (e.compression !== 0) throw new CheckpointError(path, `zip entry ${e.name} uses compression method ${e.compression}, which is not supported`);
-    if (e.compressedSize !== e.uncompressedSize) throw new CheckpointError(path, `zip entry ${e.name} is stored (not compressed) but declares ${e.compressedSize} stored bytes and a size of ${e.uncompressedSize}`);
-    // Stored: copied with positioned reads, a chunk at a time.
-    checkRoom(spillFolder(), e.compressedSize, path, `zip entry ${e.name}`);
-    const target = join(spillFolder(), name);
-    const out = await openFile(target, 'w', 0o600);
-    try {
-      const src = await RandomAccessFile.open(path);
-      try {
-        const step = 4 << 20;
-        const buf = new Uint8Array(step);
-        for (let done = 0; done < e.compressedSize; done += step) {
-          const n = Math.min(step, e.compressedSize - done);
-          await out.write(await src.read(start + done, n, buf), 0, n);
-        }
-      } finally { await src.close(); }
-    } finally { await out.close(); }
-    return target;
+    throw new CheckpointError(path, `zip entry ${e.name} uses compression method ${e.compression}, which is not supported (stored and deflated are)`);
   } finally {
     await zip.close();
   }

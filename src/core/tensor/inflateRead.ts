@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RandomAccessFile } from '../common/fileio';
+import { describeFsError, RandomAccessFile } from '../common/fileio';
 import { CheckpointError } from '../common/errors';
 
 /** Compressed bytes per read, and the inflater's output chunk. */
@@ -147,7 +147,10 @@ let spilled = 0;
  */
 export async function inflateToFile(region: DeflatedRegion, bytes: number, name?: string): Promise<string> {
   bytes = Math.min(bytes, region.inflatedSize);
-  const dir = spillFolder();
+  let dir: string;
+  try { dir = spillFolder(); } catch (e) {
+    throw new CheckpointError(region.file, `reading ${region.what} needs a temporary file, and the temp folder ${tmpdir()} cannot be written (${describeFsError(e)})`);
+  }
   checkRoom(dir, bytes, region.file, region.what);
   const target = join(dir, name ?? `${process.pid}-${++spilled}.bin`);
   const raf = await RandomAccessFile.open(region.file);
@@ -165,7 +168,8 @@ export async function inflateToFile(region: DeflatedRegion, bytes: number, name?
     } finally { await out.close(); }
   } catch (e) {
     rmSync(target, { force: true });
-    throw e;
+    if (e instanceof CheckpointError) throw e;
+    throw new CheckpointError(region.file, `reading ${region.what}: writing the temporary file ${target} failed (${describeFsError(e)})`);
   } finally {
     reader.close();
     await raf.close();

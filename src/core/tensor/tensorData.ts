@@ -157,7 +157,7 @@ export interface Chunk { data: Float64Array; start: number; length: number }
 
 /** Whether a pair can take the small-pair path: both small, stored as plain floats. */
 export function smallPair(s: TensorInfo, t: TensorInfo): boolean {
-  return float32Capable(s) && float32Capable(t) && storedBytes(s) <= SMALL_TENSOR_BYTES && storedBytes(t) <= SMALL_TENSOR_BYTES;
+  return s.location.kind === 'contiguous' && t.location.kind === 'contiguous' && float32Capable(s) && float32Capable(t) && storedBytes(s) <= SMALL_TENSOR_BYTES && storedBytes(t) <= SMALL_TENSOR_BYTES;
 }
 
 function storedBytes(t: TensorInfo): number {
@@ -270,11 +270,13 @@ type Mode = 'f32' | 'f64';
 
 /** Stored so that chunks can be handed out as float32 without loss or reordering. */
 export function float32Capable(t: TensorInfo): boolean {
-  return (t.dtype === 'F32' || t.dtype === 'F16' || t.dtype === 'BF16') && isPlainContiguous(t) && t.location.kind === 'contiguous' && t.location.littleEndian && HOST_LITTLE_ENDIAN;
+  return (t.dtype === 'F32' || t.dtype === 'F16' || t.dtype === 'BF16') && isPlainContiguous(t) && t.location.littleEndian && HOST_LITTLE_ENDIAN;
 }
 
+/** Stored in canonical order as a plain run of bytes (in one file, over several, or in a deflate stream). */
 function isPlainContiguous(t: TensorInfo): boolean {
-  return t.location.kind === 'contiguous' && !t.permute;
+  const k = t.location.kind;
+  return (k === 'contiguous' || k === 'segmented' || k === 'deflated') && !t.permute;
 }
 
 type ContiguousLocation = Extract<TensorInfo['location'], { kind: 'contiguous' }>;
@@ -311,7 +313,7 @@ async function openSide(t: TensorInfo, pool: FilePool, chunkElements: number, mo
     const reader = new SlabReader(t);
     return float64Side(pool, n, chunkElements, (start, count, out) => reader.read(start, count, out));
   }
-  if (loc0.kind === 'deflated') return deflatedSide(t, loc0, pool, chunkElements);
+  if (loc0.kind === 'deflated') return deflatedSide(t, loc0, pool, chunkElements, mode);
   const view = isPlainContiguous(t) ? undefined : viewOf(t);
   if (view) {
     // Strided or permuted (or split over files): canonical order a band at a time, never the whole tensor.
@@ -324,20 +326,50 @@ async function openSide(t: TensorInfo, pool: FilePool, chunkElements: number, mo
     const all = await readTensor(t, pool, token);
     return { fetch: async () => undefined, values: (_slot, start, count) => all.subarray(start, start + count), dispose: () => undefined };
   }
-  const loc = t.location as ContiguousLocation;
-  const file = await pool.get(loc.file);
+  const loc = t.location;
   const size = DTYPE_SIZE[t.dtype];
-  assertInFile(t, loc, file);
+  if (loc.kind === 'segmented') {
+    // In C order over several files: each chunk read from the run(s) that hold it.
+    const files = await Promise.all(loc.segments.map((r) => pool.get(r.file)));
+    loc.segments.forEach((r, i) => {
+      if (r.offset + r.length > files[i].size) throw new CheckpointError(r.file, `tensor ${t.name} needs bytes ${r.offset}..${r.offset + r.length} but the file has ${files[i].size} (truncated?)`);
+    });
+    const total = loc.segments.reduce((a, r) => a + r.length, 0);
+    if (total < n * size) throw new CheckpointError(loc.segments[0]?.file ?? t.name, `tensor ${t.name} needs ${n * size} bytes but its ${loc.segments.length} file(s) hold ${total}`);
+    return bytesSide(t, pool, chunkElements, mode, loc.littleEndian, async (start, count, into) => {
+      const from = start * size, to = from + count * size;
+      const reads: Promise<unknown>[] = [];
+      for (let i = 0, at = 0; i < loc.segments.length && at < to; at += loc.segments[i].length, i++) {
+        const r = loc.segments[i], lo = Math.max(from, at), hi = Math.min(to, at + r.length);
+        if (lo < hi) reads.push(files[i].read(r.offset + (lo - at), hi - lo, into.subarray(lo - from, hi - from)));
+      }
+      await Promise.all(reads);
+    });
+  }
+  const c = loc as ContiguousLocation;
+  const file = await pool.get(c.file);
+  assertInFile(t, c, file);
+  return bytesSide(t, pool, chunkElements, mode, c.littleEndian, n * size <= SMALL_TENSOR_BYTES
+    ? async (start, count, into) => { await pool.readSmall(c.file, c.offset + start * size, count * size, into); }
+    : async (start, count, into) => { await file.read(c.offset + start * size, count * size, into); });
+}
+
+/**
+ * A side over the tensor's bytes in canonical order, `fetchBytes(start, count, into)` reading
+ * elements [start, start + count) into a chunk buffer; values decoded as the mode asks
+ * (float32 handed out without a copy, halves decoded by table, the rest as float64).
+ */
+function bytesSide(t: TensorInfo, pool: FilePool, chunkElements: number, mode: Mode, littleEndian: boolean, fetchBytes: (start: number, count: number, into: Uint8Array) => Promise<void>, onDispose?: () => void): Side {
+  const n = numel(t.shape);
+  const size = DTYPE_SIZE[t.dtype];
   const per = Math.min(chunkElements, Math.max(n, 1));
   const f32 = mode === 'f32' && t.dtype !== 'F32';
-  const f64 = mode === 'f64' && !(t.dtype === 'F64' && loc.littleEndian && HOST_LITTLE_ENDIAN);
+  const f64 = mode === 'f64' && !(t.dtype === 'F64' && littleEndian && HOST_LITTLE_ENDIAN);
   const owned = [pool.acquire(per * size), pool.acquire(per * size)];
   if (f32 || f64) owned.push(pool.acquire(per * (f32 ? 4 : 8)));
   const bytes = [owned[0].subarray(0, per * size), owned[1].subarray(0, per * size)];
-  const fetch = n * size <= SMALL_TENSOR_BYTES
-    ? async (start: number, count: number, slot: number): Promise<void> => { await pool.readSmall(loc.file, loc.offset + start * size, count * size, bytes[slot]); }
-    : async (start: number, count: number, slot: number): Promise<void> => { await file.read(loc.offset + start * size, count * size, bytes[slot]); };
-  const dispose = (): void => pool.release(...owned);
+  const fetch = (start: number, count: number, slot: number) => fetchBytes(start, count, bytes[slot]);
+  const dispose = (): void => { pool.release(...owned); onDispose?.(); };
   if (mode === 'f32') {
     const dtype = t.dtype as 'F32' | 'F16' | 'BF16';
     const out = f32 ? new Float32Array(owned[2].buffer, owned[2].byteOffset, per) : new Float32Array(0);
@@ -347,7 +379,7 @@ async function openSide(t: TensorInfo, pool: FilePool, chunkElements: number, mo
   const out = new Float64Array(owned[2].buffer, owned[2].byteOffset, per);
   return {
     fetch, dispose,
-    values: (slot, _start, count) => { decodeInto(bytes[slot].subarray(0, count * size), t.dtype, loc.littleEndian, count, out); return out.subarray(0, count); },
+    values: (slot, _start, count) => { decodeInto(bytes[slot].subarray(0, count * size), t.dtype, littleEndian, count, out); return out.subarray(0, count); },
   };
 }
 
@@ -375,7 +407,7 @@ type DeflatedLocation = Extract<TensorInfo['location'], { kind: 'deflated' }>;
  * forward). In another order (a Fortran-order array) it is inflated to a temporary file first,
  * read from there through the blocked transpose, and the file removed when the side is done.
  */
-async function deflatedSide(t: TensorInfo, loc: DeflatedLocation, pool: FilePool, chunkElements: number): Promise<Side> {
+async function deflatedSide(t: TensorInfo, loc: DeflatedLocation, pool: FilePool, chunkElements: number, mode: Mode): Promise<Side> {
   const n = numel(t.shape);
   const size = DTYPE_SIZE[t.dtype];
   const region = { file: loc.file, offset: loc.offset, compressedSize: loc.compressedSize, inflatedSize: loc.inflatedSize, what: `zip entry ${loc.member}` };
@@ -397,20 +429,13 @@ async function deflatedSide(t: TensorInfo, loc: DeflatedLocation, pool: FilePool
     }
   }
   const reader = new InflateReader(region, await pool.get(loc.file));
-  const per = Math.min(chunkElements, Math.max(n, 1));
-  const owned = [pool.acquire(per * size), pool.acquire(per * size), pool.acquire(per * 8)];
-  const out = new Float64Array(owned[2].buffer, owned[2].byteOffset, per);
-  return {
-    fetch: async (start, count, slot) => {
-      if (reader.position === 0 && loc.skip > 0) await reader.skip(loc.skip);
-      if (reader.position !== loc.skip + start * size) throw new Error(`tensor ${t.name}: deflated data read out of order`);
-      await reader.read(owned[slot], count * size);
-      // After the last chunk: the member must end where it says (a zip bomb is refused as a whole read would).
-      if (start + count === n) await reader.finish();
-    },
-    values: (slot, _start, count) => { decodeInto(owned[slot].subarray(0, count * size), t.dtype, loc.littleEndian, count, out); return out.subarray(0, count); },
-    dispose: () => { reader.close(); pool.release(...owned); },
-  };
+  return bytesSide(t, pool, chunkElements, mode, loc.littleEndian, async (start, count, into) => {
+    if (reader.position === 0 && loc.skip > 0) await reader.skip(loc.skip);
+    if (reader.position !== loc.skip + start * size) throw new Error(`tensor ${t.name}: deflated data read out of order`);
+    await reader.read(into, count * size);
+    // After the last chunk: the member must end where it says (a zip bomb is refused as a whole read would).
+    if (start + count === n) await reader.finish();
+  }, () => reader.close());
 }
 
 /** Reads the whole tensor into a Float64Array in canonical layout. */
