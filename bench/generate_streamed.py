@@ -15,33 +15,21 @@ as its plain-*.safetensors), stored the ways that used to be read whole:
     plain-src.safetensors, plain-tgt.safetensors   the same bytes as one safetensors tensor (if absent)
 and manifest-streamed.json. target = source + noise.
 """
-import argparse
-import io
 import json
-import math
 import os
-import struct
 import zipfile
 
 import h5py
 import numpy as np
 
-SEED = 20251206  # bench/generate_transposed.py's
+from generate_transposed import setup, write_keras_h5, write_safetensors
+
 SHARD_BYTES = 4 * 1024 * 1024
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("outdir")
-    ap.add_argument("--mb", type=float, default=1000)
-    a = ap.parse_args()
-    os.makedirs(a.outdir, exist_ok=True)
-    side = max(64, int(math.sqrt(a.mb * 1e6 / 4)) // 64 * 64)
-    rows, cols = side, side
-    rng = np.random.default_rng(SEED)
-    src = (rng.standard_normal((rows, cols), dtype=np.float32) * 0.05).astype(np.float32)
-    tgt = (src + rng.standard_normal((rows, cols), dtype=np.float32) * 0.005).astype(np.float32)
-    out = lambda name: os.path.join(a.outdir, name)
+    a, src, tgt, out = setup()
+    rows, cols = src.shape
     config = {"class_name": "Sequential", "config": {"name": "m", "layers": [{"class_name": "Dense", "config": {"name": "dense", "units": cols, "use_bias": False}}]}}
     for tag, w in (("src", src), ("tgt", tgt)):
         # .keras: model.weights.h5 written to a temp file first (a gigabyte in BytesIO is wasteful).
@@ -53,13 +41,7 @@ def main():
             z.writestr("config.json", json.dumps(config))
             z.write(h5path, "model.weights.h5")
         os.remove(h5path)
-        with h5py.File(out(f"stream-{tag}.h5"), "w") as f:
-            f.attrs["layer_names"] = np.array([b"dense"])
-            f.attrs["backend"] = b"tensorflow"
-            f.attrs["keras_version"] = b"2.13.1"
-            g = f.create_group("dense")
-            g.attrs["weight_names"] = np.array([b"dense/kernel:0"])
-            g.create_dataset("dense/kernel:0", data=w, chunks=True, compression="gzip")
+        write_keras_h5(out(f"stream-{tag}.h5"), w, chunks=True, compression="gzip")
         np.savez_compressed(out(f"stream-{tag}.npz"), **{"dense.kernel": w})
         d = out(f"tfjs-{tag}")
         os.makedirs(d, exist_ok=True)
@@ -76,11 +58,7 @@ def main():
                        "weightsManifest": [{"paths": paths, "weights": [{"name": "dense/kernel", "shape": [rows, cols], "dtype": "float32"}]}]}, f)
         # The same matrix as one safetensors tensor (what bench/generate_transposed.py writes, byte for byte).
         if not os.path.exists(out(f"plain-{tag}.safetensors")):
-            header = json.dumps({"dense.kernel": {"dtype": "F32", "shape": [rows, cols], "data_offsets": [0, w.nbytes]}}).encode()
-            header += b" " * ((8 - len(header) % 8) % 8)
-            with open(out(f"plain-{tag}.safetensors"), "wb") as f:
-                f.write(struct.pack("<Q", len(header)) + header)
-                f.write(w.tobytes())
+            write_safetensors(out(f"plain-{tag}.safetensors"), w)
     manifest = {"mb": a.mb, "rows": rows, "cols": cols, "bytes": int(src.nbytes), "chunks": list(h5py.File(out("stream-src.h5"), "r")["dense/dense/kernel:0"].chunks)}
     with open(out("manifest-streamed.json"), "w") as f:
         json.dump(manifest, f, indent=1)
