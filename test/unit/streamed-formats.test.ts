@@ -3,8 +3,8 @@
 // C-order one through a spill file), chunked + gzip HDF5 datasets (a box of chunks at a time
 // through the HDF5 thread) and the weights of a .keras (stored: read inside the archive; deflated:
 // inflated to a spill file a chunk at a time). Through the shipped CLI each pair gives numpy's
-// numbers (test/fixtures/gen_streamed.py, run here), and a 64 MB kernel is compared in far less
-// memory than its float64 copy.
+// numbers (test/fixtures/gen_streamed.py, run here), and the peak memory of a compare stays about
+// the same from a 16 MB to a 64 MB kernel, a pair costing less than one float64 copy of it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -97,7 +97,7 @@ test('a stored .keras (what Keras writes) is read where it lies: it compares wit
   assert.match(bad.stderr, new RegExp(`${join(small, c).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: reading zip entry model\\.weights\\.h5 needs a temporary file, and the temp folder .*no-such-folder cannot be written`));
 });
 
-test('peak memory does not grow with the tensor: a 16 MB and a 64 MB kernel in each format, far under a float64 copy (dist/cli.js)', (t) => {
+test('peak memory does not grow with the tensor: a 16 MB and a 64 MB kernel in each format, a pair under one float64 copy (dist/cli.js)', (t) => {
   const formats = ['tfjs', 'npz', 'h5', 'keras-deflated'];
   const sets = [['mid', '2048'], ['big', '4096']].map(([name, side]) => {
     const out = join(dir, name);
@@ -119,8 +119,9 @@ test('peak memory does not grow with the tensor: a 16 MB and a 64 MB kernel in e
     const [m, g] = [peak(mid.out, pair, mid.e), peak(big.out, pair, big.e)];
     const what = `${pair}: peak RSS ${base.toFixed(0)} MB (small pair), ${m.toFixed(0)} MB (16 MB kernel), ${g.toFixed(0)} MB (64 MB kernel)`;
     t.diagnostic(what);
-    // A whole read would add the float32 bytes, a float64 copy and a transposed second copy per side.
-    assert.ok(g - base < 0.75 * f64(big.e.bytes), `${what}; the kernel's float64 copy is ${f64(big.e.bytes)} MB`);
+    // A whole read would add the float32 bytes and a float64 copy per side (a transposed second
+    // copy too): 3x the float64 size for the pair. Streamed, the pair costs less than one copy.
+    assert.ok(g - base < f64(big.e.bytes), `${what}; the kernel's float64 copy is ${f64(big.e.bytes)} MB`);
     // Four times the tensor, about the same memory: a whole read would grow by 3x the float64
     // growth at least (float32 bytes + float64 copy, both sides). The inflater's output buffers
     // are garbage V8 collects in bursts (up to ~64 MB of external memory between collections),
