@@ -89,8 +89,8 @@ test('a stored .keras (what Keras writes) is read where it lies: it compares wit
   const [a, b] = PAIRS['keras-stored'];
   const r = spawnSync(process.execPath, [CLI, 'compare', join(small, a), join(small, b), '--json'], { encoding: 'utf8', env: { ...process.env, TMPDIR: none } });
   assert.equal(r.status, 0, r.stderr);
-  const p = (JSON.parse(r.stdout) as { layers: { params: Array<Numbers & { sourceName: string }> }[] }).layers.flatMap((l) => l.params).find((x) => x.sourceName === 'dense.kernel')!;
-  close(p.rmse, expected['keras-stored']['dense.kernel'].rmse, 'dense.kernel rmse');
+  const p = (JSON.parse(r.stdout) as { layers: { params: Array<Numbers & { sourceName: string }> }[] }).layers.flatMap((l) => l.params).find((x) => x.sourceName === 'dense/kernel')!;
+  close(p.rmse, expected['keras-stored']['dense/kernel'].rmse, 'dense/kernel rmse');
   const [c, d] = PAIRS['keras-deflated'];
   const bad = spawnSync(process.execPath, [CLI, 'compare', join(small, c), join(small, d)], { encoding: 'utf8', env: { ...process.env, TMPDIR: none } });
   assert.equal(bad.status, 1);
