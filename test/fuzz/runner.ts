@@ -98,12 +98,15 @@ class Child {
   private start(): void {
     this.exited = false;
     this.stderr = '';
-    this.proc = fork(join(__dirname, 'child.ts'), this.warmup, {
+    const proc = fork(join(__dirname, 'child.ts'), this.warmup, {
       execArgv: ['--import', 'tsx', `--max-old-space-size=${this.heapMb}`],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
+    this.proc = proc;
     this.proc.stderr!.on('data', (d: Buffer) => { this.stderr = (this.stderr + d.toString()).slice(-4000); });
-    this.proc.on('exit', () => { this.exited = true; this.onExit?.(); });
+    // Only this child's exit counts: a killed predecessor exiting after a restart must not mark
+    // its successor exited (kill() would then skip it, and the parent never ends).
+    this.proc.on('exit', () => { if (this.proc === proc) { this.exited = true; this.onExit?.(); } });
     this.proc.on('message', (m: ChildMessage) => this.listener?.(m));
     this.ready = new Promise((resolve, reject) => {
       this.listener = (m) => { if (m.type === 'ready') resolve(); };
