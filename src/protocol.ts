@@ -139,6 +139,8 @@ export interface FileExperimentParams {
   data: string;
   metric?: 'auto' | 'accuracy' | 'loss';
   tolerance?: number;
+  /** Per-channel normalisation of images decoded from a folder: (pixel / 255 − mean) / std. */
+  normalize?: { mean: number[]; std: number[] };
   progressId: string;
 }
 

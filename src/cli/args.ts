@@ -15,6 +15,8 @@ export type Command =
     /** model undefined: the architecture is in the target file (Keras, TF.js, ONNX) and data is a path. */
     kind: 'experiment'; source: string; target: string; model: string | undefined; data: string; python: string;
     metric: 'auto' | 'accuracy' | 'loss'; device: 'auto' | 'cpu' | 'cuda'; tolerance: number; json: boolean; options: AnalyzeOptions;
+    /** --mean/--std: per-channel normalisation of images decoded from a folder. */
+    normalize?: { mean: number[]; std: number[] };
   }
   | { kind: 'annotate'; code: string; source?: string; target?: string; report?: string; json: boolean };
 
@@ -47,7 +49,7 @@ export function parseCommand(argv: string[]): Command {
   if (cmd === 'experiment') {
     const { values, positionals } = parse(rest, {
       json: { type: 'boolean' }, model: { type: 'string' }, data: { type: 'string' }, python: { type: 'string' },
-      metric: { type: 'string' }, device: { type: 'string' }, tolerance: { type: 'string' }, ...THRESHOLD_FLAGS,
+      metric: { type: 'string' }, device: { type: 'string' }, tolerance: { type: 'string' }, mean: { type: 'string' }, std: { type: 'string' }, ...THRESHOLD_FLAGS,
     });
     if (positionals.length !== 2) throw new UsageError(positionals.length < 2 ? 'experiment needs SOURCE and TARGET' : `experiment takes SOURCE and TARGET, got ${positionals.length} paths`);
     const isFactory = (v: unknown): v is string => typeof v === 'string' && /^.+\.py:[A-Za-z_][\w.]*$/.test(v);
@@ -59,8 +61,10 @@ export function parseCommand(argv: string[]): Command {
     if (metric !== 'auto' && metric !== 'accuracy' && metric !== 'loss') throw new UsageError(`--metric must be accuracy or loss, got '${metric}'`);
     const device = (values.device as string | undefined) ?? 'auto';
     if (device !== 'auto' && device !== 'cpu' && device !== 'cuda') throw new UsageError(`--device must be cpu or cuda, got '${device}'`);
+    const normalize = imageNormalization(values.mean as string | undefined, values.std as string | undefined);
+    if (normalize && (values.model !== undefined || isFactory(values.data))) throw new UsageError('--mean/--std normalise images of a folder given as --data for a TF.js, Keras or ONNX model; with --model your data factory normalises');
     return {
-      kind: 'experiment', source: positionals[0], target: positionals[1],
+      kind: 'experiment', source: positionals[0], target: positionals[1], normalize,
       // Without --model the target file holds the architecture, and --data names an .npz or an image folder.
       model: values.model === undefined && !isFactory(values.data) ? undefined : factory('model', values.model),
       data: values.model === undefined && !isFactory(values.data) ? dataPath(values.data) : factory('data', values.data),
@@ -103,6 +107,20 @@ export function parseCommand(argv: string[]): Command {
     return { kind: 'annotate', code, source: pair[0], target: pair[1], report, json: !!values.json };
   }
   throw new UsageError(`unknown command '${cmd}'`);
+}
+
+/** --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225: both or neither; one value or one per channel. */
+function imageNormalization(mean: string | undefined, std: string | undefined): { mean: number[]; std: number[] } | undefined {
+  if (mean === undefined && std === undefined) return undefined;
+  const list = (flag: string, v: string | undefined, fallback: number): number[] => {
+    if (v === undefined) return [fallback];
+    const xs = v.split(',').map((p) => Number(p.trim()));
+    if (!v.trim() || xs.some((x) => !Number.isFinite(x))) throw new UsageError(`${flag} needs comma-separated numbers (one per channel, or one for all), got '${v}'`);
+    return xs;
+  };
+  const out = { mean: list('--mean', mean, 0), std: list('--std', std, 1) };
+  if (out.std.some((s) => !(s > 0))) throw new UsageError(`--std needs positive numbers, got '${std}'`);
+  return out;
 }
 
 function dataPath(v: unknown): string {

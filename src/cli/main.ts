@@ -90,7 +90,7 @@ ${p.total ? Math.floor((100 * p.done) / p.total) : 100}% ${p.message}`.slice(0, 
           python: cmd.python, cwd: process.cwd(), model: cmd.model, data: cmd.data,
           metric: cmd.metric, device: cmd.device, tolerance: cmd.tolerance, onProgress,
         })
-        : await runFileExperimentInThread(report, { data: cmd.data, metric: cmd.metric, tolerance: cmd.tolerance, onProgress });
+        : await runFileExperimentInThread(report, { data: cmd.data, metric: cmd.metric, tolerance: cmd.tolerance, normalize: cmd.normalize, onProgress });
       if (interactive) process.stderr.write('\r' + ' '.repeat(79) + '\r');
       await out(cmd.json ? toJsonText(result) + '\n' : formatExperiment(report, result));
       return 0;

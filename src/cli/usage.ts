@@ -24,7 +24,9 @@ experiment options (PyTorch: run in the folder of your code; needs PyTorch there
   --data FILE.py:CALLABLE   returns evaluation batches of (inputs, targets), e.g. a DataLoader
   without --model, for a TF.js model.json, a Keras .h5/.keras model or an .onnx target (no Python):
   --data PATH               an .npz with x (inputs in the model's layout) and y (labels or targets),
+                            (several inputs: arrays named as the model's inputs, or x0, x1, ...)
                             or a folder of images in class subfolders
+  --mean M[,M,M] --std S[,S,S]  normalise folder images per channel: (pixel/255 - M) / S
   --python PATH             the interpreter with torch (default python3)
   --metric accuracy|loss    default: accuracy for class scores and integer labels, else the loss
   --device cpu|cuda         default: cuda when torch sees one

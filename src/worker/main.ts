@@ -101,7 +101,7 @@ connection.onRequest(WorkerMethod.fileExperiment, (p: FileExperimentParams, ct: 
     const abort = new AbortController();
     const sub = ct.onCancellationRequested(() => abort.abort());
     return runFileExperimentInThread(p.report, {
-      data: p.data, metric: p.metric, tolerance: p.tolerance, signal: abort.signal,
+      data: p.data, metric: p.metric, tolerance: p.tolerance, normalize: p.normalize, signal: abort.signal,
       onProgress: (x) => {
         const n: ProgressParams = { progressId: p.progressId, done: x.done, total: x.total, message: x.label, etaSeconds: x.etaSeconds };
         void connection.sendNotification(WorkerMethod.progress, n);

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
@@ -61,6 +61,17 @@ test('the worker runs a TF.js experiment without Python: progress per evaluation
     const fromCli = cliJson('experiment', SOURCE, TARGET, '--data', DATA) as ExperimentResult;
     assert.deepEqual(withoutTime(x), withoutTime(fromCli));
     assert.equal(x.layers[0].delta, 0, 'conv2d is equal on both sides');
+  } finally { c.dispose(); }
+});
+
+test('the worker normalises an image folder with the mean and std the extension passes (settings imageMean/imageStd)', async () => {
+  const truth = JSON.parse(readFileSync(join(FX, 'onnx_images_normalized_expected.json'), 'utf8'));
+  const report = cliJson('compare', join(FX, 'onnx_source.onnx'), join(FX, 'onnx_target.onnx')) as Report;
+  const c = workerClient();
+  try {
+    const x = await c.fileExperiment({ report, data: join(FX, 'onnx_images'), normalize: { mean: truth.mean, std: truth.std } });
+    assert.equal(x.baseline.value, truth.baseline);
+    assert.match(x.runtime ?? '', /^ONNX Runtime 1\.\d+\.\d+ \(onnxruntime-node, CPU/);
   } finally { c.dispose(); }
 });
 

@@ -150,3 +150,64 @@ test('a checkpoint without an architecture asks for the PyTorch factories', () =
   assert.equal(r.code, 1);
   assert.match(r.err, /target\.safetensors: is a safetensors checkpoint, which holds weights but not the architecture: run the experiment with --model FILE\.py:CALLABLE/);
 });
+
+// ---- models of several inputs (test/fixtures/gen_experiment_inputs.py)
+
+test('a TF.js model of two inputs: arrays named as its inputs, or x0 and x1, give the accuracies of a numpy forward pass', () => {
+  const truth = JSON.parse(readFileSync(join(FX, 'tfjs_two_inputs_expected.json'), 'utf8'));
+  for (const data of ['tfjs_two_inputs_named.npz', 'tfjs_two_inputs_xi.npz']) {
+    const x = experiment('tfjs_two_inputs_source/model.json', 'tfjs_two_inputs_target/model.json', data);
+    assert.equal(x.samples, truth.samples, data);
+    assert.equal(x.baseline.value, truth.baseline, `${data}: baseline`);
+    assert.deepEqual(x.layers.map((l) => l.name), ['dense_a', 'dense_b', 'dense']);
+    for (const l of x.layers) assert.equal(l.value, truth.layers[l.name], `${data}: ${l.name} replaced`);
+    assert.equal(x.layers[0].delta, 0, 'dense_a is equal on both sides');
+  }
+  // An input without its array, and a folder of images for a model of two inputs: said so.
+  const missing = cli(['experiment', join(FX, 'tfjs_two_inputs_source/model.json'), join(FX, 'tfjs_two_inputs_target/model.json'), '--data', join(FX, 'tfjs_two_inputs_missing.npz')]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.err, /tfjs_two_inputs_missing\.npz: has no array for the model's input extra \(input 2 of 2; arrays: features, y\); the model takes 2 inputs \(features \[N, 6\], extra \[N, 3\]\): save np\.savez\(path, features=\.\.\., extra=\.\.\., y=labels\) or x0=\.\.\., x1=\.\.\., y=labels/);
+  const images = cli(['experiment', join(FX, 'tfjs_two_inputs_source/model.json'), join(FX, 'tfjs_two_inputs_target/model.json'), '--data', join(FX, 'onnx_images')]);
+  assert.equal(images.code, 1);
+  assert.match(images.err, /onnx_images: is a folder of images, but the model takes 2 inputs/);
+});
+
+test('an ONNX model of two inputs exported by torch: the accuracies torch computes, the inputs found by name or as x0 and x1', () => {
+  const truth = JSON.parse(readFileSync(join(FX, 'onnx_two_inputs_expected.json'), 'utf8'));
+  for (const data of ['onnx_two_inputs_named.npz', 'onnx_two_inputs_xi.npz']) {
+    const x = experiment('onnx_two_inputs_source.onnx', 'onnx_two_inputs_target.onnx', data);
+    assert.equal(x.samples, truth.samples, data);
+    assert.equal(x.baseline.value, truth.baseline, `${data}: baseline`);
+    assert.deepEqual(x.layers.map((l) => l.name), ['conv', 'bn', 'fc']);
+    for (const l of x.layers) assert.equal(l.value, truth.layers[l.name], `${data}: ${l.name} replaced`);
+  }
+  // One array for a model of two inputs: which input lacks one, and how to save them.
+  const one = cli(['experiment', join(FX, 'onnx_two_inputs_source.onnx'), join(FX, 'onnx_two_inputs_target.onnx'), '--data', join(FX, 'onnx_val.npz')]);
+  assert.equal(one.code, 1);
+  assert.match(one.err, /onnx_val\.npz: has no array for the model's input image \(input 1 of 2; arrays: x, y\); the model takes 2 inputs \(image \[N, 3, 8, 8\], extra \[N, 4\]\)/);
+});
+
+// ---- image folders normalised per channel
+
+test('--mean/--std normalise an image folder per channel as torchvision does: the accuracy torch computes on (pixel/255 − mean)/std', () => {
+  const truth = JSON.parse(readFileSync(join(FX, 'onnx_images_normalized_expected.json'), 'utf8'));
+  assert.notEqual(truth.baseline, truth.baselineUnnormalized, 'the fixture is one where normalisation changes the answer');
+  const x = experiment('onnx_source.onnx', 'onnx_target.onnx', 'onnx_images', '--mean', truth.mean.join(','), '--std', truth.std.join(','));
+  assert.equal(x.samples, truth.samples);
+  assert.equal(x.baseline.value, truth.baseline);
+  const plain = experiment('onnx_source.onnx', 'onnx_target.onnx', 'onnx_images');
+  assert.equal(plain.baseline.value, truth.baselineUnnormalized);
+  const bad = [
+    [['--mean', '0.5,0.5', '--std', '0.2'], /onnx_images: the images are normalised with 2 mean values but the model takes 3 channels: give 3 \(or one for all\)/, 1],
+    [['--mean', '0.5', '--std', '0'], /--std needs positive numbers, got '0'/, 2],
+    [['--mean', 'a,b,c'], /--mean needs comma-separated numbers/, 2],
+  ] as const;
+  for (const [flags, message, code] of bad) {
+    const r = cli(['experiment', join(FX, 'onnx_source.onnx'), join(FX, 'onnx_target.onnx'), '--data', join(FX, 'onnx_images'), ...flags]);
+    assert.equal(r.code, code, flags.join(' '));
+    assert.match(r.err, message);
+  }
+  const npz = cli(['experiment', join(FX, 'onnx_source.onnx'), join(FX, 'onnx_target.onnx'), '--data', join(FX, 'onnx_val.npz'), '--mean', '0.5', '--std', '0.2']);
+  assert.equal(npz.code, 1);
+  assert.match(npz.err, /onnx_val\.npz: is an \.npz, whose arrays are fed as saved: --mean\/--std normalise images decoded from a folder/);
+});

@@ -113,6 +113,8 @@ test('Run Replacement Experiment is offered in every workspace; the user\'s code
   assert.equal(p['reuseLens.experiments.tolerance'].default, 0.5);
   assert.deepEqual(p['reuseLens.experiments.metric'].enum, ['auto', 'accuracy', 'loss']);
   assert.equal(p['reuseLens.experiments.evaluationSet'].scope, 'resource');
+  // Image-folder normalisation, as --mean/--std.
+  for (const k of ['reuseLens.experiments.imageMean', 'reuseLens.experiments.imageStd']) assert.deepEqual([p[k].type, p[k].default], ['array', []], k);
   // The runner refuses the PyTorch path outside a trusted workspace, and takes the file path before it.
   const runner = readFileSync(path.join(__dirname, '..', '..', 'src', 'extension', 'experiments', 'runExperiment.ts'), 'utf8');
   assert.match(runner, /if \(!fileRuntime && !vscode\.workspace\.isTrusted\)/);

@@ -61,7 +61,7 @@ export async function runFileExperiment(report: Report, opts: FileExperimentOpti
 async function openRunner(target: Checkpoint, source: Checkpoint, opts: FileExperimentOptions): Promise<EvalRunner> {
   const runtime = architectureRuntime(target.format);
   const metric = opts.metric ?? 'auto';
-  if (runtime === 'tfjs') return openTfjsRunner(target, source, opts.data, metric);
-  if (runtime === 'onnx') return openOnnxRunner(target, source, opts.data, metric);
+  if (runtime === 'tfjs') return openTfjsRunner(target, source, opts.data, metric, opts.normalize);
+  if (runtime === 'onnx') return openOnnxRunner(target, source, opts.data, metric, opts.normalize);
   throw new CheckpointError(target.path, noArchitectureProblem(target.format));
 }

@@ -9,6 +9,7 @@ import { architectureRuntime } from '../shared/experimentRuntime';
 import type { Report } from '../shared/reportTypes';
 import { startCoreThread } from '../tensor/threadEntry';
 import type { MetricRequest } from './evalMetric';
+import type { ImageNormalization } from './evalSet';
 import type { ExperimentProgress, ExperimentResult } from './types';
 
 /** What a file experiment needs besides the report: plain data (it crosses into the thread). */
@@ -18,6 +19,8 @@ export interface FileExperimentRequest {
   metric?: MetricRequest;
   /** Points of accuracy (or percent of the baseline loss) a replacement may cost and still keep performance. */
   tolerance?: number;
+  /** Per-channel mean/std of images decoded from a folder (none: pixels in [0, 1]). */
+  normalize?: ImageNormalization;
 }
 
 export interface FileExperimentThreadInput { report: Report; options: FileExperimentRequest }

@@ -1,7 +1,8 @@
 // An evaluation set as a folder of images in class subfolders (`val/cat/1.jpg`, `val/dog/2.png`,
 // as torchvision's ImageFolder and Keras's image_dataset_from_directory read them): labels are the
-// subfolders in sorted order, pixels decoded, resized bilinearly to the model's input and scaled
-// to [0, 1] (no mean/std normalization: a model that needs one takes an .npz).
+// subfolders in sorted order, pixels decoded, resized bilinearly to the model's input, scaled to
+// [0, 1] and, when asked (--mean/--std, settings reuseLens.experiments.imageMean/.imageStd),
+// normalised per channel as torchvision's Normalize does: (pixel / 255 − mean) / std.
 // Decoders: jpeg-js and pngjs, pure JavaScript: nothing native to ship per platform in the .vsix,
 // and bounded (jpeg-js refuses images past a resolution and memory cap), where sharp would bring
 // libvips binaries for each platform to decode a few hundred evaluation images.
@@ -10,7 +11,7 @@ import { extname, join } from 'node:path';
 import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { CheckpointError } from '../common/errors';
-import type { EvalSet, InputLayout } from './evalSet';
+import type { EvalSet, ImageNormalization, InputLayout, ModelInput } from './evalSet';
 import { MAX_EVAL_ELEMENTS } from './evalSet';
 
 const IMAGE = new Set(['.jpg', '.jpeg', '.png']);
@@ -20,14 +21,15 @@ const MAX_MEGAPIXELS = 64;
 
 interface Rgba { width: number; height: number; data: Uint8Array }
 
-export async function loadImageFolder(path: string, input: (number | string | null)[], layout: InputLayout): Promise<EvalSet> {
-  const dims = input.slice(1);
+export async function loadImageFolder(path: string, model: ModelInput, layout: InputLayout, normalize?: ImageNormalization): Promise<EvalSet> {
+  const dims = model.shape.slice(1);
   const fixed = (d: unknown): d is number => typeof d === 'number' && d > 0;
   if (dims.length !== 3 || !dims.every(fixed)) {
     throw new CheckpointError(path, `is a folder of images, but the model's input [N, ${dims.map((d) => (fixed(d) ? d : '?')).join(', ')}] is not an image of fixed size: pass an .npz with x and y`);
   }
   const [h, w, c] = layout === 'channels-last' ? dims : [dims[1], dims[2], dims[0]];
   if (c !== 1 && c !== 3) throw new CheckpointError(path, `is a folder of images, but the model takes ${c} channels (images give 1 or 3): pass an .npz with x and y`);
+  const { mean, std } = perChannel(path, normalize, c);
   const classes = (await readdir(path, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
   if (!classes.length) throw new CheckpointError(path, 'has no class subfolders: put the images of class k in a subfolder per class (sorted names give the labels 0, 1, ...)');
   const files: { file: string; label: number }[] = [];
@@ -41,10 +43,10 @@ export async function loadImageFolder(path: string, input: (number | string | nu
   const x = new Float32Array(files.length * per);
   for (const [i, { file }] of files.entries()) {
     const img = await decode(file);
-    writePixels(img, h, w, c, layout, x.subarray(i * per, (i + 1) * per));
+    writePixels(img, h, w, c, layout, mean, std, x.subarray(i * per, (i + 1) * per));
   }
   return {
-    path, x, xShape: [files.length, ...dims as number[]],
+    path, inputs: [{ name: model.name, array: 'images', data: x, shape: [files.length, ...dims as number[]] }],
     y: Float32Array.from(files, (f) => f.label), yShape: [files.length], yInteger: true, classes,
   };
 }
@@ -66,8 +68,21 @@ async function decode(file: string): Promise<Rgba> {
   }
 }
 
-/** Bilinear resize (pixel centres aligned, as tf.image.resize and PIL do) to h x w, scaled to [0, 1]. */
-function writePixels(img: Rgba, h: number, w: number, c: number, layout: InputLayout, out: Float32Array): void {
+/** Mean and std per channel (one value applies to all); none given: 0 and 1 (pixels in [0, 1]). */
+function perChannel(path: string, n: ImageNormalization | undefined, c: number): { mean: number[]; std: number[] } {
+  if (!n) return { mean: new Array<number>(c).fill(0), std: new Array<number>(c).fill(1) };
+  const fit = (v: number[], what: string) => {
+    if (v.length === 1) return new Array<number>(c).fill(v[0]);
+    if (v.length !== c) throw new CheckpointError(path, `the images are normalised with ${v.length} ${what} values but the model takes ${c} channel${c > 1 ? 's' : ''}: give ${c} (or one for all)`);
+    return v;
+  };
+  const std = fit(n.std, 'std');
+  if (std.some((s) => !(s > 0))) throw new CheckpointError(path, `std ${std.join(',')} holds a value that is not positive; each channel is divided by its std`);
+  return { mean: fit(n.mean, 'mean'), std };
+}
+
+/** Bilinear resize (pixel centres aligned, as tf.image.resize and PIL do) to h x w, scaled to [0, 1], then (v − mean) / std per channel. */
+function writePixels(img: Rgba, h: number, w: number, c: number, layout: InputLayout, mean: number[], std: number[], out: Float32Array): void {
   const sy = img.height / h, sx = img.width / w;
   const at = (yy: number, xx: number, ch: number) => img.data[(yy * img.width + xx) * 4 + ch];
   for (let y = 0; y < h; y++) {
@@ -80,7 +95,7 @@ function writePixels(img: Rgba, h: number, w: number, c: number, layout: InputLa
       const px = c === 1 ? [(rgb[0] + rgb[1] + rgb[2]) / 3] : rgb;
       for (let ch = 0; ch < c; ch++) {
         const i = layout === 'channels-last' ? (y * w + x) * c + ch : ch * h * w + y * w + x;
-        out[i] = px[ch] / 255;
+        out[i] = (px[ch] / 255 - mean[ch]) / std[ch];
       }
     }
   }

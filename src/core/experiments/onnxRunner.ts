@@ -10,7 +10,7 @@ import type * as Ort from 'onnxruntime-node';
 import { CheckpointError } from '../common/errors';
 import { Checkpoint, DType, TensorInfo } from '../common/types';
 import { FilePool } from '../tensor/tensorData';
-import { checkInput, loadEvalSet } from './evalSet';
+import { checkInputs, EvalSet, ImageNormalization, loadEvalSet, ModelInput } from './evalSet';
 import { chooseMetric, MetricPlan, MetricRequest, MetricSum } from './evalMetric';
 import { InitializerData, withInitializers } from './onnxEdit';
 import { EvalRunner, valuesInLayoutOf } from './runner';
@@ -36,7 +36,7 @@ function runtime(): typeof Ort {
   return ort;
 }
 
-export async function openOnnxRunner(target: Checkpoint, source: Checkpoint, data: string, request: MetricRequest): Promise<EvalRunner> {
+export async function openOnnxRunner(target: Checkpoint, source: Checkpoint, data: string, request: MetricRequest, normalize?: ImageNormalization): Promise<EvalRunner> {
   const rt = runtime();
   if ((await stat(target.path)).size > MAX_MODEL_BYTES) throw new CheckpointError(target.path, 'is larger than 2 GB; ONNX Runtime takes such models only with external data');
   const original = new Uint8Array(await readFile(target.path));
@@ -65,23 +65,25 @@ export async function openOnnxRunner(target: Checkpoint, source: Checkpoint, dat
   };
 
   const first = await sessionOf([]);
-  let set;
+  let set: EvalSet;
   let batchFixed: number | undefined;
+  let inputs: ModelInput[];
   try {
-    const meta = first.inputMetadata[0];
-    if (first.inputNames.length !== 1 || !meta?.isTensor) throw new CheckpointError(target.path, `the model takes ${first.inputNames.length} inputs (${first.inputNames.join(', ')}); experiments feed one (x of the evaluation set)`);
-    const shape = [...meta.shape];
-    set = await loadEvalSet(data, shape, 'channels-first');
-    batchFixed = checkInput(set, shape, 'channels-first', target.path);
+    inputs = first.inputNames.map((name, k) => {
+      const meta = first.inputMetadata[k];
+      if (!meta?.isTensor) throw new CheckpointError(target.path, `input ${name} is not a tensor (a sequence or map); experiments feed tensors`);
+      if (meta.type !== 'float32') throw new CheckpointError(target.path, `input ${name} takes ${meta.type} tensors; experiments feed float32 inputs`);
+      return { name, shape: [...meta.shape] };
+    });
+    set = await loadEvalSet(data, inputs, 'channels-first', normalize);
+    batchFixed = checkInputs(set, inputs, 'channels-first', target.path);
   } catch (e) {
     await first.release();
     throw e;
   }
-  const inputName = first.inputNames[0];
   const outputName = first.outputNames[0];
-  const n = set.xShape[0];
-  const sampleShape = set.xShape.slice(1);
-  const perSample = sampleShape.reduce((a, b) => a * b, 1);
+  const n = set.inputs[0].shape[0];
+  const feeds = set.inputs.map((i) => ({ name: i.name, data: i.data, sampleShape: i.shape.slice(1), perSample: i.shape.slice(1).reduce((a, b) => a * b, 1) }));
   const yPer = set.yShape.slice(1).reduce((a, b) => a * b, 1);
   const batch = batchFixed ?? BATCH;
   let plan: MetricPlan | undefined;
@@ -94,10 +96,15 @@ export async function openOnnxRunner(target: Checkpoint, source: Checkpoint, dat
       let sum: MetricSum | undefined;
       for (let start = 0; start < n; start += batch) {
         const b = Math.min(batch, n - start);
-        let x = set.x.subarray(start * perSample, (start + b) * perSample);
         // A fixed batch axis takes exactly `batch` samples: the last batch is padded, its padding ignored.
-        if (batchFixed && b < batch) { const padded = new Float32Array(batch * perSample); padded.set(x); x = padded; }
-        const result = await session.run({ [inputName]: new rt.Tensor('float32', x, [batchFixed && b < batch ? batch : b, ...sampleShape]) });
+        const padded = batchFixed !== undefined && b < batch;
+        const run: Record<string, Ort.Tensor> = {};
+        for (const f of feeds) {
+          let x = f.data.subarray(start * f.perSample, (start + b) * f.perSample);
+          if (padded) { const p = new Float32Array(batch * f.perSample); p.set(x); x = p; }
+          run[f.name] = new rt.Tensor('float32', x, [padded ? batch : b, ...f.sampleShape]);
+        }
+        const result = await session.run(run);
         const out = result[outputName];
         const shape = [...out.dims];
         const rows = shape.slice(1).reduce((p, q) => p * q, 1);

@@ -8,7 +8,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { CheckpointError } from '../common/errors';
 import { Checkpoint, TensorInfo } from '../common/types';
 import { FilePool } from '../tensor/tensorData';
-import { checkInput, loadEvalSet } from './evalSet';
+import { checkInputs, ImageNormalization, loadEvalSet, ModelInput } from './evalSet';
 import { chooseMetric, MetricPlan, MetricRequest, MetricSum } from './evalMetric';
 import { EvalRunner, valuesInLayoutOf } from './runner';
 import { tfjsBackend } from './tfjsBackend';
@@ -17,7 +17,7 @@ import { kerasConfigForTfjs } from './kerasConfig';
 /** Samples per predict call: large enough to keep the backend busy, small enough for 224x224 inputs. */
 const BATCH = 32;
 
-export async function openTfjsRunner(target: Checkpoint, source: Checkpoint, data: string, request: MetricRequest): Promise<EvalRunner> {
+export async function openTfjsRunner(target: Checkpoint, source: Checkpoint, data: string, request: MetricRequest, normalize?: ImageNormalization): Promise<EvalRunner> {
   const backend = await tfjsBackend();
   const config = kerasConfigForTfjs(target);
   let model: tfl.LayersModel;
@@ -28,10 +28,10 @@ export async function openTfjsRunner(target: Checkpoint, source: Checkpoint, dat
   }
   const disposeAll: tf.Tensor[] = [];
   try {
-    const inputShape = model.inputs[0].shape;
-    if (model.inputs.length !== 1) throw new CheckpointError(target.path, `the model takes ${model.inputs.length} inputs; experiments feed one (x of the evaluation set)`);
-    const set = await loadEvalSet(data, inputShape, 'channels-last');
-    const batchFixed = checkInput(set, inputShape, 'channels-last', target.path);
+    // Input names as the config gives them (its InputLayers'), which is what an .npz names its arrays by.
+    const inputs: ModelInput[] = model.inputs.map((t, k) => ({ name: model.inputNames?.[k] ?? t.name, shape: t.shape }));
+    const set = await loadEvalSet(data, inputs, 'channels-last', normalize);
+    const batchFixed = checkInputs(set, inputs, 'channels-last', target.path);
     const vars = bindVariables(model, target);
     const pool = new FilePool();
     const targetValues = new Map<string, tf.Tensor>();
@@ -62,9 +62,8 @@ export async function openTfjsRunner(target: Checkpoint, source: Checkpoint, dat
 
     let plan: MetricPlan | undefined;
     let samples = 0;
-    const n = set.xShape[0];
-    const sampleShape = set.xShape.slice(1);
-    const perSample = sampleShape.reduce((a, b) => a * b, 1);
+    const n = set.inputs[0].shape[0];
+    const feeds = set.inputs.map((i) => ({ data: i.data, sampleShape: i.shape.slice(1), perSample: i.shape.slice(1).reduce((a, b) => a * b, 1) }));
     const yPer = set.yShape.slice(1).reduce((a, b) => a * b, 1);
     const batch = batchFixed ?? BATCH;
     const evaluate = async (pairs: [string, string][]): Promise<number> => {
@@ -74,8 +73,8 @@ export async function openTfjsRunner(target: Checkpoint, source: Checkpoint, dat
         for (let start = 0; start < n; start += batch) {
           const b = Math.min(batch, n - start);
           const out = tf.tidy(() => {
-            const x = tf.tensor(set.x.subarray(start * perSample, (start + b) * perSample), [b, ...sampleShape], 'float32');
-            const y = model.predict(x);
+            const xs = feeds.map((f) => tf.tensor(f.data.subarray(start * f.perSample, (start + b) * f.perSample), [b, ...f.sampleShape], 'float32'));
+            const y = model.predict(xs.length === 1 ? xs[0] : xs);
             return Array.isArray(y) ? y[0] : y;
           });
           const values = await out.data() as Float32Array;

@@ -74,6 +74,14 @@ async function factoriesFor(folder: vscode.WorkspaceFolder): Promise<{ model: st
   return { model, data };
 }
 
+/** Settings imageMean/imageStd as the worker takes them; both empty: none (pixels in [0, 1]). */
+function imageNormalization(config: vscode.WorkspaceConfiguration): { mean: number[]; std: number[] } | undefined {
+  const nums = (k: string) => (config.get<unknown[]>(k) ?? []).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  const mean = nums('experiments.imageMean'), std = nums('experiments.imageStd');
+  if (!mean.length && !std.length) return undefined;
+  return { mean: mean.length ? mean : [0], std: std.length ? std : [1] };
+}
+
 function analysisIdOf(arg: unknown, store: AnalysisStore): string | undefined {
   if (typeof arg === 'string') return arg;
   if (arg && typeof arg === 'object' && typeof (arg as { analysisId?: unknown }).analysisId === 'string') return (arg as { analysisId: string }).analysisId;
@@ -112,7 +120,8 @@ export async function runExperimentCommand(context: vscode.ExtensionContext, sto
     if (!data) return;
     dataPath = data;
     log().info(`experiment ${label}: ${fileRuntime === 'tfjs' ? 'TensorFlow.js' : 'ONNX Runtime'} on ${data}`);
-    run = (onProgress, token) => worker(context).fileExperiment({ report, data, metric, tolerance }, onProgress, token);
+    const normalize = imageNormalization(config);
+    run = (onProgress, token) => worker(context).fileExperiment({ report, data, metric, tolerance, normalize }, onProgress, token);
   } else {
     if (!folder) { void vscode.window.showInformationMessage('Reuse Lens: open the folder of your training code: the factories are looked up there.'); return; }
     const factories = await factoriesFor(folder);
