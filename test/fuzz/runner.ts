@@ -85,7 +85,7 @@ function materialise(input: Input, dir: string): string[] {
   return u.targets.map((t) => join(dir, t));
 }
 
-class Child {
+export class Child {
   proc!: ChildProcess;
   ready!: Promise<void>;
   stderr = '';

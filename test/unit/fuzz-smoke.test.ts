@@ -4,7 +4,7 @@
 // `npm run fuzz` runs the long version; test/fuzz/runner.ts has the rules.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runFuzz, formatSummary } from '../fuzz/runner';
+import { runFuzz, formatSummary, Child } from '../fuzz/runner';
 
 test('300 seeded mutants of safetensors, NumPy, PyTorch (pickle opcodes included), Keras, TF.js and ONNX fixtures end in a result or a clean error', { timeout: 180_000 }, async () => {
   const lines: string[] = [];
@@ -15,4 +15,20 @@ test('300 seeded mutants of safetensors, NumPy, PyTorch (pickle opcodes included
   assert.ok(s.inputs >= 100, `only ${s.inputs} inputs ran in the time allowed:\n${formatSummary(s)}`);
   assert.equal(s.findings.length, 0, `${formatSummary(s)}\n${lines.filter((l) => /FINDING/.test(l)).join('\n')}`);
   assert.ok(s.results > 0 && s.errors > 0, 'mutants both still open and fail cleanly: the mutations are neither too weak nor too strong');
+});
+
+test('the fuzz runner leaves no child process behind after a restart (the old child\'s late exit does not hide the new one)', { timeout: 60_000 }, async () => {
+  const child = new Child(256, []);
+  await child.ready;
+  const first = child.proc.pid!;
+  child.restart();
+  await child.ready;
+  const second = child.proc.pid!;
+  await new Promise((r) => setTimeout(r, 200)); // the first child's exit event has arrived
+  assert.equal(child.exited, false, 'the new child is running');
+  child.kill();
+  const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+  for (let i = 0; i < 50 && alive(second); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(alive(first), false, 'the first child is gone');
+  assert.equal(alive(second), false, 'the second child is gone after kill()');
 });
