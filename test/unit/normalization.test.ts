@@ -3,6 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { normFollowers } from '../../src/core/analysis/normalization';
 import { groupLayers } from '../../src/core/analysis/layers';
 import { analyzePaths } from '../../src/core/analysis/engine';
@@ -55,4 +58,40 @@ test('BN statistics are measured with the source framework\'s ε (Keras 1e-3, Py
   const p = join(__dirname, '..', 'fixtures', 'verdicts', 'adabn');
   const t = await analyzePaths(join(p, 'source.pt'), join(p, 'target.pt'));
   assert.equal(t.layers.find((l) => l.kind === 'bn')?.bnStats?.eps, 1e-5);
+});
+
+test('an ONNX Conv whose output goes to its BatchNormalization and also into a residual Add is not scale-invariant; a Conv that feeds only its BN is', async () => {
+  // Written by python3-onnx in the test: X → conv1 → {bn1, Add}; X → conv2 → Shape and bn2.
+  const dir = await mkdtemp(join(tmpdir(), 'reuse-lens-onnx-residual-'));
+  try {
+    const f = join(dir, 'residual.onnx');
+    execFileSync('/usr/bin/python3', ['-c', `
+import sys, numpy as np, onnx
+from onnx import helper, numpy_helper, TensorProto
+r = np.random.default_rng(0)
+inits = []
+def w(name, shape): inits.append(numpy_helper.from_array(r.standard_normal(shape).astype(np.float32), name))
+def bn(n):
+    w(n + '.weight', [4]); w(n + '.bias', [4]); w(n + '.running_mean', [4])
+    inits.append(numpy_helper.from_array(np.ones(4, np.float32), n + '.running_var'))
+w('conv1.weight', [4, 4, 3, 3]); bn('bn1'); w('conv2.weight', [4, 4, 3, 3]); bn('bn2')
+nodes = [
+  helper.make_node('Conv', ['X', 'conv1.weight'], ['c1'], pads=[1, 1, 1, 1]),
+  helper.make_node('BatchNormalization', ['c1', 'bn1.weight', 'bn1.bias', 'bn1.running_mean', 'bn1.running_var'], ['b1']),
+  helper.make_node('Add', ['b1', 'c1'], ['s1']),
+  helper.make_node('Conv', ['s1', 'conv2.weight'], ['c2'], pads=[1, 1, 1, 1]),
+  helper.make_node('Shape', ['c2'], ['shape2']),
+  helper.make_node('BatchNormalization', ['c2', 'bn2.weight', 'bn2.bias', 'bn2.running_mean', 'bn2.running_var'], ['Y']),
+]
+g = helper.make_graph(nodes, 'residual', [helper.make_tensor_value_info('X', TensorProto.FLOAT, [1, 4, 8, 8])],
+  [helper.make_tensor_value_info('Y', TensorProto.FLOAT, [1, 4, 8, 8]), helper.make_tensor_value_info('shape2', TensorProto.INT64, [4])], inits)
+m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)])
+onnx.checker.check_model(m)
+onnx.save(m, sys.argv[1])
+`, f]);
+    const r = await analyzePaths(f, f);
+    const by = Object.fromEntries(r.layers.map((l) => [l.name, l.normalizedBy]));
+    assert.equal(by.conv1, undefined, 'conv1 also feeds the Add: its kernel\'s scale reaches the output');
+    assert.deepEqual(by.conv2, { layer: 'bn2', kind: 'bn', evidence: 'graph' }, 'a Shape read of conv2\'s output does not count');
+  } finally { await rm(dir, { recursive: true, force: true }); }
 });

@@ -376,6 +376,9 @@ function layerOfInit(name: string): string {
   return cut < 0 ? name : name.slice(0, cut);
 }
 
+/** Ops that read only their input's shape, never its values. */
+const SHAPE_ONLY = new Set(['Shape', 'Size']);
+
 /** Layers in the order the graph's nodes first consume their initializers. */
 function layerOrderOf(nodes: NodeInfo[], initNames: Set<string>): string[] {
   const seen = new Set<string>();
@@ -387,7 +390,10 @@ function layerOrderOf(nodes: NodeInfo[], initNames: Set<string>): string[] {
  * Which layer takes which layer's output directly: a node belongs to the layer of its first
  * initializer input (Conv → its weight's layer, BatchNormalization → its scale's); an edge runs
  * from the layer of the node that makes a value to the layer of each node that takes it.
- * Nodes without an initializer (Relu, Add) belong to no layer, so Conv → Relu → BN is no edge.
+ * Nodes without an initializer (Relu, Add) belong to no layer, so Conv → Relu → BN is no edge;
+ * such a node is still a consumer that is no norm (`op:Add`): a Conv whose output goes to its BN
+ * and also into a residual Add is not scale-invariant (the Add sees the kernel's scale). Nodes
+ * that read only a value's shape (Shape, Size) are no consumer of its numbers.
  */
 function layerGraphOf(nodes: NodeInfo[], initNames: Set<string>): Record<string, string[]> {
   const layerOf = (n: NodeInfo) => { const w = n.inputs.find((i) => initNames.has(i)); return w === undefined ? undefined : layerOfInit(w); };
@@ -395,8 +401,8 @@ function layerGraphOf(nodes: NodeInfo[], initNames: Set<string>): Record<string,
   for (const n of nodes) { const l = layerOf(n); if (l !== undefined) for (const o of n.outputs) producer.set(o, l); }
   const graph: Record<string, string[]> = {};
   for (const n of nodes) {
-    const l = layerOf(n);
-    if (l === undefined) continue;
+    if (SHAPE_ONLY.has(n.opType)) continue;
+    const l = layerOf(n) ?? `op:${n.opType}`;
     for (const i of n.inputs) {
       const from = producer.get(i);
       if (from === undefined || from === l) continue;
