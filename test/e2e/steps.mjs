@@ -159,7 +159,7 @@ export function registerSteps(h, s) {
     assert.match(body, /conv5/, 'summary lists the layers');
   });
 
-  h.test('opening a .tflite file others published shows its summary: format, conv layers from its operators', 'tflite-summary', async () => {
+  h.test('opening a .tflite file others published shows its summary: format, conv layers from its operators', 'tflite-summary', async ({ shot }) => {
     await clearNotifications(page);
     await quickOpen(page, 'runs/published/selfie_segmentation.tflite');
     const frame = await webviewFrame(page, 'h1:text-is("selfie_segmentation.tflite")', 30_000);
@@ -168,6 +168,8 @@ export function registerSteps(h, s) {
     assert.match(body, /tflite/i, `summary names the format: ${body.slice(0, 300)}`);
     assert.match(body, /\bconv\b/, `summary lists conv layers: ${body.slice(0, 300)}`);
     assert.doesNotMatch(body, /cannot be read/, body.slice(0, 300));
+    // The step's own screenshot comes after the tab is closed: this one shows the summary.
+    await shot('open');
     // Closed by its tab's close button: the next step starts where it did before this one (the
     // .pt summary in front), without keys sent through this webview.
     const tab = editorTab('selfie_segmentation.tflite');
