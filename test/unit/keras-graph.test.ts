@@ -15,6 +15,8 @@ import { openCheckpoint } from '../../src/core/formats/open';
 import { groupLayers } from '../../src/core/analysis/layers';
 import { normFollowers } from '../../src/core/analysis/normalization';
 import { kerasLayerGraph } from '../../src/core/formats/kerasGraph';
+import { kerasConfigForTfjs } from '../../src/core/experiments/kerasConfig';
+import type { Checkpoint } from '../../src/core/common/types';
 
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -93,4 +95,22 @@ test('where the config cannot tell (a nested model\'s boundary, a functional mod
   assert.deepEqual(g.bn, ['(model output)']);
   const noInbound = { class_name: 'Functional', config: { layers: [{ class_name: 'Conv2D', config: { name: 'c' } }, { class_name: 'BatchNormalization', config: { name: 'b' } }], output_layers: [['b', 0, 0]] } };
   assert.deepEqual(Object.keys(kerasLayerGraph(noInbound)!), []);
+});
+
+test('a tensor passed by keyword (a Keras 3 call\'s kwargs) is read by the layer, so it is an edge of the graph, but it is no positional input of the TF.js model built from the config', () => {
+  const t = (layer: string) => ({ class_name: '__keras_tensor__', config: { shape: [null, 8, 8, 4], dtype: 'float32', keras_history: [layer, 0, 0] } });
+  const layer = (cls: string, name: string, args: unknown[], kwargs: Record<string, unknown> = {}) =>
+    ({ module: 'keras.layers', class_name: cls, config: { name }, registered_name: null, inbound_nodes: [{ args, kwargs }] });
+  const model = { module: 'keras', class_name: 'Functional', registered_name: 'Functional', config: { name: 'm', output_layers: ['d', 0, 0], input_layers: ['in', 0, 0], layers: [
+    { module: 'keras.layers', class_name: 'InputLayer', config: { name: 'in', batch_shape: [null, 8, 8, 3] }, registered_name: null, inbound_nodes: [] },
+    layer('Conv2D', 'c', [t('in')]),
+    layer('BatchNormalization', 'b', [t('c')], { training: false }),
+    // The conv's output also goes in by keyword (as an attention layer's `value`, a `mask`, ...).
+    layer('Dense', 'd', [t('b')], { mask: t('c') })] } };
+  const g = kerasLayerGraph(model)!;
+  assert.deepEqual(g.c, ['b', 'd'], 'the layer that takes the conv by keyword sees its scale: not normalised');
+  const topology = (kerasConfigForTfjs({ path: 'm.keras', architecture: model } as unknown as Checkpoint) as { modelTopology: { config: { layers: { config: { name: string }; inbound_nodes: unknown }[] } } }).modelTopology;
+  const inbound = Object.fromEntries(topology.config.layers.map((l) => [l.config.name, l.inbound_nodes]));
+  assert.deepEqual(inbound.d, [[['b', 0, 0, {}]]], 'TF.js calls the Dense on its positional input only');
+  assert.deepEqual(inbound.b, [[['c', 0, 0, {}]]]);
 });

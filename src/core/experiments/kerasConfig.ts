@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { CheckpointError } from '../common/errors';
 import { Checkpoint } from '../common/types';
+import { kerasTensorRefs } from '../formats/kerasTensors';
 
 export function kerasConfigForTfjs(target: Checkpoint): unknown {
   const arch = target.architecture as Record<string, unknown> | undefined;
@@ -55,20 +56,10 @@ function fromKeras3(root: Record<string, unknown>, path: string): Record<string,
   return out;
 }
 
+/** Keras 3 calls as Keras 2 inbound nodes: the positional tensors only (keyword ones are no inputs to TF.js). */
 function inboundNodes(nodes: unknown): unknown {
   if (!Array.isArray(nodes)) return nodes;
-  return nodes.map((n) => {
-    if (Array.isArray(n)) return n;
-    const args = (n as Record<string, unknown> | null)?.args;
-    const tensors: unknown[] = [];
-    const collect = (a: unknown): void => {
-      if (Array.isArray(a)) { a.forEach(collect); return; }
-      const history = ((a as Record<string, unknown> | null)?.config as Record<string, unknown> | undefined)?.keras_history;
-      if (Array.isArray(history)) tensors.push([history[0], history[1], history[2], {}]);
-    };
-    collect(args);
-    return tensors;
-  });
+  return nodes.map((n) => Array.isArray(n) ? n : kerasTensorRefs(n, { kwargs: false }).map((r) => [r.layer, r.node, r.tensor, {}]));
 }
 
 /** Keras 3 writes `module`/`registered_name` beside each class and call arguments in inbound_nodes. */

@@ -19,6 +19,8 @@
 // functional model whose layers carry no inbound_nodes), the layer is left out of the graph and
 // names and order decide for it, as for files without a graph.
 
+import { kerasTensorRefs } from './kerasTensors';
+
 type Json = Record<string, unknown>;
 
 const isObj = (v: unknown): v is Json => !!v && typeof v === 'object' && !Array.isArray(v);
@@ -52,33 +54,16 @@ function layerName(l: Json): string | undefined {
   return typeof c.name === 'string' ? c.name : typeof l.name === 'string' ? l.name : undefined;
 }
 
-/** Layer names a Keras 2 / TF.js inbound node or a Keras 3 call's args and kwargs refer to. */
-function referencedLayers(node: unknown, out: string[], depth = 0): void {
-  if (depth > 16) return;
-  if (Array.isArray(node)) {
-    // Keras 2: [name, node_index, tensor_index(, kwargs)].
-    if (typeof node[0] === 'string' && typeof node[1] === 'number' && typeof node[2] === 'number') {
-      out.push(node[0]);
-      if (isObj(node[3])) referencedLayers(Object.values(node[3]), out, depth + 1);
-      return;
-    }
-    for (const x of node) referencedLayers(x, out, depth + 1);
-    return;
-  }
-  if (!isObj(node)) return;
-  const cfg = isObj(node.config) ? node.config : undefined;
-  const history = cfg?.keras_history;
-  if (Array.isArray(history) && typeof history[0] === 'string') { out.push(history[0]); return; }
-  for (const k of ['args', 'kwargs']) if (k in node) referencedLayers(node[k], out, depth + 1);
+/** Layer names a Keras 2 / TF.js inbound node or a Keras 3 call refers to, keyword tensors included: the layer reads them. */
+function referencedLayers(node: unknown): string[] {
+  return kerasTensorRefs(node, { kwargs: true }).map((r) => r.layer);
 }
 
 /** Output layer names of a functional model config (`output_layers: [["dense", 0, 0]]`, or one such triple). */
 function outputLayers(cfg: Json): string[] | undefined {
   const o = cfg.output_layers;
   if (!Array.isArray(o)) return undefined;
-  const out: string[] = [];
-  referencedLayers(o, out);
-  return out;
+  return referencedLayers(o);
 }
 
 interface Walk { nodes: Map<string, Node>; outputs: Map<string, string[]>; unknown: Set<string> }
@@ -102,9 +87,7 @@ function walkModel(model: Json, prefix: string, w: Walk, depth: number): void {
     if (sequential) {
       if (prev !== undefined) inputs = [full(prev)];
     } else if (Array.isArray(l.inbound_nodes)) {
-      const refs: string[] = [];
-      referencedLayers(l.inbound_nodes, refs);
-      inputs = [...new Set(refs)].map(full);
+      inputs = [...new Set(referencedLayers(l.inbound_nodes))].map(full);
     } else if (cls !== 'InputLayer') {
       // A functional model that does not say what feeds this layer: its graph is unknown.
       w.unknown.add(prefix);
