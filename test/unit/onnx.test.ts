@@ -11,7 +11,7 @@ import { RandomAccessFile } from '../../src/core/common/fileio';
 import { Checkpoint } from '../../src/core/common/types';
 
 const dir = join(__dirname, '..', 'fixtures', 'onnx');
-interface Expected { layerOrder: string[]; tensors: { name: string; shape: number[]; dtype?: string; values: number[] }[] }
+interface Expected { layerOrder: string[]; tensors: { name: string; shape: number[]; dtype?: string; storage?: string; values: number[] }[] }
 const expected = (f: string): Expected => JSON.parse(readFileSync(join(dir, f), 'utf8'));
 
 async function assertValues(ck: Checkpoint, exp: Expected): Promise<void> {
@@ -22,6 +22,7 @@ async function assertValues(ck: Checkpoint, exp: Expected): Promise<void> {
       assert.ok(t, `${e.name} present`);
       assert.deepEqual(t.shape, e.shape, `${e.name} shape`);
       if (e.dtype) assert.equal(t.dtype, e.dtype);
+      assert.equal(t.storage?.dtype, e.storage, `${e.name} storage`);
       const v = await readTensor(t, pool);
       assert.deepEqual([...v].map((x) => Math.fround(x)), e.values.map((x) => Math.fround(x)), e.name);
     }
@@ -56,7 +57,7 @@ test('reads initializers stored as external data beside the model', async () => 
   assert.equal(w.location.kind === 'contiguous' && w.location.file, join(dir, 'cnn_external.onnx.data'));
 });
 
-test('reads typed fields (float_data, double_data, int64_data, float16 in int32_data) and puts Gemm weights in [out, in]', async () => {
+test('reads typed fields (float_data, double_data, int64_data, float16 in int32_data, read as float32) and puts Gemm weights in [out, in]', async () => {
   const ck = await openCheckpoint(join(dir, 'typed.onnx'));
   await assertValues(ck, { ...expected('typed_expected.json'), tensors: expected('typed_expected.json').tensors.filter((t) => t.name !== 'dense.weight') });
   // dense.weight feeds Gemm(transB=1): already [out, in], kept as stored.

@@ -323,6 +323,41 @@ for (const [label, file] of [['a Paddle2ONNX model (Constant-node weights)', PAD
   });
 }
 
+// Quantized (QDQ, QOperator, dynamic) and half-precision ONNX through both bundles: weights read
+// as the float32 numpy dequantizes them to (test/fixtures/gen_onnx_quant.py).
+const QUANT_TRUTH = () => JSON.parse(readFileSync(fixture('onnx/quant/expected.json'), 'utf8'));
+for (const [file, key] of [['qdq_source.onnx', 'qdq_source'], ['qoperator.onnx', 'qoperator'], ['fp16.onnx', 'fp16'], ['bf16.onnx', 'bf16']] as const) {
+  test(`reuse-lens inspect --stats and the worker bundle read ${file} as the float32 its weights stand for, storage beside`, async () => {
+    const truth = QUANT_TRUTH()[key] as Record<string, PublishedEntry & { storage: string }>;
+    const r = cli('inspect', fixture(`onnx/quant/${file}`), '--stats', '--json');
+    assert.equal(r.code, 0, r.err);
+    const viaWorker = await rpc().inspect({ path: fixture(`onnx/quant/${file}`), stats: true });
+    for (const j of [JSON.parse(r.out) as InspectResponse, viaWorker]) {
+      for (const [name, e] of Object.entries(truth)) checkPublishedInspect(j, { [name]: e }, e.storage, file);
+    }
+  });
+}
+
+/** Each QDQ kernel's pair: numpy's relative RMSE on the dequantized values, and the verdict it implies. */
+function checkQdqPair(rep: Report): void {
+  const truth = QUANT_TRUTH().qdq_pair as Record<string, { relRmse: number }>;
+  for (const [name, e] of Object.entries(truth)) {
+    const l = rep.layers.find((x) => x.params.some((p) => p.sourceName === name && p.role === 'weight'));
+    assert.ok(l, `${name} is in the report`);
+    near(l.kernelRelRmse!, e.relRmse, e.relRmse, `${name} relative RMSE`);
+    assert.equal(l.verdict, e.relRmse < 0.1 ? 'reuse' : e.relRmse < 0.6 ? 'fine-tune' : 'retrain', `${name}: ${l.reason}`);
+  }
+  assert.deepEqual(rep.layers.filter((l) => l.kind !== 'other').map((l) => l.verdict), ['reuse', 'fine-tune', 'retrain', 'reuse']);
+}
+
+test('reuse-lens compare --json and the worker bundle: two QDQ-quantized ONNX models, each kernel\'s relative RMSE as numpy computes it on the dequantized values', async () => {
+  const [s, t] = [fixture('onnx/quant/qdq_source.onnx'), fixture('onnx/quant/qdq_target.onnx')];
+  const r = cli('compare', s, t, '--json');
+  assert.equal(r.code, 0, r.err);
+  checkQdqPair(JSON.parse(r.out) as Report);
+  checkQdqPair((await rpc().analyze({ source: s, target: t })).report);
+});
+
 // ---- No user-facing text built from names the minifier changes ----
 
 test('a pickle that calls or appends to the wrong thing is refused by the bundle in Python\'s words, not minified class names', (t) => {

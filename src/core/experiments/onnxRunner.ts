@@ -135,6 +135,8 @@ export async function openOnnxRunner(target: Checkpoint, source: Checkpoint, dat
 
 /** `t`'s values as an initializer of `like`'s type and shape (float32 or float64). */
 async function initializer(t: TensorInfo, like: TensorInfo, pool: FilePool, modelPath: string): Promise<InitializerData> {
+  // A quantized or half-precision initializer is read as float32 but stored narrower: float32 bytes would not fit its graph.
+  if (like.storage) throw new CheckpointError(modelPath, `initializer ${like.name} is stored as ${like.storage.dtype}; experiments replace float32 and float64 initializers only`);
   const dataType = ONNX_TYPE[like.dtype];
   if (!dataType) throw new CheckpointError(modelPath, `initializer ${like.name} is ${like.dtype}; experiments replace float32 and float64 initializers only`);
   const values = await valuesInLayoutOf(t, like, pool);

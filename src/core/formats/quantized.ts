@@ -4,6 +4,7 @@
 // Comparing the integers themselves would say nothing about the network: two quantizations of
 // the same layer use different scales, and integer tensors are never judged.
 import { TensorInfo, TensorLocation } from '../common/types';
+import { RandomAccessFile } from '../common/fileio';
 import { decodeFloat32 } from '../tensor/dtypes';
 
 export type StoredInt = 'uint8' | 'int8' | 'uint16' | 'int16' | 'int32';
@@ -55,17 +56,18 @@ export function dequantizedLocation(read: () => Promise<Uint8Array>, kind: Store
 }
 
 /**
- * A location whose loader reads `count` stored float16 values with `read` and hands out their
- * float32 (exact: every half is a float32). For weights a converter quantized to float16 (TF.js
- * `quantization: {dtype: float16}`, TFLite's float16 quantization): the model computes in float32.
+ * A location whose loader reads `count` stored float16 (or bfloat16) values with `read` and hands
+ * out their float32 (exact: every half is a float32). For weights a converter quantized to float16
+ * (TF.js `quantization: {dtype: float16}`, TFLite's float16 quantization, ONNX float16/bfloat16
+ * initializers): the model computes in float32.
  */
-export function float16Location(read: () => Promise<Uint8Array>, count: number): TensorLocation {
+export function float16Location(read: () => Promise<Uint8Array>, count: number, half: 'F16' | 'BF16' = 'F16'): TensorLocation {
   return {
     kind: 'loader', littleEndian: true, load: async () => {
       const raw = await read();
       // A half needs 2-byte alignment to be viewed as Uint16Array.
       const src = raw.byteOffset % 2 === 0 ? raw : raw.slice();
-      const out = decodeFloat32(src, 'F16', count, new Float32Array(count));
+      const out = decodeFloat32(src, half, count, new Float32Array(count));
       return new Uint8Array(out.buffer, out.byteOffset, count * 4);
     },
   };
@@ -74,4 +76,12 @@ export function float16Location(read: () => Promise<Uint8Array>, count: number):
 /** The `storage` note of a tensor stored as `dtype` (shown beside its F32). */
 export function storageOf(dtype: string, bytesPerElement: number): NonNullable<TensorInfo['storage']> {
   return { dtype, bytesPerElement };
+}
+
+/** A reader of `bytes` bytes of `path` at `start`, for a loader location (opens the file for each read). */
+export function fileBytes(path: string, start: number, bytes: number): () => Promise<Uint8Array> {
+  return async () => {
+    const f = await RandomAccessFile.open(path);
+    try { return await f.read(start, bytes); } finally { await f.close(); }
+  };
 }

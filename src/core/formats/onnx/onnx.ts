@@ -10,9 +10,11 @@ import * as protobuf from 'protobufjs';
 import { Checkpoint, DType, DTYPE_SIZE, TensorInfo, TensorLocation } from '../../common/types';
 import { CheckpointError } from '../../common/errors';
 import { RandomAccessFile, fileSignature, describeFsError } from '../../common/fileio';
-import { numel } from '../../tensor/dtypes';
+import { decodeFloat32, numel } from '../../tensor/dtypes';
 import { FormatReader, LIMITS } from '../reader';
+import { dequantizedLocation, fileBytes, float16Location, STORED_INT_BYTES, storageOf } from '../quantized';
 import { onnxTypes, ONNX_DTYPE, TENSOR_DATA_FIELDS } from './onnxSchema';
+import { NodeInfo, PASS_THROUGH, planQuantization, QuantPlan, STORED_INT } from './onnxQuant';
 
 export const onnxReader: FormatReader = {
   format: 'onnx',
@@ -100,8 +102,6 @@ interface Initializer {
   data: Map<number, Range[]>;
 }
 
-interface NodeInfo { opType: string; inputs: string[]; outputs: string[]; transB?: number }
-
 export async function openOnnx(path: string): Promise<Checkpoint> {
   const file = await RandomAccessFile.open(path);
   const inits: Initializer[] = [];
@@ -152,14 +152,22 @@ export async function openOnnx(path: string): Promise<Checkpoint> {
   const files: Checkpoint['files'] = [await fileSignature(path)];
   const folder = dirname(path);
   const consumers = consumersOf(nodes);
+  const byName = new Map(inits.map((i) => [i.name, i]));
+  const quant = await planQuantization(nodes, byName, (name) => smallValues(byName.get(name), path, folder, files, warnings));
+  warnings.push(...quant.warnings);
   const tensors: TensorInfo[] = [];
   const kept: Initializer[] = [];
   for (const init of inits) {
-    // Constant nodes also hold shapes, axes and scalars: only float tensors of 2+ elements are weights.
-    if (constants.has(init.name) && !(FLOAT_TYPES.has(init.dataType) && init.dims.length > 0 && init.dims.reduce((a, b) => a * b, 1) >= 2)) continue;
-    const t = await describeInitializer(init, path, folder, files, warnings, consumers.get(init.name));
+    // Scales and zero points belong to a quantized tensor (or an activation's quantization).
+    if (quant.params.has(init.name)) continue;
+    const q = quant.weights.get(init.name);
+    // Constant nodes also hold shapes, axes and scalars: only float tensors of 2+ elements (and quantized weights) are weights.
+    if (!q && constants.has(init.name) && !(FLOAT_TYPES.has(init.dataType) && init.dims.length > 0 && init.dims.reduce((a, b) => a * b, 1) >= 2)) continue;
+    // A quantized weight's role and layout come from the op that takes its dequantized value.
+    const uses = consumers.get(q ? q.via : init.name);
+    const t = await describeInitializer(init, path, folder, files, warnings, uses, quant);
     if (!t) continue;
-    const role = roleFromOp(t.name, consumers.get(init.name));
+    const role = roleFromOp(t.name, uses);
     if (role) t.group = role;
     tensors.push(t);
     kept.push(init);
@@ -167,7 +175,7 @@ export async function openOnnx(path: string): Promise<Checkpoint> {
   const initNames = new Set(kept.map((i) => i.name));
   const ops = nodes.filter((n) => n.opType !== 'Constant').length;
   if (tensors.length === 0 && ops > 0) warnings.push(`the graph has ${ops} operators but no weights Reuse Lens reads (no float initializers or Constant node tensors): nothing to compare`);
-  return { path, format: 'onnx', tensors, entries: [], metadata, files, layerOrder: layerOrderOf(nodes, initNames), layerGraph: layerGraphOf(nodes, initNames), warnings };
+  return { path, format: 'onnx', tensors, entries: [], metadata, files, layerOrder: layerOrderOf(nodes, initNames, quant.alias), layerGraph: layerGraphOf(nodes, initNames, quant.alias), warnings };
 }
 
 const FLOAT_TYPES = new Set<number>([ONNX_DTYPE.FLOAT, ONNX_DTYPE.FLOAT16, ONNX_DTYPE.DOUBLE, ONNX_DTYPE.BFLOAT16]);
@@ -179,6 +187,8 @@ const ROLE_LEAF = /^(weight|bias|running_mean|running_var|kernel|gamma|beta|movi
 const OP_ROLES: Record<string, string[]> = {
   Conv: ['', 'weight', 'bias'], ConvTranspose: ['', 'weight', 'bias'],
   Gemm: ['', 'weight', 'bias'], MatMul: ['', 'weight'],
+  QLinearConv: ['', '', '', 'weight', '', '', '', '', 'bias'], QLinearMatMul: ['', '', '', 'weight'],
+  ConvInteger: ['', 'weight'], MatMulInteger: ['', 'weight'],
   BatchNormalization: ['', 'weight', 'bias', 'running_mean', 'running_var'],
   InstanceNormalization: ['', 'weight', 'bias'], LayerNormalization: ['', 'weight', 'bias'],
 };
@@ -219,8 +229,8 @@ function decodeNode(type: protobuf.Type, bytes: Uint8Array, path: string): NodeI
   try { n = type.toObject(type.decode(bytes), { longs: Number }) as typeof n; } catch (e) {
     throw new CheckpointError(path, `a graph node cannot be decoded (${(e as Error).message})`);
   }
-  const transB = n.attribute?.find((a) => a.name === 'transB')?.i;
-  return { opType: n.op_type ?? '', inputs: n.input ?? [], outputs: n.output ?? [], transB };
+  const int = (name: string) => n.attribute?.find((a) => a.name === name)?.i;
+  return { opType: n.op_type ?? '', inputs: n.input ?? [], outputs: n.output ?? [], transB: int('transB'), axis: int('axis'), blockSize: int('block_size') };
 }
 
 async function readInitializer(w: Walker, start: number, end: number, headerType: protobuf.Type, path: string): Promise<Initializer> {
@@ -257,37 +267,103 @@ function consumersOf(nodes: NodeInfo[]): Map<string, { node: NodeInfo; index: nu
   return m;
 }
 
+/** The stand-in DType of a stored integer type for its bytes: UINT16 has none of its own and reads as I16's bits. */
+function storedDType(dataType: number): DType | undefined {
+  return DTYPE_OF[dataType] ?? (dataType === ONNX_DTYPE.UINT16 ? 'I16' : undefined);
+}
+
 async function describeInitializer(init: Initializer, path: string, folder: string, files: Checkpoint['files'],
-  warnings: string[], uses: { node: NodeInfo; index: number }[] | undefined): Promise<TensorInfo | undefined> {
+  warnings: string[], uses: { node: NodeInfo; index: number }[] | undefined, quant: QuantPlan): Promise<TensorInfo | undefined> {
   const { name, dims } = init;
   const typeName = DTYPE_NAME[init.dataType] ?? `type ${init.dataType}`;
-  const dtype = DTYPE_OF[init.dataType];
+  const q = quant.weights.get(name);
+  const dtype = q ? storedDType(init.dataType) : DTYPE_OF[init.dataType];
   if (!dtype) { warnings.push(`${name}: ${typeName} initializers are not compared; skipped`); return undefined; }
-  let n: number;
-  try { n = numel(dims); } catch { throw new CheckpointError(path, `initializer ${name} has impossible dims [${dims.join(', ')}]`); }
-  const bytes = n * DTYPE_SIZE[dtype];
-  let location: TensorLocation;
-  if (init.external) {
-    location = await externalLocation(init, path, folder, bytes, files);
-  } else if (init.data.has(TENSOR_DATA_FIELDS.raw_data)) {
-    const r = init.data.get(TENSOR_DATA_FIELDS.raw_data)!;
-    const last = r[r.length - 1];
-    if (last.end - last.start !== bytes) throw new CheckpointError(path, `initializer ${name}: raw_data has ${last.end - last.start} bytes, its dims [${dims.join(', ')}] of ${typeName} need ${bytes}`);
-    location = { kind: 'contiguous', file: path, offset: last.start, littleEndian: true };
+  const n = elementsOf(init, path);
+  const stored = await locate(init, dtype, n, path, folder, files, warnings);
+  if (!stored) return undefined;
+  let t: TensorInfo;
+  if (q) {
+    // A quantized weight is the float32 it stands for: value = (q - zero_point) * scale.
+    t = { name, dtype: 'F32', shape: dims, storage: storageOf(q.kind, STORED_INT_BYTES[q.kind]), location: dequantizedLocation(bytesOf(stored, n * DTYPE_SIZE[dtype]), q.kind, dims, q.affine) };
+  } else if (dtype === 'F16' || dtype === 'BF16') {
+    // Half-precision weights compute as the float32 they widen to (as TF.js/TFLite float16 are read).
+    t = { name, dtype: 'F32', shape: dims, storage: storageOf(dtype === 'F16' ? 'float16' : 'bfloat16', 2), location: float16Location(bytesOf(stored, n * 2), n, dtype) };
   } else {
-    const typed = typedLocation(init, dtype, n, path);
-    if (!typed) {
-      if (n > 0) warnings.push(`${name}: no data (neither raw_data nor a typed field); skipped`);
-      if (n > 0) return undefined;
-      location = { kind: 'loader', littleEndian: true, load: async () => new Uint8Array(0) };
-    } else location = typed;
+    t = { name, dtype, shape: dims, location: stored };
   }
-  const t: TensorInfo = { name, dtype, shape: dims, location };
   // MatMul(x, W) and Gemm(x, W, transB=0) hold W as [in, out]; canonical is PyTorch's [out, in].
-  if (dims.length === 2 && uses?.some((u) => u.index === 1 && (u.node.opType === 'MatMul' || (u.node.opType === 'Gemm' && !u.node.transB)))) {
+  if (dims.length === 2 && uses?.some((u) => MATMUL_WEIGHT[u.node.opType] === u.index || (u.node.opType === 'Gemm' && u.index === 1 && !u.node.transB))) {
     t.storedShape = dims; t.permute = [1, 0]; t.shape = [dims[1], dims[0]];
   }
   return t;
+}
+
+/** The input position of the [in, out] weight of the matrix-multiplying ops. */
+const MATMUL_WEIGHT: Record<string, number> = { MatMul: 1, MatMulInteger: 1, QLinearMatMul: 3 };
+
+function elementsOf(init: Initializer, path: string): number {
+  try { return numel(init.dims); } catch { throw new CheckpointError(path, `initializer ${init.name} has impossible dims [${init.dims.join(', ')}]`); }
+}
+
+/** Where an initializer's bytes (as `dtype`) are: external data, raw_data, or a typed field; undefined (with a warning) if none. */
+async function locate(init: Initializer, dtype: DType, n: number, path: string, folder: string, files: Checkpoint['files'], warnings: string[]): Promise<TensorLocation | undefined> {
+  const { name, dims } = init;
+  const bytes = n * DTYPE_SIZE[dtype];
+  if (init.external) return externalLocation(init, path, folder, bytes, files);
+  if (init.data.has(TENSOR_DATA_FIELDS.raw_data)) {
+    const r = init.data.get(TENSOR_DATA_FIELDS.raw_data)!;
+    const last = r[r.length - 1];
+    if (last.end - last.start !== bytes) throw new CheckpointError(path, `initializer ${name}: raw_data has ${last.end - last.start} bytes, its dims [${dims.join(', ')}] of ${DTYPE_NAME[init.dataType] ?? dtype} need ${bytes}`);
+    return { kind: 'contiguous', file: path, offset: last.start, littleEndian: true };
+  }
+  const typed = typedLocation(init, dtype, n, path);
+  if (typed) return typed;
+  if (n > 0) { warnings.push(`${name}: no data (neither raw_data nor a typed field); skipped`); return undefined; }
+  return { kind: 'loader', littleEndian: true, load: async () => new Uint8Array(0) };
+}
+
+/** A reader of a located tensor's stored bytes. */
+function bytesOf(loc: TensorLocation, bytes: number): () => Promise<Uint8Array> {
+  if (loc.kind === 'contiguous') return fileBytes(loc.file, loc.offset, bytes);
+  if (loc.kind === 'loader') return loc.load;
+  throw new Error(`unexpected ${loc.kind} location of an ONNX tensor`);
+}
+
+/** Scales and zero points are at most this many numbers (one per channel). */
+const MAX_SMALL_VALUES = 1 << 20;
+
+/** A small constant's numbers (a scale, a zero point), or undefined for none or one too large. */
+async function smallValues(init: Initializer | undefined, path: string, folder: string, files: Checkpoint['files'], warnings: string[]): Promise<number[] | undefined> {
+  const dtype = init ? storedDType(init.dataType) : undefined;
+  if (!init || !dtype) return undefined;
+  const n = elementsOf(init, path);
+  if (n > MAX_SMALL_VALUES) return undefined;
+  const loc = await locate(init, dtype, n, path, folder, files, warnings);
+  if (!loc) return undefined;
+  const raw = await bytesOf(loc, n * DTYPE_SIZE[dtype])();
+  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const out = new Array<number>(n);
+  const T = ONNX_DTYPE;
+  if (init.dataType === T.FLOAT16 || init.dataType === T.BFLOAT16) {
+    const halves = decodeFloat32(raw.byteOffset % 2 === 0 ? raw : raw.slice(), dtype as 'F16' | 'BF16', n, new Float32Array(n));
+    for (let i = 0; i < n; i++) out[i] = halves[i];
+    return out;
+  }
+  for (let i = 0; i < n; i++) {
+    switch (init.dataType) {
+      case T.FLOAT: out[i] = dv.getFloat32(i * 4, true); break;
+      case T.DOUBLE: out[i] = dv.getFloat64(i * 8, true); break;
+      case T.INT8: out[i] = dv.getInt8(i); break;
+      case T.UINT8: out[i] = dv.getUint8(i); break;
+      case T.INT16: out[i] = dv.getInt16(i * 2, true); break;
+      case T.UINT16: out[i] = dv.getUint16(i * 2, true); break;
+      case T.INT32: out[i] = dv.getInt32(i * 4, true); break;
+      case T.INT64: out[i] = Number(dv.getBigInt64(i * 8, true)); break;
+      default: return undefined;
+    }
+  }
+  return out;
 }
 
 /** Typed repeated fields: packed floats/doubles are contiguous in the file; varints need decoding. */
@@ -379,10 +455,22 @@ function layerOfInit(name: string): string {
 /** Ops that read only their input's shape, never its values. */
 const SHAPE_ONLY = new Set(['Shape', 'Size']);
 
-/** Layers in the order the graph's nodes first consume their initializers. */
-function layerOrderOf(nodes: NodeInfo[], initNames: Set<string>): string[] {
+/** A value as the layers see it: through QuantizeLinear/DequantizeLinear to what they (de)quantize. */
+function resolver(alias: ReadonlyMap<string, string>): (v: string) => string {
+  return (v) => {
+    for (let k = 0; k < 64 && alias.has(v); k++) v = alias.get(v)!;
+    return v;
+  };
+}
+
+/** Layers in the order the graph's nodes first consume their initializers (a quantized weight: through its DequantizeLinear). */
+function layerOrderOf(nodes: NodeInfo[], initNames: Set<string>, alias: ReadonlyMap<string, string>): string[] {
   const seen = new Set<string>();
-  for (const node of nodes) for (const input of node.inputs) if (initNames.has(input)) seen.add(layerOfInit(input));
+  const resolve = resolver(alias);
+  for (const node of nodes) {
+    if (PASS_THROUGH.has(node.opType)) continue;
+    for (const input of node.inputs) { const v = resolve(input); if (initNames.has(v)) seen.add(layerOfInit(v)); }
+  }
   return [...seen];
 }
 
@@ -395,8 +483,11 @@ function layerOrderOf(nodes: NodeInfo[], initNames: Set<string>): string[] {
  * and also into a residual Add is not scale-invariant (the Add sees the kernel's scale). Nodes
  * that read only a value's shape (Shape, Size) are no consumer of its numbers.
  */
-function layerGraphOf(nodes: NodeInfo[], initNames: Set<string>): Record<string, string[]> {
-  const layerOf = (n: NodeInfo) => { const w = n.inputs.find((i) => initNames.has(i)); return w === undefined ? undefined : layerOfInit(w); };
+function layerGraphOf(nodes: NodeInfo[], initNames: Set<string>, alias: ReadonlyMap<string, string>): Record<string, string[]> {
+  const resolve = resolver(alias);
+  // Quantize/dequantize nodes are no layer and no consumer: a value and its (de)quantized copies are one.
+  nodes = nodes.filter((n) => !PASS_THROUGH.has(n.opType));
+  const layerOf = (n: NodeInfo) => { const w = n.inputs.map(resolve).find((i) => initNames.has(i)); return w === undefined ? undefined : layerOfInit(w); };
   const producer = new Map<string, string>();
   for (const n of nodes) { const l = layerOf(n); if (l !== undefined) for (const o of n.outputs) producer.set(o, l); }
   const graph: Record<string, string[]> = {};
@@ -404,7 +495,7 @@ function layerGraphOf(nodes: NodeInfo[], initNames: Set<string>): Record<string,
     if (SHAPE_ONLY.has(n.opType)) continue;
     const l = layerOf(n) ?? `op:${n.opType}`;
     for (const i of n.inputs) {
-      const from = producer.get(i);
+      const from = producer.get(resolve(i));
       if (from === undefined || from === l) continue;
       const to: string[] = graph[from] ?? (graph[from] = []);
       if (!to.includes(l)) to.push(l);

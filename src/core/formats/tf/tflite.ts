@@ -14,7 +14,7 @@ import { CheckpointError } from '../../common/errors';
 import { RandomAccessFile, fileSignature } from '../../common/fileio';
 import { numel } from '../../tensor/dtypes';
 import { FormatReader, LIMITS } from '../reader';
-import { dequantizedLocation, float16Location, STORED_INT_BYTES, StoredInt, storageOf } from '../quantized';
+import { dequantizedLocation, fileBytes, float16Location, STORED_INT_BYTES, StoredInt, storageOf } from '../quantized';
 
 export const tfliteReader: FormatReader = {
   format: 'tflite',
@@ -201,12 +201,12 @@ export async function openTflite(path: string): Promise<Checkpoint> {
         // float16 quantization: the model computes with the float32 a DEQUANTIZE widens these to.
         t.dtype = 'F32';
         t.storage = storageOf('float16', 2);
-        t.location = float16Location(readBytes(path, start, bytes), n);
+        t.location = float16Location(fileBytes(path, start, bytes), n);
       } else if (quantized) {
         const { zero, axis } = await get(() => ({ zero: longs(bb, q, 3, scale.length), axis: i32(bb, q, 6) }));
         t.dtype = 'F32';
         t.storage = storageOf(quantized, itemBytes);
-        t.location = dequantizedLocation(readBytes(path, start, bytes), quantized, shape, { scale, offset: scale.map((s, c) => -(zero[c] ?? 0) * s), axis });
+        t.location = dequantizedLocation(fileBytes(path, start, bytes), quantized, shape, { scale, offset: scale.map((s, c) => -(zero[c] ?? 0) * s), axis });
       }
       if (use) t.group = { layer: use.layer, role: role! };
       tensors.push(t);
@@ -236,9 +236,3 @@ function layerName(name: string, opIndex: number): string {
   return cut > 0 ? first.slice(0, cut) : first || `op_${opIndex}`;
 }
 
-function readBytes(path: string, start: number, bytes: number): () => Promise<Uint8Array> {
-  return async () => {
-    const f = await RandomAccessFile.open(path);
-    try { return await f.read(start, bytes); } finally { await f.close(); }
-  };
-}

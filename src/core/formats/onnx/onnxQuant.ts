@@ -1,0 +1,154 @@
+// Quantized ONNX weights, found from the graph: which integer tensors stand for floats, and how.
+// - QDQ format (onnxruntime's quantize_static, most exporters): an int8/uint8 (int16/uint16,
+//   int32 bias) constant feeds DequantizeLinear(x, scale, zero_point?, axis); the op that takes
+//   the DequantizeLinear's output (Conv, Gemm, MatMul, ...) gives its role and layout.
+// - QOperator format: QLinearConv / QLinearMatMul take the weight with its scale and zero point;
+//   QLinearConv's int32 bias is at scale x_scale * w_scale.
+// - Dynamic quantization (quantize_dynamic): ConvInteger / MatMulInteger take the weight and its
+//   zero point; its scale comes in after the op, through Cast → Mul(·, x_scale * w_scale).
+// The float32 each weight stands for is read with the shared descriptor (formats/quantized.ts:
+// StoredInt + Affine), as TF.js and TFLite quantized tensors are. Integer tensors that no
+// dequantization reaches (shapes, indices) stay integers and are not judged.
+import { Affine, StoredInt } from '../quantized';
+import { ONNX_DTYPE } from './onnxSchema';
+
+export interface NodeInfo { opType: string; inputs: string[]; outputs: string[]; transB?: number; axis?: number; blockSize?: number }
+
+export interface QuantizedWeight {
+  kind: StoredInt;
+  affine: Affine;
+  /** The value whose consumers give the weight's role and layout: a DequantizeLinear's output, or the weight itself. */
+  via: string;
+}
+
+export interface QuantPlan {
+  weights: Map<string, QuantizedWeight>;
+  /** Scales and zero points (of weights or of activations): parts of a quantization, not weights. */
+  params: Set<string>;
+  /** A (de)quantized value → the value it quantizes: the layer graph sees through QuantizeLinear/DequantizeLinear. */
+  alias: Map<string, string>;
+  warnings: string[];
+}
+
+export const STORED_INT: Partial<Record<number, StoredInt>> = {
+  [ONNX_DTYPE.INT8]: 'int8', [ONNX_DTYPE.UINT8]: 'uint8', [ONNX_DTYPE.INT16]: 'int16', [ONNX_DTYPE.UINT16]: 'uint16', [ONNX_DTYPE.INT32]: 'int32',
+};
+
+/** What the plan needs to know of a constant (initializer or Constant node tensor). */
+export interface ConstantInfo { dims: number[]; dataType: number }
+
+/** Which inputs of an op are scales or zero points. */
+const PARAM_INPUTS: Record<string, (i: number) => boolean> = {
+  QuantizeLinear: (i) => i >= 1, DequantizeLinear: (i) => i >= 1,
+  QLinearConv: (i) => [1, 2, 4, 5, 6, 7].includes(i), QLinearMatMul: (i) => [1, 2, 4, 5, 6, 7].includes(i),
+  ConvInteger: (i) => i >= 2, MatMulInteger: (i) => i >= 2,
+  QLinearAdd: (i) => [1, 2, 4, 5, 6, 7].includes(i), QLinearMul: (i) => [1, 2, 4, 5, 6, 7].includes(i),
+  QLinearSigmoid: (i) => i >= 1, QLinearLeakyRelu: (i) => i >= 1, QLinearSoftmax: (i) => i >= 1,
+  QLinearAveragePool: (i) => i >= 1, QLinearGlobalAveragePool: (i) => i >= 1,
+  QLinearConcat: (i) => i < 2 || (i - 2) % 3 !== 0,
+};
+
+/** Ops whose first output is their first input (de)quantized: the graph of layers looks through them. */
+export const PASS_THROUGH = new Set(['QuantizeLinear', 'DequantizeLinear', 'DynamicQuantizeLinear']);
+
+const FLOATS = new Set<number>([ONNX_DTYPE.FLOAT, ONNX_DTYPE.FLOAT16, ONNX_DTYPE.BFLOAT16, ONNX_DTYPE.DOUBLE]);
+
+/**
+ * Finds the quantized weights of a graph. `values` reads a small constant's numbers (a scale, a
+ * zero point); it returns undefined for a name that is no constant or too large to be one.
+ */
+export async function planQuantization(nodes: readonly NodeInfo[], constants: ReadonlyMap<string, ConstantInfo>,
+  values: (name: string) => Promise<number[] | undefined>): Promise<QuantPlan> {
+  const plan: QuantPlan = { weights: new Map(), params: new Set(), alias: new Map(), warnings: [] };
+  const consumers = new Map<string, { node: NodeInfo; index: number }[]>();
+  const producer = new Map<string, NodeInfo>();
+  for (const node of nodes) {
+    node.inputs.forEach((name, index) => { if (name) { const l = consumers.get(name) ?? []; l.push({ node, index }); consumers.set(name, l); } });
+    for (const o of node.outputs) producer.set(o, node);
+  }
+  // Scales and zero points: constants every use of which is a scale or zero-point input.
+  for (const [name, uses] of consumers) {
+    if (constants.has(name) && uses.every((u) => PARAM_INPUTS[u.node.opType]?.(u.index))) plan.params.add(name);
+  }
+  const intConstant = (name: string | undefined) => {
+    const c = name ? constants.get(name) : undefined;
+    return c && STORED_INT[c.dataType] ? { ...c, kind: STORED_INT[c.dataType]! } : undefined;
+  };
+  const isFloatConstant = (name: string) => FLOATS.has(constants.get(name)?.dataType ?? -1);
+
+  /** Records `name` as quantized with `scale`/`zero` along `axis`, or says why not. */
+  const record = async (name: string, scaleName: string | undefined, zeroName: string | undefined, axis: number, via: string, scaleTimes?: string): Promise<void> => {
+    const w = intConstant(name);
+    if (!w || plan.weights.has(name)) return;
+    let scale = scaleName && isFloatConstant(scaleName) ? await values(scaleName) : undefined;
+    if (scale && scaleTimes) {
+      const k = isFloatConstant(scaleTimes) ? await values(scaleTimes) : undefined;
+      scale = k && k.length === 1 ? scale.map((s) => s * k[0]) : undefined;
+    }
+    if (!scale || scale.length === 0) { plan.warnings.push(`${name}: ${w.kind} weights whose scale is not a constant in the file; left as integers, not judged`); return; }
+    const zero = zeroName ? await values(zeroName) : [0];
+    const rank = w.dims.length, ax = axis < 0 ? axis + rank : axis;
+    const channels = scale.length;
+    if (!zero || (zero.length !== 1 && zero.length !== channels) || (channels > 1 && (ax < 0 || ax >= rank || w.dims[ax] !== channels))) {
+      plan.warnings.push(`${name}: ${channels} scales and ${zero?.length ?? 'no'} zero points do not fit its shape [${w.dims.join(', ')}] along axis ${axis}; left as integers, not judged`);
+      return;
+    }
+    const z = (c: number) => zero.length === 1 ? zero[0] : zero[c];
+    plan.weights.set(name, { kind: w.kind, affine: { scale, offset: scale.map((s, c) => -z(c) * s), axis: channels > 1 ? ax : undefined }, via });
+  };
+
+  for (const node of nodes) {
+    const [x] = node.inputs;
+    switch (node.opType) {
+      case 'QuantizeLinear': case 'DynamicQuantizeLinear':
+        if (node.outputs[0] && x) plan.alias.set(node.outputs[0], x);
+        break;
+      case 'DequantizeLinear':
+        if (node.outputs[0] && x) plan.alias.set(node.outputs[0], x);
+        if (node.blockSize) { if (intConstant(x)) plan.warnings.push(`${x}: blocked quantization (block_size ${node.blockSize}) is not read; left as integers, not judged`); break; }
+        await record(x, node.inputs[1], node.inputs[2], node.axis ?? 1, node.outputs[0] ?? x);
+        break;
+      case 'QLinearConv':
+        await record(node.inputs[3], node.inputs[4], node.inputs[5], 0, node.inputs[3]);
+        // The int32 bias is at scale x_scale * w_scale, zero point 0.
+        if (node.inputs[8]) await record(node.inputs[8], node.inputs[4], undefined, 0, node.inputs[8], node.inputs[1]);
+        break;
+      case 'QLinearMatMul': {
+        const b = intConstant(node.inputs[3]);
+        if (b) await record(node.inputs[3], node.inputs[4], node.inputs[5], b.dims.length - 1, node.inputs[3]);
+        break;
+      }
+      case 'ConvInteger': case 'MatMulInteger': {
+        const w = intConstant(node.inputs[1]);
+        if (!w) break;
+        const scale = integerOpScale(node, consumers, producer, isFloatConstant);
+        if (scale) plan.params.add(scale);
+        await record(node.inputs[1], scale, node.inputs[3] || undefined, node.opType === 'ConvInteger' ? 0 : w.dims.length - 1, node.inputs[1]);
+        break;
+      }
+    }
+  }
+  return plan;
+}
+
+/**
+ * The weight scale of a ConvInteger/MatMulInteger, as onnxruntime's dynamic quantization writes
+ * it: the op's int32 output is Cast to float and multiplied by x_scale * w_scale (a Mul of the
+ * activation's run-time scale and the weight's constant one), or by a constant directly.
+ */
+function integerOpScale(node: NodeInfo, consumers: ReadonlyMap<string, { node: NodeInfo; index: number }[]>, producer: ReadonlyMap<string, NodeInfo>,
+  isFloatConstant: (name: string) => boolean): string | undefined {
+  for (const cast of consumers.get(node.outputs[0]) ?? []) {
+    if (cast.node.opType !== 'Cast') continue;
+    for (const mul of consumers.get(cast.node.outputs[0]) ?? []) {
+      if (mul.node.opType !== 'Mul') continue;
+      const other = mul.node.inputs[1 - mul.index];
+      if (other === undefined) continue;
+      if (isFloatConstant(other)) return other;
+      const p = producer.get(other);
+      const found = p?.opType === 'Mul' ? p.inputs.filter(isFloatConstant) : [];
+      if (found.length === 1) return found[0];
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,86 @@
+// Quantized and half-precision ONNX weights are the float32 they stand for: QDQ (DequantizeLinear
+// per tensor and per axis, a scale in a Constant node, no zero point, an int32 bias), QOperator
+// (QLinearConv, QLinearMatMul) and dynamic quantization (ConvInteger/MatMulInteger with their
+// scales behind Cast → Mul), float16 and bfloat16 initializers. Models from onnx.helper, truth
+// from numpy's dequantization (test/fixtures/gen_onnx_quant.py → test/fixtures/onnx/quant/).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openCheckpoint } from '../../src/core/formats/open';
+import { FilePool, readTensor } from '../../src/core/tensor/tensorData';
+import { analyzePaths, inspectPath } from '../../src/core/analysis/engine';
+
+const dir = join(__dirname, '..', 'fixtures', 'onnx', 'quant');
+interface Entry { shape: number[]; storage: string; sum: number; sumsq: number; first: number[] }
+const truth = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Record<string, Record<string, Entry>> & { qdq_pair: Record<string, { relRmse: number }> };
+const close = (a: number, b: number, scale: number) => Math.abs(a - b) <= 1e-6 * Math.max(scale, 1e-9);
+
+async function assertDequantized(file: string, entries: Record<string, Entry>): Promise<void> {
+  const ck = await openCheckpoint(join(dir, file));
+  const pool = new FilePool();
+  try {
+    for (const [name, e] of Object.entries(entries)) {
+      const t = ck.tensors.find((x) => x.name === name);
+      assert.ok(t, `${file}: ${name} is a tensor`);
+      assert.equal(t.dtype, 'F32', `${name} is read as the float32 it stands for`);
+      assert.equal(t.storage?.dtype, e.storage, `${name} shows its storage`);
+      assert.deepEqual(t.shape, e.shape, `${name} in canonical layout`);
+      const v = await readTensor(t, pool);
+      let sum = 0, sumsq = 0;
+      for (const x of v) { sum += x; sumsq += x * x; }
+      assert.ok(close(sum, e.sum, Math.sqrt(e.sumsq)) && close(sumsq, e.sumsq, e.sumsq), `${name}: sums ${sum}, ${sumsq} vs numpy ${e.sum}, ${e.sumsq}`);
+      e.first.forEach((x, i) => assert.ok(close(v[i], x, Math.abs(x)), `${name}[${i}] ${v[i]} vs numpy ${x}`));
+    }
+  } finally { await pool.closeAll(); }
+}
+
+test('QDQ ONNX: int8/uint8 weights and an int32 bias behind DequantizeLinear are the float32 numpy dequantizes them to', async () => {
+  await assertDequantized('qdq_source.onnx', truth.qdq_source);
+  await assertDequantized('qdq_target.onnx', truth.qdq_target);
+});
+
+test('QDQ ONNX: scales and zero points are no tensors of their own, and an int64 Reshape shape stays an unjudged integer', async () => {
+  const ck = await openCheckpoint(join(dir, 'qdq_source.onnx'));
+  assert.deepEqual(ck.tensors.map((t) => t.name), ['conv1.weight_quantized', 'conv1.bias_quantized', 'conv2.weight_quantized', 'flatten_shape',
+    'fc1.weight_quantized', 'fc1.bias', 'fc2.weight_quantized', 'fc2.bias']);
+  assert.equal(ck.tensors.find((t) => t.name === 'flatten_shape')?.dtype, 'I64');
+  assert.deepEqual(ck.warnings, []);
+});
+
+test('QDQ ONNX: kinds and roles come from the op that takes the DequantizeLinear output, layers in graph order', async () => {
+  const r = await inspectPath(join(dir, 'qdq_source.onnx'));
+  const kernels = r.layers.filter((l) => l.kind === 'conv' || l.kind === 'linear');
+  assert.deepEqual(kernels.map((l) => [l.name, l.kind]), [['conv1', 'conv'], ['conv2', 'conv'], ['fc1', 'linear'], ['fc2', 'linear']]);
+  assert.deepEqual(Object.fromEntries(kernels[0].tensors.map((t) => [t.name, t.role])), { 'conv1.weight_quantized': 'weight', 'conv1.bias_quantized': 'bias' });
+  assert.equal(r.order, 'declared');
+});
+
+test('two QDQ quantizations of a net, each with its own scales: each kernel\'s relative RMSE is numpy\'s on the dequantized values, with the verdict it implies', async () => {
+  const r = await analyzePaths(join(dir, 'qdq_source.onnx'), join(dir, 'qdq_target.onnx'));
+  const kernels = Object.entries(truth.qdq_pair);
+  assert.ok(kernels.some(([, e]) => e.relRmse === 0) && kernels.some(([, e]) => e.relRmse > 0.6), 'the pair spans reuse and retrain');
+  for (const [name, e] of kernels) {
+    const l = r.layers.find((x) => x.params.some((p) => p.sourceName === name && p.role === 'weight'));
+    assert.ok(l, `${name} is compared`);
+    assert.equal(l.matchedBy, 'name');
+    assert.ok(close(l.kernelRelRmse!, e.relRmse, e.relRmse), `${name}: relative RMSE ${l.kernelRelRmse} vs numpy ${e.relRmse}`);
+    assert.equal(l.verdict, e.relRmse < 0.1 ? 'reuse' : e.relRmse < 0.6 ? 'fine-tune' : 'retrain', `${name}: ${l.reason}`);
+  }
+  assert.equal(r.summary.network.splitAt, 'fc1');
+});
+
+test('QOperator ONNX: QLinearConv/QLinearMatMul weights (and the int32 bias at x_scale·w_scale) and ConvInteger/MatMulInteger weights with their scales after Cast → Mul are dequantized', async () => {
+  await assertDequantized('qoperator.onnx', truth.qoperator);
+  const r = await inspectPath(join(dir, 'qoperator.onnx'));
+  assert.deepEqual(r.layers.filter((l) => l.kind !== 'other').map((l) => [l.name, l.kind]), [['qconv', 'conv'], ['qfc', 'linear'], ['dconv', 'conv'], ['dfc', 'linear']]);
+  assert.equal(r.tensors.filter((t) => t.dtype === 'F32').length, Object.keys(truth.qoperator).length, 'no scale or zero point listed');
+  assert.deepEqual(r.warnings, []);
+});
+
+test('float16 and bfloat16 ONNX initializers are read as float32 with their storage shown', async () => {
+  await assertDequantized('fp16.onnx', truth.fp16);
+  await assertDequantized('bf16.onnx', truth.bf16);
+  const r = await inspectPath(join(dir, 'fp16.onnx'));
+  assert.equal(r.layers.find((l) => l.name === 'bn')?.kind, 'bn');
+});
