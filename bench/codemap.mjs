@@ -18,7 +18,7 @@
 //   node bench/codemap.mjs [--runs N] [--json]      (after `npm run build`)
 // Medians of N runs (default 15) after one warm-up; exit 1 when a target is missed.
 import { spawnSync, fork } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -186,6 +186,7 @@ async function main() {
   process.stdout.write(out.join('\n') + '\n');
   if (argv.includes('--json')) process.stdout.write(JSON.stringify({ full, workerCpuPerRun: workerCpu / RUNS, hostCpuPerRun: hostCpu / RUNS, edit: editMs, zoo: zooMs, pass, host, cli }) + '\n');
   if (rows.some(([, ms, goal]) => ms >= goal)) process.exitCode = 1;
+  rmSync(work, { recursive: true, force: true });
 }
 
 main().catch((e) => { process.stderr.write(`bench/codemap.mjs: ${e.stack ?? e}\n`); process.exit(1); });

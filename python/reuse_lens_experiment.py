@@ -19,8 +19,10 @@ import importlib.util
 import json
 import os
 import re
+import signal
 import struct
 import sys
+import threading
 import time
 import traceback
 
@@ -447,8 +449,31 @@ def run(plan):
           "values": values, "torch": torch.__version__, "python": sys.executable})
 
 
+def end_with_parent():
+    """Ends this run (and whatever the user's code started in its process group, such as
+    DataLoader workers) when the Reuse Lens process that started it is gone. Cancel kills the
+    group itself; but a process killed outright (the extension ends a hung worker with SIGKILL)
+    runs no handler, and the user's evaluation would go on with no one to read its result."""
+    parent = os.getppid()
+    if sys.platform == "win32" or parent <= 1:
+        return
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        if os.getpgrp() == os.getpid():  # our own group (started detached): take it all
+            try:
+                os.killpg(os.getpgrp(), signal.SIGKILL)
+            except OSError:
+                pass
+        os._exit(137)
+
+    threading.Thread(target=watch, name="reuse-lens-parent-watch", daemon=True).start()
+
+
 def main():
     sys.stdout = sys.stderr
+    end_with_parent()
     try:
         plan = json.loads(sys.stdin.read())
         run(plan)

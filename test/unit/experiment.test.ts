@@ -200,3 +200,24 @@ test('the worker reports a bad factory as an experiment error (the message as is
     assert.equal((await c.ping()).active, 0);
   } finally { c.dispose(); }
 });
+
+test('a worker killed outright (as the extension ends a hung one) takes the user\'s Python with it within two seconds', async () => {
+  const c = workerClient();
+  try {
+    const report = await analyzePaths(join(dir, 'source.pt'), join(dir, 'target.pt'));
+    const pidFile = join(dir, 'slow.pid');
+    rmSync(pidFile, { force: true });
+    const run = c.experiment({ report, python: PYTHON, cwd: dir, model: 'factories.py:build', data: 'factories.py:slow' });
+    run.catch(() => undefined);
+    for (let i = 0; i < 300 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    await new Promise((r) => setTimeout(r, 300)); // inside the endless evaluation
+    const t0 = Date.now();
+    process.kill(c.pid!, 'SIGKILL'); // no exit handler of the worker runs
+    let alive = true;
+    while (alive && Date.now() - t0 < 2000) {
+      try { process.kill(pid, 0); await new Promise((r) => setTimeout(r, 20)); } catch { alive = false; }
+    }
+    assert.equal(alive, false, 'the user\'s evaluation still runs two seconds after its worker was killed');
+  } finally { c.dispose(); }
+});

@@ -3,7 +3,7 @@
 import { assertSumsClose } from './helpers/sumsClose';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FilePool, streamPair, streamTensor, readTensor } from '../../src/core/tensor/tensorData';
@@ -172,5 +172,5 @@ test('small tensors read through the file windows (buffers reused window after w
     // Forward, as a compare reads; and one reader forward, one backward, interleaved.
     for (let k = 0; k < pieces; k++) await read(k);
     for (let k = 0; k < pieces; k++) await Promise.all([read(k), read(pieces - 1 - k)]);
-  } finally { await pool.closeAll(); }
+  } finally { await pool.closeAll(); rmSync(dir, { recursive: true, force: true }); }
 });

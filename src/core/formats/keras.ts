@@ -5,7 +5,7 @@
 // numbered vars, named here like Keras 3's variable paths, `conv2d/kernel`); matching compares
 // them in PyTorch's dotted form (analysis/matching.ts canonicalName). Tensors are described in
 // canonical (PyTorch) layout: Keras stores kernels channels-last, see kerasLayout.
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { inflateToFile } from '../tensor/inflateRead';
 import { Checkpoint, NonTensorEntry, TensorInfo } from '../common/types';
 import { CheckpointError } from '../common/errors';
@@ -493,22 +493,31 @@ function parseJson(bytes: Uint8Array, path: string, entry: string): unknown {
 
 // HDF5 (and so h5wasm) reads files by name, so deflated weights inside a .keras are inflated (a
 // chunk at a time: tensor/inflateRead.ts) to the private spill folder, once per (archive, size,
-// mtime), and removed when the process exits.
-const extracted = new Map<string, Promise<string>>();
+// mtime). Only the newest copy of an archive is kept: a training run that rewrites its .keras
+// every epoch would otherwise leave one copy per epoch in the temp folder until the worker exits.
+// (An older copy still being read is unlinked but stays readable until closed, on POSIX.)
+const extracted = new Map<string, { key: string; file: Promise<string> }>();
 
 function extractOnce(path: string, sig: { size: number; mtimeMs: number }, entryName: string): Promise<string> {
-  const key = `${path}\0${sig.size}\0${sig.mtimeMs}`;
-  const known = extracted.get(key);
-  if (known) {
-    return known.then((p) => existsSync(p) ? p : (extracted.delete(key), extractOnce(path, sig, entryName)));
+  const key = `${sig.size}\0${sig.mtimeMs}`;
+  const known = extracted.get(path);
+  if (known && known.key === key) {
+    return known.file.then((p) => existsSync(p) ? p : (forget(path, known.file), extractOnce(path, sig, entryName)));
   }
-  const p = extract(path, entryName).catch((e) => { extracted.delete(key); throw e; });
-  extracted.set(key, p);
-  return p;
+  if (known) void known.file.then((old) => rmSync(old, { force: true }), () => undefined).catch(() => undefined);
+  const file = extract(path, entryName).catch((e) => { forget(path, file); throw e; });
+  extracted.set(path, { key, file });
+  return file;
 }
 
+function forget(path: string, file: Promise<string>): void {
+  if (extracted.get(path)?.file === file) extracted.delete(path);
+}
+
+let extractions = 0;
+
 async function extract(path: string, entryName: string): Promise<string> {
-  const name = `keras-${extracted.size}-${Date.now()}.weights.h5`;
+  const name = `keras-${++extractions}-${Date.now()}.weights.h5`;
   const zip = await openZip(path);
   try {
     const e = zip.find(entryName);

@@ -6,7 +6,7 @@
 // that the disk has room; the stream never inflates past the size the archive declares.
 import { createInflateRaw } from 'node:zlib';
 import { Readable, pipeline } from 'node:stream';
-import { existsSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,14 +120,40 @@ function freeBytes(dir: string): number | undefined {
 const SPARE_DISK_BYTES = 256 << 20;
 
 let spillRoot: string | undefined;
-/** A private folder for spilled files, removed when the process exits. */
+const SPILL_PREFIX = 'reuse-lens-spill-';
+
+/**
+ * A private folder for spilled files, removed when the process exits. Its name carries the pid:
+ * a process killed outright (the extension ends a hung or over-limit worker with SIGKILL, and no
+ * exit handler runs then) leaves its folder behind, and the next process to spill removes the
+ * folders of processes that are gone.
+ */
 export function spillFolder(): string {
   if (!spillRoot || !existsSync(spillRoot)) {
-    spillRoot = mkdtempSync(join(tmpdir(), 'reuse-lens-spill-'));
+    sweepOrphanedSpills(tmpdir());
+    spillRoot = mkdtempSync(join(tmpdir(), `${SPILL_PREFIX}${process.pid}-`));
     const dir = spillRoot;
     process.once('exit', () => { try { rmSync(dir, { recursive: true, force: true }); } catch { /* best effort */ } });
   }
   return spillRoot;
+}
+
+/** Removes spill folders in `dir` whose process no longer runs. Best effort: errors are ignored. */
+export function sweepOrphanedSpills(dir: string): void {
+  let names: string[];
+  try { names = readdirSync(dir); } catch { return; }
+  for (const name of names) {
+    const m = name.startsWith(SPILL_PREFIX) ? /^(\d+)-/.exec(name.slice(SPILL_PREFIX.length)) : null;
+    if (!m || Number(m[1]) === process.pid || processRuns(Number(m[1]))) continue;
+    try { rmSync(join(dir, name), { recursive: true, force: true }); } catch { /* another user's, or in use */ }
+  }
+}
+
+function processRuns(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e) {
+    // EPERM: it runs, as another user.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Refuses, naming `file`, to write `bytes` bytes of `what` into `dir` when its disk lacks the room. */
