@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { openCheckpoint } from '../../src/core/formats/open';
 import { FilePool, readTensor } from '../../src/core/tensor/tensorData';
 import { analyzePaths, inspectPath } from '../../src/core/analysis/engine';
+import { planQuantization } from '../../src/core/formats/onnx/onnxQuant';
 
 const dir = join(__dirname, '..', 'fixtures', 'onnx', 'quant');
 interface Entry { shape: number[]; storage: string; sum: number; sumsq: number; first: number[] }
@@ -83,4 +84,23 @@ test('float16 and bfloat16 ONNX initializers are read as float32 with their stor
   await assertDequantized('bf16.onnx', truth.bf16);
   const r = await inspectPath(join(dir, 'fp16.onnx'));
   assert.equal(r.layers.find((l) => l.name === 'bn')?.kind, 'bn');
+});
+
+test('integer weights whose dequantization cannot be read from the file stay integers, with a warning naming the tensor and why', async () => {
+  const INT8 = 3, FLOAT = 1;
+  const constants = new Map([['w', { dims: [4, 2], dataType: INT8 }], ['s3', { dims: [3], dataType: FLOAT }], ['b', { dims: [8], dataType: INT8 }], ['s', { dims: [], dataType: FLOAT }]]);
+  const values = async (name: string) => ({ s3: [0.1, 0.2, 0.3], s: [0.5] } as Record<string, number[]>)[name];
+  const plan = await planQuantization([
+    // A scale computed at run time (a node's output), three scales for four channels, a blocked quantization.
+    { opType: 'DequantizeLinear', inputs: ['w', 'runtime_scale'], outputs: ['w_dq'] },
+    { opType: 'DequantizeLinear', inputs: ['w', 's3'], outputs: ['w_dq2'], axis: 0 },
+    { opType: 'DequantizeLinear', inputs: ['b', 's', ''], outputs: ['b_dq'], blockSize: 4 },
+  ], constants, values);
+  assert.equal(plan.weights.size, 0);
+  assert.deepEqual(plan.warnings, [
+    'w: int8 weights whose scale is not a constant in the file; left as integers, not judged',
+    'w: 3 scales and 1 zero points do not fit its shape [4, 2] along axis 0; left as integers, not judged',
+    'b: blocked quantization (block_size 4) is not read; left as integers, not judged',
+  ]);
+  assert.equal(plan.alias.get('w_dq'), 'w', 'the layer graph still sees through the DequantizeLinear');
 });

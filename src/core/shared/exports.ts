@@ -278,23 +278,28 @@ def recalibrate_bn(model, batches, max_batches=None, device=None):
 `;
 }
 
-/** The Keras layer name of a layer as Reuse Lens names it (`conv2d/conv2d` → `conv2d`). */
-export function kerasLayerName(name: string): string {
+/**
+ * The path by which Keras code reaches a layer as Reuse Lens names it: `backbone/conv2d` is the
+ * layer `conv2d` of the layer `backbone` (a nested model's or a custom layer's own layer), not
+ * `backbone` as a whole; groups the files add (`model_weights`, Keras 3's `layers`) are dropped.
+ */
+export function kerasLayerPath(name: string): string {
   const parts = name.split('/').filter((p) => p && p !== 'model_weights' && p !== 'layers');
-  return parts[0] ?? name;
+  return parts.length ? parts.join('/') : name;
 }
 
 /** Keras code: set_weights layer by layer from a source model, trainable=False for the reused layers. */
 export function planKeras(report: Report): string {
   const plan = reusePlan(report);
-  const copy = plan.layers.copy.map((c): [string, string] => [kerasLayerName(c.target), kerasLayerName(c.source)]);
-  const freeze = plan.layers.freeze.map(kerasLayerName);
+  const copy = plan.layers.copy.map((c): [string, string] => [kerasLayerPath(c.target), kerasLayerPath(c.source)]);
+  const freeze = plan.layers.freeze.map(kerasLayerPath);
   return `${header(report, plan)}
 # Paste into your training script and call apply_reuse_plan(model, source_model), where source_model is
 # the source network built in Keras with its weights loaded (e.g. keras.models.load_model(SOURCE_CHECKPOINT)).
 SOURCE_CHECKPOINT = ${py(report.source.path)}
 
-# Target layer name -> source layer name: layers judged reuse or fine-tune.
+# Target layer -> source layer, judged reuse or fine-tune. A nested layer is named by its path:
+# "backbone/conv2d" is model.get_layer("backbone").get_layer("conv2d") (see find_layer).
 COPY_LAYERS = ${pyDict(copy)}
 
 # Layers judged reuse (and recalibrate): copied and frozen (trainable = False).
@@ -302,15 +307,44 @@ FREEZE_LAYERS = ${pyList(freeze)}
 
 # BatchNormalization layers judged recalibrate: keep gamma/beta, re-estimate the moving statistics on
 # target data with recalibrate_bn(model, target_batches) (forward passes, no training; AdaBN).
-RECALIBRATE_LAYERS = ${pyList(plan.recalibrate.map(kerasLayerName))}
+RECALIBRATE_LAYERS = ${pyList(plan.recalibrate.map(kerasLayerPath))}
+
+
+def find_layer(model, path):
+    """The layer at a path ("backbone/conv2d"): get_layer step by step, through a nested model's
+    get_layer or a custom layer's own layers (attributes and lists, as Keras tracks them)."""
+    layer = model
+    for name in path.split("/"):
+        layer = _child(layer, name)
+    return layer
+
+
+def _child(layer, name):
+    if hasattr(layer, "get_layer"):
+        try:
+            return layer.get_layer(name)
+        except ValueError:
+            pass
+    for recursive in (False, True):
+        for sub in _sublayers(layer, recursive):
+            if sub.name == name:
+                return sub
+    raise ValueError(f"no layer {name!r} in {getattr(layer, 'name', layer)!r}")
+
+
+def _sublayers(layer, recursive=True):
+    # tf.keras 2 and Keras 3 both track the layers a layer holds in _flatten_layers.
+    if hasattr(layer, "_flatten_layers"):
+        return list(layer._flatten_layers(include_self=False, recursive=recursive))
+    return list(getattr(layer, "layers", []))
 
 
 def apply_reuse_plan(model, source_model, freeze=True):
     missing = []
     for target_name, source_name in COPY_LAYERS.items():
         try:
-            target_layer = model.get_layer(target_name)
-            source_layer = source_model.get_layer(source_name)
+            target_layer = find_layer(model, target_name)
+            source_layer = find_layer(source_model, source_name)
         except ValueError:
             missing.append(target_name)
             continue
@@ -318,7 +352,7 @@ def apply_reuse_plan(model, source_model, freeze=True):
     if freeze:
         for name in FREEZE_LAYERS:
             try:
-                model.get_layer(name).trainable = False
+                find_layer(model, name).trainable = False
             except ValueError:
                 missing.append(name)
     if missing:
@@ -336,10 +370,10 @@ def recalibrate_bn(model, batches, max_batches=None):
     """
     import keras
     import numpy as np
-    targets = [model.get_layer(name) for name in RECALIBRATE_LAYERS]
+    targets = [find_layer(model, name) for name in RECALIBRATE_LAYERS]
     if not targets:
         return model
-    others = [l for l in model.layers if isinstance(l, keras.layers.BatchNormalization) and l not in targets]
+    others = [l for l in _sublayers(model) if isinstance(l, keras.layers.BatchNormalization) and l not in targets]
     saved = [(l, l.trainable) for l in others] + [(l, l.trainable) for l in targets]
     momenta = {id(l): l.momentum for l in targets}
     for l in others:
