@@ -4,13 +4,14 @@
 // name, and a cancel stops the work at once.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync, truncateSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, writeFileSync, truncateSync, rmSync } from 'node:fs';
+import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { FilePool } from '../../src/core/tensor/tensorData';
 import { compareTensors, TensorPairMetrics } from '../../src/core/analysis/metrics';
-import { PairThreadPool, RANGE_ELEMENTS, sharedPairThreads, THREADS_MIN_ELEMENTS } from '../../src/core/tensor/pairThreads';
+import { directReads, PairThreadPool, RANGE_ELEMENTS, sharedPairThreads, THREADS_MIN_ELEMENTS } from '../../src/core/tensor/pairThreads';
+import { RangeSummer } from '../../src/core/tensor/rangeSum';
 import { analyzePaths } from '../../src/core/analysis/engine';
 import { CancelledError, CheckpointError } from '../../src/core/common/errors';
 import { DType, TensorInfo } from '../../src/core/common/types';
@@ -82,7 +83,7 @@ const shapes: Array<[string, number[], boolean]> = [
   ['conv_wide', [300, 300, 3, 3], true],
   ['linear', [1201, 2003], false],
 ];
-function pairFiles(name: string, targetDtype: DType = 'F32', sourceDtype: DType = 'F32'): { s: TensorInfo[]; t: TensorInfo[]; conv: boolean[] } {
+function pairFiles(name: string, targetDtype: DType = 'F32', sourceDtype: DType = 'F32', leads = [13, 29]): { s: TensorInfo[]; t: TensorInfo[]; conv: boolean[] } {
   const src: Spec[] = [], tgt: Spec[] = [];
   shapes.forEach(([n, shape], k) => {
     const a = randoms(numel(shape), 10 + k);
@@ -92,14 +93,14 @@ function pairFiles(name: string, targetDtype: DType = 'F32', sourceDtype: DType 
     src.push({ name: n, shape, dtype: sourceDtype, values: a });
     tgt.push({ name: n, shape, dtype: targetDtype, values: b });
   });
-  return { s: writeTensors(join(tmp, `${name}-src.bin`), src), t: writeTensors(join(tmp, `${name}-tgt.bin`), tgt, 29), conv: shapes.map(([, , c]) => c) };
+  return { s: writeTensors(join(tmp, `${name}-src.bin`), src, leads[0]), t: writeTensors(join(tmp, `${name}-tgt.bin`), tgt, leads[1]), conv: shapes.map(([, , c]) => c) };
 }
 
-async function compareAll(files: ReturnType<typeof pairFiles>, threads?: PairThreadPool): Promise<TensorPairMetrics[]> {
+async function compareAll(files: ReturnType<typeof pairFiles>, threads?: PairThreadPool, direct?: boolean): Promise<TensorPairMetrics[]> {
   const fp = new FilePool();
   try {
     const out: TensorPairMetrics[] = [];
-    for (let i = 0; i < files.s.length; i++) out.push(await compareTensors(files.s[i], files.t[i], fp, { conv: files.conv[i], threads }));
+    for (let i = 0; i < files.s.length; i++) out.push(await compareTensors(files.s[i], files.t[i], fp, { conv: files.conv[i], threads, direct }));
     return out;
   } finally { await fp.closeAll(); }
 }
@@ -109,22 +110,23 @@ function assertNear(a: number | null, e: number | null, what: string): void {
   assert.ok(Math.abs(a - e) <= 2 * SIMD_RELATIVE * Math.abs(e), `${what}: ${a} vs ${e}`);
 }
 
+function assertSameMetrics(a: TensorPairMetrics, e: TensorPairMetrics, what: string): void {
+  assert.equal(a.n, e.n, `${what}: elements compared`);
+  assert.deepEqual(a.nonFinite, e.nonFinite, `${what}: NaN/Inf counted per side`);
+  for (const k of ['rmse', 'relRmse', 'cosine', 'maxAbsDiff'] as const) assertNear(a[k], e[k], `${what} ${k}`);
+  assert.equal(a.filterRmse?.length, e.filterRmse?.length, `${what}: one RMSE per filter`);
+  e.filterRmse?.forEach((x, f) => assertNear(a.filterRmse![f], x, `${what} filter ${f}`));
+  assert.equal(a.filterGrid?.values.length, e.filterGrid?.values.length, `${what}: grid cells`);
+  e.filterGrid?.values.forEach((x, c) => assertNear(a.filterGrid!.values[c], x, `${what} cell ${c}`));
+}
+
 test('large pairs summed by the pair threads give the metrics of summing in one thread: totals, per filter, per cell, NaN counts', async () => {
   for (const dtype of ['F32', 'F16', 'BF16'] as DType[]) {
     const files = pairFiles(`same-${dtype}`, dtype, dtype === 'BF16' ? 'BF16' : 'F32');
     const threads = pool(2);
     const [one, many] = [await compareAll(files), await compareAll(files, threads)];
     assert.ok(threads.rangesSummed >= 4, `the threads summed the ranges (${threads.rangesSummed})`);
-    one.forEach((e, i) => {
-      const a = many[i], what = `${dtype} ${files.s[i].name}`;
-      assert.equal(a.n, e.n, `${what}: elements compared`);
-      assert.deepEqual(a.nonFinite, e.nonFinite, `${what}: NaN/Inf counted per side`);
-      for (const k of ['rmse', 'relRmse', 'cosine', 'maxAbsDiff'] as const) assertNear(a[k], e[k], `${what} ${k}`);
-      assert.equal(a.filterRmse?.length, e.filterRmse?.length, `${what}: one RMSE per filter`);
-      e.filterRmse?.forEach((x, f) => assertNear(a.filterRmse![f], x, `${what} filter ${f}`));
-      assert.equal(a.filterGrid?.values.length, e.filterGrid?.values.length, `${what}: grid cells`);
-      e.filterGrid?.values.forEach((x, c) => assertNear(a.filterGrid!.values[c], x, `${what} cell ${c}`));
-    });
+    one.forEach((e, i) => assertSameMetrics(many[i], e, `${dtype} ${files.s[i].name}`));
     assert.ok(one[0].filterGrid && !one[1].filterGrid && one[2].filterRmse === undefined, 'the fixture covers grid, no grid and no filters');
     assert.ok(numel(shapes[2][1]) > RANGE_ELEMENTS, 'the linear weight spans several ranges');
   }
@@ -135,6 +137,44 @@ test('the numbers do not depend on how many threads share the work, nor on wheth
   const [two, three, threadsOnly] = [await compareAll(files, pool(2)), await compareAll(files, pool(3)), await compareAll(files, pool(2, false))];
   assert.deepEqual(three, two);
   assert.deepEqual(threadsOnly, two);
+});
+
+/** Whether files in `dir` can be opened for direct reads (ext4 and most disks' file systems can; tmpfs cannot). */
+function directCapable(dir: string): boolean {
+  const f = join(dir, 'probe-direct');
+  writeFileSync(f, new Uint8Array(4096));
+  try { closeSync(openSync(f, constants.O_RDONLY | (constants.O_DIRECT ?? 0))); return constants.O_DIRECT !== undefined; } catch { return false; } finally { rmSync(f, { force: true }); }
+}
+
+test('reads past the page cache (pairs larger than memory) give the numbers of reads through it: every dtype, tensors at any offset, the last ending inside a block at the file\'s end', async (t) => {
+  // Leads: tensors at offsets off a block and off their element size (moved in the slot), at
+  // offsets of whole elements only (summed where they lie), and block-aligned ones.
+  for (const leads of [[13, 29], [8, 4094], [4096, 8192]]) {
+    for (const dtype of ['F32', 'F16', 'BF16'] as DType[]) {
+      const files = pairFiles(`direct-${dtype}-${leads[0]}`, dtype, dtype === 'BF16' ? 'BF16' : 'F32', leads);
+      const before = RangeSummer.directReads;
+      const [plain, direct] = [await compareAll(files, pool(2)), await compareAll(files, pool(2), true)];
+      // The same ranges, read in larger chunks (the SIMD sums fold in blocks of other lengths).
+      plain.forEach((e, i) => assertSameMetrics(direct[i], e, `${dtype}, leads ${leads}, ${files.s[i].name}`));
+      if (directCapable(tmp)) assert.ok(RangeSummer.directReads > before, 'the calling thread read its share past the page cache');
+      else t.diagnostic(`${tmp} does not take direct reads: only the fallback was tested`);
+    }
+  }
+});
+
+test('a compare reads past the page cache only pairs larger than the machine\'s memory (REUSE_LENS_DIRECT_READS=1 or 0 decides instead)', () => {
+  const env = process.env.REUSE_LENS_DIRECT_READS;
+  try {
+    delete process.env.REUSE_LENS_DIRECT_READS;
+    assert.equal(directReads(totalmem() / 2), false);
+    assert.equal(directReads(totalmem() + 1), true);
+    process.env.REUSE_LENS_DIRECT_READS = '1';
+    assert.equal(directReads(1), true);
+    process.env.REUSE_LENS_DIRECT_READS = '0';
+    assert.equal(directReads(totalmem() * 2), false);
+  } finally {
+    if (env === undefined) delete process.env.REUSE_LENS_DIRECT_READS; else process.env.REUSE_LENS_DIRECT_READS = env;
+  }
 });
 
 test('a checkpoint cut short while the threads read it is refused with its name, and the threads go on serving', async () => {
@@ -247,20 +287,22 @@ test('a compare of large checkpoints hands its large pairs to the pair threads, 
   assert.equal(p.filterRmse?.length, 1024);
 });
 
-test('the command line gives the same report with and without threads (the shipped bundles)', () => {
+test('the command line gives the same report with and without threads, and reading past the page cache (the shipped bundles)', () => {
   const [src, tgt] = bigCheckpoints();
   const cli = join(__dirname, '../../dist/cli.js');
-  const run = (threads: string) => {
-    const r = spawnSync(process.execPath, [cli, 'compare', src, tgt, '--json'], { env: { ...process.env, REUSE_LENS_THREADS: threads }, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const run = (threads: string, direct = '0') => {
+    const r = spawnSync(process.execPath, [cli, 'compare', src, tgt, '--json'], { env: { ...process.env, REUSE_LENS_THREADS: threads, REUSE_LENS_DIRECT_READS: direct }, encoding: 'utf8', maxBuffer: 64 << 20 });
     assert.equal(r.status, 0, r.stderr);
     return JSON.parse(r.stdout) as { layers: Array<{ params?: Array<{ rmse: number; cosine: number; filterRmse?: number[] }> }> };
   };
-  const [none, two] = [run('0'), run('2')];
-  assert.equal(two.layers.length, none.layers.length);
-  two.layers.forEach((l, i) => l.params?.forEach((p, j) => {
-    const e = none.layers[i].params![j];
-    assertNear(p.rmse, e.rmse, `layer ${i} rmse`);
-    assertNear(p.cosine, e.cosine, `layer ${i} cosine`);
-    p.filterRmse?.forEach((x, f) => assertNear(x, e.filterRmse![f], `layer ${i} filter ${f}`));
-  }));
+  const [none, two, direct] = [run('0'), run('2'), run('2', '1')];
+  for (const [r, what] of [[two, 'two threads'], [direct, 'two threads, past the page cache']] as const) {
+    assert.equal(r.layers.length, none.layers.length);
+    r.layers.forEach((l, i) => l.params?.forEach((p, j) => {
+      const e = none.layers[i].params![j];
+      assertNear(p.rmse, e.rmse, `${what}: layer ${i} rmse`);
+      assertNear(p.cosine, e.cosine, `${what}: layer ${i} cosine`);
+      p.filterRmse?.forEach((x, f) => assertNear(x, e.filterRmse![f], `${what}: layer ${i} filter ${f}`));
+    }));
+  }
 });

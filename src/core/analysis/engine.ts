@@ -15,7 +15,7 @@ import { judgeLayers, rejudgeReport } from '../shared/verdicts';
 import { tensorStats } from '../tensor/stats';
 import { stat } from 'node:fs/promises';
 import { assertUnchanged } from '../common/fileStability';
-import { sharedPairThreads, THREADS_MIN_ELEMENTS } from '../tensor/pairThreads';
+import { directReads, sharedPairThreads, THREADS_MIN_ELEMENTS } from '../tensor/pairThreads';
 import { normalizedLayers } from './normalization';
 import { bnEpsOf, bnStatistics } from './bnStatistics';
 import type { BnStatistics } from '../shared/reportTypes';
@@ -154,6 +154,7 @@ export async function analyzeCheckpoints(source: string, target: string, options
   const candidates = work.filter((w) => forThreads(w.pp.source, w.pp.target));
   const threads = candidates.reduce((sum, w) => sum + safeNumel(w.pp.source.shape), 0) >= THREADS_MIN_ELEMENTS ? sharedPairThreads() : undefined;
   const threadWork = new Set(threads ? candidates : []);
+  const direct = directReads(candidates.reduce((sum, w) => sum + safeNumel(w.pp.source.shape) * bytesPer(w), 0));
   threads?.warm();
 
   const metrics = new Map<string, TensorPairMetrics>();
@@ -205,6 +206,7 @@ export async function analyzeCheckpoints(source: string, target: string, options
     invariance: pp.role === 'weight' && normalized.has(layer) ? (normalized.get(layer)!.kind === 'bn' ? 'filter' : 'tensor') : undefined,
     token: stop,
     threads,
+    direct,
     small: sequential ? small : undefined,
     onElements: (n) => { done += n; bytesDone += n * bytes; report(`comparing ${layer.name}`); },
   }).then((m) => { metrics.set(pairKey(pp.source, pp.target), m); waiting[index]--; }, (e) => { failed = true; throw e; });

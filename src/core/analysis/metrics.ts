@@ -53,6 +53,8 @@ export interface CompareOptions {
   chunkElements?: number;
   /** The pair threads to hand large pairs to; undefined sums everything in this thread. */
   threads?: PairThreadPool;
+  /** The threads read past the page cache (a pair larger than memory, see engine.ts). */
+  direct?: boolean;
   /** Reads small pairs without a stream; one pair at a time (the caller awaits each compare). */
   small?: SmallPairs;
 }
@@ -78,7 +80,7 @@ export async function compareTensors(source: TensorInfo, target: TensorInfo, poo
   const sides = opts.threads && forThreads(s, t) ? await Promise.all([threadSide(s, pool), threadSide(t, pool)]) : undefined;
   if (opts.threads && sides?.[0] && sides[1]) {
     const [source, target] = sides;
-    const jobs = rangesOf(n).map(([start, count]) => ({ source, target, start, count, geometry }));
+    const jobs = rangesOf(n).map(([start, count]) => ({ source, target, start, count, geometry, direct: opts.direct }));
     await opts.threads.sumRanges(jobs, (part) => acc.absorb(part), opts.token, opts.onElements);
   } else {
     for await (const c of streamPair(s, t, pool, opts.chunkElements ?? DEFAULT_CHUNK_ELEMENTS, opts.token)) {

@@ -6,7 +6,7 @@
 //
 // Results do not depend on the number of threads: the ranges are cut the same way whatever it
 // is, and their sums are merged in range order, so a report is the same on every machine.
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { CancelledError, CancelToken, CheckpointError } from '../common/errors';
 import type { ConvGeometry, PairThreadReply, RangeJob, RangeSums, SideSpec } from './pairTypes';
@@ -51,6 +51,19 @@ export function pairThreadCount(): number {
   const env = process.env.REUSE_LENS_THREADS;
   const n = env !== undefined && env !== '' ? Math.floor(Number(env)) : Math.min(availableParallelism(), 4);
   return Number.isFinite(n) && n >= 2 ? Math.min(n, 64) : 0;
+}
+
+/**
+ * Whether the threads read `bytes` (both sides of the pairs they take) past the page cache:
+ * REUSE_LENS_DIRECT_READS=1 or 0 if set (bench, tests), else when they are more than the
+ * machine's memory. The page cache cannot keep such a pair for the next compare, so filling it
+ * buys nothing and costs CPU per byte (rangeSum.ts); a pair that fits stays cached, and its
+ * second compare reads memory, not the disk.
+ */
+export function directReads(bytes: number): boolean {
+  const env = process.env.REUSE_LENS_DIRECT_READS;
+  if (env === '1' || env === '0') return env === '1';
+  return bytes > totalmem();
 }
 
 /** Ranges of `n` elements as [start, count], cut the same way whatever the thread count. */

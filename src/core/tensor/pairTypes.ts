@@ -8,8 +8,11 @@ export type Values = Float32Array | Float64Array;
 /** One side of a pair as a thread reads it: contiguous little-endian floats at a file offset. */
 export interface SideSpec { file: string; offset: number; dtype: 'F32' | 'F16' | 'BF16' }
 
-/** Elements [start, start + count) of a pair, to be summed by a thread. */
-export interface RangeJob { id: number; source: SideSpec; target: SideSpec; start: number; count: number; geometry?: ConvGeometry }
+/**
+ * Elements [start, start + count) of a pair, to be summed by a thread; `direct`: read past the
+ * page cache where the file system allows it (rangeSum.ts says when and why).
+ */
+export interface RangeJob { id: number; source: SideSpec; target: SideSpec; start: number; count: number; geometry?: ConvGeometry; direct?: boolean }
 
 export type PairThreadReply =
   | { id: number; sums: RangeSums; failed?: undefined }

@@ -2,7 +2,13 @@
 // WebAssembly arena, a chunk at a time, and the SIMD kernel on the bytes while they are still
 // in the core's cache. A pair thread (pairThread.ts) runs one of these; so does the calling
 // thread when it takes its share of the ranges (pairThreads.ts).
-import { closeSync, openSync, readSync } from 'node:fs';
+//
+// A job may ask for direct reads (O_DIRECT: the disk writes into our buffer, past the page
+// cache). The engine asks for them when a pair is larger than the machine's memory: the page
+// cache cannot keep such a pair for a second compare, and filling it costs, per byte, a page to
+// allocate (and, once memory is full, another to reclaim) and a copy out of it: most of the
+// CPU a compare of 30 GB of shards took, on a machine where that CPU is shared.
+import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { CheckpointError } from '../common/errors';
 import { describeFsError } from '../common/fileio';
 import { DTYPE_SIZE } from '../common/types';
@@ -13,8 +19,25 @@ import type { RangeJob, RangeSums, SideSpec } from './pairTypes';
 
 /** Elements per read: 256 KB of float32 per side, so both sides and the kernel stay in a core's L2 cache. */
 const CHUNK_ELEMENTS = 1 << 16;
+/**
+ * What direct reads align to (offset, length and buffer address): the page size, a multiple of
+ * every disk's logical block. Our buffers are arena slots, which start at multiples of 64 KiB.
+ */
+const DIRECT_ALIGN = 4096;
+/**
+ * Bytes of a direct read's data: a slot less the alignment on both ends. A direct read waits for
+ * the disk (no read-ahead runs ahead of it), so it is a megabyte rather than a chunk: fewer,
+ * larger requests keep the disk streaming.
+ */
+const DIRECT_BYTES = SLOT_BYTES - 2 * DIRECT_ALIGN;
+/** Float32 values a decode slot holds. */
+const DECODED_ELEMENTS = SLOT_BYTES / 4;
+/** O_DIRECT where the platform has it (Linux); elsewhere direct reads are plain ones. */
+const O_DIRECT = (constants as { O_DIRECT?: number }).O_DIRECT;
 
 export class RangeSummer {
+  /** Direct reads done by the summers of this thread (tests check that the direct path ran). */
+  static directReads = 0;
   private readonly bytes: Uint8Array[];
   private readonly decoded: Uint8Array[];
 
@@ -28,52 +51,100 @@ export class RangeSummer {
 
   sum(job: RangeJob): RangeSums {
     const acc = new PairAccumulator(job.geometry, job.start, job.start + job.count);
-    const fds: number[] = [];
+    const sides: Opened[] = [];
     try {
-      fds.push(open(job.source.file));
-      fds.push(open(job.target.file));
+      sides.push(open(job.source.file, job.direct));
+      sides.push(open(job.target.file, job.direct));
       const end = job.start + job.count;
       const bf16 = job.source.dtype === 'BF16' && job.target.dtype === 'BF16';
-      for (let start = job.start; start < end; start += CHUNK_ELEMENTS) {
-        const count = Math.min(CHUNK_ELEMENTS, end - start);
-        this.read(job.source, fds[0], 0, start, count);
-        this.read(job.target, fds[1], 1, start, count);
+      // Direct reads: as many elements as a slot holds past its alignment (the same on both sides).
+      const step = sides[0].direct || sides[1].direct
+        ? Math.floor(DIRECT_BYTES / Math.max(DTYPE_SIZE[job.source.dtype], DTYPE_SIZE[job.target.dtype]))
+        : CHUNK_ELEMENTS;
+      for (let start = job.start; start < end; start += step) {
+        const count = Math.min(step, end - start);
+        const s = this.read(job.source, sides[0], 0, start, count);
+        const t = this.read(job.target, sides[1], 1, start, count);
         // bfloat16 pairs are summed where the read put them; others (and the chunks the fused
         // sum turns down) decoded to float32 first.
-        if (bf16 && acc.addBf16(this.bytes[0], this.bytes[1], count)) continue;
-        acc.add(this.values(job.source, 0, count), this.values(job.target, 1, count), start, count);
+        if (bf16 && acc.addBf16(s, t, count)) continue;
+        // Decoded a slot of float32 at a time (a direct read's chunk holds more elements than that).
+        const ss = DTYPE_SIZE[job.source.dtype], ts = DTYPE_SIZE[job.target.dtype];
+        for (let p = 0; p < count; p += DECODED_ELEMENTS) {
+          const c = Math.min(DECODED_ELEMENTS, count - p);
+          acc.add(this.values(s.subarray(p * ss), job.source, 0, c), this.values(t.subarray(p * ts), job.target, 1, c), start + p, c);
+        }
       }
     } finally {
-      for (const fd of fds) closeSync(fd);
+      for (const s of sides) closeSync(s.fd);
     }
     return acc.sums();
   }
 
-  private read(side: SideSpec, fd: number, k: number, start: number, count: number): void {
+  /** Elements [start, start + count) of one side into slot k; returns where they lie in it. */
+  private read(side: SideSpec, f: Opened, k: number, start: number, count: number): Uint8Array {
     const size = DTYPE_SIZE[side.dtype];
-    readFully(fd, side.file, this.bytes[k], count * size, side.offset + start * size);
+    const position = side.offset + start * size, length = count * size, slot = this.bytes[k];
+    if (!f.direct) {
+      readFully(f.fd, side.file, slot, length, position, length, false);
+      return slot.subarray(0, length);
+    }
+    // Whole aligned blocks around the elements; at the file's end the read comes up short, and
+    // only the elements' bytes must have come.
+    const from = position - (position % DIRECT_ALIGN);
+    const shift = position - from;
+    const span = Math.ceil((shift + length) / DIRECT_ALIGN) * DIRECT_ALIGN;
+    try {
+      readFully(f.fd, side.file, slot, span, from, shift + length, true);
+      RangeSummer.directReads++;
+    } catch (e) {
+      if (e instanceof CheckpointError) throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw new CheckpointError(side.file, describeFsError(e));
+      // A file system that opens files for direct reads but refuses the reads: plain ones from here on.
+      closeSync(f.fd);
+      Object.assign(f, open(side.file, false));
+      return this.read(side, f, k, start, count);
+    }
+    if (shift % size === 0) return slot.subarray(shift, shift + length);
+    // A tensor at an offset that is no multiple of its element size (no writer does this, the
+    // format allows it): moved to the slot's start, where the typed views of it can lie.
+    slot.copyWithin(0, shift, shift + length);
+    return slot.subarray(0, length);
   }
 
-  private values(side: SideSpec, k: number, count: number): Float32Array {
+  private values(bytes: Uint8Array, side: SideSpec, k: number, count: number): Float32Array {
     const out = this.decoded[k];
-    return decodeFloat32(this.bytes[k], side.dtype, count, new Float32Array(out.buffer, out.byteOffset, count));
+    return decodeFloat32(bytes, side.dtype, count, new Float32Array(out.buffer, out.byteOffset, count));
   }
 }
 
-function open(file: string): number {
-  try { return openSync(file, 'r'); } catch (e) { throw new CheckpointError(file, describeFsError(e)); }
+interface Opened { fd: number; direct: boolean }
+
+/** The file, opened for direct reads when asked and the file system allows them (tmpfs does not), else plainly. */
+function open(file: string, direct: boolean | undefined): Opened {
+  if (direct && O_DIRECT !== undefined) {
+    try { return { fd: openSync(file, constants.O_RDONLY | O_DIRECT), direct: true }; } catch { /* below, plainly: it names the file's problem if it has one */ }
+  }
+  try { return { fd: openSync(file, 'r'), direct: false }; } catch (e) { throw new CheckpointError(file, describeFsError(e)); }
 }
 
-function readFully(fd: number, file: string, into: Uint8Array, length: number, position: number): void {
+/**
+ * Reads `length` bytes at `position` into `into`, stopping once `need` have come: a direct
+ * read's last block may pass the file's end. A direct read's errors are thrown as they come (the
+ * caller falls back on EINVAL); a plain read's name the file.
+ */
+function readFully(fd: number, file: string, into: Uint8Array, length: number, position: number, need: number, direct: boolean): void {
   let done = 0;
-  while (done < length) {
+  while (done < need) {
     let got: number;
     try {
       got = readSync(fd, into, done, length - done, position + done);
     } catch (e) {
+      if (direct) throw e;
       throw new CheckpointError(file, describeFsError(e));
     }
-    if (got === 0) throw new CheckpointError(file, `truncated while reading at byte ${position + done}`);
+    // Short of a whole block, a direct read has met the file's end (and could not go on from there).
+    if (got === 0 || (direct && got % DIRECT_ALIGN !== 0 && done + got < need)) throw new CheckpointError(file, `truncated while reading at byte ${position + done + got}`);
     done += got;
   }
 }
