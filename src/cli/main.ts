@@ -60,8 +60,8 @@ async function run(argv: string[]): Promise<number> {
     }
     case 'compare': {
       const interactive = cmd.output === 'table' && process.stderr.isTTY;
-      const onProgress = interactive ? (p: Progress) => process.stderr.write(`
-${p.total ? Math.floor((100 * p.done) / p.total) : 100}% ${p.message}`.slice(0, 79).padEnd(79)) : undefined;
+      // One status line, rewritten in place (it had a newline, so a long compare scrolled ten lines a second).
+      const onProgress = interactive ? (p: Progress) => process.stderr.write(`\r${`${p.total ? Math.floor((100 * p.done) / p.total) : 100}% ${p.message}`.slice(0, 79).padEnd(79)}`) : undefined;
       const limits = { timeLimitSeconds: cmd.timeLimitSeconds, timeLimitSource: '--time-limit' };
       if (cmd.output === 'json') {
         // A 100,000-layer report is 90 MB of JSON: each layer is written out as it is judged.

@@ -147,7 +147,8 @@ export async function analyzeCheckpoints(source: string, target: string, options
     const now = Date.now();
     if (!force && now - last < PROGRESS_INTERVAL_MS) return;
     last = now;
-    hooks.onProgress({ done, total, bytesDone, bytesTotal, message: `${message} (${byteCount(bytesDone, bytesTotal)} of ${byteCount(bytesTotal, bytesTotal)})` });
+    // Bytes first: a line cut to the width of a terminal or a notification loses the layer's name, not them.
+    hooks.onProgress({ done, total, bytesDone, bytesTotal, message: `${byteCount(bytesDone, bytesTotal)} of ${byteCount(bytesTotal, bytesTotal)}: ${message}` });
   };
   report(`comparing ${work.length} tensors`, true);
   // Threads pay off only for enough data (starting them takes tens of ms); they start now.
