@@ -10,6 +10,7 @@ import { parseToReportWebview } from '../../src/protocol';
 import { CHUNK_LAYERS, FIRST_LAYERS, reportMessages } from '../../src/extension/report/reportMessages';
 import { chartGroups, chartSeries, networkOrder } from '../../webview/report/chartModel';
 import { childGroups, depthGroups, groupAt, groupStats, MAX_BARS, nameSegments, type DepthGroup } from '../../webview/report/depthGroups';
+import { barAt, barsExtent, moveRange, rangeAction, rangeLabel, rangeSpan, type BarRange } from '../../webview/report/chartRange';
 import { rejudge } from '../../webview/report/rejudge';
 import { DEFAULT_TABLE_VIEW, searchIndex, tableRows, toggleSort, type ExperimentColumns } from '../../webview/report/tableModel';
 import { scrollToRow, visibleWindow } from '../../webview/report/virtualWindow';
@@ -77,6 +78,66 @@ test('zooming into a group of experts shows ranges of experts, then each expert,
   const s = chartSeries(r, 'relRmse', false, ordered.slice(ranges[0].start, ranges[0].end));
   assert.equal(s.labels[0], 'model.layers.2.mlp.experts.0.gate_proj');
   assert.equal(s.labels.length, 48);
+});
+
+test('dragging across block groups zooms into the layers from the first group\'s first to the last group\'s last, labelled by both ends', () => {
+  const r = moeReport();
+  const ordered = networkOrder(r);
+  const groups = chartGroups(ordered)!;
+  // A drag on a 1,000-px plot from block 0's experts (bar 2) to block 1's experts (bar 5).
+  const [left, right] = [60, 1060];
+  const n = groups.length;
+  const x = (bar: number) => left + ((bar + 0.5) * (right - left)) / n;
+  const range: BarRange = { anchor: barAt(x(5), left, right, n), focus: barAt(x(2), left, right, n) };
+  assert.deepEqual(rangeSpan(range), [2, 5], 'dragged right to left: the same bars');
+  const action = rangeAction({ groups }, ...rangeSpan(range));
+  assert.equal(action?.kind, 'zoom');
+  const g = (action as { group: DepthGroup }).group;
+  assert.deepEqual([g.start, g.end], [groups[2].start, groups[5].end]);
+  assert.equal(g.end - g.start, 768 + 1 + 1 + 768);
+  assert.equal(g.label, 'model.layers.0.mlp.experts.* … 1.mlp.experts.*');
+  // The range is charted like any stretch: 1,538 layers are grouped again, within it and all of it.
+  const inside = chartGroups(ordered, g.start, g.end)!;
+  assertCovers(inside, g.start, g.end);
+  assert.ok(inside.length >= 2 && inside.length <= MAX_BARS, `${inside.length} bars`);
+  // The band over the chosen bars covers exactly their slots.
+  assert.deepEqual(barsExtent(2, 5, left, right, n).map(Math.round), [Math.round(left + (2 * 1000) / n), Math.round(left + (6 * 1000) / n)]);
+  // Outside the plot, a drag keeps to the first and last bar.
+  assert.deepEqual([barAt(0, left, right, n), barAt(5000, left, right, n)], [0, n - 1]);
+});
+
+test('choosing one bar is a click on it, every bar is no zoom, and a range of single layers zooms into those layers', () => {
+  const r = moeReport();
+  const ordered = networkOrder(r);
+  const groups = chartGroups(ordered)!;
+  assert.deepEqual(rangeAction({ groups }, 2, 2), { kind: 'zoom', group: groups[2] }, 'one group: zoom into it, as a click does');
+  assert.deepEqual(rangeAction({ groups }, 0, 0), { kind: 'select', at: 0 }, 'a group of one layer: select it');
+  assert.equal(rangeAction({ groups }, 0, groups.length - 1), undefined, 'the whole chart is already shown');
+  // A per-layer chart of the range [100, 148): bars 3..10 are layers 103..110.
+  const names = ordered.slice(100, 148).map((l) => l.name);
+  const a = rangeAction({ start: 100, names }, 3, 10);
+  assert.deepEqual(a && a.kind === 'zoom' && [a.group.start, a.group.end], [103, 111]);
+  assert.equal(a && a.kind === 'zoom' && a.group.label, `${names[3]} … ${names[10].split('.').slice(5).join('.')}`);
+  assert.deepEqual(rangeAction({ start: 100, names }, 7, 7), { kind: 'select', at: 107 });
+  assert.equal(rangeLabel('conv1', 'fc'), 'conv1 … fc');
+});
+
+test('the keyboard chooses a range as a drag does: arrows move, Shift+arrows extend, Home/End and PageUp/PageDown jump, within the bars', () => {
+  const n = 78;
+  let r = moveRange(undefined, 'right', true, n, 4);
+  assert.deepEqual(r, { anchor: 4, focus: 5 }, 'the first key moves from the selected layer\'s bar');
+  r = moveRange(r, 'right', true, n);
+  assert.deepEqual(rangeSpan(r), [4, 6]);
+  r = moveRange(r, 'left', false, n);
+  assert.deepEqual(r, { anchor: 5, focus: 5 }, 'an arrow without Shift moves one bar and drops the range');
+  r = moveRange(r, 'home', true, n);
+  assert.deepEqual(rangeSpan(r), [0, 5]);
+  r = moveRange(r, 'left', true, n);
+  assert.deepEqual(rangeSpan(r), [0, 5], 'not past the first bar');
+  r = moveRange(moveRange(r, 'end', false, n), 'pageLeft', true, n);
+  assert.deepEqual(rangeSpan(r), [n - 1 - 8, n - 1], 'PageUp: a tenth of the bars');
+  assert.deepEqual(moveRange(undefined, 'left', false, 3, 10), { anchor: 1, focus: 1 }, 'a start past the bars is clamped');
+  assert.deepEqual(moveRange(undefined, 'home', true, n, 30), { anchor: 30, focus: 0 });
 });
 
 test('small reports (the demo) keep one bar per layer', () => {

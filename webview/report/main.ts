@@ -47,6 +47,9 @@ let experimentRunning = false;
 let pendingLayers = 0;
 /** The layer to select once it has arrived (an inline hint's click on a large report). */
 let pendingSelect: string | undefined;
+/** When the table last showed a piece's arrival (it is redrawn at most every PIECE_REDRAW_MS meanwhile). */
+let pieceShownAt = 0;
+const PIECE_REDRAW_MS = 250;
 
 // ---- layout ----
 const header = new Header({
@@ -76,6 +79,7 @@ const chart = new RmseChart({
   canvas,
   onSelect: (name) => select(name, true),
   onZoom: (g) => { chartZoom = [...chartZoom, g]; renderAll(); },
+  onZoomOut: () => { if (chartZoom.length) { chartZoom = chartZoom.slice(0, -1); renderAll(); } },
 });
 /** The groups the chart was zoomed into, outermost first (empty: the whole network). */
 let chartZoom: DepthGroup[] = [];
@@ -108,7 +112,8 @@ const main = h('main', { class: 'report', hidden: true },
     h('div', { class: 'card-head' }, h('h2', {}, 'Kernel distance by layer'), h('div', { class: 'card-tools' }, chartMetric, logScale)),
     crumbs,
     chartLoading,
-    h('div', { class: 'chart-box' }, canvas),
+    h('div', { class: 'chart-box' }, canvas, chart.brush),
+    chart.status,
     h('div', { class: 'chart-foot' }, legend, chartNote)),
   experimentCard.element,
   h('div', { class: 'split' },
@@ -304,7 +309,13 @@ function onMessage(m: ToReportWebview): void {
       if (!original || m.analysisId !== analysisId || pendingLayers <= 0 || m.from !== original.layers.length) return;
       for (const l of m.layers) original.layers.push(l);
       pendingLayers = Math.max(0, pendingLayers - m.layers.length);
-      if (pendingLayers > 0) { table.update(judged ?? original, view.table, view.selected, changed, experiment, pendingLayers); return; }
+      if (pendingLayers > 0) {
+        // The caption's count follows a few times a second, not at every piece: each update lists
+        // the rows again, and the pieces of 50,000 layers come faster than anyone reads.
+        const now = performance.now();
+        if (now - pieceShownAt >= PIECE_REDRAW_MS) { pieceShownAt = now; table.update(judged ?? original, view.table, view.selected, changed, experiment, pendingLayers); }
+        return;
+      }
       showComplete();
       return;
     }

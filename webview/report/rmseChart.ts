@@ -7,6 +7,7 @@ import {
 import type { LayerReport, Report, Verdict } from '../../src/protocol';
 import { chartGroups, chartSeries, chartThresholds, logFloor, metricOf, networkOrder, type ChartMetric, type ChartSeries } from './chartModel';
 import { groupAt, groupStats, type DepthGroup, type GroupStats } from './depthGroups';
+import { barAt, barCount, barsExtent, moveRange, rangeAction, rangeSpan, type BarRange, type Bars, type RangeKey } from './chartRange';
 import { VERDICT_ORDER } from './tableModel';
 import { fmt, fmtCount } from './format';
 import { readTheme, VERDICT_LABEL, type ThemeColors } from './theme';
@@ -122,9 +123,15 @@ function isMajorLogTick(n: number): boolean {
 export interface RmseChartOptions {
   canvas: HTMLCanvasElement;
   onSelect(layerName: string): void;
-  /** A group bar was clicked: show its layers (grouped again when still many). */
+  /** A group bar was clicked, or a range of bars chosen: show those layers (grouped again when still many). */
   onZoom(group: DepthGroup): void;
+  /** Escape on the chart with no range chosen: one zoom step back. */
+  onZoomOut(): void;
 }
+
+/** A press that moves less than this (CSS pixels) before it is let go is a click, not a drag. */
+const DRAG_PX = 4;
+const KEYS: Record<string, RangeKey> = { ArrowLeft: 'left', ArrowRight: 'right', Home: 'home', End: 'end', PageUp: 'pageLeft', PageDown: 'pageRight' };
 
 /** A stretch of the network shown by the chart: [start, end) of the layers in network order. */
 export interface ChartRange { start: number; end: number }
@@ -146,8 +153,39 @@ export class RmseChart {
   private metric: ChartMetric = 'relRmse';
   private log = false;
   private theme: ThemeColors = readTheme();
+  /** Position (network order) of the first layer drawn: bar i of a per-layer chart is layer start + i. */
+  private start = 0;
+  /** Bars chosen by a drag or Shift+arrows, not yet zoomed into. */
+  private range: BarRange | undefined;
+  /** A press on the chart: where it started (CSS x), and whether it has become a drag. */
+  private press: { x: number; id: number; dragging: boolean } | undefined;
+  /** The click the browser sends after a drag ends is not a click on a bar. */
+  private swallowClick = false;
+  /** The band over the chosen bars (a DOM box over the canvas: moving it redraws nothing). */
+  readonly brush: HTMLElement = document.createElement('div');
+  /** Says what is chosen and which keys do what (read by screen readers). */
+  readonly status: HTMLElement = document.createElement('p');
 
-  constructor(private readonly opts: RmseChartOptions) {}
+  constructor(private readonly opts: RmseChartOptions) {
+    this.brush.className = 'chart-brush';
+    this.brush.hidden = true;
+    this.brush.setAttribute('aria-hidden', 'true');
+    this.status.className = 'chart-range-status small muted';
+    this.status.setAttribute('aria-live', 'polite');
+    const c = opts.canvas;
+    c.tabIndex = 0;
+    c.addEventListener('pointerdown', (e) => this.onPointerDown(e));
+    c.addEventListener('pointermove', (e) => this.onPointerMove(e));
+    c.addEventListener('pointerup', (e) => this.onPointerUp(e));
+    c.addEventListener('pointercancel', () => { if (this.press?.dragging) this.setTooltip(true); this.press = undefined; this.range = undefined; this.showRange(undefined); });
+    c.addEventListener('keydown', (e) => this.onKey(e));
+    // Focus from the keyboard: the band shows where the arrow keys start (the selected layer's bar).
+    c.addEventListener('focus', () => {
+      if (!this.range && this.chart && c.matches(':focus-visible')) { const at = Math.max(0, this.selectedBar()); this.range = { anchor: at, focus: at }; }
+      this.showRange(this.range);
+    });
+    c.addEventListener('blur', () => { if (!this.press) { this.range = undefined; this.showRange(undefined); } });
+  }
 
   /** How many bars the chart draws, and whether they are groups of layers. */
   get shape(): { bars: number; grouped: boolean } { return { bars: this.groups?.length ?? this.layers.length, grouped: !!this.groups }; }
@@ -159,6 +197,9 @@ export class RmseChart {
     this.drawnKey = key;
     this.ordered = networkOrder(report);
     const start = range?.start ?? 0, end = range?.end ?? this.ordered.length;
+    this.start = start;
+    // Other bars now: a range chosen over the old ones means nothing.
+    this.range = undefined;
     this.groups = chartGroups(this.ordered, start, end);
     if (!this.groups) {
       this.stats = [];
@@ -203,6 +244,7 @@ export class RmseChart {
         options: this.options(logScale, yTitle, lines),
       });
       this.describe();
+      this.showRange(undefined);
       return;
     }
     const c = this.chart;
@@ -212,6 +254,7 @@ export class RmseChart {
     ds.data = s.values; ds.backgroundColor = colors; ds.borderColor = border; ds.borderWidth = borderWidth;
     c.options = this.options(logScale, yTitle, lines);
     c.update('none');
+    this.showRange(undefined);
   }
 
   /** Re-reads the theme's colours (VS Code changes body classes and variables on theme switch). */
@@ -219,7 +262,7 @@ export class RmseChart {
     this.theme = readTheme();
     this.chart?.destroy();
     this.chart = undefined;
-    this.update(report, metric, logScale, this.selected, this.range(), true);
+    this.update(report, metric, logScale, this.selected, this.drawnRange(), true);
   }
 
   /**
@@ -230,15 +273,15 @@ export class RmseChart {
     const canvas = this.opts.canvas;
     const n = this.series?.labels.length ?? 0;
     canvas.setAttribute('aria-label', this.groups
-      ? `Kernel RMSE of ${fmtCount(this.groups[this.groups.length - 1].end - this.groups[0].start)} layers in ${n} groups by name, in network order: median bars with min–max whiskers, coloured by verdict; click a group to zoom in`
-      : 'Kernel RMSE per layer in network order, coloured by verdict; click a bar to select the layer');
+      ? `Kernel RMSE of ${fmtCount(this.groups[this.groups.length - 1].end - this.groups[0].start)} layers in ${n} groups by name, in network order: median bars with min–max whiskers, coloured by verdict; click a group to zoom in, drag across groups (or Shift+arrow keys, then Enter) to zoom into a range`
+      : 'Kernel RMSE per layer in network order, coloured by verdict; click a bar to select the layer, drag across bars (or Shift+arrow keys, then Enter) to zoom into a range');
     canvas.dataset.bars = String(n);
     canvas.dataset.grouped = this.groups ? 'true' : 'false';
     const area = this.chart?.chartArea;
     if (area) canvas.dataset.area = `${Math.round(area.left)},${Math.round(area.right)}`;
   }
 
-  private range(): ChartRange | undefined {
+  private drawnRange(): ChartRange | undefined {
     const r = this.drawnKey;
     return typeof r[5] === 'number' && typeof r[6] === 'number' ? { start: r[5], end: r[6] } : undefined;
   }
@@ -260,6 +303,7 @@ export class RmseChart {
       color: t.foreground,
       interaction: { mode: 'index' as const, intersect: false },
       onClick: (_e: ChartEvent, els: ActiveElement[]) => {
+        if (this.swallowClick) { this.swallowClick = false; return; }
         const i = els[0]?.index;
         if (i === undefined) return;
         const g = this.groups?.[i];
@@ -276,7 +320,7 @@ export class RmseChart {
         x: {
           title: {
             display: !!this.groups || this.layers.length > 40,
-            text: this.groups ? 'groups of layers by name, in network order: bar = median, whisker = min–max, strip = verdicts (click to zoom in)' : 'layers in network order (hover for names)',
+            text: this.groups ? 'groups of layers by name, in network order: bar = median, whisker = min–max, strip = verdicts (click to zoom in, drag across to zoom into a range)' : 'layers in network order (hover for names, drag across to zoom into a range)',
             color: t.muted, font: { size: 11 },
           },
           ticks: {
@@ -350,6 +394,116 @@ export class RmseChart {
       counts,
       'click to zoom in',
     ];
+  }
+
+  /** The bars drawn, for choosing a range of them. */
+  private bars(): Bars {
+    return this.groups ? { groups: this.groups } : { start: this.start, names: this.layers.map((l) => l.name) };
+  }
+
+  /** The bar under a pointer event, from the plot area chart.js laid out. */
+  private barOf(e: PointerEvent): number {
+    const area = this.chart?.chartArea;
+    return area ? barAt(e.offsetX, area.left, area.right, barCount(this.bars())) : 0;
+  }
+
+  private onPointerDown(e: PointerEvent): void {
+    if (e.button !== 0 || !this.chart) return;
+    this.press = { x: e.offsetX, id: e.pointerId, dragging: false };
+  }
+
+  private onPointerMove(e: PointerEvent): void {
+    const p = this.press;
+    if (!p || p.id !== e.pointerId) return;
+    if (!p.dragging) {
+      if (Math.abs(e.offsetX - p.x) < DRAG_PX) return;
+      p.dragging = true;
+      // Keep the drag when the pointer leaves the canvas.
+      this.opts.canvas.setPointerCapture(e.pointerId);
+      this.setTooltip(false);
+      const area = this.chart!.chartArea;
+      const at = barAt(p.x, area.left, area.right, barCount(this.bars()));
+      this.range = { anchor: at, focus: at };
+    }
+    this.range = { anchor: this.range!.anchor, focus: this.barOf(e) };
+    this.showRange(this.range);
+  }
+
+  /** No tooltip while a drag chooses bars: it would sit over the band. */
+  private setTooltip(on: boolean): void {
+    const c = this.chart;
+    const t = c?.options.plugins?.tooltip;
+    if (!c || !t || t.enabled === on) return;
+    t.enabled = on;
+    if (!on) c.tooltip?.setActiveElements([], { x: 0, y: 0 });
+    c.update('none');
+  }
+
+  private onPointerUp(e: PointerEvent): void {
+    const p = this.press;
+    this.press = undefined;
+    if (p?.dragging) this.setTooltip(true);
+    if (!p || p.id !== e.pointerId || !p.dragging || !this.range) return;
+    // The browser follows with a click on the canvas: not a click on a bar (cleared if none comes).
+    this.swallowClick = true;
+    setTimeout(() => { this.swallowClick = false; }, 0);
+    this.choose(this.range);
+  }
+
+  private onKey(e: KeyboardEvent): void {
+    const n = barCount(this.bars());
+    const key = KEYS[e.key];
+    if (key && n > 0) {
+      e.preventDefault();
+      this.range = moveRange(this.range, key, e.shiftKey, n, Math.max(0, this.selectedBar()));
+      this.showRange(this.range);
+    } else if ((e.key === 'Enter' || e.key === ' ') && this.range) {
+      e.preventDefault();
+      this.choose(this.range);
+    } else if (e.key === 'Escape') {
+      e.preventDefault();
+      if (this.range) { this.range = undefined; this.showRange(undefined); } else this.opts.onZoomOut();
+    }
+  }
+
+  /** Zoom into the chosen bars (or select the one layer chosen). */
+  private choose(r: BarRange): void {
+    const [lo, hi] = rangeSpan(r);
+    const action = rangeAction(this.bars(), lo, hi);
+    this.range = undefined;
+    this.showRange(undefined);
+    if (action?.kind === 'zoom') this.opts.onZoom(action.group);
+    else if (action?.kind === 'select') this.opts.onSelect(this.ordered[action.at].name);
+  }
+
+  /** The band over the chosen bars and the line that says what they hold (hidden: none chosen). */
+  private showRange(r: BarRange | undefined): void {
+    const area = this.chart?.chartArea;
+    const bars = this.bars();
+    const n = barCount(bars);
+    // The key hints only for keyboard focus (a click focuses the canvas too).
+    const focused = document.activeElement === this.opts.canvas && this.opts.canvas.matches(':focus-visible');
+    if (!r || !area || n === 0) {
+      this.brush.hidden = true;
+      this.status.textContent = focused && n > 0 ? '←/→ move over the bars, Shift+←/→ choose a range, Enter zooms in, Esc zooms out.' : '';
+      this.status.hidden = !this.status.textContent;
+      return;
+    }
+    const [lo, hi] = rangeSpan(r);
+    const [x0, x1] = barsExtent(lo, hi, area.left, area.right, n);
+    const s = this.brush.style;
+    s.left = `${x0}px`; s.width = `${Math.max(2, x1 - x0)}px`;
+    s.top = `${area.top}px`; s.height = `${area.bottom - area.top}px`;
+    this.brush.hidden = false;
+    const first = 'groups' in bars ? bars.groups[lo].start : bars.start + lo;
+    const end = 'groups' in bars ? bars.groups[hi].end : bars.start + hi + 1;
+    const name = (i: number) => ('groups' in bars ? bars.groups[i].label : bars.names[i]);
+    const action = rangeAction(bars, lo, hi);
+    const what = lo === hi ? name(lo) : `${name(lo)} … ${name(hi)} (${hi - lo + 1} bars)`;
+    const how = this.press ? 'Let go' : 'Enter';
+    const does = action?.kind === 'zoom' ? `${how} to zoom in` : action?.kind === 'select' ? `${how} to select it` : 'All bars are shown already';
+    this.status.textContent = `${what}: ${(end - first).toLocaleString('en')} layer${end - first === 1 ? '' : 's'}. ${does}${this.press ? '' : ', Esc to clear'}.`;
+    this.status.hidden = false;
   }
 
   private tooltipLines(l: LayerReport | undefined): string[] {
