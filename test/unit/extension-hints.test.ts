@@ -250,9 +250,16 @@ test('a load_state_dict line: "Insert reuse plan here" inserts the plan above it
   const planLines = plan.trimEnd().split('\n');
   assert.deepEqual(lines.slice(load, load + planLines.length), planLines.map((l) => (l ? `    ${l}` : l)), 'the plan, at the load line\'s indentation');
   assert.ok(lines[load + planLines.length + 1].includes('model.load_state_dict('), 'then the load line');
-  // The edited file is mapped again: the load line moved down, its lens with it.
-  const again = (await hints.provideCodeLenses(d as never) as unknown as CodeLens[]).filter((l) => l.command.command === HINT_COMMANDS.insertPlan);
-  assert.ok(again.some((l) => l.range.start.line === lineOf(d, 'model.load_state_dict(torch.load(')));
+  // The edited file is mapped again: the load line moved down, its lenses with it, but it is not
+  // offered a second plan; the plan's own load_state_dict line gets no lens at all.
+  const again = await hints.provideCodeLenses(d as never) as unknown as CodeLens[];
+  const moved = lineOf(d, 'model.load_state_dict(torch.load(');
+  assert.deepEqual(again.filter((l) => l.range.start.line === moved).map((l) => l.command.command), [HINT_COMMANDS.copyPlan, COMMANDS.openReport]);
+  assert.deepEqual(again.filter((l) => l.command.command === HINT_COMMANDS.insertPlan), [], 'no "Insert reuse plan here" anywhere once a plan is in the file');
+  const planLoad = lineOf(d, 'model.load_state_dict(state, strict=False)');
+  assert.ok(planLoad > load && planLoad < moved, 'the plan\'s own load line');
+  assert.deepEqual(again.filter((l) => l.range.start.line === planLoad), []);
+  assert.equal(await hints.provideHover(d as never, new Position(planLoad, 10) as never), undefined);
 });
 
 test('a click on a lens opens the report at its layer; a second click (or the hover\'s link) moves the open report to another layer', async () => {

@@ -22,6 +22,8 @@ export interface LineHint {
   text: string;
   /** Load lines: the reuse plan as code for the file's framework. */
   planCode?: string;
+  /** Load lines of a file that already holds a reuse plan (one was inserted): not offered to insert another. */
+  planInFile?: boolean;
 }
 
 export interface Annotation {
@@ -242,7 +244,10 @@ function loadLines(map: CodeMap, report: Report, m: Match | undefined): LineHint
   if (!map.loads.length) return [];
   const text = summarisePlan(report);
   const planCode = planCodeFor(report, frameworkOf(report, m));
-  return map.loads.map((l) => ({ line: l.line, column: l.column, kind: 'load' as const, layers: [], verdict: report.summary.network.verdict, text, planCode }));
+  return map.loads.map((l) => ({
+    line: l.line, column: l.column, kind: 'load' as const, layers: [], verdict: report.summary.network.verdict, text, planCode,
+    ...(map.planInFile ? { planInFile: true } : {}),
+  }));
 }
 
 /** The hover of a line: which analysis, then each layer's numbers and reason. */

@@ -28,7 +28,10 @@ export interface LoadSite { line: number; column: number; method: 'load_state_di
 
 export interface CodeMap {
   candidates: Candidate[];
+  /** load_state_dict/load_weights calls of the file's own code (not those inside an inserted reuse plan). */
   loads: LoadSite[];
+  /** The file already holds a reuse plan (defines `apply_reuse_plan`): its load lines are not offered another. */
+  planInFile: boolean;
   /** String literals that name checkpoint files (`"runs/source.pt"`): they tie a file to an analysis. */
   checkpointNames: string[];
 }
@@ -214,9 +217,42 @@ export function loadAndNameOffsets(text: string): { loads: { at: number; method:
   return { loads, names };
 }
 
-function loadsAndNames(tree: Tree, text: string): { loads: LoadSite[]; checkpointNames: string[] } {
+const PLAN_DEF = /^([ \t]*)def[ \t]+apply_reuse_plan[ \t]*\(/gm;
+
+/**
+ * Line spans [first, last] (0-based) of the `def apply_reuse_plan(...)` functions of the file: a
+ * reuse plan Reuse Lens inserted (its own `model.load_state_dict(state, strict=False)` is the
+ * plan's, not a place to insert another). A body runs while lines are blank, comments, or
+ * indented deeper than the `def`.
+ */
+export function planSpans(text: string): [number, number][] {
+  const spans: [number, number][] = [];
+  if (!text.includes('apply_reuse_plan')) return spans;
+  const lines = text.split('\n');
+  const starts = new Map<number, number>();
+  for (const m of text.matchAll(PLAN_DEF)) {
+    let line = 0;
+    for (let i = text.indexOf('\n'); i !== -1 && i < m.index!; i = text.indexOf('\n', i + 1)) line++;
+    starts.set(line, m[1].length);
+  }
+  for (const [first, indent] of starts) {
+    let last = first;
+    for (let i = first + 1; i < lines.length; i++) {
+      const l = lines[i];
+      const body = l.trimStart();
+      if (body === '' || body.startsWith('#')) continue;
+      if (l.length - body.length <= indent) break;
+      last = i;
+    }
+    spans.push([first, last]);
+  }
+  return spans;
+}
+
+function loadsAndNames(tree: Tree, text: string): { loads: LoadSite[]; planInFile: boolean; checkpointNames: string[] } {
   // Found in the text, then checked in the tree (a match in a comment or a string is not a call).
   const found = loadAndNameOffsets(text);
+  const plans = planSpans(text);
   const loads: LoadSite[] = [];
   for (const { at, method } of found.loads) {
     const t = nodeTypeAt(tree, at);
@@ -224,9 +260,10 @@ function loadsAndNames(tree: Tree, text: string): { loads: LoadSite[]; checkpoin
     const lineStart = text.lastIndexOf('\n', at - 1) + 1;
     let line = 0;
     for (let i = text.indexOf('\n'); i !== -1 && i < at; i = text.indexOf('\n', i + 1)) line++;
+    if (plans.some(([a, b]) => line >= a && line <= b)) continue;
     loads.push({ line, column: at - lineStart, method });
   }
   const names = new Set<string>();
   for (const { at, name } of found.names) if (nodeTypeAt(tree, at).type === 'string_content') names.add(name);
-  return { loads, checkpointNames: [...names] };
+  return { loads, planInFile: plans.length > 0, checkpointNames: [...names] };
 }

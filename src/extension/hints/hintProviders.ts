@@ -100,8 +100,9 @@ export class ReuseHints implements vscode.CodeLensProvider, vscode.HoverProvider
       const range = new vscode.Range(h.line, h.column, h.line, h.column);
       if (h.kind === 'load') {
         // The actions first: the summary is long, and a narrow editor cuts the end of the line off.
+        // A file that already holds a plan (one was inserted) is not offered a second: copying stays.
         return [
-          new vscode.CodeLens(range, { title: 'Insert reuse plan here', command: HINT_COMMANDS.insertPlan, arguments: [doc.uri, h.line, h.planCode], tooltip: 'Insert the code that copies the reusable tensors and freezes the reused ones, above this line' }),
+          ...(h.planInFile ? [] : [new vscode.CodeLens(range, { title: 'Insert reuse plan here', command: HINT_COMMANDS.insertPlan, arguments: [doc.uri, h.line, h.planCode], tooltip: 'Insert the code that copies the reusable tensors and freezes the reused ones, above this line' })]),
           new vscode.CodeLens(range, { title: 'Copy plan', command: HINT_COMMANDS.copyPlan, arguments: [h.planCode], tooltip: 'Copy the reuse plan code to the clipboard' }),
           new vscode.CodeLens(range, { title: h.text, command: 'reuseLens.openReport', arguments: [id], tooltip: 'Open the Reuse Lens report' }),
         ];
