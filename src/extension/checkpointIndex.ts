@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { promises as fs } from 'node:fs';
 import type { InspectResponse } from '../protocol';
-import { foldersHoldingCheckpoints, hideShards } from './model/discovery';
+import { foldersHoldingCheckpoints, hideShards, withoutEvaluationSets } from './model/discovery';
 import { combineExcludes, enabledPatterns } from './model/searchExcludes';
 import { realRoots, symlinkProblem } from './model/symlinks';
 import { readSettings } from './settings';
@@ -37,8 +37,9 @@ export class CheckpointIndex implements vscode.Disposable {
     this.watch();
     this.configSub = vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('reuseLens.include') || e.affectsConfiguration('reuseLens.exclude') || e.affectsConfiguration('reuseLens.followSymlinks')) this.rewatch();
-      // files.exclude narrows the search too (see model/searchExcludes.ts); the watchers stay.
-      else if (e.affectsConfiguration('files.exclude')) void this.scan();
+      // files.exclude narrows the search too (see model/searchExcludes.ts), and an evaluation set
+      // chosen for an experiment leaves the list; the watchers stay.
+      else if (e.affectsConfiguration('files.exclude') || e.affectsConfiguration('reuseLens.experiments.evaluationSet')) void this.scan();
     });
   }
 
@@ -94,7 +95,10 @@ export class CheckpointIndex implements vscode.Disposable {
       log().warn(msg);
       if (!this.warnedCut) { this.warnedCut = true; void vscode.window.showWarningMessage(`Reuse Lens: ${msg}`); }
     }
-    const files = hideShards([...found]).sort();
+    const evaluationSets = workspaceFolders.map((folder) => ({
+      folder: folder.uri.fsPath, value: vscode.workspace.getConfiguration('reuseLens', folder.uri).get<string>('experiments.evaluationSet'),
+    }));
+    const files = hideShards(withoutEvaluationSets([...found], evaluationSets)).sort();
     this.blocked.clear();
     const roots = await realRoots(this.roots());
     await Promise.all(files.map(async (f) => {

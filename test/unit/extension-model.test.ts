@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { hideShards, groupByFolder, foldersHoldingCheckpoints, checkpointsUnder } from '../../src/extension/model/discovery';
+import { hideShards, groupByFolder, foldersHoldingCheckpoints, checkpointsUnder, withoutEvaluationSets } from '../../src/extension/model/discovery';
 import { planAnalysis, orderPair, Candidate } from '../../src/extension/model/pairing';
 import { VERDICT_ICON, layerDescription, layerTooltip, layersInOrder, analysisDescription, esc } from '../../src/extension/model/analysisNodes';
 import { checkpointChildren, tensorDescription } from '../../src/extension/model/checkpointNodes';
@@ -34,6 +34,15 @@ test('shards beside a bare TF.js weights manifest are listed through the manifes
   const files = ['/w/face/tiny-weights_manifest.json', '/w/face/tiny.bin', '/w/face/tiny-shard1', '/w/face/group1-shard1of1.bin', '/w/face/other.bin',
     '/w/loose/group1-shard1of1.bin', '/w/loose/tiny.bin', '/w/m/selfie.tflite'];
   assert.deepEqual(hideShards(files).sort(), ['/w/face/other.bin', '/w/face/tiny-weights_manifest.json', '/w/loose/group1-shard1of1.bin', '/w/loose/tiny.bin', '/w/m/selfie.tflite']);
+});
+
+test('an .npz chosen as a folder\'s evaluation set is data, not listed as a checkpoint; other .npz files are', () => {
+  const files = ['/w/data/target_test.npz', '/w/runs/weights.npz', '/w/runs/a.pt', '/v/data/target_test.npz', '/v/eval.npz'];
+  assert.deepEqual(withoutEvaluationSets(files, [
+    { folder: '/w', value: 'data/target_test.npz' }, // as the experiment saves it: relative to the folder
+    { folder: '/v', value: '/v/eval.npz' }, // or absolute
+  ]), ['/w/runs/weights.npz', '/w/runs/a.pt', '/v/data/target_test.npz']);
+  assert.deepEqual(withoutEvaluationSets(files, [{ folder: '/w', value: undefined }, { folder: '/v', value: ' ' }]), files, 'no evaluation set chosen: every file');
 });
 
 test('checkpoints group by folder relative to the workspace, folders and files sorted', () => {

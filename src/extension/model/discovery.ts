@@ -86,3 +86,13 @@ export function checkpointsUnder(dir: string, files: string[]): string[] {
   const prefix = dir.endsWith(path.sep) ? dir : dir + path.sep;
   return files.filter((f) => f.startsWith(prefix));
 }
+
+/**
+ * The files without each folder's evaluation set (`reuseLens.experiments.evaluationSet`, relative
+ * to its folder or absolute): an .npz the user chose as the target task's data is not a
+ * checkpoint, and is not offered as one.
+ */
+export function withoutEvaluationSets(files: string[], sets: readonly { folder: string; value: string | undefined }[]): string[] {
+  const data = new Set(sets.filter((s) => s.value?.trim()).map((s) => path.resolve(s.folder, s.value!.trim())));
+  return data.size ? files.filter((f) => !data.has(path.resolve(f))) : files;
+}
