@@ -2,7 +2,7 @@
 // value comes from a checkpoint a stranger may have written, so it is set as text, never HTML.
 import type { SummaryToWebview, SummaryFromWebview, InspectResult, InspectTensor } from '../../src/protocol';
 
-declare function acquireVsCodeApi(): { postMessage(m: SummaryFromWebview): void };
+declare function acquireVsCodeApi(): { postMessage(m: SummaryFromWebview): void; getState(): unknown; setState(s: unknown): void };
 const vscode = acquireVsCodeApi();
 const app = document.getElementById('app')!;
 
@@ -101,11 +101,23 @@ function render(m: SummaryToWebview): void {
 }
 
 const TYPES = new Set(['loading', 'summary', 'error']);
+/** Only the host's messages of the protocol's shapes are drawn (the saved state is checked the same way). */
+function isSummaryMessage(v: unknown): v is SummaryToWebview {
+  const m = v as SummaryToWebview;
+  if (!m || typeof m !== 'object' || !TYPES.has(m.type) || typeof m.fileName !== 'string' || typeof m.path !== 'string') return false;
+  return m.type !== 'summary' || (!!m.result && Array.isArray(m.result.tensors) && Array.isArray(m.result.layers));
+}
+/** Summaries up to this many tensors are kept in the page's state (a huge one is asked of the host again). */
+const MAX_KEPT_TENSORS = 5_000;
+
 window.addEventListener('message', (ev: MessageEvent) => {
-  const m = ev.data as SummaryToWebview;
-  // Only the host's messages of the protocol's shapes are drawn.
-  if (!m || typeof m !== 'object' || !TYPES.has(m.type) || typeof m.fileName !== 'string' || typeof m.path !== 'string') return;
-  if (m.type === 'summary' && (!m.result || !Array.isArray(m.result.tensors) || !Array.isArray(m.result.layers))) return;
+  const m: unknown = ev.data;
+  if (!isSummaryMessage(m)) return;
   render(m);
+  // Kept by VS Code while the tab is hidden (the page itself is discarded): shown at once when the
+  // tab comes back, instead of an empty editor until the host answers 'ready'.
+  if (m.type !== 'loading') vscode.setState(m.type === 'summary' && m.result.tensors.length > MAX_KEPT_TENSORS ? undefined : m);
 });
+const kept = vscode.getState();
+if (isSummaryMessage(kept)) { render(kept); document.body.dataset.restored = 'true'; }
 vscode.postMessage({ type: 'ready' });
