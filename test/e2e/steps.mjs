@@ -102,6 +102,8 @@ export function registerSteps(h, s) {
     }
     for (const w of want) assert.ok(labels.some((l) => l.includes(w)), `Checkpoints view lacks ${w}; rows: ${JSON.stringify(labels)}`);
     assert.ok(!labels.some((l) => l.includes('tiny_face_detector_model.bin')), `the manifest's shard is listed through it only; rows: ${JSON.stringify(labels)}`);
+    // The demo's evaluation set (data/, excluded in its settings) is data, not a checkpoint.
+    assert.ok(!labels.some((l) => l.includes('target_test.npz')), `the evaluation set data/target_test.npz is listed as a checkpoint; rows: ${JSON.stringify(labels)}`);
     assert.ok(labels.some((l) => /pretrained/.test(l) && !/\.(pt|safetensors)\b/.test(l)),
       `no "pretrained" folder group; rows: ${JSON.stringify(labels)}`);
   });
@@ -175,6 +177,19 @@ export function registerSteps(h, s) {
     const tab = editorTab('selfie_segmentation.tflite');
     await tab.locator('.tab-actions .action-label').first().click({ force: true });
     await tab.waitFor({ state: 'detached', timeout: 10_000 });
+    // The finetuned.pt summary in front again is a new page (no retained context): once it
+    // settles it shows its facts and layers, not a blank editor.
+    const back = await webviewFrame(page, 'h1:text-is("finetuned.pt")', 15_000);
+    await back.locator('dl.facts').first().waitFor({ timeout: 15_000 })
+      .catch(async () => { throw new Error(`the finetuned.pt summary shown again after closing the tab in front of it has no facts: "${(await back.locator('body').innerText()).slice(0, 300)}"`); });
+    const again = await summaryContent(back);
+    assert.ok(await back.evaluate(() => document.body.dataset.restored === 'true'), 'the re-shown finetuned.pt summary was not drawn from its kept state');
+    assert.ok(again.facts.some((x) => /^Parameters: [\d,]+$/.test(x)) && again.layers.length > 0, `the re-shown summary: ${JSON.stringify(again).slice(0, 300)}`);
+    const frameBox = await page.locator('iframe.webview').evaluateAll((els) => els
+      .map((e) => e.getBoundingClientRect()).filter((r) => r.width > 0 && r.height > 0).map((r) => [r.x, r.y, r.width, r.height].map(Math.round)));
+    console.log(`    re-shown summary: ${again.facts.join(', ')}; visible webviews at ${JSON.stringify(frameBox)}`);
+    await page.waitForTimeout(500);
+    await shot('reshown');
   });
 
   /** The tab of an open editor in the active group's tab bar, by the name it shows. */
@@ -252,11 +267,14 @@ export function registerSteps(h, s) {
     assert.deepEqual(after?.tensors, before.tensors, 'the same tensors after switching back');
     assert.equal(after?.text, before.text, 'the same summary (with statistics) after switching back');
     const rebuilt = !(await frame.evaluate(() => window.reuseLensE2eShownBefore === true));
+    // A rebuilt page draws the summary it kept (vscode.setState) at once, before the host answers.
+    const restored = await frame.evaluate(() => document.body.dataset.restored === 'true');
+    assert.ok(!rebuilt || restored, 'the rebuilt summary page did not draw from its kept state');
     await page.waitForTimeout(1500); // a re-read of this small file would be logged by now
     const readsAfter = reads();
     assert.deepEqual(readsAfter.slice(readsBefore.length), [], `the file was read again when its tab was shown again (${readsBefore.length} reads before)`);
     console.log(`    ${before.tensors.length} tensors shown again ${shownMs} ms after the tab click; page ${hidden ? 'discarded while hidden' : 'kept while hidden'}, ` +
-      `${rebuilt ? 'rebuilt' : 'not rebuilt'} on reveal; ${readsBefore.length} logged reads of the file before, none after`);
+      `${rebuilt ? `rebuilt${restored ? ' from its kept state' : ''}` : 'not rebuilt'} on reveal; ${readsBefore.length} logged reads of the file before, none after`);
     // Leave the group as it was: close model.py (middle click on its tab), the summary stays shown.
     await editorTab('model.py').click({ button: 'middle' }).catch(() => {});
     await page.waitForTimeout(500);
@@ -733,6 +751,34 @@ export function registerSteps(h, s) {
     await shot('zoomed');
     await f.locator('.chart-crumbs .crumb', { hasText: 'Reset zoom' }).first().click();
     assert.equal(Number(await canvas.getAttribute('data-bars')), bars, 'Reset zoom shows the whole network again');
+    // Zoom into a range by dragging across it: from block 0's experts (third bar) to block 1's (sixth).
+    const barX = (i) => box.x + left + ((right - left) * (i + 0.5)) / bars;
+    await page.mouse.move(barX(2), box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(barX(3.5), box.y + box.height / 2, { steps: 4 });
+    await page.mouse.move(barX(5), box.y + box.height / 2, { steps: 4 });
+    assert.ok(await f.locator('.chart-brush:not([hidden])').count(), 'a band shows the bars being dragged across');
+    const during = await f.locator('.chart-range-status').innerText();
+    assert.match(during, /layers\.0\.mlp\.experts\.\* … layers\.1\.mlp\.experts\.\* \(4 bars\): 1,538 layers\. Let go to zoom in/);
+    await shot('range-dragging');
+    await page.mouse.up();
+    await f.locator('.chart-crumbs .crumb-here', { hasText: 'layers.0.mlp.experts.* … 1.mlp.experts.* (1,538)' }).first().waitFor({ timeout: 5_000 })
+      .catch(async () => { throw new Error(`a drag across bars 2 to 5 did not zoom into that range: "${await crumbs.innerText()}"`); });
+    const ranged = Number(await canvas.getAttribute('data-bars'));
+    assert.ok(ranged > 4 && ranged <= 300, `${ranged} bars for the 1,538 layers of the range`);
+    await shot('range-zoomed');
+    // The same from the keyboard: Esc steps back out; Home, Shift+→ twice, Enter zooms into the first three bars.
+    await canvas.focus();
+    await page.keyboard.press('Escape');
+    assert.equal(Number(await canvas.getAttribute('data-bars')), bars, 'Esc on the chart zooms back out');
+    await page.keyboard.press('Home');
+    await page.keyboard.press('Shift+ArrowRight');
+    await page.keyboard.press('Shift+ArrowRight');
+    assert.match(await f.locator('.chart-range-status').innerText(), /\(3 bars\): 770 layers\. Enter to zoom in, Esc to clear/);
+    await page.keyboard.press('Enter');
+    await f.locator('.chart-crumbs .crumb-here', { hasText: 'layers.0.attn.proj … mlp.experts.* (770)' }).first().waitFor({ timeout: 5_000 })
+      .catch(async () => { throw new Error(`Shift+arrows and Enter did not zoom into the first three bars: "${await crumbs.innerText()}"`); });
+    await f.locator('.chart-crumbs .crumb', { hasText: 'Reset zoom' }).first().click();
     // Filter by name: the three projections of one expert, with the count.
     const input = f.locator('vscode-textfield.filter input').first();
     await input.scrollIntoViewIfNeeded();
@@ -745,7 +791,7 @@ export function registerSteps(h, s) {
     assert.deepEqual(names, ['gate_proj', 'up_proj', 'down_proj'].map((p) => `layers.7.mlp.experts.12.${p}`));
     console.log(`    ${total} layers: first rows ${firstRows} ms after the command, all ${everything} ms (${domRows} rows in the DOM); ` +
       `in the page: first rows ${pageFirst.toFixed(0)} ms after the report's first message, every layer ${pageAll.toFixed(0)} ms; ` +
-      `chart ${bars} groups, ${zoomed} after zooming into layers.0.mlp.experts.*; filter to 3 rows in ${filtered} ms (load average ${loadavg()[0].toFixed(1)})`);
+      `chart ${bars} groups, ${zoomed} after zooming into layers.0.mlp.experts.*, ${ranged} after dragging across 4 groups; filter to 3 rows in ${filtered} ms (load average ${loadavg()[0].toFixed(1)})`);
     await page.waitForTimeout(300);
   }, { timeout: 240_000 });
 }
