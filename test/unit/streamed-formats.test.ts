@@ -2,9 +2,11 @@
 // over the shards), deflated .npz members (inflated as read; a Fortran-order one paired with a
 // C-order one through a spill file), chunked + gzip HDF5 datasets (a box of chunks at a time
 // through the HDF5 thread) and the weights of a .keras (stored: read inside the archive; deflated:
-// inflated to a spill file a chunk at a time). Through the shipped CLI each pair gives numpy's
-// numbers (test/fixtures/gen_streamed.py, run here), and the peak memory of a compare stays about
-// the same from a 16 MB to a 64 MB kernel, a pair costing less than one float64 copy of it.
+// inflated to a spill file a chunk at a time), and quantized weights (TF.js uint8/uint16/float16,
+// TFLite int8 per-channel: dequantized as they are read, tiles of a transpose included). Through the
+// shipped CLI each pair gives numpy's numbers (test/fixtures/gen_streamed.py, run here), and the
+// peak memory of a compare stays about the same from a 16 MB to a 64 MB kernel (4 to 16 M
+// elements), a pair costing less than one float64 copy of it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -28,6 +30,10 @@ const PAIRS: Record<string, [string, string]> = {
   h5: ['h5/src.h5', 'h5/tgt.h5'],
   'keras-stored': ['keras-stored/src.keras', 'keras-stored/tgt.keras'],
   'keras-deflated': ['keras-deflated/src.keras', 'keras-deflated/tgt.keras'],
+  'tfjs-quantized': ['tfjs-quantized/src/model.json', 'tfjs-quantized/tgt/model.json'],
+  'tflite-int8': ['tflite-int8/src.tflite', 'tflite-int8/tgt.tflite'],
+  // Two layouts: the TF.js kernels ([in, out], [h, w, in, out]) dequantized tile by tile in the transpose.
+  'quantized-vs-float': ['tfjs-quantized/src/model.json', 'tfjs-quantized/linear-tgt.safetensors'],
 };
 
 function generate(out: string, ...args: string[]): Record<string, Record<string, Numbers>> & { bytes: number } {
@@ -82,6 +88,11 @@ test('each format is read the streamed way: shard runs, deflate streams, HDF5 bo
   const deflated = await kinds(PAIRS['keras-deflated'][0]);
   assert.equal(deflated['dense/kernel'].kind, 'contiguous');
   assert.equal(deflated['conv2d/kernel'].kind, 'slabs');
+  // Quantized weights are located where their integers lie (dequantized on read), not loaded whole.
+  const q = await kinds(PAIRS['tfjs-quantized'][0]);
+  assert.deepEqual([q['conv2d/kernel'].kind, q['dense/kernel'].kind, q['dense/bias'].kind], ['contiguous', 'segmented', 'contiguous']);
+  const lite = await kinds(PAIRS['tflite-int8'][0]);
+  assert.ok(Object.values(lite).every((l) => l.kind === 'contiguous'), 'every TFLite weight is read where it lies');
 });
 
 test('a stored .keras (what Keras writes) is read where it lies: it compares with no temp folder at all; a deflated one says it needs one', () => {
@@ -97,13 +108,13 @@ test('a stored .keras (what Keras writes) is read where it lies: it compares wit
   assert.match(bad.stderr, new RegExp(`${join(small, c).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: reading zip entry model\\.weights\\.h5 needs a temporary file, and the temp folder .*no-such-folder cannot be written`));
 });
 
-test('peak memory does not grow with the tensor: a 16 MB and a 64 MB kernel in each format, a pair under one float64 copy (dist/cli.js)', (t) => {
-  const formats = ['tfjs', 'npz', 'h5', 'keras-deflated'];
+test('peak memory does not grow with the tensor: a 16 MB and a 64 MB kernel in each format, quantized ones included, a pair under one float64 copy (dist/cli.js)', (t) => {
+  const formats = ['tfjs', 'npz', 'h5', 'keras-deflated', 'tfjs-quantized', 'tflite-int8', 'quantized-vs-float'];
   const sets = [['mid', '2048'], ['big', '4096']].map(([name, side]) => {
     const out = join(dir, name);
     return { out, e: generate(out, '--side', side, '--only', formats.join(',')) };
   });
-  const name = (pair: string) => pair === 'npz' ? 'c.weight' : 'dense/kernel';
+  const name = (pair: string) => pair === 'npz' ? 'c.weight' : pair === 'tflite-int8' ? 'model/dense/MatMul' : 'dense/kernel';
   const peak = (root: string, pair: string, e?: ReturnType<typeof generate>) => {
     const [a, b] = PAIRS[pair];
     const r = compare(join(root, a), join(root, b), join(dir, `rss-${pair}.json`));

@@ -51,6 +51,25 @@ export type TensorLocation =
   /** Bytes produced by a loader (deflated zip entry, HDF5 dataset, ...), raw in `dtype`. */
   | { kind: 'loader'; load: () => Promise<Uint8Array>; littleEndian: boolean };
 
+/** Integer types quantized weights are stored as. */
+export type StoredInt = 'uint8' | 'int8' | 'uint16' | 'int16' | 'int32';
+
+export const STORED_INT_BYTES: Record<StoredInt, number> = { uint8: 1, int8: 1, uint16: 2, int16: 2, int32: 4 };
+
+/**
+ * value = q * scale[c] + offset[c], c the index along stored axis `axis` (per-channel
+ * quantization) or 0. TF.js: scale, offset = min. TFLite/ONNX: scale, offset = -zero_point * scale.
+ */
+export interface Affine { scale: number[]; offset: number[]; axis?: number }
+
+/**
+ * Stored elements that are not the `dtype` handed out: float16 or bfloat16 halves widened to
+ * float32 (exact), or little-endian integers standing for the float32 Math.fround(q * scale[c] + offset[c]).
+ */
+export type StoredAs =
+  | { dtype: 'float16' | 'bfloat16'; bytesPerElement: 2 }
+  | { dtype: StoredInt; bytesPerElement: number; affine: Affine };
+
 /** `length` bytes at `offset` of `file`. */
 export interface ByteRun { file: string; offset: number; length: number }
 
@@ -65,11 +84,13 @@ export interface TensorInfo {
   /** Permutation taking stored axes to canonical axes: canonical[k] = stored[perm[k]]. */
   permute?: number[];
   /**
-   * Quantized or narrower storage (TF.js uint8/uint16/float16, TFLite int8/uint8): the element
-   * type in the file and its size. `dtype` is then what the reader hands out (F32: the values the
-   * quantized integers stand for), so the tensor is judged like any float; this is shown beside.
+   * Quantized or narrower storage (TF.js uint8/uint16/float16, TFLite int8/uint8, ONNX int8):
+   * the elements `location` holds, and how they become the values handed out. `dtype` is then
+   * what the reader hands out (F32: the values the quantized integers stand for), so the tensor
+   * is judged like any float; the stored type is shown beside. Decoded element by element as
+   * bytes are read (src/core/tensor/storedElements.ts): never the whole tensor at once.
    */
-  storage?: { dtype: string; bytesPerElement: number };
+  storage?: StoredAs;
   location: TensorLocation;
   /**
    * Layer and role given by the file's own graph (the op that consumes the tensor: TF.js graph

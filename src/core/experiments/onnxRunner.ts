@@ -46,7 +46,8 @@ export async function openOnnxRunner(target: Checkpoint, source: Checkpoint, dat
   // Initializers stored outside the .onnx go inline, so a session can be built from bytes alone.
   const inline = new Map<string, InitializerData>();
   for (const t of target.tensors) {
-    if (t.location.kind === 'contiguous' && t.location.file !== target.path) inline.set(t.name, await initializer(t, t, pool, target.path));
+    // (Quantized and half-precision ones, stored narrower, cannot be inlined as float32: left as they are.)
+    if (t.location.kind === 'contiguous' && t.location.file !== target.path && !t.storage) inline.set(t.name, await initializer(t, t, pool, target.path));
   }
   const threads = Math.max(1, Math.min(4, cpus().length));
   const sessionOf = async (pairs: [string, string][]): Promise<Ort.InferenceSession> => {

@@ -1,6 +1,5 @@
 import { TensorInfo } from '../common/types';
-import { DTYPE_SIZE } from '../common/types';
-import { decodeInto, decodeFloat32, numel, HOST_LITTLE_ENDIAN } from './dtypes';
+import { decodeFloat32, numel, HOST_LITTLE_ENDIAN } from './dtypes';
 import { RandomAccessFile } from '../common/fileio';
 import { CheckpointError, CancelToken, throwIfCancelled } from '../common/errors';
 import { reserveMemory } from '../common/limits';
@@ -9,6 +8,7 @@ import type { SideSpec, Values } from './pairTypes';
 import { StridedView, ViewReader, viewOf } from './viewRead';
 import { SlabReader } from './slabRead';
 import { inflateToFile, InflateReader } from './inflateRead';
+import { elementsOf, storedDType, storedSize } from './storedElements';
 import { rmSync } from 'node:fs';
 
 /**
@@ -17,8 +17,9 @@ import { rmSync } from 'node:fs';
  * permuted ones (Keras, TF.js and ONNX kernels, torch views, TF.js weights spanning shards)
  * stream in canonical order through blocked transposes (viewRead.ts); chunked or compressed HDF5
  * datasets a hyperslab at a time (slabRead.ts); deflated npz members through a streaming
- * inflater (inflateRead.ts). Only loader-backed ones (small HDF5 datasets, dequantized storage)
- * are materialised, then handed out in the same chunked form.
+ * inflater (inflateRead.ts). Quantized and float16 storage is decoded as it is read, in every one
+ * of these paths (storedElements.ts). Only loader-backed ones (small HDF5 datasets, ONNX typed
+ * fields) are materialised, then handed out in the same chunked form.
  */
 export class FilePool {
   private files = new Map<string, Promise<RandomAccessFile>>();
@@ -161,7 +162,7 @@ export function smallPair(s: TensorInfo, t: TensorInfo): boolean {
 }
 
 function storedBytes(t: TensorInfo): number {
-  try { return numel(t.shape) * DTYPE_SIZE[t.dtype]; } catch { return Infinity; }
+  try { return numel(t.shape) * storedSize(t); } catch { return Infinity; }
 }
 
 /**
@@ -196,7 +197,7 @@ export class SmallPairs {
   }
 
   private values(t: TensorInfo, k: 0 | 1, n: number): Float32Array {
-    return decodeFloat32(this.raw[k], t.dtype as 'F32' | 'F16' | 'BF16', n, this.decoded[k]);
+    return decodeFloat32(this.raw[k], storedDType(t) as 'F32' | 'F16' | 'BF16', n, this.decoded[k]);
   }
 }
 
@@ -268,9 +269,10 @@ export async function* streamPair(s: TensorInfo, t: TensorInfo, pool: FilePool, 
 
 type Mode = 'f32' | 'f64';
 
-/** Stored so that chunks can be handed out as float32 without loss or reordering. */
+/** Stored so that chunks can be handed out as float32 without loss or reordering (float16 storage included). */
 export function float32Capable(t: TensorInfo): boolean {
-  return (t.dtype === 'F32' || t.dtype === 'F16' || t.dtype === 'BF16') && isPlainContiguous(t) && t.location.littleEndian && HOST_LITTLE_ENDIAN;
+  const d = storedDType(t);
+  return (d === 'F32' || d === 'F16' || d === 'BF16') && isPlainContiguous(t) && t.location.littleEndian && HOST_LITTLE_ENDIAN;
 }
 
 /** Stored in canonical order as a plain run of bytes (in one file, over several, or in a deflate stream). */
@@ -282,7 +284,7 @@ function isPlainContiguous(t: TensorInfo): boolean {
 type ContiguousLocation = Extract<TensorInfo['location'], { kind: 'contiguous' }>;
 
 function assertInFile(t: TensorInfo, loc: ContiguousLocation, file: RandomAccessFile): void {
-  const end = loc.offset + numel(t.shape) * DTYPE_SIZE[t.dtype];
+  const end = loc.offset + numel(t.shape) * storedSize(t);
   if (end > file.size) throw new CheckpointError(loc.file, `tensor ${t.name} needs bytes ${loc.offset}..${end} but the file has ${file.size} (truncated?)`);
 }
 
@@ -294,7 +296,7 @@ export async function threadSide(t: TensorInfo, pool: FilePool): Promise<SideSpe
   if (!float32Capable(t) || t.location.kind !== 'contiguous') return undefined; // narrows the location's type
   const loc = t.location;
   assertInFile(t, loc, await pool.get(loc.file));
-  return { file: loc.file, offset: loc.offset, dtype: t.dtype as SideSpec['dtype'] };
+  return { file: loc.file, offset: loc.offset, dtype: storedDType(t) as SideSpec['dtype'] };
 }
 
 /** One tensor's side of a stream: `fetch` reads a chunk's bytes into a slot, `values` decodes it. */
@@ -321,13 +323,12 @@ async function openSide(t: TensorInfo, pool: FilePool, chunkElements: number, mo
     return float64Side(pool, n, chunkElements, async (start, count, out) => reader.read(start, count, out));
   }
   if (!isPlainContiguous(t)) {
-    // Loader-backed (dequantized storage included): materialised (as float64: such a side never takes the
-    // float32 mode, see float32Capable).
+    // Loader-backed: materialised (as float64: such a side never takes the float32 mode, see float32Capable).
     const all = await readTensor(t, pool, token);
     return { fetch: async () => undefined, values: (_slot, start, count) => all.subarray(start, start + count), dispose: () => undefined };
   }
   const loc = t.location;
-  const size = DTYPE_SIZE[t.dtype];
+  const size = storedSize(t);
   if (loc.kind === 'segmented') {
     // In C order over several files: each chunk read from the run(s) that hold it.
     const files = await Promise.all(loc.segments.map((r) => pool.get(r.file)));
@@ -357,21 +358,23 @@ async function openSide(t: TensorInfo, pool: FilePool, chunkElements: number, mo
 /**
  * A side over the tensor's bytes in canonical order, `fetchBytes(start, count, into)` reading
  * elements [start, start + count) into a chunk buffer; values decoded as the mode asks
- * (float32 handed out without a copy, halves decoded by table, the rest as float64).
+ * (float32 handed out without a copy, halves decoded by table, the rest as float64: quantized
+ * integers dequantized there, a chunk at a time).
  */
 function bytesSide(t: TensorInfo, pool: FilePool, chunkElements: number, mode: Mode, littleEndian: boolean, fetchBytes: (start: number, count: number, into: Uint8Array) => Promise<void>, onDispose?: () => void): Side {
   const n = numel(t.shape);
-  const size = DTYPE_SIZE[t.dtype];
+  const elements = elementsOf(t);
+  const size = elements.size;
   const per = Math.min(chunkElements, Math.max(n, 1));
-  const f32 = mode === 'f32' && t.dtype !== 'F32';
-  const f64 = mode === 'f64' && !(t.dtype === 'F64' && littleEndian && HOST_LITTLE_ENDIAN);
+  const f32 = mode === 'f32' && elements.dtype !== 'F32';
+  const f64 = mode === 'f64' && !(elements.dtype === 'F64' && littleEndian && HOST_LITTLE_ENDIAN);
   const owned = [pool.acquire(per * size), pool.acquire(per * size)];
   if (f32 || f64) owned.push(pool.acquire(per * (f32 ? 4 : 8)));
   const bytes = [owned[0].subarray(0, per * size), owned[1].subarray(0, per * size)];
   const fetch = (start: number, count: number, slot: number) => fetchBytes(start, count, bytes[slot]);
   const dispose = (): void => { pool.release(...owned); onDispose?.(); };
   if (mode === 'f32') {
-    const dtype = t.dtype as 'F32' | 'F16' | 'BF16';
+    const dtype = elements.dtype as 'F32' | 'F16' | 'BF16';
     const out = f32 ? new Float32Array(owned[2].buffer, owned[2].byteOffset, per) : new Float32Array(0);
     return { fetch, dispose, values: (slot, _start, count) => decodeFloat32(bytes[slot], dtype, count, out) };
   }
@@ -379,7 +382,7 @@ function bytesSide(t: TensorInfo, pool: FilePool, chunkElements: number, mode: M
   const out = new Float64Array(owned[2].buffer, owned[2].byteOffset, per);
   return {
     fetch, dispose,
-    values: (slot, _start, count) => { decodeInto(bytes[slot].subarray(0, count * size), t.dtype, littleEndian, count, out); return out.subarray(0, count); },
+    values: (slot, start, count) => { elements.decode(bytes[slot].subarray(0, count * size), start, count, out); return out.subarray(0, count); },
   };
 }
 
@@ -409,7 +412,7 @@ type DeflatedLocation = Extract<TensorInfo['location'], { kind: 'deflated' }>;
  */
 async function deflatedSide(t: TensorInfo, loc: DeflatedLocation, pool: FilePool, chunkElements: number, mode: Mode): Promise<Side> {
   const n = numel(t.shape);
-  const size = DTYPE_SIZE[t.dtype];
+  const size = storedSize(t);
   const region = { file: loc.file, offset: loc.offset, compressedSize: loc.compressedSize, inflatedSize: loc.inflatedSize, what: `zip entry ${loc.member}` };
   if (t.permute) {
     const path = await inflateToFile(region, loc.skip + n * size);
@@ -442,7 +445,7 @@ async function deflatedSide(t: TensorInfo, loc: DeflatedLocation, pool: FilePool
 export async function readTensor(t: TensorInfo, pool: FilePool, token?: CancelToken): Promise<Float64Array> {
   const n = numel(t.shape);
   if (n > MAX_MATERIALISED_ELEMENTS) throw new CheckpointError(fileOf(t), `tensor ${t.name} has ${n} elements, too many to load at once`);
-  const size = DTYPE_SIZE[t.dtype];
+  const size = storedSize(t);
   const loc = t.location;
   if (loc.kind !== 'loader') {
     // The side checks the tensor (extent, repeats) before anything the size of the tensor is allocated.
@@ -465,7 +468,7 @@ export async function readTensor(t: TensorInfo, pool: FilePool, token?: CancelTo
   const raw = await loc.load();
   if (raw.byteLength < n * size) throw new CheckpointError(fileOf(t), `tensor ${t.name} has ${raw.byteLength} bytes of data, needs ${n * size}`);
   let values: Float64Array = new Float64Array(n);
-  decodeInto(raw, t.dtype, loc.littleEndian, n, values);
+  elementsOf(t).decode(raw, 0, n, values);
   if (t.permute) values = permute(values, t.storedShape ?? t.shape, t.permute);
   return values;
 }

@@ -18,6 +18,7 @@ import { CheckpointError } from '../common/errors';
 import { readSync } from 'node:fs';
 import { describeFsError, RandomAccessFile } from '../common/fileio';
 import { decodeInto, numel } from './dtypes';
+import { elementsOf, StoredElements } from './storedElements';
 
 export interface StridedView {
   file: string;
@@ -34,6 +35,11 @@ export interface StridedView {
   storedElements: number;
   /** When the stored bytes are split over files: the runs, in order (`file` and `offset` are then the first's). */
   runs?: ByteRun[];
+  /**
+   * How stored elements decode when they are not plain `dtype` (quantized integers, float16
+   * storage): each read run is dequantized as it is decoded, by its stored index.
+   */
+  elements?: StoredElements;
 }
 
 /** The tensor as a strided view of stored elements, when its bytes lie in one file (else undefined). */
@@ -58,6 +64,7 @@ export function viewOf(t: TensorInfo): StridedView | undefined {
   return {
     file: loc.file, dtype: t.dtype, littleEndian: loc.littleEndian, offset: loc.offset, base,
     shape: perm.map((p) => stored[p]), strides: perm.map((p) => strides[p]), storedElements,
+    ...(t.storage ? { elements: elementsOf(t) } : {}),
   };
 }
 
@@ -86,7 +93,7 @@ export class ViewReader {
   /** `files`: the open file of each run (one file when the view has no runs). */
   constructor(private readonly v: StridedView, files: RandomAccessFile | RandomAccessFile[], private readonly name: string, sizes?: { band: number; span: number }) {
     this.n = numel(v.shape);
-    this.size = DTYPE_SIZE[v.dtype];
+    this.size = v.elements?.size ?? DTYPE_SIZE[v.dtype];
     checkExtent(v, name);
     const need = v.storedElements * this.size;
     const runs = v.runs ?? [{ file: v.file, offset: v.offset, length: need }];
@@ -211,7 +218,8 @@ export class ViewReader {
   private fetch(first: number, count: number): void {
     const bytes = count * this.size;
     this.readStored(first * this.size, bytes);
-    decodeInto(this.bytes.subarray(0, bytes), this.v.dtype, this.v.littleEndian, count, this.scratch);
+    if (this.v.elements) this.v.elements.decode(this.bytes.subarray(0, bytes), first, count, this.scratch);
+    else decodeInto(this.bytes.subarray(0, bytes), this.v.dtype, this.v.littleEndian, count, this.scratch);
   }
 
   /** Bytes [at, at + length) of the stored bytes into `this.bytes`, from the run(s) that hold them. */

@@ -12,7 +12,7 @@ import { CheckpointError } from '../../common/errors';
 import { RandomAccessFile, fileSignature, describeFsError } from '../../common/fileio';
 import { decodeFloat32, numel } from '../../tensor/dtypes';
 import { FormatReader, LIMITS } from '../reader';
-import { dequantizedLocation, fileBytes, float16Location, STORED_INT_BYTES, storageOf } from '../quantized';
+import { fileBytes, float16Storage, quantizedStorage } from '../quantized';
 import { onnxTypes, ONNX_DTYPE, TENSOR_DATA_FIELDS } from './onnxSchema';
 import { NodeInfo, PASS_THROUGH, planQuantization, QuantPlan, STORED_INT } from './onnxQuant';
 
@@ -285,10 +285,11 @@ async function describeInitializer(init: Initializer, path: string, folder: stri
   let t: TensorInfo;
   if (q) {
     // A quantized weight is the float32 it stands for: value = (q - zero_point) * scale.
-    t = { name, dtype: 'F32', shape: dims, storage: storageOf(q.kind, STORED_INT_BYTES[q.kind]), location: dequantizedLocation(bytesOf(stored, n * DTYPE_SIZE[dtype]), q.kind, dims, q.affine) };
+    // Located where the integers lie: dequantized as they are read (streamed, transposes included).
+    t = { name, dtype: 'F32', shape: dims, storage: quantizedStorage(q.kind, q.affine, dims, path, name), location: stored };
   } else if (dtype === 'F16' || dtype === 'BF16') {
     // Half-precision weights compute as the float32 they widen to (as TF.js/TFLite float16 are read).
-    t = { name, dtype: 'F32', shape: dims, storage: storageOf(dtype === 'F16' ? 'float16' : 'bfloat16', 2), location: float16Location(bytesOf(stored, n * 2), n, dtype) };
+    t = { name, dtype: 'F32', shape: dims, storage: float16Storage(dtype), location: stored };
   } else {
     t = { name, dtype, shape: dims, location: stored };
   }
@@ -323,7 +324,7 @@ async function locate(init: Initializer, dtype: DType, n: number, path: string, 
   return { kind: 'loader', littleEndian: true, load: async () => new Uint8Array(0) };
 }
 
-/** A reader of a located tensor's stored bytes. */
+/** A reader of a located tensor's stored bytes (a scale's, a zero point's). */
 function bytesOf(loc: TensorLocation, bytes: number): () => Promise<Uint8Array> {
   if (loc.kind === 'contiguous') return fileBytes(loc.file, loc.offset, bytes);
   if (loc.kind === 'loader') return loc.load;

@@ -11,7 +11,7 @@ import { RandomAccessFile, fileSignature, describeFsError } from '../../common/f
 import { numel } from '../../tensor/dtypes';
 import { FormatReader, LIMITS } from '../reader';
 import { configLayers, kerasLayout, classFromDefaultName } from '../keras';
-import { dequantizedLocation, float16Location, storageOf } from '../quantized';
+import { float16Storage, quantizedStorage } from '../quantized';
 import { graphEvidence } from './tfjsGraph';
 import { graphForLayers, kerasLayerGraph } from '../kerasGraph';
 
@@ -133,10 +133,9 @@ export async function openTfjs(path: string): Promise<Checkpoint> {
         const scale = Number(q.scale), min = Number(q.min);
         if (!Number.isFinite(scale) || !Number.isFinite(min)) throw new CheckpointError(path, `weight ${w.name} is quantized without a finite scale and min`);
         // The float32 the integers stand for (tf.js dequantizes the same way), judged like any float.
-        t = { name, dtype: 'F32', ...layout, storage: storageOf(q.dtype, size),
-          location: dequantizedLocation(readRange(shards, offset, bytes), q.dtype, w.shape, { scale: [scale], offset: [min] }) };
+        t = { name, dtype: 'F32', ...layout, storage: quantizedStorage(q.dtype, { scale: [scale], offset: [min] }, w.shape, path, name), location: locate(shards, offset, bytes) };
       } else if (q) {
-        t = { name, dtype: 'F32', ...layout, storage: storageOf('float16', 2), location: float16Location(readRange(shards, offset, bytes), n) };
+        t = { name, dtype: 'F32', ...layout, storage: float16Storage(), location: locate(shards, offset, bytes) };
       } else {
         t = { name, dtype: plain!.dtype, ...layout, location: locate(shards, offset, bytes) };
       }
@@ -208,17 +207,4 @@ function locate(shards: Shard[], offset: number, bytes: number): TensorLocation 
     return from < to ? [{ file: x.path, offset: from - x.start, length: to - from }] : [];
   });
   return { kind: 'segmented', segments, littleEndian: true };
-}
-
-function readRange(shards: Shard[], offset: number, bytes: number): () => Promise<Uint8Array> {
-  return async () => {
-    const out = new Uint8Array(bytes);
-    for (const s of shards) {
-      const from = Math.max(offset, s.start), to = Math.min(offset + bytes, s.start + s.size);
-      if (from >= to) continue;
-      const f = await RandomAccessFile.open(s.path);
-      try { out.set(await f.read(from - s.start, to - from), from - offset); } finally { await f.close(); }
-    }
-    return out;
-  };
 }

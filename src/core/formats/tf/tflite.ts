@@ -14,7 +14,7 @@ import { CheckpointError } from '../../common/errors';
 import { RandomAccessFile, fileSignature } from '../../common/fileio';
 import { numel } from '../../tensor/dtypes';
 import { FormatReader, LIMITS } from '../reader';
-import { dequantizedLocation, fileBytes, float16Location, STORED_INT_BYTES, StoredInt, storageOf } from '../quantized';
+import { float16Storage, quantizedStorage, STORED_INT_BYTES, StoredInt } from '../quantized';
 
 export const tfliteReader: FormatReader = {
   format: 'tflite',
@@ -200,13 +200,11 @@ export async function openTflite(path: string): Promise<Checkpoint> {
       if (type.dtype === 'F16' && dequantizes.has(ti)) {
         // float16 quantization: the model computes with the float32 a DEQUANTIZE widens these to.
         t.dtype = 'F32';
-        t.storage = storageOf('float16', 2);
-        t.location = float16Location(fileBytes(path, start, bytes), n);
+        t.storage = float16Storage();
       } else if (quantized) {
         const { zero, axis } = await get(() => ({ zero: longs(bb, q, 3, scale.length), axis: i32(bb, q, 6) }));
         t.dtype = 'F32';
-        t.storage = storageOf(quantized, itemBytes);
-        t.location = dequantizedLocation(fileBytes(path, start, bytes), quantized, shape, { scale, offset: scale.map((s, c) => -(zero[c] ?? 0) * s), axis });
+        t.storage = quantizedStorage(quantized, { scale, offset: scale.map((s, c) => -(zero[c] ?? 0) * s), axis }, shape, path, name);
       }
       if (use) t.group = { layer: use.layer, role: role! };
       tensors.push(t);
@@ -235,4 +233,3 @@ function layerName(name: string, opIndex: number): string {
   const cut = first.lastIndexOf('/');
   return cut > 0 ? first.slice(0, cut) : first || `op_${opIndex}`;
 }
-

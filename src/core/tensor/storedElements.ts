@@ -1,0 +1,104 @@
+// How a tensor's stored elements become numbers, a run of them at a time: plain elements by their
+// dtype, float16 storage as halves, quantized integers dequantized as they are decoded (per-tensor
+// or per-channel scale and offset, the channel found from the element's stored index). Every reader
+// of stored bytes (contiguous chunks, shard runs, the tiles of a blocked transpose, a loader's
+// bytes) decodes through this, so quantized tensors stream like any other: no whole-tensor copy.
+import { Affine, DType, DTYPE_SIZE, STORED_INT_BYTES, StoredInt, TensorInfo } from '../common/types';
+import { decodeInto, HOST_LITTLE_ENDIAN } from './dtypes';
+
+export interface StoredElements {
+  /** Bytes per stored element. */
+  size: number;
+  /**
+   * The stored type when the byte paths may decode it as a plain dtype (plain tensors; float16
+   * storage is F16, bfloat16 BF16): F32/F16/BF16 take the float32 fast paths. Undefined for quantized integers.
+   */
+  dtype?: DType;
+  /**
+   * Stored elements [first, first + count) (stored order, C order of the stored shape), their
+   * bytes at the start of `src`, into `out` from `outOffset` as float64.
+   */
+  decode(src: Uint8Array, first: number, count: number, out: Float64Array, outOffset?: number): void;
+}
+
+/** The stored elements of `t` (little-endian or not, as its location says). */
+export function elementsOf(t: TensorInfo): StoredElements {
+  const le = t.location.littleEndian;
+  const s = t.storage;
+  const dtype: DType = storedDType(t) ?? t.dtype;
+  if (!s || !('affine' in s)) {
+    return { size: DTYPE_SIZE[dtype], dtype, decode: (src, _first, count, out, at = 0) => decodeInto(src, dtype, le, count, out, at) };
+  }
+  const plan = affinePlan(s.affine, t.storedShape ?? t.shape);
+  const kind = s.dtype;
+  return {
+    size: STORED_INT_BYTES[kind],
+    decode: (src, first, count, out, at = 0) => dequantizeInto(src, kind, le, first, count, plan, out, at),
+  };
+}
+
+/** Bytes per stored element of `t`. */
+export function storedSize(t: TensorInfo): number {
+  const s = t.storage;
+  return !s ? DTYPE_SIZE[t.dtype] : s.dtype === 'float16' || s.dtype === 'bfloat16' ? 2 : STORED_INT_BYTES[s.dtype];
+}
+
+/** The stored type when it is a plain dtype (float16 storage: F16, bfloat16: BF16), undefined for quantized integers. */
+export function storedDType(t: TensorInfo): DType | undefined {
+  const s = t.storage;
+  return !s ? t.dtype : s.dtype === 'float16' ? 'F16' : s.dtype === 'bfloat16' ? 'BF16' : undefined;
+}
+
+interface AffinePlan { scale: number[]; offset: number[]; /** Stored elements per channel step, and the channel count (1: per-tensor). */ inner: number; channels: number }
+
+function affinePlan(a: Affine, stored: readonly number[]): AffinePlan {
+  if (a.scale.length <= 1) return { scale: [a.scale[0] ?? 1], offset: [a.offset[0] ?? 0], inner: 1, channels: 1 };
+  const axis = a.axis ?? 0;
+  let inner = 1;
+  for (let k = axis + 1; k < stored.length; k++) inner *= stored[k];
+  return { scale: a.scale, offset: a.offset, inner: Math.max(inner, 1), channels: stored[axis] ?? a.scale.length };
+}
+
+/**
+ * value = Math.fround(q * scale[c] + offset[c]): the float32 the model computes with (what a
+ * Float32Array holding the dequantized values gives, bit for bit), c = (index / inner) % channels.
+ */
+function dequantizeInto(src: Uint8Array, kind: StoredInt, le: boolean, first: number, count: number, p: AffinePlan, out: Float64Array, at: number): void {
+  const q = intsOf(src, kind, le, count);
+  if (p.channels === 1) {
+    const s = p.scale[0], o = p.offset[0];
+    for (let i = 0; i < count; i++) out[at + i] = Math.fround(q[i] * s + o);
+    return;
+  }
+  // A run of elements of one channel at a time (a whole filter, or a single element for a
+  // channels-last axis): the channel's scale and offset are looked up once per run.
+  for (let i = 0; i < count;) {
+    const step = Math.floor((first + i) / p.inner);
+    const c = step % p.channels;
+    const end = Math.min(count, (step + 1) * p.inner - first);
+    const s = p.scale[c], o = p.offset[c];
+    for (; i < end; i++) out[at + i] = Math.fround(q[i] * s + o);
+  }
+}
+
+type Ints = Uint8Array | Int8Array | Uint16Array | Int16Array | Int32Array;
+
+/** The first `count` stored integers of `src` as a typed array (a view when aligned, little-endian on a little-endian host). */
+function intsOf(src: Uint8Array, kind: StoredInt, le: boolean, count: number): Ints {
+  const size = STORED_INT_BYTES[kind];
+  if (src.byteLength < count * size) throw new RangeError('short buffer');
+  if (size > 1 && (le !== HOST_LITTLE_ENDIAN || src.byteOffset % size !== 0)) {
+    // Unaligned (a loader's bytes may be) or foreign-endian: decoded one by one.
+    const dv = new DataView(src.buffer, src.byteOffset, count * size);
+    const out = kind === 'int32' ? new Int32Array(count) : kind === 'int16' ? new Int16Array(count) : new Uint16Array(count);
+    for (let i = 0; i < count; i++) out[i] = kind === 'int32' ? dv.getInt32(i * 4, le) : kind === 'int16' ? dv.getInt16(i * 2, le) : dv.getUint16(i * 2, le);
+    return out;
+  }
+  switch (kind) {
+    case 'uint8': return new Uint8Array(src.buffer, src.byteOffset, count);
+    case 'int8': return new Int8Array(src.buffer, src.byteOffset, count);
+    case 'uint16': return new Uint16Array(src.buffer, src.byteOffset, count);
+    case 'int16': return new Int16Array(src.buffer, src.byteOffset, count);
+    case 'int32': return new Int32Array(src.buffer, src.byteOffset, count);
+  }
+}
