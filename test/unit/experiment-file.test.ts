@@ -133,6 +133,13 @@ test('what the runtime cannot run ends with an error naming it: a custom Keras l
   assert.match(onnx.err, /onnx_custom_op\.onnx: ONNX Runtime cannot run this model: .*FancyScale/);
 });
 
+test('a quantized ONNX target is refused before any replacement: its int8 weights cannot take float32 bytes', () => {
+  const quant = join(ROOT, 'test', 'fixtures', 'onnx', 'quant');
+  const r = cli(['experiment', join(quant, 'qdq_source.onnx'), join(quant, 'qdq_target.onnx'), '--data', join(FX, 'onnx_images')]);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /qdq_target\.onnx: initializer conv1\.weight_quantized is stored as int8; experiments replace float32 and float64 initializers only/);
+});
+
 test('an evaluation set in the wrong layout or shape is refused with what the model takes', () => {
   const nchw = cli(['experiment', join(FX, 'tfjs_source/model.json'), join(FX, 'tfjs_target/model.json'), '--data', join(FX, 'keras_val_nchw.npz')]);
   assert.equal(nchw.code, 1);
