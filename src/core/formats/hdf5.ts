@@ -18,7 +18,8 @@ import { describeFsError } from '../common/fileio';
 import type { Worker } from 'node:worker_threads';
 import { startCoreThread } from '../tensor/threadEntry';
 import { closeSync, fstatSync, openSync, readdirSync, readlinkSync, readSync, realpathSync } from 'node:fs';
-import { baseAddress, contiguousData } from './hdf5Layout';
+import { baseAddress, chunkTable, contiguousData } from './hdf5Layout';
+import { ChunkedDataset, filterSupport, Hdf5Filter } from './hdf5Chunks';
 import type { FileWindow } from './hdf5Window';
 import { resolve } from 'node:path';
 
@@ -180,16 +181,8 @@ export class Hdf5File {
       if (m.chunks || !m.littleEndian || (o.filters ?? []).length > 0) return undefined;
       const nbytes = m.size * m.total_size;
       if (!(nbytes > 0)) return undefined;
-      const Module = this.wasm;
-      if (typeof Module?.create_object_reference !== 'function') return undefined;
-      const ref = Array.from(Module.create_object_reference(this.file.file_id, '/' + path.replace(/^\/+/, '')));
-      if (ref.length !== 8) return undefined;
-      const header = ref.reduce((acc, b, i) => acc + b * 2 ** (8 * i), 0);
-      let fd: number;
-      try { fd = openSync(this.fsPath, 'r'); } catch { return undefined; }
-      try {
-        const base = baseAddress(fd);
-        const data = base === undefined ? undefined : contiguousData(fd, base, header);
+      return this.withHeader(path, (fd, base, header) => {
+        const data = contiguousData(fd, base, header);
         if (!data || (data.size >= 0 && data.size !== nbytes) || data.offset + nbytes > fstatSync(fd).size) return undefined;
         const shape = (m.shape ?? []).map(Number);
         const k = Math.min(shape[shape.length - 1] ?? 1, 256);
@@ -202,10 +195,55 @@ export class Hdf5File {
           if (readSync(fd, got, 0, got.length, data.offset + at) !== got.length || !got.equals(want)) return undefined;
         }
         return data.offset;
-      } finally {
-        closeSync(fd);
-      }
+      });
     });
+  }
+
+  /** The dataset's filters (HDF5's pipeline, in the order they were applied when writing). */
+  filters(path: string): Hdf5Filter[] {
+    const o = this.get(path);
+    if (!(o instanceof this.lib.Dataset)) return [];
+    return this.guard(() => (o.filters ?? []).map((f) => ({ id: Number(f.id), name: String(f.name ?? ''), cd_values: [...(f.cd_values ?? [])].map(Number) })));
+  }
+
+  /**
+   * What reading a chunked dataset without HDF5 takes (hdf5Chunks.ts): its chunk table and
+   * filters, when it is little-endian, its filters are ones undone natively and its table is the
+   * kind hdf5Layout.ts reads; undefined otherwise (it is read through h5wasm). The reader checks
+   * its first and last chunks against h5wasm's reading before it trusts the table.
+   */
+  chunkedDataset(path: string): ChunkedDataset | undefined {
+    const o = this.get(path);
+    if (!(o instanceof this.lib.Dataset)) return undefined;
+    const filters = this.filters(path);
+    return this.guard(() => {
+      const m = o.metadata;
+      if (!m.chunks || !m.littleEndian || filterSupport(filters) !== 'native') return undefined;
+      const shape = (m.shape ?? []).map(Number);
+      return this.withHeader(path, (fd, base, header) => {
+        const table = chunkTable(fd, base, header, shape, m.size, MAX_NATIVE_CHUNKS);
+        // The chunk shape HDF5 reports, and chunks small enough to hold a few of at once.
+        if (!table || table.chunk.some((c, k) => c !== Number(m.chunks![k])) || table.chunk.reduce((a, b) => a * b, m.size) > MAX_NATIVE_CHUNK_BYTES) return undefined;
+        return { ...table, dataset: path, shape, elementSize: m.size, filters };
+      });
+    });
+  }
+
+  /** Runs `fn` on the file (read by `fs`) with the base address and the object header address of `path`'s dataset. */
+  private withHeader<T>(path: string, fn: (fd: number, base: number, header: number) => T | undefined): T | undefined {
+    const Module = this.wasm;
+    if (typeof Module?.create_object_reference !== 'function') return undefined;
+    const ref = Array.from(Module.create_object_reference(this.file.file_id, '/' + path.replace(/^\/+/, '')));
+    if (ref.length !== 8) return undefined;
+    const header = ref.reduce((acc, b, i) => acc + b * 2 ** (8 * i), 0);
+    let fd: number;
+    try { fd = openSync(this.fsPath, 'r'); } catch { return undefined; }
+    try {
+      const base = baseAddress(fd);
+      return base === undefined ? undefined : fn(fd, base, header);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** The dataset's chunk shape, or undefined when it is not chunked. */
@@ -285,6 +323,11 @@ export class Hdf5File {
     }
   }
 }
+
+/** Most chunks a dataset may have for its table to be held (16 MB of table); more are read through h5wasm. */
+const MAX_NATIVE_CHUNKS = 1 << 20;
+/** Largest chunk read without HDF5 (h5py's automatic chunks are at most 1 MB). */
+const MAX_NATIVE_CHUNK_BYTES = 64 << 20;
 
 /** Largest box one slab read returns (bands are a few tens of MB). */
 const MAX_SLAB_BYTES = 256 << 20;

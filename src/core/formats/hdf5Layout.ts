@@ -65,6 +65,78 @@ export function contiguousData(fd: number, base: number, header: number): Contig
   return undefined;
 }
 
+/** A chunked dataset's chunk index: where each chunk is, how many bytes it takes, which filters it skipped. */
+export interface ChunkTable {
+  /** Chunk shape in elements. */
+  chunk: number[];
+  /** Per chunk, in C order of the grid of chunks: file offset (absolute), stored bytes, filter mask. */
+  address: Float64Array;
+  size: Uint32Array;
+  mask: Uint32Array;
+}
+
+/**
+ * The chunks of the dataset whose object header is at `header`, when its layout message is the
+ * version 1-3 chunked kind (a version 1 B-tree of chunks: what h5py writes unless asked for a
+ * newer file format) and every chunk of `shape` is present exactly once; undefined otherwise (the
+ * dataset is then read through h5wasm). `maxChunks` bounds what a file can make us hold.
+ */
+export function chunkTable(fd: number, base: number, header: number, shape: readonly number[], elementSize: number, maxChunks: number): ChunkTable | undefined {
+  const layout = findMessage(fd, base, base + header, MSG_LAYOUT);
+  if (!layout) return undefined;
+  let dims: number, btree: number | undefined, at: number;
+  const version = layout[0];
+  if (version === 3) {
+    if (layout[1] !== 2) return undefined;
+    dims = layout[2]; btree = u64(layout, 3); at = 11;
+  } else if (version === 1 || version === 2) {
+    if (layout[2] !== 2) return undefined;
+    dims = layout[1]; btree = u64(layout, 8); at = 16;
+  } else return undefined;
+  const rank = shape.length;
+  if (btree === undefined || dims !== rank + 1 || layout.length < at + 4 * dims) return undefined;
+  const chunk = Array.from({ length: rank }, (_, k) => layout.readUInt32LE(at + 4 * k));
+  if (layout.readUInt32LE(at + 4 * rank) !== elementSize || chunk.some((c) => c < 1)) return undefined;
+  const grid = shape.map((d, k) => Math.ceil(d / chunk[k]));
+  const n = grid.reduce((a, b) => a * b, 1);
+  if (!(n >= 1 && n <= maxChunks)) return undefined;
+  const t: ChunkTable = { chunk, address: new Float64Array(n).fill(-1), size: new Uint32Array(n), mask: new Uint32Array(n) };
+  const keyBytes = 8 + 8 * dims;
+  const seen = new Set<number>();
+  const pending = [btree];
+  let found = 0;
+  while (pending.length) {
+    const node = pending.pop()!;
+    // Each node is visited once; a tree has fewer nodes than chunks.
+    if (seen.has(node) || seen.size > n) return undefined;
+    seen.add(node);
+    const head = read(fd, base + node, 24);
+    if (!head || head.toString('latin1', 0, 4) !== 'TREE' || head[4] !== 1) return undefined;
+    const level = head[5], entries = head.readUInt16LE(6);
+    const body = read(fd, base + node + 24, entries * (keyBytes + 8) + keyBytes);
+    if (!body) return undefined;
+    for (let e = 0; e < entries; e++) {
+      const key = e * (keyBytes + 8);
+      const child = u64(body, key + keyBytes);
+      if (child === undefined) return undefined;
+      if (level > 0) { pending.push(child); continue; }
+      let i = 0;
+      for (let k = 0; k < rank; k++) {
+        const off = u64(body, key + 8 + 8 * k);
+        if (off === undefined || off % chunk[k] !== 0 || off / chunk[k] >= grid[k]) return undefined;
+        i = i * grid[k] + off / chunk[k];
+      }
+      if (t.address[i] !== -1) return undefined;
+      t.address[i] = base + child;
+      t.size[i] = body.readUInt32LE(key);
+      t.mask[i] = body.readUInt32LE(key + 4);
+      found++;
+    }
+  }
+  // A chunk never written holds the fill value: HDF5 knows it, we do not.
+  return found === n ? t : undefined;
+}
+
 /** The body of the first message of `type` in the object header at absolute `at`. */
 function findMessage(fd: number, base: number, at: number, type: number): Buffer | undefined {
   const head = read(fd, at, 32);

@@ -12,6 +12,7 @@ import { CheckpointError } from '../common/errors';
 import { RandomAccessFile, fileSignature } from '../common/fileio';
 import { FormatReader, LIMITS } from './reader';
 import { datasetReadMs, HDF5_IDLE_MS, Hdf5File, isHdf5, runInHdf5Thread } from './hdf5';
+import { ChunkedDataset, chunkedBoxReader, filterSupport } from './hdf5Chunks';
 import { DType, DTYPE_SIZE } from '../common/types';
 import { ZipArchive } from './zip';
 import type { FileWindow } from './hdf5Window';
@@ -181,23 +182,23 @@ export async function openKerasHdf5(fsPath: string, displayPath: string, ctx: Op
   const d = await runInHdf5Thread<KerasDescription>({ op: 'keras', fsPath, displayPath, ctx: describeCtx, within }, HDF5_IDLE_MS);
   const dataAt = ctx.dataAt ?? (ctx.ensure ? undefined : { file: fsPath, offset: 0 });
   const hdf5Path = async () => ctx.ensure ? ctx.ensure() : fsPath;
-  const tensors: TensorInfo[] = d.tensors.map(({ dataset, bytes, fileOffset, chunks, ...t }) => {
+  const tensors: TensorInfo[] = d.tensors.map(({ dataset, bytes, fileOffset, chunks, native, ...t }) => {
     const size = DTYPE_SIZE[t.dtype];
     let location: TensorInfo['location'];
     if (fileOffset !== undefined && dataAt) {
       // Stored plainly: read where it lies, like safetensors (streamed, transposed a band at a time).
       location = { kind: 'contiguous', file: dataAt.file, offset: dataAt.offset + fileOffset, littleEndian: true };
     } else if (chunks) {
-      // Chunked or compressed: a box of chunks at a time through the HDF5 thread, never whole.
-      location = {
-        kind: 'slabs', file: displayPath, chunks, littleEndian: true,
-        read: async (start, count, into) => {
-          // A shared buffer is written in place by the HDF5 thread (no band allocates); any other is filled from a copy.
-          const shared = into.buffer instanceof SharedArrayBuffer && into.byteOffset === 0 ? into.buffer : undefined;
-          const r = await runInHdf5Thread<Uint8Array | number>({ op: 'slab', fsPath: await hdf5Path(), displayPath, dataset, start, count, within, ...(shared ? { into: shared } : {}) }, datasetReadMs(count.reduce((a, b) => a * b, size)));
-          return typeof r === 'number' ? into.subarray(0, r) : r;
-        },
+      // Chunked or compressed: a box of chunks at a time, never whole; read and inflated here
+      // (on libuv's pool) when the chunk table allows, else through the HDF5 thread.
+      const viaHdf5 = async (start: number[], count: number[], into: Uint8Array) => {
+        // A shared buffer is written in place by the HDF5 thread (no band allocates); any other is filled from a copy.
+        const shared = into.buffer instanceof SharedArrayBuffer && into.byteOffset === 0 ? into.buffer : undefined;
+        const r = await runInHdf5Thread<Uint8Array | number>({ op: 'slab', fsPath: await hdf5Path(), displayPath, dataset, start, count, within, ...(shared ? { into: shared } : {}) }, datasetReadMs(count.reduce((a, b) => a * b, size)));
+        return typeof r === 'number' ? into.subarray(0, r) : r;
       };
+      const read = native && dataAt ? chunkedBoxReader(native, dataAt.file, dataAt.offset, displayPath, viaHdf5) : viaHdf5;
+      location = { kind: 'slabs', file: displayPath, chunks, littleEndian: true, read };
     } else {
       location = { kind: 'loader', littleEndian: true, load: async () => runInHdf5Thread<Uint8Array>({ op: 'read', fsPath: await hdf5Path(), displayPath, dataset, within }, datasetReadMs(bytes)) };
     }
@@ -225,6 +226,8 @@ export interface DescribedTensor {
   fileOffset?: number;
   /** When a large dataset is read a box at a time instead (chunked or compressed): its chunk shape. */
   chunks?: number[];
+  /** Its chunk table and filters, when its boxes can be read without HDF5 (hdf5Chunks.ts). */
+  native?: ChunkedDataset;
 }
 
 /** Datasets of at least this many bytes are read at their file offset when they can be. */
@@ -408,6 +411,11 @@ function guessVariable(f: Hdf5File, ds: string, i: number): string {
 
 function describe(f: Hdf5File, ds: string, name: string, cls: string | undefined, variable: string, common: Common): DescribedTensor | undefined {
   const info = f.dataset(ds);
+  // A plugin filter h5wasm lacks would fail at read with HDF5's plugin search trace: say it here.
+  const support = filterSupport(f.filters(ds));
+  if (typeof support === 'object') {
+    throw new CheckpointError(f.path, `dataset ${ds} is compressed with the HDF5 filter ${support.name || 'unnamed'} (id ${support.id}), which Reuse Lens cannot decode: only HDF5's built-in filters (gzip, shuffle, fletcher32, szip, nbit, scaleoffset) are read; save it again with compression="gzip" or none`);
+  }
   if (!info.dtype) { common.warnings.push(`${name}: ${info.typeDescription} is not a numeric type Reuse Lens compares; skipped`); return undefined; }
   const layout = kerasLayout(cls, variable, info.shape);
   // Only sizes the read's deadline; a lying shape is refused when the tensor is read.
@@ -415,9 +423,11 @@ function describe(f: Hdf5File, ds: string, name: string, cls: string | undefined
   // Large datasets stored plainly are read at their file offset (streamed, never whole); small
   // ones cost less through h5wasm than finding that offset.
   const fileOffset = bytes >= DIRECT_READ_MIN_BYTES ? f.contiguousOffset(ds) : undefined;
-  // Large ones stored otherwise (chunked, compressed) are read a box of chunks at a time.
+  // Large ones stored otherwise (chunked, compressed) are read a box of chunks at a time:
+  // natively when the chunk table can be read and the filters are gzip/shuffle/fletcher32.
   const chunks = bytes >= DIRECT_READ_MIN_BYTES && fileOffset === undefined ? f.chunks(ds) ?? info.shape.map(() => 1) : undefined;
-  return { name, dtype: info.dtype, ...layout, dataset: ds, bytes, ...(fileOffset !== undefined ? { fileOffset } : {}), ...(chunks ? { chunks } : {}) };
+  const native = chunks ? f.chunkedDataset(ds) : undefined;
+  return { name, dtype: info.dtype, ...layout, dataset: ds, bytes, ...(fileOffset !== undefined ? { fileOffset } : {}), ...(chunks ? { chunks } : {}), ...(native ? { native } : {}) };
 }
 
 function layerOrderOf(tensors: { name: string }[]): string[] {
