@@ -415,8 +415,9 @@ export function hdf5Problem(e: unknown): string {
 // h5wasm is synchronous WebAssembly: on some damaged files the HDF5 library loops forever, and
 // nothing in the thread running it can interrupt that. So all h5wasm work runs in a worker thread
 // (hdf5Thread.ts) that we terminate when it stops answering; the caller gets a CheckpointError.
-// One thread is kept and reused while it behaves (starting one and loading h5wasm costs ~100 ms);
-// after a hang or an HDF5 error it is discarded, and the descriptors h5wasm left open are closed.
+// One thread is kept and reused while it behaves (starting one and loading h5wasm costs 0.2-1 s);
+// after a hang or an HDF5 error it is discarded, and the descriptors h5wasm left open are closed;
+// idle for IDLE_END_MS it is ended, and the next HDF5 file starts another.
 
 /** What the HDF5 thread is asked to do. */
 /** `within`: the HDF5 file is bytes [offset, offset + size) of fsPath (a stored .keras member: hdf5Window.ts). */
@@ -443,8 +444,27 @@ export function datasetReadMs(bytes: number): number {
   return Number.isFinite(ms) ? Math.min(ms, 600_000) : 600_000;
 }
 
+/**
+ * An idle thread is ended after this long, giving back its WebAssembly memory (which only grows:
+ * the largest box it read stays allocated); the next HDF5 file starts a new one.
+ * REUSE_LENS_HDF5_IDLE_END_MS sets it (tests).
+ */
+const IDLE_END_MS = Number(process.env.REUSE_LENS_HDF5_IDLE_END_MS) > 0 ? Number(process.env.REUSE_LENS_HDF5_IDLE_END_MS) : 30_000;
+
 let thread: Worker | undefined;
 let threadReady = false;
+let idleTimer: NodeJS.Timeout | undefined;
+
+/** Ends `w` if it is still the thread and still idle `IDLE_END_MS` from now. */
+function endWhenIdle(w: Worker): void {
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => {
+    if (thread !== w || pending) return;
+    thread = undefined;
+    void w.terminate().catch(() => undefined);
+  }, IDLE_END_MS);
+  idleTimer.unref();
+}
 let nextId = 1;
 let tail: Promise<unknown> = Promise.resolve();
 type Pending = { id: number; onMessage(m: Hdf5ThreadMessage): void; onDeath(e: Error): void };
@@ -479,6 +499,15 @@ export function runInHdf5Thread<T>(req: Hdf5ThreadRequest, idleMs: number): Prom
 }
 
 async function runNow<T>(req: Hdf5ThreadRequest, idleMs: number): Promise<T> {
+  clearTimeout(idleTimer);
+  try {
+    return await runOnThread<T>(req, idleMs);
+  } finally {
+    if (thread) endWhenIdle(thread);
+  }
+}
+
+async function runOnThread<T>(req: Hdf5ThreadRequest, idleMs: number): Promise<T> {
   const fdsBefore = openFds();
   const w = thread ?? startThread();
   const id = nextId++;
