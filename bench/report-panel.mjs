@@ -202,7 +202,7 @@ async function main() {
     '|---|---:|---|',
     `| host: JSON of the messages (VS Code's IPC) | ${hostMs.toFixed(0)} ms | |`,
     `| first rows on screen | ${first.toFixed(0)} ms | < ${GOAL_MS} ms: ${first < GOAL_MS ? 'met' : '**not met**'} |`,
-    `| every layer in the table and the chart | ${every.toFixed(0)} ms | |`,
+    `| every layer in the table and the chart | ${every.toFixed(0)} ms | < ${GOAL_MS} ms on a quiet machine: ${every < GOAL_MS ? 'met' : `not met at ${load}`} |`,
     `| name filter "${needle}" to its rows and count | ${filt.toFixed(0)} ms | |`,
     `| sort by relative RMSE (header click to the new order painted) | ${median(all.map((r) => r.sortRelMs)).toFixed(0)} ms | |`,
     `| sort by name | ${median(all.map((r) => r.sortNameMs)).toFixed(0)} ms | |`,

@@ -790,7 +790,7 @@ export function registerSteps(h, s) {
     const names = await f.locator('.lt-rows .lt-layer').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-layer')));
     assert.deepEqual(names, ['gate_proj', 'up_proj', 'down_proj'].map((p) => `layers.7.mlp.experts.12.${p}`));
     console.log(`    ${total} layers: first rows ${firstRows} ms after the command, all ${everything} ms (${domRows} rows in the DOM); ` +
-      `in the page: first rows ${pageFirst.toFixed(0)} ms after the report's first message, every layer ${pageAll.toFixed(0)} ms; ` +
+      `in the page: first rows ${pageFirst.toFixed(0)} ms after the report's first message (${marks['first-rows'].toFixed(0)} ms after the page started), every layer ${pageAll.toFixed(0)} ms; ` +
       `chart ${bars} groups, ${zoomed} after zooming into layers.0.mlp.experts.*, ${ranged} after dragging across 4 groups; filter to 3 rows in ${filtered} ms (load average ${loadavg()[0].toFixed(1)})`);
     await page.waitForTimeout(300);
   }, { timeout: 240_000 });

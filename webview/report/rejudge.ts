@@ -25,6 +25,8 @@ export function rejudge(report: Report, t: Thresholds): Report {
 /** Names of layers whose verdict differs between two reports of the same analysis, with the old verdict. */
 export function changedVerdicts(before: Report, after: Report): Map<string, string> {
   const out = new Map<string, string>();
+  // The report's own thresholds (rejudge returned it as is): nothing changed, no 50,000-entry map.
+  if (before === after) return out;
   const old = new Map(before.layers.map((l) => [l.name, l.verdict]));
   for (const l of after.layers) {
     const was = old.get(l.name);
