@@ -2,9 +2,9 @@
 // chunks partly outside the dataset) are read without HDF5: chunk by chunk at the offsets the
 // chunk table gives, inflated by Node's zlib (formats/hdf5Chunks.ts). Every box equals h5py's
 // reading byte for byte (test/fixtures/gen_hdf5_filters.py, run here); through the shipped CLI
-// the filtered file compares with the same values stored plainly as identical. A plugin filter
-// h5wasm lacks (lzf) is refused when the file is opened, and a damaged chunk is an error naming
-// the file, never wrong numbers.
+// the filtered file compares with the same values stored plainly as identical, and a kernel in a
+// .keras is read inside the archive. A plugin filter h5wasm lacks (lzf) is refused when the file
+// is opened, and a damaged chunk is an error naming the file, never wrong numbers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -67,6 +67,18 @@ test('every box of a gzip, shuffle+gzip, fletcher32, raw-chunk, float64 or 4-D c
     }
     assert.ok(chunksDecodedNatively() - before > 2, `${layer}: chunks were decoded here, not by HDF5`);
   }
+});
+
+test('a shuffle+gzip kernel inside a .keras (its weights stored in the zip) is read natively inside the archive, equal to h5py\'s reading', async () => {
+  const ck = await openCheckpoint(join(dir, 'filters.keras'));
+  const t = ck.tensors.find((x) => x.name === 'dense/kernel')!;
+  assert.equal(t.location.kind, 'slabs');
+  const loc = t.location as Extract<typeof t.location, { kind: 'slabs' }>;
+  const shape = manifest.shuffle.shape;
+  const before = chunksDecodedNatively();
+  const got = await loc.read(shape.map(() => 0), shape, new Uint8Array(shape[0] * shape[1] * 4));
+  assert.ok(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(readFileSync(join(dir, 'shuffle.bin'))));
+  assert.ok(chunksDecodedNatively() - before > 2, 'chunks were decoded here, at offsets inside the archive');
 });
 
 test('the shipped CLI reads the filtered kernels as the same values stored plainly (RMSE and max |diff| exactly 0)', () => {
