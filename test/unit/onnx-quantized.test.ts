@@ -104,3 +104,11 @@ test('integer weights whose dequantization cannot be read from the file stay int
   ]);
   assert.equal(plan.alias.get('w_dq'), 'w', 'the layer graph still sees through the DequantizeLinear');
 });
+
+test('quantized embedding tables: an int8 table gathered as integers and dequantized after (onnxruntime\'s quantized Gather), and one dequantized before its Gather, are embedding weights', async () => {
+  await assertDequantized('embedding.onnx', truth.embedding);
+  const r = await inspectPath(join(dir, 'embedding.onnx'));
+  assert.deepEqual(r.layers.map((l) => [l.name, l.kind, l.tensors.map((t) => t.role).join()]),
+    [['word_embeddings', 'embedding', 'weight'], ['position_embeddings', 'embedding', 'weight']]);
+  assert.deepEqual(r.warnings, []);
+});

@@ -167,7 +167,8 @@ export async function openOnnx(path: string): Promise<Checkpoint> {
     const uses = consumers.get(q ? q.via : init.name);
     const t = await describeInitializer(init, path, folder, files, warnings, uses, quant);
     if (!t) continue;
-    const role = roleFromOp(t.name, uses);
+    // A quantized embedding table's name (`emb.weight_quantized`) says no role; the Gather taking it does.
+    const role = roleFromOp(t.name, uses) ?? (q && uses?.some((u) => u.node.opType === 'Gather' && u.index === 0) ? { layer: layerOfInit(t.name), role: 'weight' } : undefined);
     if (role) t.group = role;
     tensors.push(t);
     kept.push(init);

@@ -106,7 +106,14 @@ export async function planQuantization(nodes: readonly NodeInfo[], constants: Re
       case 'DequantizeLinear':
         if (node.outputs[0] && x) plan.alias.set(node.outputs[0], x);
         if (node.blockSize) { if (intConstant(x)) plan.warnings.push(`${x}: blocked quantization (block_size ${node.blockSize}) is not read; left as integers, not judged`); break; }
-        await record(x, node.inputs[1], node.inputs[2], node.axis ?? 1, node.outputs[0] ?? x);
+        if (intConstant(x)) { await record(x, node.inputs[1], node.inputs[2], node.axis ?? 1, node.outputs[0] ?? x); break; }
+        // onnxruntime's quantized Gather: the int8 table is gathered as integers, the rows dequantized after (one scale for the table).
+        if (producer.get(x)?.opType === 'Gather' && intConstant(producer.get(x)!.inputs[0])) {
+          const table = producer.get(x)!.inputs[0];
+          const scale = node.inputs[1] ? constants.get(node.inputs[1]) : undefined;
+          if (scale && scale.dims.reduce((a, b) => a * b, 1) !== 1) plan.warnings.push(`${table}: a table gathered before a per-axis DequantizeLinear is not read; left as integers, not judged`);
+          else await record(table, node.inputs[1], node.inputs[2], 0, table);
+        }
         break;
       case 'QLinearConv':
         await record(node.inputs[3], node.inputs[4], node.inputs[5], 0, node.inputs[3]);
