@@ -4,18 +4,17 @@ import { DTYPE_SIZE, TensorInfo } from '../common/types';
 import { AnalyzeOptions, DEFAULT_OPTIONS, InspectResult, LayerReport, Report } from '../shared/reportTypes';
 import { CancelledError, CancelToken, throwIfCancelled } from '../common/errors';
 import { openCheckpoint } from '../formats/open';
-import { FilePool, SmallPairs } from '../tensor/tensorData';
+import { FilePool, float32Capable, SmallPairs } from '../tensor/tensorData';
 import { numel } from '../tensor/dtypes';
 import { groupLayers } from './layers';
 import { LayerPair, matchLayersExplained } from './matching';
 import { orderSide } from './networkOrder';
-import { compareTensors, forThreads, TensorPairMetrics } from './metrics';
-import { assembleReport, buildReport, comparable, layerReport, LayerExtras, LayerTally, pairKey, paramPairs, ReportHead, reportHead } from './report';
+import { CompareOptions, compareTensors, compareTensorsNow, forThreads, TensorPairMetrics } from './metrics';
+import { assembleReport, buildReport, comparable, layerReport, LayerExtras, LayerTally, ParamPair, paramPairs, ReportHead, reportHead } from './report';
 import { judgeLayers, rejudgeReport } from '../shared/verdicts';
 import { tensorStats } from '../tensor/stats';
-import { stat } from 'node:fs/promises';
 import { assertUnchanged } from '../common/fileStability';
-import { directReads, sharedPairThreads, THREADS_MIN_ELEMENTS } from '../tensor/pairThreads';
+import { directReads, PARALLEL_MIN_ELEMENTS, sharedPairThreads, THREADS_MIN_ELEMENTS } from '../tensor/pairThreads';
 import { normalizedLayers } from './normalization';
 import { bnEpsOf, bnStatistics } from './bnStatistics';
 import type { BnStatistics } from '../shared/reportTypes';
@@ -74,10 +73,18 @@ export async function inspectPath(path: string, opts: { stats?: boolean; token?:
   return result;
 }
 
-/** Whether these paths are files holding enough bytes for the pair threads (folders are judged later, by their tensors). */
-async function largeFiles(paths: string[]): Promise<boolean> {
-  const sizes = await Promise.all(paths.map((p) => stat(p).then((st) => (st.isFile() ? st.size : 0), () => 0)));
-  return sizes.reduce((a, b) => a + b, 0) >= 2 * 4 * THREADS_MIN_ELEMENTS;
+/**
+ * Whether a checkpoint holds enough elements in tensors large enough for the pair threads
+ * (forThreads): a state dict of 100,000 small tensors is as many bytes as a large model, but
+ * no pair of it goes to a thread, and an idle thread still costs ~40 MB and a core's start-up.
+ */
+function largeTensors(tensors: readonly TensorInfo[]): boolean {
+  let sum = 0;
+  for (const t of tensors) {
+    const n = safeNumel(t.shape);
+    if (n >= PARALLEL_MIN_ELEMENTS && float32Capable(t) && (sum += n) >= THREADS_MIN_ELEMENTS) return true;
+  }
+  return false;
 }
 
 /**
@@ -120,13 +127,13 @@ export async function analyzeCheckpoints(source: string, target: string, options
   Promise<{ report: Report; files: { source: FileRead[]; target: FileRead[] } }> {
   const opts: AnalyzeOptions = { ...DEFAULT_OPTIONS, ...options, prefixRules: [...(options.prefixRules ?? DEFAULT_OPTIONS.prefixRules)] };
   const token = hooks.token;
-  // Large files: the pair threads start booting now, while the headers are read and matched.
-  if (await largeFiles([source, target])) sharedPairThreads()?.warm();
   // One after the other: a header of 100,000 tensors parses into ~60 MB of objects that die
   // right after; two at once doubled that part of the peak memory, for no time saved (parsing
   // is on this thread either way).
   const s = await openCheckpoint(source);
   throwIfCancelled(token);
+  // Large tensors: the pair threads start booting now, while the target's header is read and matched.
+  if (largeTensors(s.tensors)) sharedPairThreads()?.warm();
   const t = await openCheckpoint(target);
   throwIfCancelled(token);
   const sl = groupLayers(s.tensors, s.layerOrder), tl = groupLayers(t.tensors, t.layerOrder);
@@ -135,30 +142,41 @@ export async function analyzeCheckpoints(source: string, target: string, options
   // Kernels that feed a normalization are also measured with its scale removed.
   const normalized = normalizedLayers(pairs, so.layers, to.layers, { source: s.layerGraph, target: t.layerGraph });
 
-  const work = pairs.flatMap((p, index) => (p.source && p.target ? paramPairs(p).filter(comparable).map((pp) => ({ layer: p, index, pp })) : []));
-  const total = work.reduce((sum, w) => sum + safeNumel(w.pp.source.shape), 0);
+  // The tensor pairs to compare, in network order, as two parallel lists (pair k compares
+  // work[k], of layer pairs[layerOf[k]]): no work object per pair of a 100,000-tensor state dict.
+  const work: Array<Required<ParamPair>> = [], layerOf: number[] = [];
+  for (let i = 0; i < pairs.length; i++) {
+    const p = pairs[i];
+    if (!p.source || !p.target) continue;
+    for (const pp of paramPairs(p)) if (comparable(pp)) { work.push(pp); layerOf.push(i); }
+  }
   // Bytes each compared element costs, both sides: what a compare of 100 GB of shards says it has read.
   const stored = (t: TensorInfo) => t.storage?.bytesPerElement ?? DTYPE_SIZE[t.dtype];
-  const bytesPer = (w: (typeof work)[number]) => stored(w.pp.source) + stored(w.pp.target);
-  const bytesTotal = work.reduce((sum, w) => sum + safeNumel(w.pp.source.shape) * bytesPer(w), 0);
+  const bytesPer = (pp: Required<ParamPair>) => stored(pp.source) + stored(pp.target);
+  let total = 0, bytesTotal = 0;
+  for (const pp of work) { const n = safeNumel(pp.source.shape); total += n; bytesTotal += n * bytesPer(pp); }
   let done = 0, bytesDone = 0, last = 0;
-  const report = (message: string, force = false) => {
+  // The message is built only when a report goes out (at most every PROGRESS_INTERVAL_MS), not per tensor.
+  const report = (message: string | (() => string), force = false) => {
     if (!hooks.onProgress) return;
     const now = Date.now();
     if (!force && now - last < PROGRESS_INTERVAL_MS) return;
     last = now;
+    const m = typeof message === 'string' ? message : message();
     // Bytes first: a line cut to the width of a terminal or a notification loses the layer's name, not them.
-    hooks.onProgress({ done, total, bytesDone, bytesTotal, message: `${byteCount(bytesDone, bytesTotal)} of ${byteCount(bytesTotal, bytesTotal)}: ${message}` });
+    hooks.onProgress({ done, total, bytesDone, bytesTotal, message: `${byteCount(bytesDone, bytesTotal)} of ${byteCount(bytesTotal, bytesTotal)}: ${m}` });
   };
   report(`comparing ${work.length} tensors`, true);
   // Threads pay off only for enough data (starting them takes tens of ms); they start now.
-  const candidates = work.filter((w) => forThreads(w.pp.source, w.pp.target));
-  const threads = candidates.reduce((sum, w) => sum + safeNumel(w.pp.source.shape), 0) >= THREADS_MIN_ELEMENTS ? sharedPairThreads() : undefined;
+  const candidates: number[] = [];
+  let candidateElements = 0;
+  work.forEach((pp, k) => { if (forThreads(pp.source, pp.target)) { candidates.push(k); candidateElements += safeNumel(pp.source.shape); } });
+  const threads = candidateElements >= THREADS_MIN_ELEMENTS ? sharedPairThreads() : undefined;
   const threadWork = new Set(threads ? candidates : []);
-  const direct = directReads(candidates.reduce((sum, w) => sum + safeNumel(w.pp.source.shape) * bytesPer(w), 0));
+  const direct = directReads(candidates.reduce((sum, k) => sum + safeNumel(work[k].source.shape) * bytesPer(work[k]), 0));
   threads?.warm();
 
-  const metrics = new Map<string, TensorPairMetrics>();
+  const metrics = new Map<TensorInfo, TensorPairMetrics>();
   const pool = new FilePool();
   const bnStats = new Map<LayerPair, BnStatistics>();
   const extras: LayerExtras = { normalized, bnStats };
@@ -166,32 +184,39 @@ export async function analyzeCheckpoints(source: string, target: string, options
   // Streaming: a layer is judged and handed on once its tensor pairs are compared, and a
   // normalization layer once the kernel it follows is judged too (judgeLayers caps it by it).
   const waiting = new Int32Array(pairs.length);
-  for (const w of work) waiting[w.index]++;
-  const indexOf = new Map(pairs.map((p, i) => [p, i]));
-  const byName = new Map(pairs.map((p, i) => [p.name, i]));
+  for (const i of layerOf) waiting[i]++;
   const feederOf = new Map<number, number>(); // normalization layer -> the kernel layer it normalises
-  for (const [k, by] of normalized) { const n = byName.get(by.layer); if (n !== undefined) feederOf.set(n, indexOf.get(k)!); }
+  if (normalized.size > 0) {
+    const indexOf = new Map(pairs.map((p, i) => [p, i]));
+    const byName = new Map(pairs.map((p, i) => [p.name, i]));
+    for (const [k, by] of normalized) { const n = byName.get(by.layer); if (n !== undefined) feederOf.set(n, indexOf.get(k)!); }
+  }
   const feeders = new Map<number, LayerReport>();
   const tally = new LayerTally();
+  const eps = bnEpsOf(s.format);
   let next = 0;
   const flush = async () => {
     for (; sink && next < pairs.length && waiting[next] === 0; next++) {
       const f = feederOf.get(next);
       if (f !== undefined && waiting[f] !== 0) break;
       const p = pairs[next];
-      const st = await bnStatsOf(p, statPool, bnEpsOf(s.format), token);
-      if (st) bnStats.set(p, st);
+      if (p.source?.kind === 'bn') {
+        const st = await bnStatsOf(p, statPool, eps, token);
+        if (st) bnStats.set(p, st);
+      }
       let l = layerReport(p, next, metrics, opts, extras);
+      // layerReport has judged the layer on its own; a normalization layer is judged again beside its kernel.
       if (f !== undefined) {
         let k = feeders.get(f);
         if (!k) { k = layerReport(pairs[f], f, metrics, opts, extras); feeders.set(f, k); }
         l = judgeLayers([k, l], opts)[1];
         feeders.delete(f);
-      } else l = judgeLayers([l], opts)[0];
+      }
       if (normalized.has(p) && !feeders.has(next)) feeders.set(next, l);
-      for (const x of paramPairs(p)) if (x.source && x.target) metrics.delete(pairKey(x.source, x.target));
+      for (const x of p.source?.tensors ?? []) metrics.delete(x.tensor);
       tally.add(l);
-      await sink.layer(l);
+      const written = sink.layer(l);
+      if (written) await written;
     }
   };
   const head = reportHead(s, t, opts);
@@ -202,24 +227,42 @@ export async function analyzeCheckpoints(source: string, target: string, options
   let failed = false;
   const stop: CancelToken = { get cancelled() { return failed || !!token?.cancelled; } };
   const small = new SmallPairs(pool);
-  const compare = (w: (typeof work)[number], sequential = false, { layer, index, pp } = w, bytes = bytesPer(w)) => compareTensors(pp.source, pp.target, pool, {
-    conv: layer.source!.kind === 'conv' && pp.role === 'weight',
-    invariance: pp.role === 'weight' && normalized.has(layer) ? (normalized.get(layer)!.kind === 'bn' ? 'filter' : 'tensor') : undefined,
-    token: stop,
-    threads,
-    direct,
-    small: sequential ? small : undefined,
-    onElements: (n) => { done += n; bytesDone += n * bytes; report(`comparing ${layer.name}`); },
-  }).then((m) => { metrics.set(pairKey(pp.source, pp.target), m); waiting[index]--; }, (e) => { failed = true; throw e; });
+  const compareOptions = (k: number, onElements: (n: number) => void, sequential: boolean): CompareOptions => {
+    const pp = work[k], layer = pairs[layerOf[k]];
+    return {
+      conv: layer.source!.kind === 'conv' && pp.role === 'weight',
+      invariance: pp.role === 'weight' && normalized.has(layer) ? (normalized.get(layer)!.kind === 'bn' ? 'filter' : 'tensor') : undefined,
+      token: stop,
+      threads,
+      direct,
+      small: sequential ? small : undefined,
+      onElements,
+    };
+  };
+  const counted = (k: number) => {
+    const bytes = bytesPer(work[k]), name = () => `comparing ${pairs[layerOf[k]].name}`;
+    return (n: number) => { done += n; bytesDone += n * bytes; report(name); };
+  };
+  const compared = (k: number, m: TensorPairMetrics) => { metrics.set(work[k].source, m); waiting[layerOf[k]]--; };
   // The threads' pairs are all handed out first, at once, so the threads never wait between
-  // tensors; the others are summed here meanwhile, one after the other.
+  // tensors; the others are summed here meanwhile, one after the other (most small pairs
+  // without a promise: compareTensorsNow answers at once when their bytes are in memory).
   const errors: unknown[] = [];
-  const handedOut = work.filter((w) => threadWork.has(w)).map((w) => compare(w).catch((e: unknown) => { errors.push(e); }));
+  const handedOut = [...threadWork].map((k) => compareTensors(work[k].source, work[k].target, pool, compareOptions(k, counted(k), false))
+    .then((m) => compared(k, m), (e: unknown) => { failed = true; errors.push(e); }));
+  let current = 0;
+  const onSequential = (n: number) => { done += n; bytesDone += n * bytesPer(work[current]); report(() => `comparing ${pairs[layerOf[current]].name}`); };
   try {
-    for (const w of work) {
+    for (let k = 0; k < work.length; k++) {
       if (stop.cancelled) break;
-      if (!threadWork.has(w)) await compare(w, true).catch((e: unknown) => { errors.push(e); });
-      if (sink && !stop.cancelled) await flush().catch((e: unknown) => { failed = true; errors.push(e); });
+      if (!threadWork.has(k)) {
+        current = k;
+        try {
+          const m = compareTensorsNow(work[k].source, work[k].target, pool, compareOptions(k, onSequential, true));
+          compared(k, m instanceof Promise ? await m : m);
+        } catch (e) { failed = true; errors.push(e); }
+      }
+      if (sink && !stop.cancelled && waiting[next] === 0) await flush().catch((e: unknown) => { failed = true; errors.push(e); });
     }
   } finally {
     await Promise.all(handedOut);
@@ -234,7 +277,7 @@ export async function analyzeCheckpoints(source: string, target: string, options
     if (sink) await flush();
     else {
       for (const p of pairs) {
-        const st = await bnStatsOf(p, statPool, bnEpsOf(s.format), token);
+        const st = await bnStatsOf(p, statPool, eps, token);
         if (st) bnStats.set(p, st);
       }
     }

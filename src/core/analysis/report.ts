@@ -21,6 +21,9 @@ export interface ParamPair { role: string; source?: TensorInfo; target?: TensorI
 
 /** The tensors of a layer pair, paired by role, in role order. */
 export function paramPairs(pair: LayerPair): ParamPair[] {
+  // Most layers of a large state dict are one tensor on each side (an expert's projection).
+  const s = pair.source?.tensors, t = pair.target?.tensors;
+  if (s?.length === 1 && t?.length === 1 && s[0].role === t[0].role) return [{ role: s[0].role, source: s[0].tensor, target: t[0].tensor }];
   const byRole = new Map<string, ParamPair>();
   for (const lt of pair.source?.tensors ?? []) byRole.set(lt.role, { role: lt.role, source: lt.tensor });
   for (const lt of pair.target?.tensors ?? []) {
@@ -42,10 +45,11 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return true;
 }
 
-/** Key of a tensor pair in the metrics map. */
-export function pairKey(s: TensorInfo, t: TensorInfo): string {
-  return `${s.name}\u0000${t.name}`;
-}
+/**
+ * The metrics of each compared tensor pair, by its source tensor (a source tensor is in one
+ * pair at most: each source layer pairs once): no key string built per pair.
+ */
+export type PairMetricsMap = ReadonlyMap<TensorInfo, TensorPairMetrics>;
 
 function paramReport(p: ParamPair, m: TensorPairMetrics | undefined): ParamReport {
   const s = p.source, t = p.target;
@@ -74,11 +78,11 @@ export interface LayerExtras {
 }
 
 /** A BN layer's γ and β taken as one vector: stable where β alone is near zero. */
-function affineChange(pair: LayerPair, metrics: ReadonlyMap<string, TensorPairMetrics>): LayerReport['affine'] {
+function affineChange(pair: LayerPair, metrics: PairMetricsMap): LayerReport['affine'] {
   let dd = 0, ss = 0, n = 0;
   for (const p of paramPairs(pair)) {
     if ((p.role !== 'weight' && p.role !== 'bias') || !p.source || !p.target || !comparable(p)) continue;
-    const m = metrics.get(pairKey(p.source, p.target));
+    const m = metrics.get(p.source);
     if (!m) continue;
     dd += m.sumSqDiff; ss += m.sumSqSource; n += m.n;
   }
@@ -86,8 +90,8 @@ function affineChange(pair: LayerPair, metrics: ReadonlyMap<string, TensorPairMe
   return { rmse: Math.sqrt(dd / n), relRmse: ss > 0 ? Math.sqrt(dd / ss) : (dd === 0 ? 0 : null) };
 }
 
-export function layerReport(pair: LayerPair, index: number, metrics: ReadonlyMap<string, TensorPairMetrics>, options: AnalyzeOptions, extras: LayerExtras = {}): LayerReport {
-  const params = paramPairs(pair).map((p) => paramReport(p, p.source && p.target ? metrics.get(pairKey(p.source, p.target)) : undefined));
+export function layerReport(pair: LayerPair, index: number, metrics: PairMetricsMap, options: AnalyzeOptions, extras: LayerExtras = {}): LayerReport {
+  const params = paramPairs(pair).map((p) => paramReport(p, p.source && p.target ? metrics.get(p.source) : undefined));
   const layer: LayerReport = {
     name: pair.name,
     index,
@@ -107,7 +111,8 @@ export function layerReport(pair: LayerPair, index: number, metrics: ReadonlyMap
     const a = affineChange(pair, metrics);
     if (a) layer.affine = a;
   }
-  return { ...layer, ...judgeLayer(layer, options) };
+  // Assigned, not spread into a new object: the keys come out in the same order (judgedOn last).
+  return Object.assign(layer, judgeLayer(layer, options));
 }
 
 /** What a report says before its layers: written first when the layers are streamed. */
@@ -117,7 +122,7 @@ export function reportHead(source: Checkpoint, target: Checkpoint, options: Anal
   return { schema: 'reuse-lens/report@1', source: checkpointSummary(source), target: checkpointSummary(target), options: { ...options, prefixRules: [...options.prefixRules] } };
 }
 
-export function buildReport(source: Checkpoint, target: Checkpoint, pairs: readonly LayerPair[], metrics: ReadonlyMap<string, TensorPairMetrics>, options: AnalyzeOptions, warnings: string[] = [], extras: LayerExtras = {}): Report {
+export function buildReport(source: Checkpoint, target: Checkpoint, pairs: readonly LayerPair[], metrics: PairMetricsMap, options: AnalyzeOptions, warnings: string[] = [], extras: LayerExtras = {}): Report {
   // Judged again as a whole: a normalization layer follows the kernel it normalises.
   const layers = judgeLayers(pairs.map((p, i) => layerReport(p, i, metrics, options, extras)), options);
   const tally = new LayerTally();

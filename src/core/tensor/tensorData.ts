@@ -182,9 +182,14 @@ export class SmallPairs {
     this.decoded = [asF32(this.owned[2]), asF32(this.owned[3])];
   }
 
-  async read(s: TensorInfo, t: TensorInfo): Promise<[Float32Array, Float32Array]> {
+  /** The pair's values; at once (no promise) when both lie in their file's window already, as most do. */
+  read(s: TensorInfo, t: TensorInfo): [Float32Array, Float32Array] | Promise<[Float32Array, Float32Array]> {
     const a = this.fill(s, 0), b = this.fill(t, 1);
-    if (a || b) await Promise.all([a, b]);
+    if (a || b) return Promise.all([a, b]).then(() => this.both(s, t));
+    return this.both(s, t);
+  }
+
+  private both(s: TensorInfo, t: TensorInfo): [Float32Array, Float32Array] {
     const n = numel(s.shape);
     return [this.values(s, 0, n), this.values(t, 1, n)];
   }
