@@ -72,31 +72,41 @@ export function kindOf(name: string, tensors: LayerTensor[], leaves: string[]): 
  * that precedes them in the file.
  */
 export function groupLayers(tensors: readonly TensorInfo[], layerOrder?: readonly string[]): Layer[] {
-  const byName = new Map<string, { name: string; tensors: LayerTensor[]; leaves: string[] }>();
-  const groups: Array<{ name: string; tensors: LayerTensor[]; leaves: string[] }> = [];
+  // One object per layer, built as the tensors come (no group object, no list of leaves beside
+  // it): of its leaves, kindOf only asks whether one is `embeddings` or `gamma`, kept as bits.
+  const byName = new Map<string, number>();
+  const layers: Layer[] = [];
+  const leafBits: number[] = [];
   for (const t of tensors) {
     const { layer, leaf } = t.group ? { layer: t.group.layer, leaf: t.group.role } : splitTensorName(t.name);
     const lt: LayerTensor = { role: t.group ? t.group.role : roleOfLeaf(leaf), tensor: t };
-    const g = byName.get(layer);
+    const bit = leaf === 'embeddings' ? 1 : leaf === 'gamma' ? 2 : 0;
+    const i = byName.get(layer);
     // A literal holds one element where an empty array grown by push holds room for 17: a
     // state dict of 100,000 one-tensor layers kept 25 MB of empty slots.
-    if (!g) { const fresh = { name: layer, tensors: [lt], leaves: [leaf] }; byName.set(layer, fresh); groups.push(fresh); } else { g.tensors.push(lt); g.leaves.push(leaf); }
+    if (i === undefined) { byName.set(layer, layers.length); layers.push({ name: layer, kind: 'other', tensors: [lt], parameters: 0 }); leafBits.push(bit); } else { layers[i].tensors.push(lt); leafBits[i] |= bit; }
   }
-  const layers = groups.map((g): Layer => {
-    if (g.tensors.length > 1) {
+  layers.forEach((l, i) => {
+    if (l.tensors.length > 1) {
       // Two tensors with the same role in one layer (rare: `weight` and `kernel`) keep the first as the role holder.
       const seen = new Set<string>();
-      for (const lt of g.tensors) {
+      for (const lt of l.tensors) {
         if (seen.has(lt.role) && !lt.role.startsWith('other:')) lt.role = `other:${splitTensorName(lt.tensor.name).leaf}#${seen.size}`;
         seen.add(lt.role);
       }
-      g.tensors.sort((a, b) => roleRank(a.role) - roleRank(b.role));
-      g.tensors = g.tensors.slice(); // exactly as long as it is (push left room to grow)
+      l.tensors.sort((a, b) => roleRank(a.role) - roleRank(b.role));
+      l.tensors = l.tensors.slice(); // exactly as long as it is (push left room to grow)
     }
-    return { name: g.name, kind: kindOf(g.name, g.tensors, g.leaves), tensors: g.tensors, parameters: g.tensors.reduce((s, x) => s + safeNumel(x.tensor.shape), 0) };
+    l.kind = kindOf(l.name, l.tensors, LEAVES_OF_BITS[leafBits[i]]);
+    let n = 0;
+    for (const x of l.tensors) n += safeNumel(x.tensor.shape);
+    l.parameters = n;
   });
   return layerOrder && layerOrder.length ? orderByDeclared(layers, layerOrder) : layers;
 }
+
+/** The leaves kindOf looks for, by the bits groupLayers keeps (1: `embeddings`, 2: `gamma`). */
+const LEAVES_OF_BITS: readonly string[][] = [[], ['embeddings'], ['gamma'], ['embeddings', 'gamma']];
 
 function roleRank(role: string): number {
   const i = ROLE_ORDER.indexOf(role);

@@ -34,6 +34,8 @@ export function stripPrefixes(name: string, rules: readonly string[]): string {
 
 /** The form names are matched in: TF's `/` scopes as PyTorch's `.` (a Keras layer pairs with its TF.js twin). */
 export function canonicalName(name: string): string {
+  // Most names (PyTorch's) have neither: no regex run, no string made (called ~5 times per layer).
+  if (!name.includes(':') && !name.includes('/')) return name;
   return name.replace(/:\d+$/, '').replace(/\//g, '.');
 }
 

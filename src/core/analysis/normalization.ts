@@ -56,7 +56,9 @@ type Evidence = NormalizedBy['evidence'];
 /** For one side: kernel layer name → the norm layer its output feeds, with the evidence. */
 export function normFollowers(layers: readonly Layer[], graph?: Readonly<Record<string, string[]>>): Map<string, { norm: Layer; evidence: Evidence }> {
   const out = new Map<string, { norm: Layer; evidence: Evidence }>();
-  const position = new Map(layers.map((l, i) => [l.name, i]));
+  // Built on first need: a state dict of 100,000 expert layers and no norm beside them needs none.
+  let positions: Map<string, number> | undefined;
+  const position = () => (positions ??= new Map(layers.map((l, i) => [l.name, i])));
   // Without a graph, a kernel's norm lies under the same parent (both rules below): a parent
   // with no norm layer (the experts of a mixture, 100,000 linear layers) has nothing to search.
   const normParents = new Set<string>();
@@ -68,7 +70,7 @@ export function normFollowers(layers: readonly Layer[], graph?: Readonly<Record<
     const ch = outChannels(l);
     if (ch === undefined) return;
     if (consumers) {
-      const n = consumers.length === 1 ? layers[position.get(consumers[0]) ?? -1] : undefined;
+      const n = consumers.length === 1 ? layers[position().get(consumers[0]) ?? -1] : undefined;
       if (n && isNorm(n) && normChannels(n) === ch) out.set(l.name, { norm: n, evidence: 'graph' });
       return;
     }
@@ -80,7 +82,7 @@ export function normFollowers(layers: readonly Layer[], graph?: Readonly<Record<
     // block (bn2 → relu → conv2), whose bn2 takes the previous conv's output, not conv2's.
     const parent = parentOf(l.name), sep = parent ? l.name[parent.length] : '';
     for (const s of siblingNames(leafOf(l.name))) {
-      const j = position.get(`${parent}${sep}${s}`);
+      const j = position().get(`${parent}${sep}${s}`);
       if (j !== undefined && j !== i - 1 && fits(layers[j])) { out.set(l.name, { norm: layers[j], evidence: 'name' }); return; }
     }
   });
@@ -91,6 +93,7 @@ export function normFollowers(layers: readonly Layer[], graph?: Readonly<Record<
 export function normalizedLayers(pairs: readonly LayerPair[], source: readonly Layer[], target: readonly Layer[],
   graphs: { source?: Record<string, string[]>; target?: Record<string, string[]> } = {}): Map<LayerPair, NormalizedBy> {
   const fs = normFollowers(source, graphs.source), ft = normFollowers(target, graphs.target);
+  if (fs.size === 0 || ft.size === 0) return new Map();
   const pairOfSource = new Map<Layer, LayerPair>(), pairOfTarget = new Map<Layer, LayerPair>();
   for (const p of pairs) { if (p.source) pairOfSource.set(p.source, p); if (p.target) pairOfTarget.set(p.target, p); }
   const out = new Map<LayerPair, NormalizedBy>();
