@@ -130,44 +130,50 @@ function onTarget(l: SummaryLayer): number {
   return 'targetParameters' in l ? l.targetParameters : targetParameters(l as LayerReport);
 }
 
+/**
+ * A judgement, its fields set one by one: V8 may allocate the clones an object spread makes
+ * straight into the old generation, garbage there on a 100,000-layer compare.
+ */
+const NONE = { drivenBy: null, kernelRmse: null, kernelRelRmse: null, judgedOn: null };
+
+function judgement(verdict: Verdict, reason: string, b: Omit<LayerJudgement, 'verdict' | 'reason'>): LayerJudgement {
+  return { verdict, reason, drivenBy: b.drivenBy, kernelRmse: b.kernelRmse, kernelRelRmse: b.kernelRelRmse, judgedOn: b.judgedOn };
+}
+
 export function judgeLayer(layer: LayerReport, o: AnalyzeOptions): LayerJudgement {
-  const none = { drivenBy: null, kernelRmse: null, kernelRelRmse: null, judgedOn: null };
+  const none = NONE;
   if (!layer.sourceName) {
-    return { verdict: 'target-only', reason: 'only in the target: no source layer matched by name or by order and shape; train it from scratch', ...none };
+    return judgement('target-only', 'only in the target: no source layer matched by name or by order and shape; train it from scratch', none);
   }
   if (!layer.targetName) {
-    return { verdict: 'source-only', reason: 'only in the source: the target has no layer matched to it by name or by order and shape', ...none };
+    return judgement('source-only', 'only in the source: the target has no layer matched to it by name or by order and shape', none);
   }
   const clash = layer.params.filter(shapesDiffer);
   if (clash.length) {
     const p = clash.find((x) => x.role === 'weight') ?? clash[0];
     const head = layer.kind === 'linear' || layer.kind === 'conv' ? ' (a new head or a resized layer?)' : '';
-    return {
-      verdict: 'incompatible',
-      reason: `${label(layer.kind, p.role)} shape ${shapeText(p.sourceShape)} in the source, ${shapeText(p.targetShape)} in the target${head}: cannot be copied; initialise it and train`,
-      ...none,
-    };
+    return judgement('incompatible', `${label(layer.kind, p.role)} shape ${shapeText(p.sourceShape)} in the source, ${shapeText(p.targetShape)} in the target${head}: cannot be copied; initialise it and train`, none);
   }
   if (layer.kind === 'bn' && layer.bnStats) return judgeBn(layer, layer.bnStats, o);
   const d = drivingParam(layer, o);
   if (!d) {
-    return { verdict: 'reuse', reason: 'no floating-point tensor to compare (only integer counters); nothing to retrain', ...none };
+    return judgement('reuse', 'no floating-point tensor to compare (only integer counters); nothing to retrain', none);
   }
   const what = label(layer.kind, d.role);
   const notes = sideNotes(layer, d, o);
   const inv = layer.normalizedBy && d.role === 'weight' ? d.scaleInvariant : undefined;
   const base = { drivenBy: d.role, kernelRmse: inv ? inv.rmse : d.rmse, kernelRelRmse: inv ? inv.relRmse : d.relRmse, judgedOn: inv ? 'scale-invariant' as const : 'raw' as const };
   if (d.nonFinite && d.nonFinite.source > 0) {
-    return { verdict: 'retrain', reason: `source ${what} holds ${d.nonFinite.source} NaN/Inf values: not reusable (metrics cover the finite pairs only)${notes}`, ...base };
+    return judgement('retrain', `source ${what} holds ${d.nonFinite.source} NaN/Inf values: not reusable (metrics cover the finite pairs only)${notes}`, base);
   }
   const v = inv ? (o.metric === 'rmse' ? inv.rmse : inv.relRmse) : valueOf(d, o);
   if (v === null) {
     const why = d.rmse === null ? 'has no finite values to compare' : 'is all zeros in the source, so its relative RMSE is undefined';
-    return { verdict: 'retrain', reason: `${what} ${why}: nothing to reuse${notes}`, ...base };
+    return judgement('retrain', `${what} ${why}: nothing to reuse${notes}`, base);
   }
   const m = inv ? `${what} ${metricName(o)} ${fmt(v)} with the scale removed (${invariantText(layer, d, o)})` : `${what} ${metricName(o)} ${fmt(v)}`;
   const { verdict, reason } = tier(v, m, o);
-  return { verdict, reason: reason + notes, ...base };
+  return judgement(verdict, reason + notes, base);
 }
 
 /** reuse / fine-tune / retrain of a measured change `v`, described as `m`. */
@@ -209,16 +215,16 @@ function judgeBn(layer: LayerReport, st: BnStatistics, o: AnalyzeOptions): Layer
   if (!hasAffine || !a) {
     // No learned affine (affine=False): only the statistics are there to judge.
     return moved
-      ? { verdict: 'recalibrate', reason: `no learned affine; ${statsVerdict}: ${recal}${notes}`, ...base }
-      : { verdict: 'reuse', reason: `no learned affine; ${statsVerdict}: reuse as is${notes}`, ...base };
+      ? judgement('recalibrate', `no learned affine; ${statsVerdict}: ${recal}${notes}`, base)
+      : judgement('reuse', `no learned affine; ${statsVerdict}: reuse as is${notes}`, base);
   }
   const v = o.metric === 'rmse' ? a.rmse : a.relRmse;
-  if (v === null) return { verdict: 'retrain', reason: `BN γ/β ${a.rmse === null ? 'have no finite values to compare' : 'are all zeros in the source, so their relative change is undefined'}: nothing to reuse; ${statsVerdict}${notes}`, ...base };
+  if (v === null) return judgement('retrain', `BN γ/β ${a.rmse === null ? 'have no finite values to compare' : 'are all zeros in the source, so their relative change is undefined'}: nothing to reuse; ${statsVerdict}${notes}`, base);
   const m = `BN γ/β ${metricName(o)} ${fmt(v)}`;
   const t = tier(v, m, o);
-  if (t.verdict !== 'reuse') return { verdict: t.verdict, reason: `${t.reason} (the statistics follow in training); ${statsVerdict}${notes}`, ...base };
-  if (!moved) return { verdict: 'reuse', reason: `${m} < ${fmt(o.reuseBelow)} and ${statsVerdict}: reuse as is${notes}`, ...base };
-  return { verdict: 'recalibrate', reason: `${m} < ${fmt(o.reuseBelow)}: the learned affine transfers; ${statsVerdict}: ${recal}${notes}`, ...base };
+  if (t.verdict !== 'reuse') return judgement(t.verdict, `${t.reason} (the statistics follow in training); ${statsVerdict}${notes}`, base);
+  if (!moved) return judgement('reuse', `${m} < ${fmt(o.reuseBelow)} and ${statsVerdict}: reuse as is${notes}`, base);
+  return judgement('recalibrate', `${m} < ${fmt(o.reuseBelow)}: the learned affine transfers; ${statsVerdict}: ${recal}${notes}`, base);
 }
 
 /** What the role rules add beside the verdict: conv bias, BN weight/bias, NaN in the target, one-sided params. */
