@@ -57,7 +57,7 @@ function paramReport(p: ParamPair, m: TensorPairMetrics | undefined): ParamRepor
     role: p.role,
     sourceName: s?.name ?? null,
     targetName: t?.name ?? null,
-    shape: [...(s ?? t)!.shape],
+    shape: (s ?? t)!.shape.slice(),
     dtype: (s ?? t)!.dtype,
     rmse: m?.rmse ?? null, relRmse: m?.relRmse ?? null, cosine: m?.cosine ?? null, maxAbsDiff: m?.maxAbsDiff ?? null,
   };
