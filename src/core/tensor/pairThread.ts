@@ -13,11 +13,16 @@ if (!port) throw new Error('pairThread.ts runs only as a worker thread');
 adoptSimdModule((workerData as { simd?: unknown } | undefined)?.simd);
 const summer = new RangeSummer();
 
-port.on('message', (job: RangeJob) => {
+// One range at a time, in the order sent: a direct read's sum is asynchronous, and two at once
+// would share the summer's buffers.
+let queue: Promise<void> = Promise.resolve();
+port.on('message', (job: RangeJob) => { queue = queue.then(() => reply(job)); });
+
+async function reply(job: RangeJob): Promise<void> {
   let reply: PairThreadReply;
   const transfer: ArrayBuffer[] = [];
   try {
-    const sums = summer.sum(job);
+    const sums = await summer.sum(job);
     for (const b of [sums.filters, sums.cells]) if (b) transfer.push(b.sq.buffer as ArrayBuffer, b.n.buffer as ArrayBuffer);
     if (sums.filters) transfer.push(sums.filters.ss.buffer as ArrayBuffer, sums.filters.tt.buffer as ArrayBuffer, sums.filters.st.buffer as ArrayBuffer);
     reply = { id: job.id, sums };
@@ -26,5 +31,5 @@ port.on('message', (job: RangeJob) => {
       ? { id: job.id, failed: { file: e.file, problem: e.problem } }
       : { id: job.id, failed: { problem: `${(e as Error)?.stack ?? e}` } };
   }
-  port.postMessage(reply, transfer);
-});
+  port!.postMessage(reply, transfer);
+}

@@ -200,8 +200,14 @@ export class PairThreadPool {
   }
 
   private sumHere(local: NonNullable<PairThreadPool['local']>, q: Queued): void {
-    let sums: RangeSums | undefined, error: unknown;
-    try { sums = (local.summer ??= new RangeSummer()).sum(q.job); } catch (e) { error = e; }
+    let sums: RangeSums | Promise<RangeSums> | undefined;
+    try { sums = (local.summer ??= new RangeSummer()).sum(q.job); } catch (e) { this.summedHere(local, q, undefined, e); return; }
+    // Reading past the page cache, the sum waits for the disk without holding this thread.
+    if (sums instanceof Promise) sums.then((s) => this.summedHere(local, q, s), (e: unknown) => this.summedHere(local, q, undefined, e));
+    else this.summedHere(local, q, sums);
+  }
+
+  private summedHere(local: NonNullable<PairThreadPool['local']>, q: Queued, sums: RangeSums | undefined, error?: unknown): void {
     local.busy = false;
     if (sums) { this.rangesSummed++; q.resolve(sums); } else q.reject(error as Error);
     queueMicrotask(() => this.pump());
