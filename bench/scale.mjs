@@ -21,8 +21,8 @@
 // the page cache (posix_fadvise DONTNEED, nobody else's) before each contender; cat and ours
 // run in turns and the ratio is the median of neighbouring pairs. Warm is measured only when
 // both sides fit in 70% of the machine's memory (else the page cache cannot hold them, and
-// "warm" would be cold in disguise: the row says so). A pair larger than memory is read past the
-// page cache (REUSE_LENS_DIRECT_READS=0 or 1 forces either way). Every row notes the load average.
+// "warm" would be cold in disguise: the row says so). A pair larger than half the memory is read
+// past the page cache (REUSE_LENS_DIRECT_READS=0 or 1 forces either way). Every row notes the load average.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir, totalmem, loadavg } from 'node:os';
@@ -143,7 +143,7 @@ async function byteRows(gb) {
   // running (else "warm" would be cold in disguise: the row says so).
   const fitsInCache = 2 * m.bytesPerSide < 0.7 * totalmem();
   // As the engine decides (tensor/pairThreads.ts directReads): past the page cache above memory.
-  const direct = process.env.REUSE_LENS_DIRECT_READS ? process.env.REUSE_LENS_DIRECT_READS === '1' : 2 * m.bytesPerSide > totalmem();
+  const direct = process.env.REUSE_LENS_DIRECT_READS ? process.env.REUSE_LENS_DIRECT_READS === '1' : 2 * m.bytesPerSide > totalmem() / 2;
   const how = direct ? 'ours read past the page cache' : 'ours read through the page cache';
   const withNumpy = python && m.bytesPerSide <= numpyMaxGb * 1e9;
   if (!fitsInCache) rows.push([`${gbText}, page cache warm`, `not measured: ${(2 * m.bytesPerSide / 1e9).toFixed(0)} GB do not fit in the page cache of ${(totalmem() / 2 ** 30).toFixed(0)} GiB`, '–', '–', '–', '–']);

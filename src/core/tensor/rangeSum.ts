@@ -4,7 +4,7 @@
 // thread when it takes its share of the ranges (pairThreads.ts).
 //
 // A job may ask for direct reads (O_DIRECT: the disk writes into our buffer, past the page
-// cache). The engine asks for them when a pair is larger than the machine's memory: the page
+// cache). The engine asks for them when a pair is larger than half the machine's memory: the page
 // cache cannot keep such a pair for a second compare, and filling it costs, per byte, a page to
 // allocate (and, once memory is full, another to reclaim) and a copy out of it: most of the
 // CPU a compare of 30 GB of shards took, on a machine where that CPU is shared. Direct reads
