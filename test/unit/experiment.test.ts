@@ -201,7 +201,8 @@ test('the worker reports a bad factory as an experiment error (the message as is
   } finally { c.dispose(); }
 });
 
-test('a worker killed outright (as the extension ends a hung one) takes the user\'s Python with it within two seconds', async () => {
+test('a worker killed outright (as the extension ends a hung one) takes the user\'s Python with it within seconds', async () => {
+  // The driver looks for its parent every 0.2 s; 5 s leaves room for a loaded machine.
   const c = workerClient();
   try {
     const report = await analyzePaths(join(dir, 'source.pt'), join(dir, 'target.pt'));
@@ -215,9 +216,9 @@ test('a worker killed outright (as the extension ends a hung one) takes the user
     const t0 = Date.now();
     process.kill(c.pid!, 'SIGKILL'); // no exit handler of the worker runs
     let alive = true;
-    while (alive && Date.now() - t0 < 2000) {
+    while (alive && Date.now() - t0 < 5000) {
       try { process.kill(pid, 0); await new Promise((r) => setTimeout(r, 20)); } catch { alive = false; }
     }
-    assert.equal(alive, false, 'the user\'s evaluation still runs two seconds after its worker was killed');
+    assert.equal(alive, false, 'the user\'s evaluation still runs five seconds after its worker was killed');
   } finally { c.dispose(); }
 });
