@@ -11,7 +11,8 @@
 //            message, as before the panel was built for size: the "before" row)  --json
 //            --bundle FILE (another build of dist/webview/report.js, to compare a change)
 //
-// Measured from the first message posted to the page: first rows (layer rows in the DOM and a
+// Also when the page's script said 'ready' (its start-up, before any report). Measured from
+// the first message posted to the page: first rows (layer rows in the DOM and a
 // frame painted), everything (all layers in the table and the chart drawn), and a name filter
 // typed into the field until the table shows its matches and count (the field waits 60 ms after
 // the last keystroke: included), a sort by a column header, and a drag across four chart bars
@@ -65,12 +66,14 @@ const PAGE = (css, js) => `<!DOCTYPE html><html lang="en"><head><meta charset="U
 async function openOnce(browser, htmlFile, texts, needle) {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   await page.addInitScript(() => {
-    window.acquireVsCodeApi = () => ({ postMessage: (m) => { (window.__posted ??= []).push(m); }, getState: () => undefined, setState: () => {} });
+    // When the page's script said 'ready' (ms since the page started): what opening costs before any report.
+    window.acquireVsCodeApi = () => ({ postMessage: (m) => { if (m.type === 'ready') window.__readyAt ??= performance.now(); (window.__posted ??= []).push(m); }, getState: () => undefined, setState: () => {} });
   });
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(pathToFileURL(htmlFile).href);
   await page.waitForFunction(() => (window.__posted ?? []).some((m) => m.type === 'ready'));
+  const readyMs = await page.evaluate(() => window.__readyAt);
   await page.evaluate((t) => { window.__texts = t; }, texts);
   const open = await page.evaluate(() => new Promise((resolve) => {
     const t0 = performance.now();
@@ -127,7 +130,7 @@ async function openOnce(browser, htmlFile, texts, needle) {
   const drag = await dragZoom(page);
   await page.close();
   if (errors.length) throw new Error(`page errors: ${errors.join(' | ')}`);
-  return { ...open, filterMs: filter.ms, filterCaption: filter.caption, filterRows: filter.rows, sortRelMs, sortNameMs, ...drag };
+  return { ...open, readyMs, filterMs: filter.ms, filterCaption: filter.caption, filterRows: filter.rows, sortRelMs, sortNameMs, ...drag };
 }
 
 /**
@@ -187,7 +190,7 @@ async function main() {
   try {
     for (let i = 0; i < runs; i++) {
       const r = await openOnce(browser, htmlFile, texts, needle);
-      log(`  run ${i + 1}: first rows ${r.firstRows.toFixed(0)} ms, all ${r.all.toFixed(0)} ms (${r.caption}, ${r.domRows} rows in the DOM), filter "${needle}" ${r.filterMs.toFixed(0)} ms (${r.filterCaption}), sort by rel. RMSE ${r.sortRelMs.toFixed(0)} ms, by name ${r.sortNameMs.toFixed(0)} ms, drag-zoom ${r.dragZoomMs.toFixed(0)} ms (${r.zoomedTo}, ${r.zoomedBars} bars)`);
+      log(`  run ${i + 1}: ready ${r.readyMs.toFixed(0)} ms, first rows ${r.firstRows.toFixed(0)} ms, all ${r.all.toFixed(0)} ms (${r.caption}, ${r.domRows} rows in the DOM), filter "${needle}" ${r.filterMs.toFixed(0)} ms (${r.filterCaption}), sort by rel. RMSE ${r.sortRelMs.toFixed(0)} ms, by name ${r.sortNameMs.toFixed(0)} ms, drag-zoom ${r.dragZoomMs.toFixed(0)} ms (${r.zoomedTo}, ${r.zoomedBars} bars)`);
       all.push(r);
     }
   } finally {
@@ -201,6 +204,7 @@ async function main() {
     '| measure | time | goal |',
     '|---|---:|---|',
     `| host: JSON of the messages (VS Code's IPC) | ${hostMs.toFixed(0)} ms | |`,
+    `| page start to its script ready (before any report) | ${median(all.map((r) => r.readyMs)).toFixed(0)} ms | |`,
     `| first rows on screen | ${first.toFixed(0)} ms | < ${GOAL_MS} ms: ${first < GOAL_MS ? 'met' : '**not met**'} |`,
     `| every layer in the table and the chart | ${every.toFixed(0)} ms | < ${GOAL_MS} ms on a quiet machine: ${every < GOAL_MS ? 'met' : `not met at ${load}`} |`,
     `| name filter "${needle}" to its rows and count | ${filt.toFixed(0)} ms | |`,

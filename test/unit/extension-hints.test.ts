@@ -74,6 +74,8 @@ const docs = new Map<string, Doc>();
 const clipboard: string[] = [];
 /** What the report panel's page was sent, per panel. */
 const panelsMade: { title: string; posted: Record<string, unknown>[]; page: EventEmitter<unknown> }[] = [];
+/** When VS Code says a panel's n-th message was handed over to the page (at once, unless a test says otherwise). */
+let handOver: (n: number) => Promise<boolean> = async () => true;
 
 const vscodeStandIn = {
   EventEmitter, Position, Range, Uri, CodeLens, MarkdownString, Hover, WorkspaceEdit,
@@ -110,7 +112,7 @@ const vscodeStandIn = {
         webview: {
           options: {}, html: '', cspSource: 'vscode-resource:',
           asWebviewUri: (u: Uri) => u,
-          postMessage: async (m: Record<string, unknown>) => { made.posted.push(m); return true; },
+          postMessage: (m: Record<string, unknown>) => { made.posted.push(m); return handOver(made.posted.length); },
           onDidReceiveMessage: made.page.event,
         },
       };
@@ -287,4 +289,35 @@ test('a click on a lens opens the report at its layer; a second click (or the ho
   const link = /\[Open in report\]\(command:([\w.]+)\?([^)]+)\)/.exec(h.contents.value)!;
   await click({ command: link[1], arguments: JSON.parse(decodeURIComponent(link[2])) as unknown[] });
   assert.deepEqual(panel.posted.at(-1), { type: 'revealLayer', layer: 'bn1' });
+});
+
+test('a large report is sent to the panel as its first screen, then every piece without waiting for the page to acknowledge each', async () => {
+  // 12,000 layers: the first 200, then pieces of 5,000.
+  const big: Report = { ...report, layers: Array.from({ length: 12_000 }, (_, i) => ({ ...report.layers[i % report.layers.length], name: `block${i}.conv`, index: i })) };
+  const id = 'big-analysis';
+  const response: AnalyzeResponse = { report: big, analysisId: 'w2', gridsOmitted: [], durationMs: 1, files: { source: [], target: [] } };
+  const store = (require('../../src/extension/analysisStore') as typeof import('../../src/extension/analysisStore')).getAnalysisStore();
+  await store.cache.put(id, response);
+  await store.add(id, response);
+  // The workbench acknowledges the first message when the test says so, and no later one ever.
+  let ackFirst!: (v: boolean) => void;
+  handOver = (n) => (n === 1 ? new Promise((r) => { ackFirst = r; }) : new Promise(() => {}));
+  try {
+    const before = panelsMade.length;
+    await vscodeStandIn.commands.executeCommand(COMMANDS.showReport, id);
+    assert.equal(panelsMade.length, before + 1);
+    const panel = panelsMade.at(-1)!;
+    panel.page.fire({ type: 'ready' });
+    const turns = async (n: number) => { for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r)); };
+    const pieces = () => panel.posted.filter((m) => m.type === 'report' || m.type === 'reportLayers');
+    await turns(5);
+    assert.deepEqual(pieces().map((m) => m.type), ['report'], 'the first screen is handed over alone');
+    assert.equal((pieces()[0].report as Report).layers.length, 200);
+    ackFirst(true);
+    await turns(10);
+    assert.deepEqual(pieces().map((m) => [m.type, m.from]), [['report', undefined], ['reportLayers', 200], ['reportLayers', 5200], ['reportLayers', 10200]],
+      'every piece is posted though the page acknowledged none of them');
+  } finally {
+    handOver = async () => true;
+  }
 });

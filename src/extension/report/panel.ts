@@ -117,13 +117,21 @@ class ReportPanel {
   private sendReport(): void {
     const messages = reportMessages(this.analysisId, this.report, currentThresholds(), this.select);
     const sending = ++this.sending;
-    // A large report is several messages: each is posted when the last was handed over, so the
-    // first screen is not queued behind the rest, and a newer send cuts an older one short.
+    // A large report is several messages. The first screen is handed over alone, so it is not
+    // queued behind the rest; the pieces after it follow one event-loop turn apart (serialising
+    // 50,000 layers never blocks the host in one go) without waiting for the page to acknowledge
+    // each, which would cost a round trip through the workbench per 5,000 layers. A newer send
+    // cuts an older one short; pieces already posted arrive before its first message (in order),
+    // and the page drops pieces that do not follow what it has.
     void (async () => {
-      for (const m of messages) {
-        if (sending !== this.sending) return;
-        await this.panel.webview.postMessage(m);
+      const handedOver: Thenable<boolean>[] = [];
+      for (const [i, m] of messages.entries()) {
+        if (sending !== this.sending) break;
+        const posted = this.panel.webview.postMessage(m);
+        if (i === 0) await posted;
+        else { handedOver.push(posted); await new Promise((r) => setImmediate(r)); }
       }
+      await Promise.all(handedOver);
     })().catch((e: unknown) => log().error(`report panel: ${e instanceof Error ? e.message : String(e)}`));
     this.sendExperiment();
     // A hidden page is rebuilt on reveal and asks again ('ready'): keep the layer to select until a visible page got it.
