@@ -106,7 +106,11 @@ async function tensorRows() {
     rows.push([`${m.tensors.toLocaleString('en')} tensors, same names`, sec(r.ms), cpu(r), `${r.rssMB.toFixed(0)} MB`, np ? `${sec(np.ms)} (${sec(np.selfMs)} self-timed), ${np.rssMB.toFixed(0)} MB` : '–', `${loadBefore} / ${load()}`]);
     if (np && !agree(r.checksum, np.checksum)) targets.push([`RMSEs agree with numpy (${m.tensors} tensors)`, `${r.checksum} vs ${np.checksum}`, 'within 1e-5', 'MISSED']);
     targets.push([`peak RSS, ${m.tensors.toLocaleString('en')} tensors`, `${r.rssMB.toFixed(0)} MB`, `< ${GOAL.rssMB} MB`, r.rssMB < GOAL.rssMB ? 'met' : 'MISSED']);
-    if (m.tensors >= 100_000) targets.push(['100,000 name-matched tensors compared (whole process)', sec(r.ms), `< ${GOAL.tensors100kSeconds} s`, r.ms < GOAL.tensors100kSeconds * 1000 ? 'met' : 'MISSED']);
+    if (m.tensors >= 100_000) {
+      targets.push(['100,000 name-matched tensors compared (whole process, wall)', sec(r.ms), `< ${GOAL.tensors100kSeconds} s`, r.ms < GOAL.tensors100kSeconds * 1000 ? 'met' : 'MISSED']);
+      // On a shared machine wall time is mostly waiting for a core; CPU time (all threads) is what load disturbs least.
+      targets.push(['100,000 name-matched tensors compared (whole process, CPU)', cpu(r), `< ${GOAL.tensors100kSeconds} s`, r.cpuMs < GOAL.tensors100kSeconds * 1000 ? 'met' : 'MISSED']);
+    }
     // The pair a user picks by mistake: nothing in common. It must end at once, saying why.
     if (m.tensors >= 10_000) {
       for (const [what, file] of [['renamed (order+shape)', 'renamed.safetensors'], ['unrelated network', 'other.safetensors']]) {
