@@ -33,6 +33,9 @@ const DTYPE_OF: Partial<Record<number, DType>> = {
 };
 const DTYPE_NAME = Object.fromEntries(Object.entries(ONNX_DTYPE).map(([k, v]) => [v, k])) as Record<number, string>;
 
+/** Bytes the walk reads at a time. */
+const WINDOW = 16384;
+
 /** Largest message we decode in memory (a node, an initializer's header fields). */
 const MAX_SMALL_MESSAGE = 64 * 1024 * 1024;
 
@@ -47,7 +50,7 @@ class Walker {
 
   private async ensure(pos: number, n: number): Promise<void> {
     if (pos >= this.bufStart && pos + n <= this.bufStart + this.buf.byteLength) return;
-    const len = Math.min(Math.max(n, 16384), this.file.size - pos);
+    const len = Math.min(Math.max(n, WINDOW), this.file.size - pos);
     if (len < n) throw new CheckpointError(this.file.path, `truncated: a protobuf field at byte ${pos} runs past the end of the file (${this.file.size} bytes)`);
     this.buf = await this.file.read(pos, len);
     this.bufStart = pos;
@@ -68,6 +71,12 @@ class Walker {
 
   async bytes(start: number, end: number): Promise<Uint8Array> {
     if (end - start > MAX_SMALL_MESSAGE) throw new CheckpointError(this.file.path, `a protobuf message at byte ${start} is ${end - start} bytes, over the limit of ${MAX_SMALL_MESSAGE}`);
+    // Small messages (a node, an initializer's header) come from the window the walk reads anyway:
+    // one read per 16 KB, not one per message. The window is replaced, never written: views stay valid.
+    if (end - start <= WINDOW) {
+      await this.ensure(start, end - start);
+      return this.buf.subarray(start - this.bufStart, end - this.bufStart);
+    }
     return this.file.read(start, end - start);
   }
 
@@ -153,7 +162,19 @@ export async function openOnnx(path: string): Promise<Checkpoint> {
   const folder = dirname(path);
   const consumers = consumersOf(nodes);
   const byName = new Map(inits.map((i) => [i.name, i]));
-  const quant = await planQuantization(nodes, byName, (name) => smallValues(byName.get(name), path, folder, files, warnings));
+  // Scales and zero points are read through one open handle per file (a model has thousands of them).
+  const handles = new Map<string, Promise<RandomAccessFile>>();
+  const readAt = async (file: string, offset: number, bytes: number): Promise<Uint8Array> => {
+    let h = handles.get(file);
+    if (!h) { h = RandomAccessFile.open(file); handles.set(file, h); }
+    return (await h).read(offset, bytes);
+  };
+  let quant: QuantPlan;
+  try {
+    quant = await planQuantization(nodes, byName, (name) => smallValues(byName.get(name), path, folder, files, warnings, readAt));
+  } finally {
+    for (const h of handles.values()) await h.then((f) => f.close(), () => undefined);
+  }
   warnings.push(...quant.warnings);
   const tensors: TensorInfo[] = [];
   const kept: Initializer[] = [];
@@ -336,14 +357,15 @@ function bytesOf(loc: TensorLocation, bytes: number): () => Promise<Uint8Array> 
 const MAX_SMALL_VALUES = 1 << 20;
 
 /** A small constant's numbers (a scale, a zero point), or undefined for none or one too large. */
-async function smallValues(init: Initializer | undefined, path: string, folder: string, files: Checkpoint['files'], warnings: string[]): Promise<number[] | undefined> {
+async function smallValues(init: Initializer | undefined, path: string, folder: string, files: Checkpoint['files'], warnings: string[],
+  readAt: (file: string, offset: number, bytes: number) => Promise<Uint8Array>): Promise<number[] | undefined> {
   const dtype = init ? storedDType(init.dataType) : undefined;
   if (!init || !dtype) return undefined;
   const n = elementsOf(init, path);
   if (n > MAX_SMALL_VALUES) return undefined;
   const loc = await locate(init, dtype, n, path, folder, files, warnings);
   if (!loc) return undefined;
-  const raw = await bytesOf(loc, n * DTYPE_SIZE[dtype])();
+  const raw = loc.kind === 'contiguous' ? await readAt(loc.file, loc.offset, n * DTYPE_SIZE[dtype]) : await bytesOf(loc, n * DTYPE_SIZE[dtype])();
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const out = new Array<number>(n);
   const T = ONNX_DTYPE;
