@@ -33,9 +33,9 @@ def matrices(mb):
     return src, tgt
 
 
-def write_safetensors(path, w):
-    """`w` as the one tensor dense.kernel of a safetensors file."""
-    header = json.dumps({"dense.kernel": {"dtype": "F32", "shape": list(w.shape), "data_offsets": [0, w.nbytes]}}).encode()
+def write_safetensors(path, w, name="dense.kernel"):
+    """`w` as the one tensor `name` of a safetensors file."""
+    header = json.dumps({name: {"dtype": "F32", "shape": list(w.shape), "data_offsets": [0, w.nbytes]}}).encode()
     header += b" " * ((8 - len(header) % 8) % 8)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(header)) + header)

@@ -14,7 +14,8 @@
 //            --no-runtimes (skip bench/experiment-runtimes.mjs, TF.js and ONNX Runtime experiments)
 //            --transposed-only (only the rows of one big matrix stored [in, out]: Keras, ONNX)
 //            --streamed-only (only the rows of the same matrix in the storage that used to be read
-//            whole: .keras, chunked+gzip .h5, deflated .npz, TF.js over shards)
+//            whole: .keras, chunked+gzip .h5, deflated .npz, TF.js over shards, quantized TF.js
+//            uint8 and TFLite int8, and Keras vs safetensors in two layouts)
 //            --no-streamed (leave those rows out of the full run)
 //            --no-codemap (skip bench/codemap.mjs, the inline hints' annotate targets)
 //
@@ -99,43 +100,63 @@ function transposedTargets(med, results, tm, target) {
 /** The same matrix stored the ways that used to be read whole (bench/generate_streamed.py). */
 function ensureStreamed() {
   const manifest = f('manifest-streamed.json');
-  if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).mb === mb) return JSON.parse(readFileSync(manifest, 'utf8'));
+  const m = existsSync(manifest) ? JSON.parse(readFileSync(manifest, 'utf8')) : undefined;
+  // A manifest without the quantized pairs (an older generator): the generator adds what is missing.
+  if (m?.mb === mb && m.quantizedRmse) return m;
   log(`generating the ${mb} MB streamed-storage pairs in ${dir} (gzip and deflate: a few minutes) ...`);
   const r = spawnSync(PY, [join(ROOT, 'bench/generate_streamed.py'), dir, '--mb', String(mb)], { stdio: ['ignore', 'pipe', 'inherit'] });
   if (r.status !== 0) throw new Error('bench/generate_streamed.py failed');
   return JSON.parse(readFileSync(manifest, 'utf8'));
 }
+/** The same matrix quantized: judged on the floats it stands for, dequantized as read. */
+const QUANTIZED_ROWS = {
+  tfjs: 'ours (TF.js uint8-quantized Dense kernel, 4 MB shards)',
+  tflite: 'ours (TFLite int8 per-channel FULLY_CONNECTED weight)',
+};
 const STREAMED_ROWS = {
   'ours (.keras, Keras 3 model.save: weights stored in the zip)': ['stream-src.keras', 'stream-tgt.keras'],
   'ours (.h5, the kernel chunked + gzip)': ['stream-src.h5', 'stream-tgt.h5'],
   'ours (.npz, np.savez_compressed: deflated)': ['stream-src.npz', 'stream-tgt.npz'],
   'ours (TF.js, the kernel over 4 MB shards)': ['tfjs-src/model.json', 'tfjs-tgt/model.json'],
+  [QUANTIZED_ROWS.tfjs]: ['tfjs-q-src/model.json', 'tfjs-q-tgt/model.json'],
+  [QUANTIZED_ROWS.tflite]: ['fc-src.tflite', 'fc-tgt.tflite'],
+  'ours (Keras .h5 Dense kernel vs safetensors Linear weight: two layouts, the blocked transpose)': ['dense-src.h5', 'linear-tgt.safetensors'],
 };
 const streamedContenders = () => ({
   ...Object.fromEntries(Object.entries(STREAMED_ROWS).map(([k, [a, b]]) => [k, () => oursCli(f(a), f(b))])),
   [PLAIN_ROW]: () => oursCli(f('plain-src.safetensors'), f('plain-tgt.safetensors')),
 });
 const streamedFiles = () => [...Object.values(STREAMED_ROWS).flat().filter((p) => !p.endsWith('model.json')),
-  ...['tfjs-src', 'tfjs-tgt'].flatMap((d) => readdirSync(f(d)).map((x) => `${d}/${x}`)), 'plain-src.safetensors', 'plain-tgt.safetensors'].map(f);
+  ...Object.values(STREAMED_ROWS).flat().filter((p) => p.endsWith('/model.json')).map(dirname).flatMap((d) => readdirSync(f(d)).map((x) => `${d}/${x}`)),
+  'plain-src.safetensors', 'plain-tgt.safetensors'].map(f);
 
 /**
  * The targets of the streamed rows: peak RSS under the limit (memory does not grow with the
- * matrix), the same RMSE as safetensors; the time against safetensors is reported, not judged:
- * inflating a gigabyte costs what it costs.
+ * matrix), the same RMSE as safetensors (quantized rows: as numpy's of the dequantized values,
+ * bench/generate_streamed.py); the time against safetensors is reported, not judged: inflating a
+ * gigabyte costs what it costs.
  */
 function streamedTargets(med, results, sm, target) {
   const plain = med[PLAIN_ROW];
   for (const row of Object.keys(STREAMED_ROWS)) {
     const v = med[row];
     if (!v || !plain) { target(`${row}: compare of ${sm.rows}x${sm.cols} float32`, 'failed', '', false); continue; }
-    target(`${row.replace(/^ours \((.*)\)$/, '$1')}, ${(sm.bytes / 1e6).toFixed(0)} MB: peak RSS (time vs safetensors of the same bytes)`,
+    // A quantized row holds the matrix as 8-bit integers (a quarter of the bytes) standing for its float32 values.
+    const q = Object.values(QUANTIZED_ROWS).includes(row);
+    target(`${row.replace(/^ours \((.*)\)$/, '$1')}, ${(sm.bytes / 1e6).toFixed(0)} MB${q ? ' as float32' : ''}: peak RSS (time vs safetensors of the same ${q ? 'matrix' : 'bytes'})`,
       `${v.rssMB.toFixed(0)} MB (${(v.ms / plain.ms).toFixed(2)}x)`, `< ${RSS_LIMIT_MB} MB`, v.rssMB < RSS_LIMIT_MB);
   }
   const ref = results[PLAIN_ROW]?.[0]?.checksum;
-  const sums = Object.keys(STREAMED_ROWS).map((k) => results[k]?.[0]?.checksum);
+  const quantized = new Set(Object.values(QUANTIZED_ROWS));
+  const sums = Object.keys(STREAMED_ROWS).filter((k) => !quantized.has(k)).map((k) => results[k]?.[0]?.checksum);
   if (ref && sums.every((x) => x !== undefined)) {
     const dev = Math.max(...sums.map((x) => Math.abs(x - ref) / ref));
     target('the streamed storages report the RMSE safetensors reports for the same matrix', `largest deviation ${dev.toExponential(1)}`, '≤ 1e-6', dev <= 1e-6);
+  }
+  const q = Object.entries(QUANTIZED_ROWS).map(([k, row]) => [results[row]?.[0]?.checksum, sm.quantizedRmse?.[k]]);
+  if (q.every(([x, want]) => x !== undefined && want)) {
+    const dev = Math.max(...q.map(([x, want]) => Math.abs(x - want) / want));
+    target('the quantized pairs report numpy\'s RMSE of their dequantized values', `largest deviation ${dev.toExponential(1)}`, '≤ 1e-6', dev <= 1e-6);
   }
 }
 
