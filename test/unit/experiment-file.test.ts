@@ -160,14 +160,24 @@ test('a checkpoint without an architecture asks for the PyTorch factories', () =
 
 // ---- models of several inputs (test/fixtures/gen_experiment_inputs.py)
 
-test('a TF.js model of two inputs: arrays named as its inputs, or x0 and x1, give the accuracies of a numpy forward pass', () => {
-  const truth = JSON.parse(readFileSync(join(FX, 'tfjs_two_inputs_expected.json'), 'utf8'));
-  for (const data of ['tfjs_two_inputs_named.npz', 'tfjs_two_inputs_xi.npz']) {
-    const x = experiment('tfjs_two_inputs_source/model.json', 'tfjs_two_inputs_target/model.json', data);
+/**
+ * Runs the pair on its two evaluation sets (arrays named as the inputs, and x0/x1) and holds each
+ * run to the committed truth: samples, baseline, layers in order and each replacement's accuracy.
+ */
+function twoInputRuns(stem: string, source: string, target: string, layers: string[]): ReturnType<typeof experiment>[] {
+  const truth = JSON.parse(readFileSync(join(FX, `${stem}_expected.json`), 'utf8'));
+  return [`${stem}_named.npz`, `${stem}_xi.npz`].map((data) => {
+    const x = experiment(source, target, data);
     assert.equal(x.samples, truth.samples, data);
     assert.equal(x.baseline.value, truth.baseline, `${data}: baseline`);
-    assert.deepEqual(x.layers.map((l) => l.name), ['dense_a', 'dense_b', 'dense']);
+    assert.deepEqual(x.layers.map((l) => l.name), layers);
     for (const l of x.layers) assert.equal(l.value, truth.layers[l.name], `${data}: ${l.name} replaced`);
+    return x;
+  });
+}
+
+test('a TF.js model of two inputs: arrays named as its inputs, or x0 and x1, give the accuracies of a numpy forward pass', () => {
+  for (const x of twoInputRuns('tfjs_two_inputs', 'tfjs_two_inputs_source/model.json', 'tfjs_two_inputs_target/model.json', ['dense_a', 'dense_b', 'dense'])) {
     assert.equal(x.layers[0].delta, 0, 'dense_a is equal on both sides');
   }
   // An input without its array, and a folder of images for a model of two inputs: said so.
@@ -180,14 +190,7 @@ test('a TF.js model of two inputs: arrays named as its inputs, or x0 and x1, giv
 });
 
 test('an ONNX model of two inputs exported by torch: the accuracies torch computes, the inputs found by name or as x0 and x1', () => {
-  const truth = JSON.parse(readFileSync(join(FX, 'onnx_two_inputs_expected.json'), 'utf8'));
-  for (const data of ['onnx_two_inputs_named.npz', 'onnx_two_inputs_xi.npz']) {
-    const x = experiment('onnx_two_inputs_source.onnx', 'onnx_two_inputs_target.onnx', data);
-    assert.equal(x.samples, truth.samples, data);
-    assert.equal(x.baseline.value, truth.baseline, `${data}: baseline`);
-    assert.deepEqual(x.layers.map((l) => l.name), ['conv', 'bn', 'fc']);
-    for (const l of x.layers) assert.equal(l.value, truth.layers[l.name], `${data}: ${l.name} replaced`);
-  }
+  twoInputRuns('onnx_two_inputs', 'onnx_two_inputs_source.onnx', 'onnx_two_inputs_target.onnx', ['conv', 'bn', 'fc']);
   // One array for a model of two inputs: which input lacks one, and how to save them.
   const one = cli(['experiment', join(FX, 'onnx_two_inputs_source.onnx'), join(FX, 'onnx_two_inputs_target.onnx'), '--data', join(FX, 'onnx_val.npz')]);
   assert.equal(one.code, 1);
