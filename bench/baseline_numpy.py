@@ -8,7 +8,7 @@ float32 (NumPy sums float32 pairwise, so this is accurate enough and the fastest
 With --f64 the difference is taken in float64 instead, as a careful user might.
 A `*.safetensors.index.json` (sharded checkpoint) maps every shard; BF16 tensors are widened
 to float32 (NumPy has no bfloat16: the 16 bits become a float32's high half).
-Prints one JSON line like bench/baseline_torch.py.
+Prints one JSON line like bench/baseline_torch.py (plus `cpu`: the whole process's CPU seconds).
 """
 import json
 import os
@@ -64,9 +64,12 @@ def main(src_path, tgt_path):
         else:
             rmse[name] = float(np.sqrt(np.mean((s - t) ** 2)))
     t1 = time.perf_counter()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({
         "wall": t1 - t0,
-        "peakRssMB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        # CPU time of the whole process (interpreter, import numpy, every thread), as ours is counted.
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "peakRssMB": usage.ru_maxrss / 1024,
         "tensors": len(rmse), "checksum": sum(rmse.values()), "accumulation": "float64" if F64 else "float32",
     }))
 
