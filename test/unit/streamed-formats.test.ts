@@ -3,7 +3,7 @@
 // C-order one through a spill file), chunked + gzip HDF5 datasets (a box of chunks at a time
 // through the HDF5 thread) and the weights of a .keras (stored: read inside the archive; deflated:
 // inflated to a spill file a chunk at a time), and quantized weights (TF.js uint8/uint16/float16,
-// TFLite int8 per-channel: dequantized as they are read, tiles of a transpose included). Through the
+// TFLite and ONNX QDQ int8 per-channel: dequantized as they are read, tiles of a transpose included). Through the
 // shipped CLI each pair gives numpy's numbers (test/fixtures/gen_streamed.py, run here), and the
 // peak memory of a compare stays about the same from a 16 MB to a 64 MB kernel (4 to 16 M
 // elements), a pair costing less than one float64 copy of it.
@@ -32,6 +32,7 @@ const PAIRS: Record<string, [string, string]> = {
   'keras-deflated': ['keras-deflated/src.keras', 'keras-deflated/tgt.keras'],
   'tfjs-quantized': ['tfjs-quantized/src/model.json', 'tfjs-quantized/tgt/model.json'],
   'tflite-int8': ['tflite-int8/src.tflite', 'tflite-int8/tgt.tflite'],
+  'onnx-int8': ['onnx-int8/src.onnx', 'onnx-int8/tgt.onnx'],
   // Two layouts: the TF.js kernels ([in, out], [h, w, in, out]) dequantized tile by tile in the transpose.
   'quantized-vs-float': ['tfjs-quantized/src/model.json', 'tfjs-quantized/linear-tgt.safetensors'],
 };
@@ -93,6 +94,8 @@ test('each format is read the streamed way: shard runs, deflate streams, HDF5 bo
   assert.deepEqual([q['conv2d/kernel'].kind, q['dense/kernel'].kind, q['dense/bias'].kind], ['contiguous', 'segmented', 'contiguous']);
   const lite = await kinds(PAIRS['tflite-int8'][0]);
   assert.ok(Object.values(lite).every((l) => l.kind === 'contiguous'), 'every TFLite weight is read where it lies');
+  const onnx = await kinds(PAIRS['onnx-int8'][0]);
+  assert.deepEqual([onnx['conv1.weight_quantized'].kind, onnx['fc.weight_quantized'].kind], ['contiguous', 'contiguous']);
 });
 
 test('a stored .keras (what Keras writes) is read where it lies: it compares with no temp folder at all; a deflated one says it needs one', () => {
@@ -109,12 +112,12 @@ test('a stored .keras (what Keras writes) is read where it lies: it compares wit
 });
 
 test('peak memory does not grow with the tensor: a 16 MB and a 64 MB kernel in each format, quantized ones included, a pair under one float64 copy (dist/cli.js)', (t) => {
-  const formats = ['tfjs', 'npz', 'h5', 'keras-deflated', 'tfjs-quantized', 'tflite-int8', 'quantized-vs-float'];
+  const formats = ['tfjs', 'npz', 'h5', 'keras-deflated', 'tfjs-quantized', 'tflite-int8', 'onnx-int8', 'quantized-vs-float'];
   const sets = [['mid', '2048'], ['big', '4096']].map(([name, side]) => {
     const out = join(dir, name);
     return { out, e: generate(out, '--side', side, '--only', formats.join(',')) };
   });
-  const name = (pair: string) => pair === 'npz' ? 'c.weight' : pair === 'tflite-int8' ? 'model/dense/MatMul' : 'dense/kernel';
+  const name = (pair: string) => ({ npz: 'c.weight', 'tflite-int8': 'model/dense/MatMul', 'onnx-int8': 'fc.weight_quantized' } as Record<string, string>)[pair] ?? 'dense/kernel';
   const peak = (root: string, pair: string, e?: ReturnType<typeof generate>) => {
     const [a, b] = PAIRS[pair];
     const r = compare(join(root, a), join(root, b), join(dir, `rss-${pair}.json`));

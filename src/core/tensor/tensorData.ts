@@ -242,15 +242,15 @@ export async function* streamTensor(t: TensorInfo, pool: FilePool, chunkElements
 /**
  * Streams a source and a target tensor of the same element count in lockstep: both files
  * are read at once, and the next pair of chunks is read while the consumer computes on
- * this one. Values come as Float32Array when both tensors are F32/F16/BF16 stored
- * contiguously (F32 is handed out without any copy, halves are decoded exactly by table),
- * else as Float64Array. Chunk buffers are reused: valid until the next `next()`.
+ * this one. Values come as Float32Array when both tensors are F32/F16/BF16 or quantized
+ * integers stored contiguously (F32 is handed out without any copy, halves are decoded exactly
+ * by table, integers dequantized to the float32 they stand for), else as Float64Array. Chunk buffers are reused: valid until the next `next()`.
  * Memory: four chunk buffers (two per side), however large the tensors.
  */
 export async function* streamPair(s: TensorInfo, t: TensorInfo, pool: FilePool, chunkElements = DEFAULT_CHUNK_ELEMENTS, token?: CancelToken): AsyncGenerator<PairChunk> {
   const n = numel(s.shape);
   if (numel(t.shape) !== n) throw new Error(`streamPair: ${s.name} has ${n} elements, ${t.name} has ${numel(t.shape)}`);
-  const mode: Mode = float32Capable(s) && float32Capable(t) ? 'f32' : 'f64';
+  const mode: Mode = float32Streams(s) && float32Streams(t) ? 'f32' : 'f64';
   const [a, b] = await Promise.all([openSide(s, pool, chunkElements, mode, token), openSide(t, pool, chunkElements, mode, token)]);
   const fetch = (start: number, slot: number): Promise<unknown> => {
     const count = Math.min(chunkElements, n - start);
@@ -278,6 +278,14 @@ type Mode = 'f32' | 'f64';
 export function float32Capable(t: TensorInfo): boolean {
   const d = storedDType(t);
   return (d === 'F32' || d === 'F16' || d === 'BF16') && isPlainContiguous(t) && t.location.littleEndian && HOST_LITTLE_ENDIAN;
+}
+
+/**
+ * Streamed as float32 chunks: float32Capable, or quantized integers in canonical order (their
+ * values are float32 by definition, dequantized into the chunk: the SIMD kernel then sums them).
+ */
+function float32Streams(t: TensorInfo): boolean {
+  return float32Capable(t) || (!!t.storage && !storedDType(t) && isPlainContiguous(t) && HOST_LITTLE_ENDIAN);
 }
 
 /** Stored in canonical order as a plain run of bytes (in one file, over several, or in a deflate stream). */
@@ -379,8 +387,9 @@ function bytesSide(t: TensorInfo, pool: FilePool, chunkElements: number, mode: M
   const fetch = (start: number, count: number, slot: number) => fetchBytes(start, count, bytes[slot]);
   const dispose = (): void => { pool.release(...owned); onDispose?.(); };
   if (mode === 'f32') {
-    const dtype = elements.dtype as 'F32' | 'F16' | 'BF16';
+    const dtype = elements.dtype as 'F32' | 'F16' | 'BF16' | undefined;
     const out = f32 ? new Float32Array(owned[2].buffer, owned[2].byteOffset, per) : new Float32Array(0);
+    if (!dtype) return { fetch, dispose, values: (slot, start, count) => { elements.decode(bytes[slot].subarray(0, count * size), start, count, out); return out.subarray(0, count); } };
     return { fetch, dispose, values: (slot, _start, count) => decodeFloat32(bytes[slot], dtype, count, out) };
   }
   if (!f64) return { fetch, dispose, values: (slot, _start, count) => new Float64Array(owned[slot].buffer, owned[slot].byteOffset, count) };

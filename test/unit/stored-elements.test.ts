@@ -1,0 +1,70 @@
+// Quantized storage decodes a run of stored elements at a time, wherever a run starts and ends
+// (a chunk, a shard run, a tile of the blocked transpose): every run gives, bit for bit, the
+// float32 a whole-tensor dequantization gives (Math.fround(q * scale[c] + offset[c]), c the
+// channel along the quantized axis), per tensor and per channel, through the 256-entry table for
+// long runs of 8-bit integers and the multiply-add otherwise.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Affine, STORED_INT_BYTES, StoredInt, TensorInfo } from '../../src/core/common/types';
+import { elementsOf } from '../../src/core/tensor/storedElements';
+import { quantizedStorage } from '../../src/core/formats/quantized';
+import { CheckpointError } from '../../src/core/common/errors';
+
+/** The whole tensor dequantized the straightforward way (what the readers did before streaming). */
+function whole(q: ArrayLike<number>, shape: number[], a: Affine): Float32Array {
+  const out = new Float32Array(q.length);
+  const axis = a.axis ?? 0;
+  const inner = shape.slice(axis + 1).reduce((x, y) => x * y, 1);
+  for (let i = 0; i < q.length; i++) {
+    const c = a.scale.length > 1 ? Math.floor(i / inner) % shape[axis] : 0;
+    out[i] = q[i] * a.scale[c] + a.offset[c];
+  }
+  return out;
+}
+
+const INTS: Record<StoredInt, (n: number) => ArrayLike<number> & { buffer: ArrayBufferLike; byteLength: number }> = {
+  uint8: (n) => Uint8Array.from({ length: n }, (_, i) => (i * 37 + 11) & 255),
+  int8: (n) => Int8Array.from({ length: n }, (_, i) => ((i * 37 + 11) & 255) - 128),
+  uint16: (n) => Uint16Array.from({ length: n }, (_, i) => (i * 7919) & 65535),
+  int16: (n) => Int16Array.from({ length: n }, (_, i) => ((i * 7919) & 65535) - 32768),
+  int32: (n) => Int32Array.from({ length: n }, (_, i) => (i * 104729) - 5e6),
+};
+
+const CASES: { shape: number[]; axis?: number; perChannel: boolean }[] = [
+  { shape: [6, 2000], perChannel: false },          // per tensor
+  { shape: [6, 2000], axis: 0, perChannel: true },  // long runs (the table, for 8-bit)
+  { shape: [40, 3, 3, 8], axis: 3, perChannel: true }, // channels last: a channel per element
+  { shape: [8, 3, 3, 40], axis: 0, perChannel: true }, // short runs of 360
+];
+
+for (const kind of Object.keys(INTS) as StoredInt[]) {
+  test(`${kind}: any split into runs decodes to the whole dequantization, bit for bit`, () => {
+    for (const { shape, axis, perChannel } of CASES) {
+      const n = shape.reduce((x, y) => x * y, 1);
+      const channels = perChannel ? shape[axis!] : 1;
+      const scale = Array.from({ length: channels }, (_, c) => Math.fround(0.0123 * (c + 1) / 7));
+      const affine: Affine = { scale, offset: scale.map((s, c) => -((c % 5) - 2) * s), ...(perChannel ? { axis } : {}) };
+      const q = INTS[kind](n);
+      const bytes = new Uint8Array(q.buffer, 0, q.byteLength);
+      const t: TensorInfo = { name: 'w', dtype: 'F32', shape, storage: quantizedStorage(kind, affine, shape, 'f', 'w'), location: { kind: 'contiguous', file: 'f', offset: 0, littleEndian: true } };
+      const e = elementsOf(t);
+      assert.equal(e.size, STORED_INT_BYTES[kind]);
+      const want = whole(q, shape, affine);
+      for (const run of [n, 1000, 357, 1]) {
+        for (const out of [new Float64Array(n), new Float32Array(n)]) {
+          for (let first = 0; first < n; first += run) {
+            const count = Math.min(run, n - first);
+            e.decode(bytes.slice(first * e.size, (first + count) * e.size), first, count, out, first);
+          }
+          for (let i = 0; i < n; i++) if (out[i] !== want[i]) assert.fail(`${kind} [${shape}] axis ${axis} runs of ${run}: element ${i} is ${out[i]}, whole gives ${want[i]}`);
+        }
+      }
+    }
+  });
+}
+
+test('a per-channel quantization whose scales do not match its axis is refused, naming the file and the tensor', () => {
+  assert.throws(() => quantizedStorage('int8', { scale: [1, 2, 3], offset: [0, 0, 0], axis: 0 }, [4, 2], 'model.tflite', 'dense/w'),
+    (e: unknown) => e instanceof CheckpointError && e.file === 'model.tflite' && /dense\/w has 3 quantization scales for its axis 0 of shape \[4, 2\]/.test(e.message));
+  assert.throws(() => quantizedStorage('int8', { scale: [1, 2], offset: [0, 0], axis: 5 }, [4, 2], 'model.tflite', 'dense/w'), CheckpointError);
+});
