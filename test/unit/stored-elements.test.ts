@@ -54,7 +54,9 @@ for (const kind of Object.keys(INTS) as StoredInt[]) {
         for (const out of [new Float64Array(n), new Float32Array(n)]) {
           for (let first = 0; first < n; first += run) {
             const count = Math.min(run, n - first);
-            e.decode(bytes.slice(first * e.size, (first + count) * e.size), first, count, out, first);
+            const src = bytes.slice(first * e.size, (first + count) * e.size);
+            if (out instanceof Float64Array) e.decode(src, first, count, out, first);
+            else e.decodeFloat32!(src, first, count, out, first);
           }
           for (let i = 0; i < n; i++) if (out[i] !== want[i]) assert.fail(`${kind} [${shape}] axis ${axis} runs of ${run}: element ${i} is ${out[i]}, whole gives ${want[i]}`);
         }
@@ -62,6 +64,14 @@ for (const kind of Object.keys(INTS) as StoredInt[]) {
     }
   });
 }
+
+test('plain float tensors keep their float32 path: no dequantization into float32 is offered for them', () => {
+  for (const dtype of ['F32', 'F16', 'BF16', 'F64'] as const) {
+    const t: TensorInfo = { name: 'w', dtype, shape: [4], location: { kind: 'contiguous', file: 'f', offset: 0, littleEndian: true } };
+    assert.equal(elementsOf(t).decodeFloat32, undefined, dtype);
+    assert.equal(elementsOf(t).dtype, dtype);
+  }
+});
 
 test('a per-channel quantization whose scales do not match its axis is refused, naming the file and the tensor', () => {
   assert.throws(() => quantizedStorage('int8', { scale: [1, 2, 3], offset: [0, 0, 0], axis: 0 }, [4, 2], 'model.tflite', 'dense/w'),

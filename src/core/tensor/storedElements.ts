@@ -16,10 +16,15 @@ export interface StoredElements {
   dtype?: DType;
   /**
    * Stored elements [first, first + count) (stored order, C order of the stored shape), their
-   * bytes at the start of `src`, into `out` from `outOffset` as float64 (quantized integers may
-   * go into a Float32Array too: their values are float32).
+   * bytes at the start of `src`, into `out` from `outOffset` as float64.
    */
-  decode(src: Uint8Array, first: number, count: number, out: Float64Array | Float32Array, outOffset?: number): void;
+  decode(src: Uint8Array, first: number, count: number, out: Float64Array, outOffset?: number): void;
+  /**
+   * Quantized integers only (plain elements have none: decodeFloat32 in tensorData makes their
+   * float32): the same values into a Float32Array, which holds them exactly (they are float32 by
+   * definition), for the float32 chunks the SIMD kernel sums.
+   */
+  decodeFloat32?(src: Uint8Array, first: number, count: number, out: Float32Array, outOffset?: number): void;
 }
 
 /** The stored elements of `t` (little-endian or not, as its location says). */
@@ -28,19 +33,14 @@ export function elementsOf(t: TensorInfo): StoredElements {
   const s = t.storage;
   const dtype: DType = storedDType(t) ?? t.dtype;
   if (!s || !('affine' in s)) {
-    return {
-      size: DTYPE_SIZE[dtype], dtype,
-      decode: (src, _first, count, out, at = 0) => {
-        if (!(out instanceof Float64Array)) throw new Error('plain elements decode into float64 (decodeFloat32 makes float32)');
-        decodeInto(src, dtype, le, count, out, at);
-      },
-    };
+    return { size: DTYPE_SIZE[dtype], dtype, decode: (src, _first, count, out, at = 0) => decodeInto(src, dtype, le, count, out, at) };
   }
   const plan = affinePlan(s.affine, t.storedShape ?? t.shape);
   const kind = s.dtype;
   return {
     size: STORED_INT_BYTES[kind],
     decode: (src, first, count, out, at = 0) => dequantizeInto(src, kind, le, first, count, plan, out, at),
+    decodeFloat32: (src, first, count, out, at = 0) => dequantizeInto(src, kind, le, first, count, plan, out, at),
   };
 }
 

@@ -244,7 +244,8 @@ export async function* streamTensor(t: TensorInfo, pool: FilePool, chunkElements
  * are read at once, and the next pair of chunks is read while the consumer computes on
  * this one. Values come as Float32Array when both tensors are F32/F16/BF16 or quantized
  * integers stored contiguously (F32 is handed out without any copy, halves are decoded exactly
- * by table, integers dequantized to the float32 they stand for), else as Float64Array. Chunk buffers are reused: valid until the next `next()`.
+ * by table, integers dequantized to the float32 they stand for), else as Float64Array.
+ * Chunk buffers are reused: valid until the next `next()`.
  * Memory: four chunk buffers (two per side), however large the tensors.
  */
 export async function* streamPair(s: TensorInfo, t: TensorInfo, pool: FilePool, chunkElements = DEFAULT_CHUNK_ELEMENTS, token?: CancelToken): AsyncGenerator<PairChunk> {
@@ -387,9 +388,11 @@ function bytesSide(t: TensorInfo, pool: FilePool, chunkElements: number, mode: M
   const fetch = (start: number, count: number, slot: number) => fetchBytes(start, count, bytes[slot]);
   const dispose = (): void => { pool.release(...owned); onDispose?.(); };
   if (mode === 'f32') {
-    const dtype = elements.dtype as 'F32' | 'F16' | 'BF16' | undefined;
     const out = f32 ? new Float32Array(owned[2].buffer, owned[2].byteOffset, per) : new Float32Array(0);
-    if (!dtype) return { fetch, dispose, values: (slot, start, count) => { elements.decode(bytes[slot].subarray(0, count * size), start, count, out); return out.subarray(0, count); } };
+    // Quantized integers (float32Streams): dequantized into the float32 chunk.
+    const dequantize = elements.decodeFloat32;
+    if (dequantize) return { fetch, dispose, values: (slot, start, count) => { dequantize(bytes[slot].subarray(0, count * size), start, count, out); return out.subarray(0, count); } };
+    const dtype = elements.dtype as 'F32' | 'F16' | 'BF16';
     return { fetch, dispose, values: (slot, _start, count) => decodeFloat32(bytes[slot], dtype, count, out) };
   }
   if (!f64) return { fetch, dispose, values: (slot, _start, count) => new Float64Array(owned[slot].buffer, owned[slot].byteOffset, count) };
