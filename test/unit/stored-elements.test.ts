@@ -50,15 +50,18 @@ for (const kind of Object.keys(INTS) as StoredInt[]) {
       const e = elementsOf(t);
       assert.equal(e.size, STORED_INT_BYTES[kind]);
       const want = whole(q, shape, affine);
-      for (const run of [n, 1000, 357, 1]) {
+      // Runs start at any byte alignment (a loader's bytes, a tile inside a read buffer).
+      const padded = new Uint8Array(bytes.byteLength + 3);
+      for (const [run, shift] of [[n, 0], [n, 1], [1000, 0], [1000, 3], [357, 0], [357, 2], [1, 1]]) {
+        padded.fill(0).set(bytes, shift);
         for (const out of [new Float64Array(n), new Float32Array(n)]) {
           for (let first = 0; first < n; first += run) {
             const count = Math.min(run, n - first);
-            const src = bytes.slice(first * e.size, (first + count) * e.size);
+            const src = padded.subarray(shift + first * e.size, shift + (first + count) * e.size);
             if (out instanceof Float64Array) e.decode(src, first, count, out, first);
             else e.decodeFloat32!(src, first, count, out, first);
           }
-          for (let i = 0; i < n; i++) if (out[i] !== want[i]) assert.fail(`${kind} [${shape}] axis ${axis} runs of ${run}: element ${i} is ${out[i]}, whole gives ${want[i]}`);
+          for (let i = 0; i < n; i++) if (out[i] !== want[i]) assert.fail(`${kind} [${shape}] axis ${axis} runs of ${run} at byte ${shift}: element ${i} is ${out[i]}, whole gives ${want[i]}`);
         }
       }
     }

@@ -94,6 +94,10 @@ const table = new Float32Array(256);
  * 2.2 ns per element, most of its compare). Entries are Math.fround(q * s + o): the same values.
  */
 function byTable(src: Uint8Array, signed: boolean, first: number, count: number, p: AffinePlan, out: Float64Array | Float32Array, at: number): void {
+  // Into float32 (the streamed chunks) four bytes are loaded at a time, from the first aligned
+  // byte on: 1.36 -> 0.82 ns per element in a loop alone. words[j] holds bytes head + 4j .. + 3.
+  const head = (4 - (src.byteOffset & 3)) & 3;
+  const words = out instanceof Float32Array && HOST_LITTLE_ENDIAN && count - head >= 4 ? new Uint32Array(src.buffer, src.byteOffset + head, (count - head) >> 2) : undefined;
   let built = -1;
   for (let i = 0; i < count;) {
     const step = Math.floor((first + i) / p.inner);
@@ -104,8 +108,17 @@ function byTable(src: Uint8Array, signed: boolean, first: number, count: number,
       for (let b = 0; b < 256; b++) table[b] = Math.fround((signed ? (b << 24) >> 24 : b) * s + o);
       built = c;
     }
-    // Two loops so that each sees one kind of output array.
-    if (out instanceof Float32Array) for (; i < end; i++) out[at + i] = table[src[i]];
+    // Separate loops so that each sees one kind of output array.
+    if (words) {
+      const o32 = out as Float32Array;
+      for (; i < end && (i < head || ((i - head) & 3) !== 0); i++) o32[at + i] = table[src[i]];
+      for (; i + 4 <= end; i += 4) {
+        const w = words[(i - head) >> 2];
+        o32[at + i] = table[w & 255]; o32[at + i + 1] = table[(w >>> 8) & 255];
+        o32[at + i + 2] = table[(w >>> 16) & 255]; o32[at + i + 3] = table[w >>> 24];
+      }
+      for (; i < end; i++) o32[at + i] = table[src[i]];
+    } else if (out instanceof Float32Array) for (; i < end; i++) out[at + i] = table[src[i]];
     else for (; i < end; i++) out[at + i] = table[src[i]];
   }
 }
