@@ -30,6 +30,7 @@ import { tmpdir, totalmem, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median, timed, failure, nodeWithRss } from './lib/measure.mjs';
+import { buildWorkerClient } from './lib/worker-client.mjs';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const PY = '/usr/bin/python3';
@@ -79,6 +80,15 @@ async function ours(a, b) {
   return { ms: r.ms, cpuMs: r.cpuMs, rssMB: r.rssMB, checksum, layers: report.layers.length, matchedBy: report.summary.matchedBy, warnings: report.warnings };
 }
 
+/** The same pair as the extension runs it (its WorkerClient and dist/worker.js): wall ms, peak RSS of the worker and of the host. */
+let clientBundle;
+async function viaWorker(a, b) {
+  clientBundle ??= await buildWorkerClient(join(base, 'worker-client.cjs'));
+  const r = await nodeWithRss(join(ROOT, 'bench/lib/analyze-via-worker.mjs'), [clientBundle, a, b]);
+  const j = JSON.parse(r.stdout);
+  return { ms: r.ms, rssMB: j.workerRssMB, hostRssMB: r.rssMB, checksum: j.checksum, layers: j.layers };
+}
+
 async function numpy(a, b) {
   const r = await run(PY, [join(ROOT, 'bench/baseline_numpy.py'), a, b]);
   const j = JSON.parse(r.stdout.trim().split('\n').pop());
@@ -88,7 +98,7 @@ async function numpy(a, b) {
 async function repeat(fn, before = () => {}) {
   const all = [];
   for (let i = 0; i < runs; i++) { before(); all.push(await fn()); }
-  return { ...all[all.length - 1], ms: median(all.map((x) => x.ms)), cpuMs: all[0].cpuMs === undefined ? undefined : median(all.map((x) => x.cpuMs)), rssMB: Math.max(...all.map((x) => x.rssMB ?? 0)), selfMs: all[0].selfMs === undefined ? undefined : median(all.map((x) => x.selfMs)) };
+  return { ...all[all.length - 1], ms: median(all.map((x) => x.ms)), cpuMs: all[0].cpuMs === undefined ? undefined : median(all.map((x) => x.cpuMs)), rssMB: Math.max(...all.map((x) => x.rssMB ?? 0)), hostRssMB: Math.max(...all.map((x) => x.hostRssMB ?? 0)), selfMs: all[0].selfMs === undefined ? undefined : median(all.map((x) => x.selfMs)) };
 }
 
 function generate(dir, script, args) {
@@ -119,6 +129,11 @@ async function tensorRows() {
     rows.push([`${m.tensors.toLocaleString('en')} tensors, same names`, sec(r.ms), cpu(r), `${r.rssMB.toFixed(0)} MB`, np ? `${sec(np.ms)} (${sec(np.selfMs)} self-timed), ${np.rssMB.toFixed(0)} MB` : '–', `${loadBefore} / ${load()}`]);
     if (np && !agree(r.checksum, np.checksum)) targets.push([`RMSEs agree with numpy (${m.tensors} tensors)`, `${r.checksum} vs ${np.checksum}`, 'within 1e-5', 'MISSED']);
     targets.push([`peak RSS, ${m.tensors.toLocaleString('en')} tensors`, `${r.rssMB.toFixed(0)} MB`, `< ${GOAL.rssMB} MB`, r.rssMB < GOAL.rssMB ? 'met' : 'MISSED']);
+    // The extension's path: the worker streams the report's layers to the host as they are judged.
+    const w = await repeat(() => viaWorker(a, b));
+    rows.push([`${m.tensors.toLocaleString('en')} tensors, same names, in the extension's worker`, sec(w.ms), '–', `worker ${w.rssMB.toFixed(0)} MB, host ${w.hostRssMB.toFixed(0)} MB`, '–', `${loadBefore} / ${load()}`]);
+    if (!agree(w.checksum, r.checksum) || w.layers !== r.layers) targets.push([`the extension's worker gives the CLI's report (${m.tensors} tensors)`, `${w.layers} layers, ${w.checksum}`, `${r.layers} layers, ${r.checksum}`, 'MISSED']);
+    targets.push([`extension worker peak RSS, ${m.tensors.toLocaleString('en')} tensors`, `${w.rssMB.toFixed(0)} MB`, `< ${GOAL.rssMB} MB`, w.rssMB < GOAL.rssMB ? 'met' : 'MISSED']);
     if (m.tensors >= 100_000) {
       targets.push(['100,000 name-matched tensors compared (whole process, wall)', sec(r.ms), `< ${GOAL.tensors100kSeconds} s`, r.ms < GOAL.tensors100kSeconds * 1000 ? 'met' : 'MISSED']);
       // On a shared machine wall time is mostly waiting for a core; CPU time (all threads) is what load disturbs least.
@@ -136,6 +151,10 @@ async function tensorRows() {
           // CI (--small) checks what it says, not the time: one run of a second on a shared runner is noise.
           const fast = small || u.ms <= 1.5 * r.ms;
           targets.push([`unrelated ${m.tensors.toLocaleString('en')}-tensor pair: everything unmatched, reason said, time vs same names`, `${(u.ms / r.ms).toFixed(2)}x${said && allNone ? '' : ' (NOT unmatched/said)'}`, small ? 'unmatched, said' : '≤ 1.5x', said && allNone && fast ? 'met' : 'MISSED']);
+          // The most layers a report of this size can have (each side's, unmatched): the worker's worst case.
+          const uw = await repeat(() => viaWorker(a, join(dir, file)));
+          rows.push([`${m.tensors.toLocaleString('en')} tensors, ${what}, in the extension's worker`, sec(uw.ms), '–', `worker ${uw.rssMB.toFixed(0)} MB, host ${uw.hostRssMB.toFixed(0)} MB`, '–', `${loadBefore} / ${load()}`]);
+          targets.push([`extension worker peak RSS, unrelated ${m.tensors.toLocaleString('en')}-tensor pair`, `${uw.rssMB.toFixed(0)} MB`, `< ${GOAL.rssMB} MB`, uw.rssMB < GOAL.rssMB ? 'met' : 'MISSED']);
         }
       }
     }

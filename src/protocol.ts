@@ -56,8 +56,17 @@ import type { ExperimentResult as _ExperimentResult } from './core/experiments/t
 export const WorkerMethod = {
   /** Request: headers (and with `stats`, per-tensor statistics) of one checkpoint. */
   inspect: 'reuseLens/inspect',
-  /** Request: compare source with target; progress arrives as `progress` notifications. */
+  /**
+   * Request: compare source with target; progress arrives as `progress` notifications, and the
+   * report's layers as `analyzeLayers` notifications before the answer (which holds the rest).
+   */
   analyze: 'reuseLens/analyze',
+  /**
+   * Notification worker -> host: the next layers of one analyze request's report, in network
+   * order. A 100,000-layer report is ~75 MB of JSON: sent as one answer, the worker held it as
+   * objects, as text and as bytes at once (467 MB), and the host parsed it in one go.
+   */
+  analyzeLayers: 'reuseLens/analyzeLayers',
   /** Request: the conv filter grids of one layer of a recent analysis (kept out of `analyze`'s answer when large). */
   filterGrids: 'reuseLens/filterGrids',
   /** Request: the values of one tensor in canonical layout (conv filters for the report panel), size-capped. */
@@ -94,17 +103,32 @@ export interface AnalyzeParams {
   /** Chosen by the host; echoed in every `progress` notification of this request. */
   progressId: string;
   /**
-   * Filter grids (out x in RMSE per conv weight) above this many values in total are left out
-   * of the answer (a big network's grids are hundreds of MB of JSON, and parsing that would
-   * block the extension host); fetch one layer's with `filterGrids`. Default 200 000.
+   * Filter grids (out x in RMSE per conv weight) go with their layers until this many values
+   * have been sent; later layers' grids stay in the worker (a big network's grids are hundreds
+   * of MB of JSON, and parsing that would block the extension host): fetch one layer's with
+   * `filterGrids`. Default 200 000.
    */
   maxGridValues?: number;
+}
+/** One piece of an analyze request's report: layers `from` .. `from + layers.length - 1`. */
+export interface AnalyzeLayersParams {
+  progressId: string;
+  from: number;
+  layers: _Report['layers'];
+}
+/**
+ * The worker's answer to `analyze`: the report without its layers (`report.layers` is empty),
+ * which came first as `layerCount` layers in `analyzeLayers` notifications. WorkerClient.analyze
+ * puts them back together: its callers get an AnalyzeResponse.
+ */
+export interface AnalyzeResult extends AnalyzeResponse {
+  layerCount: number;
 }
 export interface AnalyzeResponse {
   report: _Report;
   /** Names the worker keeps this analysis under for `filterGrids` (until it restarts). */
   analysisId: string;
-  /** Layers whose `filterGrid`s were left out of `report` (see maxGridValues). */
+  /** Layers whose `filterGrid`s were left out of `report`: the worker keeps them (see maxGridValues). */
   gridsOmitted: string[];
   durationMs: number;
   /**
@@ -204,7 +228,7 @@ export interface WorkerErrorData { file?: string; global?: string; stack?: strin
 /** Request method -> params and result, for typed wrappers on both sides. */
 export interface WorkerRequests {
   'reuseLens/inspect': { params: InspectParams; result: InspectResponse };
-  'reuseLens/analyze': { params: AnalyzeParams; result: AnalyzeResponse };
+  'reuseLens/analyze': { params: AnalyzeParams; result: AnalyzeResult };
   'reuseLens/filterGrids': { params: FilterGridsParams; result: FilterGridsResponse };
   'reuseLens/readTensor': { params: ReadTensorParams; result: ReadTensorResponse };
   'reuseLens/ping': { params: Record<string, never>; result: PingResponse };

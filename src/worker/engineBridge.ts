@@ -1,6 +1,7 @@
 // The one place the worker touches the engine. Keeping the engine's entry points behind this
 // module means the RPC layer (main.ts) can be read without knowing the engine's shape.
 export { inspectPath, analyzeCheckpoints } from '../core/analysis/engine';
+export type { LayerSink } from '../core/analysis/engine';
 export { runExperiment } from '../core/experiments/experiment';
 export { runFileExperimentInThread } from '../core/experiments/fileExperimentClient';
 

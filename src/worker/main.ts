@@ -2,11 +2,12 @@
 // Forked by src/extension/worker/client.ts. Everything that reads tensor data runs here, so a
 // slow, huge or hostile checkpoint can cost this process its life but never freeze the editor.
 import {
-  createMessageConnection, IPCMessageReader, IPCMessageWriter, CancellationToken, ResponseError,
+  createMessageConnection, IPCMessageReader, CancellationToken, ResponseError,
 } from 'vscode-jsonrpc/node';
+import { setFlagsFromString } from 'node:v8';
 import type { CancelToken } from '../core/common/errors';
 import {
-  WorkerMethod, WorkerErrorCode, InspectParams, InspectResponse, AnalyzeParams, AnalyzeResponse,
+  WorkerMethod, WorkerErrorCode, InspectParams, InspectResponse, AnalyzeParams, AnalyzeResult, AnalyzeLayersParams,
   FilterGridsParams, FilterGridsResponse, PingResponse, ProgressParams, ReadTensorParams, ReadTensorResponse,
   CodeMapParams, CodeMap, ForgetDocumentParams,
   ExperimentParams, ExperimentResponse, FileExperimentParams,
@@ -14,11 +15,17 @@ import {
 
 import { inspectPath, analyzeCheckpoints, runExperiment, runFileExperimentInThread } from './engineBridge';
 import { toResponseError } from './errors';
-import { RecentReports, stripLargeGrids } from './gridStrip';
+import { GridBudget, RecentGrids } from './gridBudget';
+import { LayerStream } from './layerStream';
+import { DrainingIpcWriter } from './ipcWriter';
 import { ProgressThrottle } from './progressThrottle';
 import { readTensorValues } from './readTensor';
 import { limitsFromEnv, watchMemory } from './limits';
 import { withLimits } from '../core/common/limits';
+
+// As in the CLI (src/cli/launch.ts): V8 lets the old generation grow to 4x what survived its last
+// full collection; a 100,000-tensor analysis is ~125 MB live, and 1.5x keeps the peak near it.
+setFlagsFromString('--heap-growing-percent=50');
 
 if (typeof process.send !== 'function') {
   process.stderr.write('reuse-lens worker: must be started with child_process.fork (no IPC channel)\n');
@@ -27,8 +34,8 @@ if (typeof process.send !== 'function') {
 
 const limits = limitsFromEnv(process.env);
 watchMemory(limits);
-const connection = createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
-const recent = new RecentReports();
+const connection = createMessageConnection(new IPCMessageReader(process), new DrainingIpcWriter(process));
+const recent = new RecentGrids();
 let active = 0;
 let nextAnalysisId = 1;
 
@@ -52,30 +59,37 @@ connection.onRequest(WorkerMethod.inspect, (p: InspectParams, ct: CancellationTo
   serve<InspectResponse>(() => inspectPath(p.path, { stats: p.stats === true, token: cancelTokenOf(ct) })));
 
 connection.onRequest(WorkerMethod.analyze, (p: AnalyzeParams, ct: CancellationToken) =>
-  serve<AnalyzeResponse>(async () => {
+  serve<AnalyzeResult>(async () => {
     const started = performance.now();
     const progress = new ProgressThrottle(100, (done, total, message) => {
       const n: ProgressParams = { progressId: p.progressId, done, total, message };
       void connection.sendNotification(WorkerMethod.progress, n);
     });
-    const { report: full, files } = await analyzeCheckpoints(p.source, p.target, p.options ?? {}, {
+    // The layers leave as they are judged; this process never holds the whole report.
+    const layers = new LayerStream((from, batch) => {
+      const n: AnalyzeLayersParams = { progressId: p.progressId, from, layers: batch };
+      return connection.sendNotification(WorkerMethod.analyzeLayers, n);
+    }, new GridBudget(p.maxGridValues));
+    const { report, files } = await analyzeCheckpoints(p.source, p.target, p.options ?? {}, {
       onProgress: (x: { done: number; total: number; message: string }) => progress.report(x.done, x.total, x.message),
       token: cancelTokenOf(ct),
-    });
+    }, layers);
+    await layers.flush();
     progress.flush();
     const analysisId = `a${process.pid}-${nextAnalysisId++}`;
-    recent.put(analysisId, full);
-    const { report, omitted } = stripLargeGrids(full, p.maxGridValues);
-    return { report, analysisId, gridsOmitted: omitted, durationMs: Math.round(performance.now() - started), files };
+    if (layers.grids.kept.size > 0) recent.put(analysisId, layers.grids.kept);
+    return {
+      report, layerCount: layers.count, analysisId, gridsOmitted: [...layers.grids.kept.keys()],
+      durationMs: Math.round(performance.now() - started), files,
+    };
   }));
 
 connection.onRequest(WorkerMethod.filterGrids, (p: FilterGridsParams) =>
   serve<FilterGridsResponse>(async () => {
-    const report = recent.get(p.analysisId);
-    if (!report) throw new ResponseError(WorkerErrorCode.unknownAnalysis, `analysis ${p.analysisId} is no longer in the worker's memory; run it again`);
-    const layer = report.layers.find((l) => l.name === p.layer);
-    if (!layer) throw new ResponseError(WorkerErrorCode.unknownAnalysis, `analysis ${p.analysisId} has no layer ${p.layer}`);
-    return { grids: layer.params.filter((x) => x.filterGrid).map((x) => ({ role: x.role, ...x.filterGrid! })) };
+    if (!recent.has(p.analysisId)) throw new ResponseError(WorkerErrorCode.unknownAnalysis, `analysis ${p.analysisId} is no longer in the worker's memory; run it again`);
+    const grids = recent.get(p.analysisId, p.layer);
+    if (!grids) throw new ResponseError(WorkerErrorCode.unknownAnalysis, `analysis ${p.analysisId} kept no filter grids of layer ${p.layer}`);
+    return { grids };
   }));
 
 // The experiment runs in a child process (the user's Python): this process only relays its
