@@ -23,6 +23,8 @@ const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${client.pid}/status`, 
 let checksum = 0;
 for (const l of r.report.layers) for (const p of l.params) if (typeof p.rmse === 'number') checksum += p.rmse;
 client.dispose();
+const cacheStart = performance.now();
 const cacheDir = mkdtempSync(join(tmpdir(), 'reuse-lens-bench-cache-'));
 try { await new ReportCache(cacheDir, (m) => { throw new Error(m); }).put('beec', r); } finally { rmSync(cacheDir, { recursive: true, force: true }); }
-process.stdout.write(JSON.stringify({ layers: r.report.layers.length, checksum, workerRssMB: Number(hwm[1]) / 1024 }) + '\n');
+const cacheMs = performance.now() - cacheStart;
+process.stdout.write(JSON.stringify({ layers: r.report.layers.length, checksum, workerRssMB: Number(hwm[1]) / 1024, analyzeMs: r.durationMs, cacheMs }) + '\n');
