@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import type { AnalyzeResponse, FilterGridsResponse, Report } from '../protocol';
 import { ReportCache } from './cache/reportCache';
 import { analysisDescription, analysisLabel } from './model/analysisNodes';
-import { withCurrentThresholds } from './model/currentVerdicts';
+import { JudgedReports } from './model/currentVerdicts';
 import { readSettings } from './settings';
 
 export interface AnalysisEntry {
@@ -30,6 +30,7 @@ const MAX_ENTRIES = 30;
 
 export class AnalysisStore implements vscode.Disposable {
   private entries: AnalysisEntry[];
+  private readonly judged = new JudgedReports();
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
 
@@ -46,7 +47,7 @@ export class AnalysisStore implements vscode.Disposable {
   /** The report of an analysis, judged under the thresholds in the settings now. */
   async getReport(id: string): Promise<Report | undefined> {
     const r = (await this.cache.get(id))?.response.report;
-    return r && withCurrentThresholds(r, readSettings().options);
+    return r && this.judged.get(id, r, readSettings().options);
   }
 
   /** Thresholds changed: labels and every view follow (the reports are re-judged on read). */
@@ -87,6 +88,7 @@ export class AnalysisStore implements vscode.Disposable {
 
   async remove(id: string): Promise<void> {
     this.entries = this.entries.filter((e) => e.id !== id);
+    this.judged.forget(id);
     await this.cache.delete(id);
     await this.save();
   }
@@ -95,6 +97,7 @@ export class AnalysisStore implements vscode.Disposable {
   async clear(): Promise<void> {
     const ids = this.entries.map((e) => e.id);
     this.entries = [];
+    this.judged.forget();
     await Promise.all(ids.map((id) => this.cache.delete(id)));
     await this.save();
   }

@@ -4,9 +4,34 @@
 // read), so it happens whenever a report is handed out. No vscode here: tested in Node.
 import { rejudgeReport, type AnalyzeOptions, type Report } from '../../protocol';
 
+const sameThresholds = (a: AnalyzeOptions, b: AnalyzeOptions) =>
+  a.metric === b.metric && a.reuseBelow === b.reuseBelow && a.fineTuneBelow === b.fineTuneBelow;
+
 export function withCurrentThresholds(report: Report, current: AnalyzeOptions): Report {
-  const o = report.options;
-  if (o.metric === current.metric && o.reuseBelow === current.reuseBelow && o.fineTuneBelow === current.fineTuneBelow) return report;
+  if (sameThresholds(report.options, current)) return report;
   // Matching is not redone: the report keeps the prefix rules it was matched with.
-  return rejudgeReport(report, { ...current, prefixRules: [...o.prefixRules] });
+  return rejudgeReport(report, { ...current, prefixRules: [...report.options.prefixRules] });
+}
+
+/**
+ * withCurrentThresholds, once per stored report and thresholds: the Reuse Analysis tree (each
+ * item, each page), the hints and the panel all ask for a report, and re-judging a
+ * 100,000-layer one took ~300 ms of the extension host and a copy of its layers each time.
+ */
+export class JudgedReports {
+  private readonly judged = new Map<string, { stored: Report; report: Report }>();
+
+  get(id: string, stored: Report, current: AnalyzeOptions): Report {
+    const hit = this.judged.get(id);
+    if (hit && hit.stored === stored && sameThresholds(hit.report.options, current)) return hit.report;
+    const report = withCurrentThresholds(stored, current);
+    if (report === stored) this.judged.delete(id);
+    else this.judged.set(id, { stored, report });
+    return report;
+  }
+
+  forget(id?: string): void {
+    if (id === undefined) this.judged.clear();
+    else this.judged.delete(id);
+  }
 }
