@@ -14,7 +14,7 @@ import { planQuantization } from '../../src/core/formats/onnx/onnxQuant';
 
 const dir = join(__dirname, '..', 'fixtures', 'onnx', 'quant');
 interface Entry { shape: number[]; storage: string; sum: number; sumsq: number; first: number[] }
-const truth = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Record<string, Record<string, Entry>> & { qdq_pair: Record<string, { relRmse: number }> };
+const truth = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Record<string, Record<string, Entry>> & { qdq_pair: Record<string, { relRmse: number }>; contrib_pair: Record<string, { relRmse: number }> };
 const close = (a: number, b: number, scale: number) => Math.abs(a - b) <= 1e-6 * Math.max(scale, 1e-9);
 
 async function assertDequantized(file: string, entries: Record<string, Entry>): Promise<void> {
@@ -111,4 +111,100 @@ test('quantized embedding tables: an int8 table gathered as integers and dequant
   assert.deepEqual(r.layers.map((l) => [l.name, l.kind, l.tensors.map((t) => t.role).join()]),
     [['word_embeddings', 'embedding', 'weight'], ['position_embeddings', 'embedding', 'weight']]);
   assert.deepEqual(r.warnings, []);
+});
+
+test('onnxruntime contrib ops (com.microsoft): QGemm (transB 0 and 1, its int32 C at alpha·a_scale·b_scale), MatMulIntegerToFloat, DynamicQuantizeMatMul and QAttention weights are the float32 numpy dequantizes them to, in [out, in]', async () => {
+  await assertDequantized('contrib_source.onnx', truth.contrib_source);
+  await assertDequantized('contrib_target.onnx', truth.contrib_target);
+  const r = await inspectPath(join(dir, 'contrib_source.onnx'));
+  assert.deepEqual(r.layers.filter((l) => l.kind !== 'other').map((l) => [l.name, l.kind, l.tensors.map((t) => t.role).join()]),
+    [['gemm1', 'linear', 'weight,bias'], ['gemm2', 'linear', 'weight,bias'], ['mm', 'linear', 'weight,bias'], ['dqm', 'linear', 'weight,bias'], ['attn', 'linear', 'weight,bias']]);
+  assert.equal(r.tensors.find((t) => t.name === 'seq_shape')?.dtype, 'I64', 'a Reshape shape stays an integer');
+  assert.ok(!r.tensors.some((t) => /scale|zero_point/.test(t.name)), 'no scale or zero point listed');
+  assert.deepEqual(r.warnings, []);
+});
+
+test('two contrib-op quantizations of a net: each kernel\'s relative RMSE is numpy\'s on the dequantized values, with the verdict it implies', async () => {
+  const r = await analyzePaths(join(dir, 'contrib_source.onnx'), join(dir, 'contrib_target.onnx'));
+  const kernels = Object.entries(truth.contrib_pair);
+  for (const [name, e] of kernels) {
+    const l = r.layers.find((x) => x.params.some((p) => p.sourceName === name && p.role === 'weight'));
+    assert.ok(l, `${name} is compared`);
+    assert.ok(close(l.kernelRelRmse!, e.relRmse, e.relRmse), `${name}: relative RMSE ${l.kernelRelRmse} vs numpy ${e.relRmse}`);
+    assert.equal(l.verdict, e.relRmse < 0.1 ? 'reuse' : e.relRmse < 0.6 ? 'fine-tune' : 'retrain', `${name}: ${l.reason}`);
+  }
+  assert.deepEqual(r.layers.filter((l) => l.kind === 'linear').map((l) => l.verdict), ['reuse', 'fine-tune', 'retrain', 'reuse', 'reuse']);
+});
+
+test('contrib ops given what they cannot take (5 scales for 12 columns, an int8 zero point of a uint8 weight) leave those weights unjudged integers, with warnings naming the file and tensor', async () => {
+  const hostile = join(dir, 'contrib_hostile.onnx');
+  const ck = await openCheckpoint(hostile);
+  const dtype = (n: string) => ck.tensors.find((t) => t.name === n)?.dtype;
+  assert.deepEqual([dtype('gemm1.weight_quantized'), dtype('gemm1.bias_quantized'), dtype('mm.weight_quantized')], ['I8', 'I32', 'U8']);
+  assert.equal(dtype('gemm2.weight_quantized'), 'F32', 'the other weights are still read');
+  assert.deepEqual(ck.warnings, [
+    'gemm1.weight_quantized: 5 scales and 12 zero points do not fit its shape [12, 16] along axis 0; left as integers, not judged',
+    'gemm1.bias_quantized: 5 scales and 1 zero points do not fit its shape [12] along axis 0; left as integers, not judged',
+    'mm.weight_quantized: uint8 weights whose zero point mm.weight_zero_point is int8, not uint8; left as integers, not judged',
+  ]);
+  const r = await analyzePaths(join(dir, 'contrib_source.onnx'), hostile);
+  assert.ok(r.warnings.includes(`${hostile}: mm.weight_quantized: uint8 weights whose zero point mm.weight_zero_point is int8, not uint8; left as integers, not judged`));
+  // A float weight against integers is no pair of numbers: no metric, and the layer cannot be copied as it is.
+  for (const name of ['gemm1', 'mm']) {
+    const l = r.layers.find((x) => x.name === name)!;
+    assert.equal(l.verdict, 'incompatible', `${name}: ${l.reason}`);
+    assert.equal(l.kernelRelRmse, null);
+    assert.ok(l.params.every((p) => p.rmse === null || p.role !== 'weight'));
+  }
+  assert.match(r.layers.find((x) => x.name === 'mm')!.reason, /^weight is F32 in the source, U8 in the target \(integers whose quantization scale was not read; see the warnings\)/);
+  assert.equal(r.layers.find((x) => x.name === 'gemm2')!.verdict, 'reuse', 'the layers read on both sides are judged');
+});
+
+test('the contrib-op weights read are the ones onnxruntime computes with: each op\'s output, recomputed from its inputs and the float32 weights and biases read, is onnxruntime\'s', async () => {
+  const ort = await import('onnxruntime-node');
+  const file = join(dir, 'contrib_ops.onnx');
+  const ck = await openCheckpoint(file);
+  const pool = new FilePool();
+  const read = async (name: string) => {
+    const t = ck.tensors.find((x) => x.name === name);
+    assert.ok(t && t.dtype === 'F32', `${name} is read as float32`);
+    return { v: await readTensor(t, pool), shape: t.shape };
+  };
+  // Integer inputs around the zero point 128 at scale 0.02; DynamicQuantizeMatMul's float input
+  // spans [-1.28, 1.27] so that its own quantization (scale 0.01, zero point 128) is exact.
+  const codes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 37 + seed * 11) % 256);
+  const dqm = Float32Array.from(codes(20, 4), (q, i) => (i === 0 ? -128 : i === 1 ? 127 : q - 128) * 0.01);
+  const feeds = {
+    gemm1_in: new ort.Tensor('uint8', codes(32, 1), [2, 16]), gemm2_in: new ort.Tensor('uint8', codes(24, 2), [2, 12]),
+    mm_in: new ort.Tensor('uint8', codes(16, 3), [2, 8]), dqm_in: new ort.Tensor('float32', dqm, [2, 10]),
+    attn_in: new ort.Tensor('uint8', codes(6, 5), [1, 1, 6]),
+  };
+  const session = await ort.InferenceSession.create(file);
+  const got = await session.run(feeds);
+  await session.release();
+  try {
+    // y[m][n] = alpha * sum_k x[m][k] * W[n][k] + bias[n], W as read ([out, in]), rows [from, from + count).
+    const check = async (op: string, x: ArrayLike<number>, rows: number, alpha: number, from = 0) => {
+      const w = await read(`${op}.weight_quantized`);
+      const b = await read(ck.tensors.some((t) => t.name === `${op}.bias_quantized`) ? `${op}.bias_quantized` : `${op}.bias`);
+      const [, k] = w.shape;
+      const y = got[`${op}_out`].data as Float32Array;
+      const n = y.length / rows;
+      let worst = 0, scale = 0;
+      for (let m = 0; m < rows; m++) for (let j = 0; j < n; j++) {
+        let acc = 0;
+        for (let i = 0; i < k; i++) acc += x[m * k + i] * w.v[(from + j) * k + i];
+        const want = alpha * acc + b.v[from + j];
+        worst = Math.max(worst, Math.abs(y[m * n + j] - want)); scale = Math.max(scale, Math.abs(want));
+      }
+      assert.ok(scale > 0.1 && worst <= 1e-5 * scale, `${op}: onnxruntime's output is off the one from the weights read by ${worst} (largest ${scale})`);
+    };
+    const dq = (t: { data: unknown }) => Array.from(t.data as Uint8Array, (q) => (q - 128) * 0.02);
+    await check('gemm1', dq(feeds.gemm1_in), 2, 1);
+    await check('gemm2', dq(feeds.gemm2_in), 2, 0.5);
+    await check('mm', dq(feeds.mm_in), 2, 1);
+    await check('dqm', dqm, 2, 1);
+    // One token attends to itself only: QAttention's output is the V projection, the last third of its rows.
+    await check('attn', dq(feeds.attn_in), 1, 1, 12);
+  } finally { await pool.closeAll(); }
 });

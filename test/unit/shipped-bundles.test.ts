@@ -326,7 +326,7 @@ for (const [label, file] of [['a Paddle2ONNX model (Constant-node weights)', PAD
 // Quantized (QDQ, QOperator, dynamic) and half-precision ONNX through both bundles: weights read
 // as the float32 numpy dequantizes them to (test/fixtures/gen_onnx_quant.py).
 const QUANT_TRUTH = () => JSON.parse(readFileSync(fixture('onnx/quant/expected.json'), 'utf8'));
-for (const [file, key] of [['qdq_source.onnx', 'qdq_source'], ['qoperator.onnx', 'qoperator'], ['embedding.onnx', 'embedding'], ['fp16.onnx', 'fp16'], ['bf16.onnx', 'bf16']] as const) {
+for (const [file, key] of [['qdq_source.onnx', 'qdq_source'], ['qoperator.onnx', 'qoperator'], ['embedding.onnx', 'embedding'], ['fp16.onnx', 'fp16'], ['bf16.onnx', 'bf16'], ['contrib_source.onnx', 'contrib_source']] as const) {
   test(`reuse-lens inspect --stats and the worker bundle read ${file} as the float32 its weights stand for, storage beside`, async () => {
     const truth = QUANT_TRUTH()[key] as Record<string, PublishedEntry & { storage: string }>;
     const r = cli('inspect', fixture(`onnx/quant/${file}`), '--stats', '--json');
@@ -338,17 +338,18 @@ for (const [file, key] of [['qdq_source.onnx', 'qdq_source'], ['qoperator.onnx',
   });
 }
 
-/** Each QDQ kernel's pair: numpy's relative RMSE on the dequantized values, and the verdict it implies. */
-function checkQdqPair(rep: Report): void {
-  const truth = QUANT_TRUTH().qdq_pair as Record<string, { relRmse: number }>;
+/** Each quantized kernel's pair: numpy's relative RMSE on the dequantized values, and the verdict it implies. */
+function checkQuantPair(rep: Report, key: 'qdq_pair' | 'contrib_pair', verdicts: string[]): void {
+  const truth = QUANT_TRUTH()[key] as Record<string, { relRmse: number }>;
   for (const [name, e] of Object.entries(truth)) {
     const l = rep.layers.find((x) => x.params.some((p) => p.sourceName === name && p.role === 'weight'));
     assert.ok(l, `${name} is in the report`);
     near(l.kernelRelRmse!, e.relRmse, e.relRmse, `${name} relative RMSE`);
     assert.equal(l.verdict, e.relRmse < 0.1 ? 'reuse' : e.relRmse < 0.6 ? 'fine-tune' : 'retrain', `${name}: ${l.reason}`);
   }
-  assert.deepEqual(rep.layers.filter((l) => l.kind !== 'other').map((l) => l.verdict), ['reuse', 'fine-tune', 'retrain', 'reuse']);
+  assert.deepEqual(rep.layers.filter((l) => l.kind !== 'other').map((l) => l.verdict), verdicts);
 }
+const checkQdqPair = (rep: Report) => checkQuantPair(rep, 'qdq_pair', ['reuse', 'fine-tune', 'retrain', 'reuse']);
 
 test('reuse-lens compare --json and the worker bundle: two QDQ-quantized ONNX models, each kernel\'s relative RMSE as numpy computes it on the dequantized values', async () => {
   const [s, t] = [fixture('onnx/quant/qdq_source.onnx'), fixture('onnx/quant/qdq_target.onnx')];
@@ -356,6 +357,26 @@ test('reuse-lens compare --json and the worker bundle: two QDQ-quantized ONNX mo
   assert.equal(r.code, 0, r.err);
   checkQdqPair(JSON.parse(r.out) as Report);
   checkQdqPair((await rpc().analyze({ source: s, target: t })).report);
+});
+
+test('reuse-lens compare --json and the worker bundle: two ONNX models quantized with onnxruntime\'s contrib ops (QGemm, MatMulIntegerToFloat, DynamicQuantizeMatMul, QAttention), each kernel\'s relative RMSE as numpy computes it', async () => {
+  const [s, t] = [fixture('onnx/quant/contrib_source.onnx'), fixture('onnx/quant/contrib_target.onnx')];
+  const check = (rep: Report) => checkQuantPair(rep, 'contrib_pair', ['reuse', 'fine-tune', 'retrain', 'reuse', 'reuse']);
+  const r = cli('compare', s, t, '--json');
+  assert.equal(r.code, 0, r.err);
+  check(JSON.parse(r.out) as Report);
+  check((await rpc().analyze({ source: s, target: t })).report);
+});
+
+test('reuse-lens compare and the worker bundle on a contrib-op model with a wrong-length scale and a zero point of another type: warnings name the file and tensor, those layers are incompatible, no crash', async () => {
+  const [s, t] = [fixture('onnx/quant/contrib_source.onnx'), fixture('onnx/quant/contrib_hostile.onnx')];
+  const r = cli('compare', s, t, '--json');
+  assert.equal(r.code, 0, r.err);
+  for (const rep of [JSON.parse(r.out) as Report, (await rpc().analyze({ source: s, target: t })).report]) {
+    assert.ok(rep.warnings.includes(`${t}: gemm1.weight_quantized: 5 scales and 12 zero points do not fit its shape [12, 16] along axis 0; left as integers, not judged`), rep.warnings.join('\n'));
+    assert.ok(rep.warnings.includes(`${t}: mm.weight_quantized: uint8 weights whose zero point mm.weight_zero_point is int8, not uint8; left as integers, not judged`));
+    assert.deepEqual(rep.layers.filter((l) => l.kind === 'linear').map((l) => l.verdict), ['incompatible', 'reuse', 'incompatible', 'reuse', 'reuse']);
+  }
 });
 
 // ---- No user-facing text built from names the minifier changes ----

@@ -5,7 +5,7 @@ import { Checkpoint, TensorInfo } from '../common/types';
 import { AnalyzeOptions, BnStatistics, CheckpointSummary, LayerReport, ParamReport, Report } from '../shared/reportTypes';
 import { LayerPair } from './matching';
 import { ROLE_ORDER } from './layers';
-import { numel } from '../tensor/dtypes';
+import { isFloatDType, numel } from '../tensor/dtypes';
 import { TensorPairMetrics } from './metrics';
 import { judgeLayer, judgeLayers, summarise, SummaryLayer, targetParameters } from '../shared/verdicts';
 
@@ -53,6 +53,9 @@ export type PairMetricsMap = ReadonlyMap<TensorInfo, TensorPairMetrics>;
 
 function paramReport(p: ParamPair, m: TensorPairMetrics | undefined): ParamReport {
   const s = p.source, t = p.target;
+  // Floats against integers (a quantized weight whose scale was not read) are no numbers to compare.
+  const mixed = !!s && !!t && isFloatDType(s.dtype) !== isFloatDType(t.dtype);
+  if (mixed) m = undefined;
   const r: ParamReport = {
     role: p.role,
     sourceName: s?.name ?? null,
@@ -62,6 +65,7 @@ function paramReport(p: ParamPair, m: TensorPairMetrics | undefined): ParamRepor
     rmse: m?.rmse ?? null, relRmse: m?.relRmse ?? null, cosine: m?.cosine ?? null, maxAbsDiff: m?.maxAbsDiff ?? null,
   };
   if (s && t && !sameShape(s.shape, t.shape)) { r.sourceShape = [...s.shape]; r.targetShape = [...t.shape]; }
+  if (mixed) r.targetDtype = t!.dtype;
   const storage = (s ?? t)!.storage;
   if (storage) r.storage = storage.dtype;
   if (m?.filterRmse) r.filterRmse = m.filterRmse;

@@ -39,6 +39,7 @@ const INTEGER_DTYPE = /^(U?INT|I|U)\d+$|^BOOL$/i;
 export function replaceable(p: ParamReport): boolean {
   if (p.sourceName === null || p.targetName === null) return false;
   if (p.sourceShape || p.targetShape) return false; // set only when the shapes differ
+  if (p.targetDtype) return false; // a float on one side, integers on the other
   if (p.role === 'num_batches_tracked') return false;
   return !(p.dtype && INTEGER_DTYPE.test(p.dtype));
 }

@@ -65,6 +65,12 @@ export interface ParamReport {
   dtype?: DType;
   /** Element type in the file when `dtype` is what its quantized values stand for (`uint8`, `int8`, `float16`). */
   storage?: string;
+  /**
+   * The target's element type, set only when one side is floating point and the other integers (a
+   * quantized weight whose scale could not be read): such values are not compared, and a weight so
+   * makes its layer incompatible.
+   */
+  targetDtype?: DType;
   /** NaN/Inf counts when any: metrics then cover only the finite pairs, and say so in the reason. */
   nonFinite?: { source: number; target: number };
   /**

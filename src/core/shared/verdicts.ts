@@ -97,7 +97,7 @@ function label(kind: LayerReport['kind'], role: string): string {
 
 /** The param that drives a layer's verdict, or undefined when none can. */
 export function drivingParam(layer: LayerReport, o: AnalyzeOptions): ParamReport | undefined {
-  const judged = layer.params.filter((p) => both(p) && !isInteger(p) && !shapesDiffer(p));
+  const judged = layer.params.filter((p) => both(p) && !isInteger(p) && !shapesDiffer(p) && !p.targetDtype);
   if (layer.kind === 'bn') {
     const stats = judged.filter((p) => p.role === 'running_mean' || p.role === 'running_var');
     if (stats.length) {
@@ -153,6 +153,10 @@ export function judgeLayer(layer: LayerReport, o: AnalyzeOptions): LayerJudgemen
     const p = clash.find((x) => x.role === 'weight') ?? clash[0];
     const head = layer.kind === 'linear' || layer.kind === 'conv' ? ' (a new head or a resized layer?)' : '';
     return judgement('incompatible', `${label(layer.kind, p.role)} shape ${shapeText(p.sourceShape)} in the source, ${shapeText(p.targetShape)} in the target${head}: cannot be copied; initialise it and train`, none);
+  }
+  const mixed = layer.params.find((p) => p.targetDtype && p.role === 'weight');
+  if (mixed) {
+    return judgement('incompatible', `${label(layer.kind, mixed.role)} is ${mixed.dtype} in the source, ${mixed.targetDtype} in the target (integers whose quantization scale was not read; see the warnings): its values cannot be compared or copied as they are`, none);
   }
   if (layer.kind === 'bn' && layer.bnStats) return judgeBn(layer, layer.bnStats, o);
   const d = drivingParam(layer, o);

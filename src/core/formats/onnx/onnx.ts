@@ -211,6 +211,8 @@ const OP_ROLES: Record<string, string[]> = {
   Gemm: ['', 'weight', 'bias'], MatMul: ['', 'weight'],
   QLinearConv: ['', '', '', 'weight', '', '', '', '', 'bias'], QLinearMatMul: ['', '', '', 'weight'],
   ConvInteger: ['', 'weight'], MatMulInteger: ['', 'weight'],
+  QGemm: ['', '', '', 'weight', '', '', 'bias'], MatMulIntegerToFloat: ['', 'weight', '', '', '', '', 'bias'],
+  DynamicQuantizeMatMul: ['', 'weight', '', '', 'bias'], QAttention: ['', 'weight', 'bias'],
   BatchNormalization: ['', 'weight', 'bias', 'running_mean', 'running_var'],
   InstanceNormalization: ['', 'weight', 'bias'], LayerNormalization: ['', 'weight', 'bias'],
 };
@@ -247,12 +249,13 @@ async function readNode(w: Walker, start: number, end: number, types: ReturnType
 }
 
 function decodeNode(type: protobuf.Type, bytes: Uint8Array, path: string): NodeInfo {
-  let n: { input?: string[]; output?: string[]; op_type?: string; attribute?: { name?: string; i?: number }[] };
+  let n: { input?: string[]; output?: string[]; op_type?: string; attribute?: { name?: string; i?: number; f?: number }[] };
   try { n = type.toObject(type.decode(bytes), { longs: Number }) as typeof n; } catch (e) {
     throw new CheckpointError(path, `a graph node cannot be decoded (${(e as Error).message})`);
   }
   const int = (name: string) => n.attribute?.find((a) => a.name === name)?.i;
-  return { opType: n.op_type ?? '', inputs: n.input ?? [], outputs: n.output ?? [], transB: int('transB'), axis: int('axis'), blockSize: int('block_size') };
+  const float = (name: string) => n.attribute?.find((a) => a.name === name)?.f;
+  return { opType: n.op_type ?? '', inputs: n.input ?? [], outputs: n.output ?? [], transB: int('transB'), axis: int('axis'), blockSize: int('block_size'), alpha: float('alpha') };
 }
 
 async function readInitializer(w: Walker, start: number, end: number, headerType: protobuf.Type, path: string): Promise<Initializer> {
@@ -316,14 +319,16 @@ async function describeInitializer(init: Initializer, path: string, folder: stri
     t = { name, dtype, shape: dims, location: stored };
   }
   // MatMul(x, W) and Gemm(x, W, transB=0) hold W as [in, out]; canonical is PyTorch's [out, in].
-  if (dims.length === 2 && uses?.some((u) => MATMUL_WEIGHT[u.node.opType] === u.index || (u.node.opType === 'Gemm' && u.index === 1 && !u.node.transB))) {
+  if (dims.length === 2 && uses?.some((u) => MATMUL_WEIGHT[u.node.opType] === u.index || (GEMM_WEIGHT[u.node.opType] === u.index && !u.node.transB))) {
     t.storedShape = dims; t.permute = [1, 0]; t.shape = [dims[1], dims[0]];
   }
   return t;
 }
 
 /** The input position of the [in, out] weight of the matrix-multiplying ops. */
-const MATMUL_WEIGHT: Record<string, number> = { MatMul: 1, MatMulInteger: 1, QLinearMatMul: 3 };
+const MATMUL_WEIGHT: Record<string, number> = { MatMul: 1, MatMulInteger: 1, QLinearMatMul: 3, MatMulIntegerToFloat: 1, DynamicQuantizeMatMul: 1, QAttention: 1 };
+/** The input position of the weight of the Gemm ops: [in, out] unless transB. */
+const GEMM_WEIGHT: Record<string, number> = { Gemm: 1, QGemm: 3 };
 
 function elementsOf(init: Initializer, path: string): number {
   try { return numel(init.dims); } catch { throw new CheckpointError(path, `initializer ${init.name} has impossible dims [${init.dims.join(', ')}]`); }

@@ -6,13 +6,16 @@
 //   QLinearConv's int32 bias is at scale x_scale * w_scale.
 // - Dynamic quantization (quantize_dynamic): ConvInteger / MatMulInteger take the weight and its
 //   zero point; its scale comes in after the op, through Cast → Mul(·, x_scale * w_scale).
+// - onnxruntime's contrib ops (domain com.microsoft), input layouts from its ContribOperators.md:
+//   QGemm (B with b_scale/b_zero_point per tensor or per column, int32 C at alpha·a_scale·b_scale),
+//   MatMulIntegerToFloat, DynamicQuantizeMatMul and QAttention (B [in, out], per column).
 // The float32 each weight stands for is read with the shared descriptor (formats/quantized.ts:
 // StoredInt + Affine), as TF.js and TFLite quantized tensors are. Integer tensors that no
 // dequantization reaches (shapes, indices) stay integers and are not judged.
 import { Affine, StoredInt } from '../quantized';
 import { ONNX_DTYPE } from './onnxSchema';
 
-export interface NodeInfo { opType: string; inputs: string[]; outputs: string[]; transB?: number; axis?: number; blockSize?: number }
+export interface NodeInfo { opType: string; inputs: string[]; outputs: string[]; transB?: number; axis?: number; blockSize?: number; alpha?: number }
 
 export interface QuantizedWeight {
   kind: StoredInt;
@@ -34,6 +37,8 @@ export const STORED_INT: Partial<Record<number, StoredInt>> = {
   [ONNX_DTYPE.INT8]: 'int8', [ONNX_DTYPE.UINT8]: 'uint8', [ONNX_DTYPE.INT16]: 'int16', [ONNX_DTYPE.UINT16]: 'uint16', [ONNX_DTYPE.INT32]: 'int32',
 };
 
+const TYPE_NAME = Object.fromEntries(Object.entries(ONNX_DTYPE).map(([k, v]) => [v, k.toLowerCase()])) as Record<number, string>;
+
 /** What the plan needs to know of a constant (initializer or Constant node tensor). */
 export interface ConstantInfo { dims: number[]; dataType: number }
 
@@ -46,6 +51,8 @@ const PARAM_INPUTS: Record<string, (i: number) => boolean> = {
   QLinearSigmoid: (i) => i >= 1, QLinearLeakyRelu: (i) => i >= 1, QLinearSoftmax: (i) => i >= 1,
   QLinearAveragePool: (i) => i >= 1, QLinearGlobalAveragePool: (i) => i >= 1,
   QLinearConcat: (i) => i < 2 || (i - 2) % 3 !== 0,
+  QGemm: (i) => [1, 2, 4, 5, 7, 8].includes(i), MatMulIntegerToFloat: (i) => i >= 2 && i <= 5,
+  DynamicQuantizeMatMul: (i) => i === 2 || i === 3, QAttention: (i) => [3, 4, 6, 7].includes(i),
 };
 
 /** Ops whose first output is their first input (de)quantized: the graph of layers looks through them. */
@@ -76,16 +83,25 @@ export async function planQuantization(nodes: readonly NodeInfo[], constants: Re
   };
   const isFloatConstant = (name: string) => FLOATS.has(constants.get(name)?.dataType ?? -1);
 
-  /** Records `name` as quantized with `scale`/`zero` along `axis`, or says why not. */
-  const record = async (name: string, scaleName: string | undefined, zeroName: string | undefined, axis: number, via: string, scaleTimes?: string): Promise<void> => {
+  /**
+   * Records `name` as quantized with `scale`/`zero` along `axis`, or says why not. The scale may be
+   * a product: times the constant `scaleTimes` (a bias's input scale) and `factor` (QGemm's alpha).
+   */
+  const record = async (name: string, scaleName: string | undefined, zeroName: string | undefined, axis: number, via: string, scaleTimes?: string, factor = 1): Promise<void> => {
     const w = intConstant(name);
     if (!w || plan.weights.has(name)) return;
+    const skip = (why: string) => { plan.warnings.push(`${name}: ${w.kind} weights ${why}; left as integers, not judged`); };
+    // ONNX (and onnxruntime's contrib ops) give a zero point the weight's own type: one of another type is no zero point of it.
+    const zeroType = zeroName ? constants.get(zeroName)?.dataType : undefined;
+    if (zeroType !== undefined && zeroType !== w.dataType) return skip(`whose zero point ${zeroName} is ${TYPE_NAME[zeroType] ?? `type ${zeroType}`}, not ${w.kind}`);
+    if (scaleName && constants.has(scaleName) && !isFloatConstant(scaleName)) return skip(`whose scale ${scaleName} is ${TYPE_NAME[constants.get(scaleName)!.dataType] ?? 'no float'}, not a float`);
     let scale = scaleName && isFloatConstant(scaleName) ? await values(scaleName) : undefined;
     if (scale && scaleTimes) {
       const k = isFloatConstant(scaleTimes) ? await values(scaleTimes) : undefined;
       scale = k && k.length === 1 ? scale.map((s) => s * k[0]) : undefined;
     }
-    if (!scale || scale.length === 0) { plan.warnings.push(`${name}: ${w.kind} weights whose scale is not a constant in the file; left as integers, not judged`); return; }
+    if (scale && factor !== 1) scale = scale.map((s) => s * factor);
+    if (!scale || scale.length === 0) return skip('whose scale is not a constant in the file');
     const zero = zeroName ? await values(zeroName) : [0];
     const rank = w.dims.length, ax = axis < 0 ? axis + rank : axis;
     const channels = scale.length;
@@ -133,10 +149,29 @@ export async function planQuantization(nodes: readonly NodeInfo[], constants: Re
         await record(node.inputs[1], scale, node.inputs[3] || undefined, node.opType === 'ConvInteger' ? 0 : w.dims.length - 1, node.inputs[1]);
         break;
       }
+      case 'QGemm': {
+        // B is (K, N), or (N, K) with transB; b_scale is per tensor or per column (N).
+        const b = intConstant(node.inputs[3]);
+        if (b) await record(node.inputs[3], node.inputs[4], node.inputs[5] || undefined, node.transB ? 0 : b.dims.length - 1, node.inputs[3]);
+        // C: int32 with zero point 0 at scale alpha * a_scale * b_scale, per column as b_scale is.
+        const c = intConstant(node.inputs[6]);
+        if (c) await record(node.inputs[6], node.inputs[4], undefined, c.dims.length - 1, node.inputs[6], node.inputs[1], node.alpha ?? 1);
+        break;
+      }
+      // B [K, N] (QAttention's [in, 3·hidden]) with its scale and zero point per tensor or per column.
+      case 'MatMulIntegerToFloat': case 'DynamicQuantizeMatMul': case 'QAttention': {
+        const [scale, zero] = CONTRIB_MATMUL[node.opType];
+        const b = intConstant(node.inputs[1]);
+        if (b) await record(node.inputs[1], node.inputs[scale], node.inputs[zero] || undefined, b.dims.length - 1, node.inputs[1]);
+        break;
+      }
     }
   }
   return plan;
 }
+
+/** The input positions of B's scale and zero point in the contrib ops that take B [K, N] as their input 1. */
+const CONTRIB_MATMUL: Record<string, [number, number]> = { MatMulIntegerToFloat: [3, 5], DynamicQuantizeMatMul: [2, 3], QAttention: [4, 7] };
 
 /**
  * The weight scale of a ConvInteger/MatMulInteger, as onnxruntime's dynamic quantization writes
