@@ -208,3 +208,18 @@ test('the contrib-op weights read are the ones onnxruntime computes with: each o
     await check('attn', dq(feeds.attn_in), 1, 1, 12);
   } finally { await pool.closeAll(); }
 });
+
+test('QDQ scales given as a Constant node\'s value_floats (per channel) or value_float (per tensor) are read: the weights are the float32 numpy dequantizes them to', async () => {
+  await assertDequantized('constant_scales.onnx', truth.constant_scales);
+  const r = await inspectPath(join(dir, 'constant_scales.onnx'));
+  assert.deepEqual(r.layers.map((l) => [l.name, l.kind]), [['conv', 'conv'], ['fc', 'linear']]);
+  assert.deepEqual(r.warnings, []);
+});
+
+test('a value_floats scale one short of the channels leaves that kernel unjudged integers (still the conv\'s kernel), with a warning naming the tensor; against a float kernel it is incompatible', async () => {
+  const hostile = join(dir, 'qdq_hostile.onnx');
+  const r = await analyzePaths(join(dir, 'constant_scales.onnx'), hostile);
+  assert.deepEqual(r.warnings, [`${hostile}: conv.weight_quantized: 7 scales and 8 zero points do not fit its shape [8, 3, 3, 3] along axis 0; left as integers, not judged`]);
+  assert.deepEqual(r.layers.map((l) => [l.name, l.kind, l.verdict]), [['conv', 'conv', 'incompatible'], ['fc', 'linear', 'reuse']]);
+  assert.match(r.layers[0].reason, /^kernel is F32 in the source, I8 in the target/);
+});

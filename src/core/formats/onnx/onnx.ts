@@ -109,12 +109,16 @@ interface Initializer {
   external?: Record<string, string>;
   /** Where each data field's values are, by field number. */
   data: Map<number, Range[]>;
+  /** A Constant's value_float / value_floats: its numbers, decoded with the node. */
+  values?: number[];
 }
 
 export async function openOnnx(path: string): Promise<Checkpoint> {
   const file = await RandomAccessFile.open(path);
   const inits: Initializer[] = [];
   const constants = new Set<string>();
+  // Constants given as value_float / value_floats: numbers a quantization may read (a scale), never weights.
+  const inline: Initializer[] = [];
   const nodes: NodeInfo[] = [];
   const metadata: Record<string, string> = {};
   const warnings: string[] = [];
@@ -133,8 +137,9 @@ export async function openOnnx(path: string): Promise<Checkpoint> {
         sawGraph = true;
         await w.fields(f.start, f.end, async (g) => {
           if (g.no === 1 && g.wire === 2) {
-            const { node, constant } = await readNode(w, g.start, g.end, types, path);
+            const { node, constant, floats } = await readNode(w, g.start, g.end, types, path);
             nodes.push(node);
+            if (floats && node.opType === 'Constant' && node.outputs[0]) inline.push({ name: node.outputs[0], dims: floats.dims, dataType: ONNX_DTYPE.FLOAT, data: new Map(), values: floats.values });
             // A Constant node's tensor (Paddle2ONNX writes every weight so) is a weight like an initializer.
             if (constant && node.opType === 'Constant' && node.outputs[0]) {
               if (inits.length >= LIMITS.maxTensors) throw new CheckpointError(path, `more than ${LIMITS.maxTensors} weights`);
@@ -161,7 +166,7 @@ export async function openOnnx(path: string): Promise<Checkpoint> {
   const files: Checkpoint['files'] = [await fileSignature(path)];
   const folder = dirname(path);
   const consumers = consumersOf(nodes);
-  const byName = new Map(inits.map((i) => [i.name, i]));
+  const byName = new Map([...inline, ...inits].map((i) => [i.name, i]));
   // Scales and zero points are read through one open handle per file (a model has thousands of them).
   const handles = new Map<string, Promise<RandomAccessFile>>();
   const readAt = async (file: string, offset: number, bytes: number): Promise<Uint8Array> => {
@@ -176,6 +181,8 @@ export async function openOnnx(path: string): Promise<Checkpoint> {
     for (const h of handles.values()) await h.then((f) => f.close(), () => undefined);
   }
   warnings.push(...quant.warnings);
+  const dequantized = new Map<string, string>();
+  for (const n of nodes) if (n.opType === 'DequantizeLinear' && n.inputs[0] && n.outputs[0]) dequantized.set(n.inputs[0], n.outputs[0]);
   const tensors: TensorInfo[] = [];
   const kept: Initializer[] = [];
   for (const init of inits) {
@@ -184,8 +191,9 @@ export async function openOnnx(path: string): Promise<Checkpoint> {
     const q = quant.weights.get(init.name);
     // Constant nodes also hold shapes, axes and scalars: only float tensors of 2+ elements (and quantized weights) are weights.
     if (!q && constants.has(init.name) && !(FLOAT_TYPES.has(init.dataType) && init.dims.length > 0 && init.dims.reduce((a, b) => a * b, 1) >= 2)) continue;
-    // A quantized weight's role and layout come from the op that takes its dequantized value.
-    const uses = consumers.get(q ? q.via : init.name);
+    // A quantized weight's role and layout come from the op that takes its dequantized value (also
+    // when its dequantization is not read: integers behind a DequantizeLinear keep the kernel's role).
+    const uses = consumers.get(q ? q.via : dequantized.get(init.name) ?? init.name);
     const t = await describeInitializer(init, path, folder, files, warnings, uses, quant);
     if (!t) continue;
     // A quantized embedding table's name (`emb.weight_quantized`) says no role; the Gather taking it does.
@@ -234,7 +242,7 @@ function roleFromOp(name: string, uses: { node: NodeInfo; index: number }[] | un
  * A node: its small fields decoded, and a tensor-valued attribute (a Constant's `value`)
  * located in the file like an initializer rather than read (it may be megabytes).
  */
-async function readNode(w: Walker, start: number, end: number, types: ReturnType<typeof onnxTypes>, path: string): Promise<{ node: NodeInfo; constant?: Initializer }> {
+async function readNode(w: Walker, start: number, end: number, types: ReturnType<typeof onnxTypes>, path: string): Promise<{ node: NodeInfo; constant?: Initializer; floats?: { dims: number[]; values: number[] } }> {
   const parts: Uint8Array[] = [];
   let constant: Initializer | undefined;
   await w.fields(start, end, async (f) => {
@@ -245,17 +253,21 @@ async function readNode(w: Walker, start: number, end: number, types: ReturnType
     }
     parts.push(await w.bytes(f.tagStart, f.end));
   });
-  return { node: decodeNode(types.NodeProto, Buffer.concat(parts), path), constant };
+  return { ...decodeNode(types.NodeProto, Buffer.concat(parts), path), constant };
 }
 
-function decodeNode(type: protobuf.Type, bytes: Uint8Array, path: string): NodeInfo {
-  let n: { input?: string[]; output?: string[]; op_type?: string; attribute?: { name?: string; i?: number; f?: number }[] };
+function decodeNode(type: protobuf.Type, bytes: Uint8Array, path: string): { node: NodeInfo; floats?: { dims: number[]; values: number[] } } {
+  let n: { input?: string[]; output?: string[]; op_type?: string; attribute?: { name?: string; i?: number; f?: number; floats?: number[] }[] };
   try { n = type.toObject(type.decode(bytes), { longs: Number }) as typeof n; } catch (e) {
     throw new CheckpointError(path, `a graph node cannot be decoded (${(e as Error).message})`);
   }
   const int = (name: string) => n.attribute?.find((a) => a.name === name)?.i;
   const float = (name: string) => n.attribute?.find((a) => a.name === name)?.f;
-  return { opType: n.op_type ?? '', inputs: n.input ?? [], outputs: n.output ?? [], transB: int('transB'), axis: int('axis'), blockSize: int('block_size'), alpha: float('alpha') };
+  const node = { opType: n.op_type ?? '', inputs: n.input ?? [], outputs: n.output ?? [], transB: int('transB'), axis: int('axis'), blockSize: int('block_size'), alpha: float('alpha') };
+  // A Constant's value as a float scalar (value_float) or list (value_floats).
+  const f = n.attribute?.find((a) => a.name === 'value_float'), fs = n.attribute?.find((a) => a.name === 'value_floats');
+  const floats = f?.f !== undefined ? { dims: [], values: [f.f] } : fs ? { dims: [fs.floats?.length ?? 0], values: fs.floats ?? [] } : undefined;
+  return { node, floats };
 }
 
 async function readInitializer(w: Walker, start: number, end: number, headerType: protobuf.Type, path: string): Promise<Initializer> {
@@ -364,6 +376,7 @@ const MAX_SMALL_VALUES = 1 << 20;
 /** A small constant's numbers (a scale, a zero point), or undefined for none or one too large. */
 async function smallValues(init: Initializer | undefined, path: string, folder: string, files: Checkpoint['files'], warnings: string[],
   readAt: (file: string, offset: number, bytes: number) => Promise<Uint8Array>): Promise<number[] | undefined> {
+  if (init?.values) return init.values;
   const dtype = init ? storedDType(init.dataType) : undefined;
   if (!init || !dtype) return undefined;
   const n = elementsOf(init, path);
