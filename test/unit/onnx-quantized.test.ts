@@ -94,13 +94,13 @@ test('integer weights whose dequantization cannot be read from the file stay int
     // A scale computed at run time (a node's output), three scales for four channels, a blocked quantization.
     { opType: 'DequantizeLinear', inputs: ['w', 'runtime_scale'], outputs: ['w_dq'] },
     { opType: 'DequantizeLinear', inputs: ['w', 's3'], outputs: ['w_dq2'], axis: 0 },
-    { opType: 'DequantizeLinear', inputs: ['b', 's', ''], outputs: ['b_dq'], blockSize: 4 },
+    { opType: 'DequantizeLinear', inputs: ['b', 's', ''], outputs: ['b_dq'], blockSize: 4, axis: 0 },
   ], constants, values);
   assert.equal(plan.weights.size, 0);
   assert.deepEqual(plan.warnings, [
     'w: int8 weights whose scale is not a constant in the file; left as integers, not judged',
     'w: 3 scales and 1 zero points do not fit its shape [4, 2] along axis 0; left as integers, not judged',
-    'b: blocked quantization (block_size 4) is not read; left as integers, not judged',
+    'b: int8 weights in blocks of 4 along axis 0 whose scale has shape [], not [2] for its shape [8]; left as integers, not judged',
   ]);
   assert.equal(plan.alias.get('w_dq'), 'w', 'the layer graph still sees through the DequantizeLinear');
 });
@@ -222,4 +222,48 @@ test('a value_floats scale one short of the channels leaves that kernel unjudged
   assert.deepEqual(r.warnings, [`${hostile}: conv.weight_quantized: 7 scales and 8 zero points do not fit its shape [8, 3, 3, 3] along axis 0; left as integers, not judged`]);
   assert.deepEqual(r.layers.map((l) => [l.name, l.kind, l.verdict]), [['conv', 'conv', 'incompatible'], ['fc', 'linear', 'reuse']]);
   assert.match(r.layers[0].reason, /^kernel is F32 in the source, I8 in the target/);
+});
+
+test('blocked quantization (DequantizeLinear block_size, opset 21): each block of 4 along the axis has its own scale and zero point, a last shorter block included; the weights are numpy\'s and onnxruntime\'s dequantization', async () => {
+  await assertDequantized('blocked.onnx', truth.blocked);
+  const file = join(dir, 'blocked.onnx');
+  const r = await inspectPath(file);
+  assert.deepEqual(r.layers.map((l) => [l.name, l.kind]), [['conv', 'conv'], ['fc', 'linear']]);
+  assert.deepEqual(r.warnings, []);
+  // The graph also outputs the dequantized weights: onnxruntime's reading, element by element.
+  const ort = await import('onnxruntime-node');
+  const session = await ort.InferenceSession.create(file);
+  const got = await session.run({ input: new ort.Tensor('float32', new Float32Array(6 * 64), [1, 6, 8, 8]), features: new ort.Tensor('float32', new Float32Array(12), [1, 12]) });
+  await session.release();
+  const ck = await openCheckpoint(file);
+  const pool = new FilePool();
+  try {
+    const conv = await readTensor(ck.tensors.find((t) => t.name === 'conv.weight_quantized')!, pool);
+    assert.deepEqual(Array.from(conv), Array.from(got.conv_weight_values.data as Float32Array), 'the conv kernel, bit for bit');
+    // fc is read as [out, in]; onnxruntime gives it as stored, [in, out].
+    const fc = await readTensor(ck.tensors.find((t) => t.name === 'fc.weight_quantized')!, pool);
+    const stored = got.fc_weight_values.data as Float32Array;
+    assert.deepEqual(Array.from(fc), Array.from({ length: 60 }, (_, i) => stored[(i % 12) * 5 + Math.floor(i / 12)]), 'the fc weight, bit for bit');
+  } finally { await pool.closeAll(); }
+});
+
+test('blocked quantization whose scale is cut by floor instead of ceil, or whose zero point has another shape, stays unjudged integers with warnings naming the tensor and the shapes', async () => {
+  const hostile = join(dir, 'blocked_hostile.onnx');
+  const r = await analyzePaths(join(dir, 'blocked.onnx'), hostile);
+  assert.deepEqual(r.warnings, [
+    `${hostile}: conv.weight_quantized: int8 weights in blocks of 4 along axis 1 whose scale has shape [8, 1, 3, 3], not [8, 2, 3, 3] for its shape [8, 6, 3, 3]; left as integers, not judged`,
+    `${hostile}: fc.weight_quantized: uint8 weights in blocks of 4 along axis 0 whose zero point has shape [3, 4], not [3, 5] for its shape [12, 5]; left as integers, not judged`,
+  ]);
+  assert.deepEqual(r.layers.map((l) => [l.name, l.verdict]), [['conv', 'incompatible'], ['fc', 'incompatible']]);
+});
+
+test('weights of onnxruntime\'s packed quantized ops (MatMulNBits and the like) stay integers, with a warning naming the tensor, the op and why, once per weight', async () => {
+  const UINT8 = 2, FLOAT = 1;
+  const constants = new Map([['q_proj.B', { dims: [8, 1, 16], dataType: UINT8 }], ['q_proj.scales', { dims: [8, 1], dataType: FLOAT }]]);
+  const plan = await planQuantization([
+    { opType: 'MatMulNBits', inputs: ['x', 'q_proj.B', 'q_proj.scales'], outputs: ['y'] },
+    { opType: 'MatMulNBits', inputs: ['x2', 'q_proj.B', 'q_proj.scales'], outputs: ['y2'] },
+  ], constants, async () => undefined);
+  assert.equal(plan.weights.size, 0);
+  assert.deepEqual(plan.warnings, ['q_proj.B: uint8 weights of MatMulNBits are not read (packed n-bit blocks); left as integers, not judged']);
 });

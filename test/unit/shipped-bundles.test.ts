@@ -326,7 +326,7 @@ for (const [label, file] of [['a Paddle2ONNX model (Constant-node weights)', PAD
 // Quantized (QDQ, QOperator, dynamic) and half-precision ONNX through both bundles: weights read
 // as the float32 numpy dequantizes them to (test/fixtures/gen_onnx_quant.py).
 const QUANT_TRUTH = () => JSON.parse(readFileSync(fixture('onnx/quant/expected.json'), 'utf8'));
-for (const [file, key] of [['qdq_source.onnx', 'qdq_source'], ['qoperator.onnx', 'qoperator'], ['embedding.onnx', 'embedding'], ['fp16.onnx', 'fp16'], ['bf16.onnx', 'bf16'], ['contrib_source.onnx', 'contrib_source'], ['constant_scales.onnx', 'constant_scales']] as const) {
+for (const [file, key] of [['qdq_source.onnx', 'qdq_source'], ['qoperator.onnx', 'qoperator'], ['embedding.onnx', 'embedding'], ['fp16.onnx', 'fp16'], ['bf16.onnx', 'bf16'], ['contrib_source.onnx', 'contrib_source'], ['constant_scales.onnx', 'constant_scales'], ['blocked.onnx', 'blocked']] as const) {
   test(`reuse-lens inspect --stats and the worker bundle read ${file} as the float32 its weights stand for, storage beside`, async () => {
     const truth = QUANT_TRUTH()[key] as Record<string, PublishedEntry & { storage: string }>;
     const r = cli('inspect', fixture(`onnx/quant/${file}`), '--stats', '--json');

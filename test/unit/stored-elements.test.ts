@@ -81,3 +81,57 @@ test('a per-channel quantization whose scales do not match its axis is refused, 
     (e: unknown) => e instanceof CheckpointError && e.file === 'model.tflite' && /dense\/w has 3 quantization scales for its axis 0 of shape \[4, 2\]/.test(e.message));
   assert.throws(() => quantizedStorage('int8', { scale: [1, 2], offset: [0, 0], axis: 5 }, [4, 2], 'model.tflite', 'dense/w'), CheckpointError);
 });
+
+/** Blocked quantization the straightforward way: element (o, x, j) takes scale index (o * ceil(D / B) + floor(x / B)) * inner + j. */
+function wholeBlocked(q: ArrayLike<number>, shape: number[], a: Affine): Float32Array {
+  const axis = a.axis ?? 0, d = shape[axis], b = a.block!, blocks = Math.ceil(d / b);
+  const inner = shape.slice(axis + 1).reduce((x, y) => x * y, 1);
+  const out = new Float32Array(q.length);
+  for (let i = 0; i < q.length; i++) {
+    const j = i % inner, x = Math.floor(i / inner) % d, o = Math.floor(i / (inner * d));
+    const c = (o * blocks + Math.floor(x / b)) * inner + j;
+    out[i] = q[i] * a.scale[c] + a.offset[c];
+  }
+  return out;
+}
+
+test('blocked quantization: any split into runs decodes to the whole dequantization, bit for bit, blocks that do not divide the axis included', () => {
+  const cases: { shape: number[]; axis: number; block: number }[] = [
+    { shape: [6, 10, 7], axis: 1, block: 4 },   // a middle axis, a last block of 2
+    { shape: [12, 5], axis: 0, block: 4 },      // a MatMul weight [in, out] blocked along in
+    { shape: [5, 12], axis: 1, block: 5 },      // the last axis, a last block of 2
+    { shape: [300, 64], axis: 1, block: 32 },   // long enough for several runs per row
+  ];
+  for (const kind of ['int8', 'uint8', 'int16', 'int32'] as StoredInt[]) {
+    for (const { shape, axis, block } of cases) {
+      const n = shape.reduce((x, y) => x * y, 1);
+      const sshape = shape.map((d, k) => (k === axis ? Math.ceil(d / block) : d));
+      const m = sshape.reduce((x, y) => x * y, 1);
+      const scale = Array.from({ length: m }, (_, c) => Math.fround(0.0123 * ((c % 13) + 1) / 7));
+      const affine: Affine = { scale, offset: scale.map((s, c) => -((c % 5) - 2) * s), axis, block };
+      const q = INTS[kind](n);
+      const bytes = new Uint8Array(q.buffer, 0, q.byteLength);
+      const t: TensorInfo = { name: 'w', dtype: 'F32', shape, storage: quantizedStorage(kind, affine, shape, 'f', 'w'), location: { kind: 'contiguous', file: 'f', offset: 0, littleEndian: true } };
+      const e = elementsOf(t);
+      const want = wholeBlocked(q, shape, affine);
+      for (const run of [n, 1000, 357, 33, 1]) {
+        for (const out of [new Float64Array(n), new Float32Array(n)]) {
+          for (let first = 0; first < n; first += run) {
+            const count = Math.min(run, n - first);
+            const src = bytes.slice(first * e.size, (first + count) * e.size);
+            if (out instanceof Float64Array) e.decode(src, first, count, out, first);
+            else e.decodeFloat32!(src, first, count, out, first);
+          }
+          for (let i = 0; i < n; i++) if (out[i] !== Math.fround(want[i])) assert.fail(`${kind} [${shape}] axis ${axis} block ${block}, runs of ${run}: element ${i} is ${out[i]}, whole gives ${want[i]}`);
+        }
+      }
+    }
+  }
+});
+
+test('a blocked quantization whose scales do not match its blocks is refused, naming the file and the tensor', () => {
+  // [8, 6] in blocks of 4 along axis 1: ceil(6 / 4) = 2 blocks, so 16 scales; 8 (floor) are refused.
+  assert.throws(() => quantizedStorage('int8', { scale: new Array(8).fill(1), offset: new Array(8).fill(0), axis: 1, block: 4 }, [8, 6], 'model.onnx', 'w'),
+    (e: unknown) => e instanceof CheckpointError && e.file === 'model.onnx' && /w has 8 quantization scales for blocks of 4 along its axis 1 of shape \[8, 6\]/.test(e.message));
+  assert.doesNotThrow(() => quantizedStorage('int8', { scale: new Array(16).fill(1), offset: new Array(16).fill(0), axis: 1, block: 4 }, [8, 6], 'model.onnx', 'w'));
+});

@@ -59,8 +59,11 @@ export const STORED_INT_BYTES: Record<StoredInt, number> = { uint8: 1, int8: 1, 
 /**
  * value = q * scale[c] + offset[c], c the index along stored axis `axis` (per-channel
  * quantization) or 0. TF.js: scale, offset = min. TFLite/ONNX: scale, offset = -zero_point * scale.
+ * Blocked quantization (ONNX DequantizeLinear's block_size): each run of `block` indices along
+ * `axis` has its own scale, so c is the element's index in the stored shape with that axis cut
+ * into ceil(size / block) blocks (C order), the last block possibly shorter.
  */
-export interface Affine { scale: number[]; offset: number[]; axis?: number }
+export interface Affine { scale: number[]; offset: number[]; axis?: number; block?: number }
 
 /**
  * Stored elements that are not the `dtype` handed out: float16 or bfloat16 halves widened to

@@ -20,7 +20,14 @@ export type { Affine, StoredInt } from '../common/types';
  */
 export function quantizedStorage(kind: StoredInt, affine: Affine, storedShape: readonly number[], file: string, name: string): StoredAs {
   const n = affine.scale.length;
-  if (n > 1) {
+  if (affine.block !== undefined) {
+    const axis = affine.axis ?? 0, b = affine.block;
+    const blocks = axis >= 0 && axis < storedShape.length && Number.isSafeInteger(b) && b > 0 ? Math.ceil(storedShape[axis] / b) : -1;
+    const want = blocks < 0 ? -1 : storedShape.reduce((p, d, k) => p * (k === axis ? blocks : d), 1);
+    if (n !== want || affine.offset.length !== n) {
+      throw new CheckpointError(file, `tensor ${name} has ${n} quantization scales for blocks of ${b} along its axis ${axis} of shape [${storedShape.join(', ')}]`);
+    }
+  } else if (n > 1) {
     const axis = affine.axis ?? 0;
     if (!(axis >= 0 && axis < storedShape.length) || storedShape[axis] !== n) {
       throw new CheckpointError(file, `tensor ${name} has ${n} quantization scales for its axis ${axis} of shape [${storedShape.join(', ')}]`);

@@ -35,8 +35,14 @@ export function elementsOf(t: TensorInfo): StoredElements {
   if (!s || !('affine' in s)) {
     return { size: DTYPE_SIZE[dtype], dtype, decode: (src, _first, count, out, at = 0) => decodeInto(src, dtype, le, count, out, at) };
   }
-  const plan = affinePlan(s.affine, t.storedShape ?? t.shape);
   const kind = s.dtype;
+  if (s.affine.block !== undefined) {
+    // Blocked quantization on a path of its own: the per-channel one below stays as it was.
+    const b = blockPlan(s.affine, t.storedShape ?? t.shape);
+    const decode = (src: Uint8Array, first: number, count: number, out: Float64Array | Float32Array, at = 0) => dequantizeBlocked(src, kind, le, first, count, b, out, at);
+    return { size: STORED_INT_BYTES[kind], decode, decodeFloat32: decode };
+  }
+  const plan = affinePlan(s.affine, t.storedShape ?? t.shape);
   return {
     size: STORED_INT_BYTES[kind],
     decode: (src, first, count, out, at = 0) => dequantizeInto(src, kind, le, first, count, plan, out, at),
@@ -81,6 +87,39 @@ function dequantizeInto(src: Uint8Array, kind: StoredInt, le: boolean, first: nu
     const end = p.channels === 1 ? count : Math.min(count, (step + 1) * p.inner - first);
     const s = p.scale[c], o = p.offset[c];
     for (; i < end; i++) out[at + i] = Math.fround(q[i] * s + o);
+  }
+}
+
+interface BlockPlan { scale: number[]; offset: number[]; /** Stored elements per step along the axis, the axis's length, its blocks and their length. */ inner: number; length: number; blocks: number; block: number }
+
+function blockPlan(a: Affine, stored: readonly number[]): BlockPlan {
+  const axis = a.axis ?? 0;
+  let inner = 1;
+  for (let k = axis + 1; k < stored.length; k++) inner *= stored[k];
+  const length = stored[axis], block = a.block!;
+  return { scale: a.scale, offset: a.offset, inner: Math.max(inner, 1), length, blocks: Math.ceil(length / block), block };
+}
+
+/**
+ * Blocked dequantization: element (outer o, axis index x, inner j) takes the scale and offset of
+ * index (o * blocks + floor(x / block)) * inner + j. The three counters advance with the element,
+ * no division per element.
+ */
+function dequantizeBlocked(src: Uint8Array, kind: StoredInt, le: boolean, first: number, count: number, p: BlockPlan, out: Float64Array | Float32Array, at: number): void {
+  const q = intsOf(src, kind, le, count);
+  const { inner, length, blocks, block, scale, offset } = p;
+  let j = first % inner;
+  const step = Math.floor(first / inner);
+  let x = step % length, o = Math.floor(step / length);
+  let row = (o * blocks + Math.floor(x / block)) * inner;
+  for (let i = 0; i < count; i++) {
+    const c = row + j;
+    out[at + i] = Math.fround(q[i] * scale[c] + offset[c]);
+    if (++j === inner) {
+      j = 0;
+      if (++x === length) { x = 0; o++; }
+      row = (o * blocks + Math.floor(x / block)) * inner;
+    }
   }
 }
 

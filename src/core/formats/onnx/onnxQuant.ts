@@ -58,6 +58,14 @@ const PARAM_INPUTS: Record<string, (i: number) => boolean> = {
 /** Ops whose first output is their first input (de)quantized: the graph of layers looks through them. */
 export const PASS_THROUGH = new Set(['QuantizeLinear', 'DequantizeLinear', 'DynamicQuantizeLinear']);
 
+/**
+ * Blocked scales are held as numbers (16 bytes with their offsets) for as long as the model is
+ * open: at most this many for one tensor (what a scale read gives, formats/onnx smallValues), and
+ * for a whole model.
+ */
+const MAX_BLOCK_SCALES = 1 << 20;
+const MAX_HELD_SCALES = 1 << 24;
+
 const FLOATS = new Set<number>([ONNX_DTYPE.FLOAT, ONNX_DTYPE.FLOAT16, ONNX_DTYPE.BFLOAT16, ONNX_DTYPE.DOUBLE]);
 
 /**
@@ -91,10 +99,8 @@ export async function planQuantization(nodes: readonly NodeInfo[], constants: Re
     const w = intConstant(name);
     if (!w || plan.weights.has(name)) return;
     const skip = (why: string) => { plan.warnings.push(`${name}: ${w.kind} weights ${why}; left as integers, not judged`); };
-    // ONNX (and onnxruntime's contrib ops) give a zero point the weight's own type: one of another type is no zero point of it.
-    const zeroType = zeroName ? constants.get(zeroName)?.dataType : undefined;
-    if (zeroType !== undefined && zeroType !== w.dataType) return skip(`whose zero point ${zeroName} is ${TYPE_NAME[zeroType] ?? `type ${zeroType}`}, not ${w.kind}`);
-    if (scaleName && constants.has(scaleName) && !isFloatConstant(scaleName)) return skip(`whose scale ${scaleName} is ${TYPE_NAME[constants.get(scaleName)!.dataType] ?? 'no float'}, not a float`);
+    const bad = typeMismatch(w, scaleName, zeroName);
+    if (bad) return skip(bad);
     let scale = scaleName && isFloatConstant(scaleName) ? await values(scaleName) : undefined;
     if (scale && scaleTimes) {
       const k = isFloatConstant(scaleTimes) ? await values(scaleTimes) : undefined;
@@ -113,6 +119,45 @@ export async function planQuantization(nodes: readonly NodeInfo[], constants: Re
     plan.weights.set(name, { kind: w.kind, affine: { scale, offset: scale.map((s, c) => -z(c) * s), axis: channels > 1 ? ax : undefined }, via });
   };
 
+  /** Why a weight's scale or zero point cannot be its own (undefined: they can). */
+  const typeMismatch = (w: ConstantInfo & { kind: StoredInt }, scaleName: string | undefined, zeroName: string | undefined): string | undefined => {
+    // ONNX (and onnxruntime's contrib ops) give a zero point the weight's own type: one of another type is no zero point of it.
+    const zeroType = zeroName ? constants.get(zeroName)?.dataType : undefined;
+    if (zeroType !== undefined && zeroType !== w.dataType) return `whose zero point ${zeroName} is ${TYPE_NAME[zeroType] ?? `type ${zeroType}`}, not ${w.kind}`;
+    if (scaleName && constants.has(scaleName) && !isFloatConstant(scaleName)) return `whose scale ${scaleName} is ${TYPE_NAME[constants.get(scaleName)!.dataType] ?? 'no float'}, not a float`;
+    return undefined;
+  };
+
+  let scalesHeld = 0;
+  /**
+   * Blocked quantization (DequantizeLinear with block_size, opset 21): the scale (and zero point)
+   * has the weight's shape with its axis cut into ceil(size / block_size) blocks.
+   */
+  const recordBlocked = async (name: string, scaleName: string | undefined, zeroName: string | undefined, axis: number, block: number, via: string): Promise<void> => {
+    const w = intConstant(name);
+    if (!w || plan.weights.has(name)) return;
+    const skip = (why: string) => { plan.warnings.push(`${name}: ${w.kind} weights in blocks of ${block} ${why}; left as integers, not judged`); };
+    const bad = typeMismatch(w, scaleName, zeroName);
+    if (bad) return skip(bad);
+    const s = scaleName ? constants.get(scaleName) : undefined;
+    if (!s || !isFloatConstant(scaleName!)) return skip('whose scale is not a constant in the file');
+    const rank = w.dims.length, ax = axis < 0 ? axis + rank : axis;
+    if (!(ax >= 0 && ax < rank) || !(block > 0)) return skip(`along axis ${axis} of its shape [${w.dims.join(', ')}]`);
+    const want = w.dims.map((d, k) => (k === ax ? Math.ceil(d / block) : d));
+    const z = zeroName ? constants.get(zeroName) : undefined;
+    for (const [what, c] of [['scale', s], ['zero point', z]] as const) {
+      if (c && c.dims.join() !== want.join()) return skip(`along axis ${ax} whose ${what} has shape [${c.dims.join(', ')}], not [${want.join(', ')}] for its shape [${w.dims.join(', ')}]`);
+    }
+    const n = want.reduce((a, b) => a * b, 1);
+    if (n > MAX_BLOCK_SCALES || scalesHeld + n > MAX_HELD_SCALES) return skip(`whose ${n} scales are more than Reuse Lens holds (${MAX_BLOCK_SCALES} a tensor, ${MAX_HELD_SCALES} a model)`);
+    const scale = await values(scaleName!);
+    const zero = zeroName ? await values(zeroName) : undefined;
+    if (!scale || scale.length !== n || (zeroName && (!zero || zero.length !== n))) return skip('whose scale or zero point cannot be read');
+    scalesHeld += n;
+    plan.weights.set(name, { kind: w.kind, affine: { scale, offset: scale.map((v, c) => -(zero ? zero[c] : 0) * v), axis: ax, block }, via });
+  };
+
+  const unread = new Set<string>();
   for (const node of nodes) {
     const [x] = node.inputs;
     switch (node.opType) {
@@ -121,7 +166,7 @@ export async function planQuantization(nodes: readonly NodeInfo[], constants: Re
         break;
       case 'DequantizeLinear':
         if (node.outputs[0] && x) plan.alias.set(node.outputs[0], x);
-        if (node.blockSize) { if (intConstant(x)) plan.warnings.push(`${x}: blocked quantization (block_size ${node.blockSize}) is not read; left as integers, not judged`); break; }
+        if (node.blockSize) { await recordBlocked(x, node.inputs[1], node.inputs[2] || undefined, node.axis ?? 1, node.blockSize, node.outputs[0] ?? x); break; }
         if (intConstant(x)) { await record(x, node.inputs[1], node.inputs[2], node.axis ?? 1, node.outputs[0] ?? x); break; }
         // onnxruntime's quantized Gather: the int8 table is gathered as integers, the rows dequantized after (one scale for the table).
         if (producer.get(x)?.opType === 'Gather' && intConstant(producer.get(x)!.inputs[0])) {
@@ -165,10 +210,28 @@ export async function planQuantization(nodes: readonly NodeInfo[], constants: Re
         if (b) await record(node.inputs[1], node.inputs[scale], node.inputs[zero] || undefined, b.dims.length - 1, node.inputs[1]);
         break;
       }
+      default:
+        // Quantized ops whose weights are not read (packed bits, per-direction scales): say so, once per weight.
+        if (UNREAD_QUANTIZED_OPS.has(node.opType)) {
+          for (const name of node.inputs) {
+            const w = intConstant(name);
+            if (w && w.dims.length >= 1 && w.dims.reduce((a, b) => a * b, 1) >= 2 && !plan.params.has(name) && !unread.has(name)) {
+              unread.add(name);
+              plan.warnings.push(`${name}: ${w.kind} weights of ${node.opType} are not read (${UNREAD_QUANTIZED_OPS.get(node.opType)}); left as integers, not judged`);
+            }
+          }
+        }
     }
   }
   return plan;
 }
+
+/** onnxruntime's quantized ops whose weights Reuse Lens does not dequantize, and why. */
+const UNREAD_QUANTIZED_OPS = new Map([
+  ['MatMulNBits', 'packed n-bit blocks'], ['GatherBlockQuantized', 'packed blocks'], ['MatMulBnb4', 'packed 4-bit blocks'],
+  ['MatMulFpQ4', 'packed 4-bit blocks'], ['QMoE', 'packed expert weights'], ['DynamicQuantizeLSTM', 'scales per direction and gate'],
+  ['QEmbedLayerNormalization', 'embedding tables with their own scales'], ['QOrderedMatMul', 'ordered layouts'], ['QOrderedAttention', 'ordered layouts'],
+]);
 
 /** The input positions of B's scale and zero point in the contrib ops that take B [K, N] as their input 1. */
 const CONTRIB_MATMUL: Record<string, [number, number]> = { MatMulIntegerToFloat: [3, 5], DynamicQuantizeMatMul: [2, 3], QAttention: [4, 7] };
