@@ -349,34 +349,30 @@ function checkQuantPair(rep: Report, key: 'qdq_pair' | 'contrib_pair', verdicts:
   }
   assert.deepEqual(rep.layers.filter((l) => l.kind !== 'other').map((l) => l.verdict), verdicts);
 }
-const checkQdqPair = (rep: Report) => checkQuantPair(rep, 'qdq_pair', ['reuse', 'fine-tune', 'retrain', 'reuse']);
-
-test('reuse-lens compare --json and the worker bundle: two QDQ-quantized ONNX models, each kernel\'s relative RMSE as numpy computes it on the dequantized values', async () => {
-  const [s, t] = [fixture('onnx/quant/qdq_source.onnx'), fixture('onnx/quant/qdq_target.onnx')];
-  const r = cli('compare', s, t, '--json');
-  assert.equal(r.code, 0, r.err);
-  checkQdqPair(JSON.parse(r.out) as Report);
-  checkQdqPair((await rpc().analyze({ source: s, target: t })).report);
-});
-
-test('reuse-lens compare --json and the worker bundle: two ONNX models quantized with onnxruntime\'s contrib ops (QGemm, MatMulIntegerToFloat, DynamicQuantizeMatMul, QAttention), each kernel\'s relative RMSE as numpy computes it', async () => {
-  const [s, t] = [fixture('onnx/quant/contrib_source.onnx'), fixture('onnx/quant/contrib_target.onnx')];
-  const check = (rep: Report) => checkQuantPair(rep, 'contrib_pair', ['reuse', 'fine-tune', 'retrain', 'reuse', 'reuse']);
+/** `reuse-lens compare --json` and the worker bundle's analyze on one pair of fixtures, each report handed to `check`. */
+async function compareInBoth(source: string, target: string, check: (rep: Report) => void): Promise<void> {
+  const [s, t] = [fixture(source), fixture(target)];
   const r = cli('compare', s, t, '--json');
   assert.equal(r.code, 0, r.err);
   check(JSON.parse(r.out) as Report);
   check((await rpc().analyze({ source: s, target: t })).report);
+}
+
+test('reuse-lens compare --json and the worker bundle: two QDQ-quantized ONNX models, each kernel\'s relative RMSE as numpy computes it on the dequantized values', async () => {
+  await compareInBoth('onnx/quant/qdq_source.onnx', 'onnx/quant/qdq_target.onnx', (rep) => checkQuantPair(rep, 'qdq_pair', ['reuse', 'fine-tune', 'retrain', 'reuse']));
+});
+
+test('reuse-lens compare --json and the worker bundle: two ONNX models quantized with onnxruntime\'s contrib ops (QGemm, MatMulIntegerToFloat, DynamicQuantizeMatMul, QAttention), each kernel\'s relative RMSE as numpy computes it', async () => {
+  await compareInBoth('onnx/quant/contrib_source.onnx', 'onnx/quant/contrib_target.onnx', (rep) => checkQuantPair(rep, 'contrib_pair', ['reuse', 'fine-tune', 'retrain', 'reuse', 'reuse']));
 });
 
 test('reuse-lens compare and the worker bundle on a contrib-op model with a wrong-length scale and a zero point of another type: warnings name the file and tensor, those layers are incompatible, no crash', async () => {
-  const [s, t] = [fixture('onnx/quant/contrib_source.onnx'), fixture('onnx/quant/contrib_hostile.onnx')];
-  const r = cli('compare', s, t, '--json');
-  assert.equal(r.code, 0, r.err);
-  for (const rep of [JSON.parse(r.out) as Report, (await rpc().analyze({ source: s, target: t })).report]) {
+  const t = fixture('onnx/quant/contrib_hostile.onnx');
+  await compareInBoth('onnx/quant/contrib_source.onnx', 'onnx/quant/contrib_hostile.onnx', (rep) => {
     assert.ok(rep.warnings.includes(`${t}: gemm1.weight_quantized: 5 scales and 12 zero points do not fit its shape [12, 16] along axis 0; left as integers, not judged`), rep.warnings.join('\n'));
     assert.ok(rep.warnings.includes(`${t}: mm.weight_quantized: uint8 weights whose zero point mm.weight_zero_point is int8, not uint8; left as integers, not judged`));
     assert.deepEqual(rep.layers.filter((l) => l.kind === 'linear').map((l) => l.verdict), ['incompatible', 'reuse', 'incompatible', 'reuse', 'reuse']);
-  }
+  });
 });
 
 // ---- No user-facing text built from names the minifier changes ----
