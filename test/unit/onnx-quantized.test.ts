@@ -267,3 +267,24 @@ test('weights of onnxruntime\'s packed quantized ops (MatMulNBits and the like) 
   assert.equal(plan.weights.size, 0);
   assert.deepEqual(plan.warnings, ['q_proj.B: uint8 weights of MatMulNBits are not read (packed n-bit blocks); left as integers, not judged']);
 });
+
+test('a blocked quantization with more scales than Reuse Lens holds is not read (its scales are not even loaded), with a warning giving the count and the limit', async () => {
+  const INT8 = 3, FLOAT = 1;
+  // [4096, 4096] in blocks of 8 along axis 1: 2,097,152 scales, over the 1,048,576 held for one tensor.
+  const constants = new Map([['w', { dims: [4096, 4096], dataType: INT8 }], ['s', { dims: [4096, 512], dataType: FLOAT }]]);
+  let loaded = 0;
+  const plan = await planQuantization([{ opType: 'DequantizeLinear', inputs: ['w', 's'], outputs: ['w_dq'], axis: 1, blockSize: 8 }], constants, async () => { loaded++; return undefined; });
+  assert.equal(loaded, 0);
+  assert.deepEqual(plan.warnings, ['w: int8 weights in blocks of 8 whose 2097152 scales are more than Reuse Lens holds (1048576 a tensor, 16777216 a model); left as integers, not judged']);
+});
+
+test('two models whose kernels both stay unread integers: the layer is not judged on its float bias, and its reason says the weight was not measured', async () => {
+  const hostile = join(dir, 'contrib_hostile.onnx');
+  const r = await analyzePaths(hostile, hostile);
+  for (const name of ['gemm1', 'mm']) {
+    const l = r.layers.find((x) => x.name === name)!;
+    assert.equal(l.kernelRelRmse, null, name);
+    assert.equal(l.reason, 'weight is integers on both sides (a quantization whose scale was not read; see the warnings): not measured, so this verdict says nothing of its values');
+  }
+  assert.equal(r.layers.find((x) => x.name === 'seq_shape')!.reason, 'no floating-point tensor to compare (only integer counters); nothing to retrain');
+});

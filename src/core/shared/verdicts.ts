@@ -160,6 +160,11 @@ export function judgeLayer(layer: LayerReport, o: AnalyzeOptions): LayerJudgemen
   }
   if (layer.kind === 'bn' && layer.bnStats) return judgeBn(layer, layer.bnStats, o);
   const d = drivingParam(layer, o);
+  // Integer weights are quantized ones whose scale was not read (the reader warned): no counters,
+  // not measured, and a float bias beside them does not speak for the layer.
+  if (d?.role !== 'weight' && layer.params.some((p) => p.role === 'weight' && both(p) && isInteger(p))) {
+    return judgement('reuse', 'weight is integers on both sides (a quantization whose scale was not read; see the warnings): not measured, so this verdict says nothing of its values', none);
+  }
   if (!d) {
     return judgement('reuse', 'no floating-point tensor to compare (only integer counters); nothing to retrain', none);
   }
