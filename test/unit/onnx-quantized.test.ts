@@ -11,6 +11,7 @@ import { openCheckpoint } from '../../src/core/formats/open';
 import { FilePool, readTensor } from '../../src/core/tensor/tensorData';
 import { analyzePaths, inspectPath } from '../../src/core/analysis/engine';
 import { planQuantization } from '../../src/core/formats/onnx/onnxQuant';
+import { rejudgeReport, targetParameters } from '../../src/core/shared/verdicts';
 
 const dir = join(__dirname, '..', 'fixtures', 'onnx', 'quant');
 interface Entry { shape: number[]; storage: string; sum: number; sumsq: number; first: number[] }
@@ -287,4 +288,21 @@ test('two models whose kernels both stay unread integers: the layer is not judge
     assert.equal(l.reason, 'weight is integers on both sides (a quantization whose scale was not read; see the warnings): not measured, so this verdict says nothing of its values');
   }
   assert.equal(r.layers.find((x) => x.name === 'seq_shape')!.reason, 'no floating-point tensor to compare (only integer counters); nothing to retrain');
+});
+
+test('layers passed without their weight measured stay out of the network estimate and its split point, and the summary says how many', async () => {
+  const hostile = join(dir, 'contrib_hostile.onnx');
+  const r = await analyzePaths(hostile, hostile);
+  const unread = r.layers.filter((l) => l.reason.startsWith('weight is integers on both sides'));
+  assert.ok(unread.length >= 2);
+  assert.equal(r.summary.notMeasured, unread.length);
+  assert.match(r.summary.text, new RegExp(`; ${unread.length} not measured \\(quantized weights whose scale was not read`));
+  const measured = r.layers.filter((l) => !unread.includes(l));
+  assert.equal(r.summary.totalParameters, measured.reduce((n, l) => n + targetParameters(l), 0), 'their parameters are left out of the total');
+  assert.match(r.summary.network.reason, new RegExp(`; ${unread.length} layers left out, their weights not measured \\(quantized, scale not read\\)$`), 'the report panel shows the network reason');
+  assert.equal(r.summary.network.leading?.kernelLayersTotal, measured.filter((l) => ['conv', 'linear', 'embedding'].includes(l.kind) && l.verdict !== 'source-only' && l.verdict !== 'target-only').length);
+  // The same from the stored metrics (the extension re-judges reports when thresholds change).
+  const again = rejudgeReport(r, { ...r.options, reuseBelow: 0.5 });
+  assert.equal(again.summary.notMeasured, unread.length);
+  assert.equal(again.summary.totalParameters, r.summary.totalParameters);
 });

@@ -7,7 +7,7 @@ import { LayerPair } from './matching';
 import { ROLE_ORDER } from './layers';
 import { isFloatDType, numel } from '../tensor/dtypes';
 import { TensorPairMetrics } from './metrics';
-import { judgeLayer, judgeLayers, summarise, SummaryLayer, targetParameters } from '../shared/verdicts';
+import { judgeLayer, judgeLayers, summarise, SummaryLayer, LayerDigest, notMeasured, targetParameters } from '../shared/verdicts';
 
 export function checkpointSummary(ck: Checkpoint): CheckpointSummary {
   return { path: ck.path, format: ck.format, tensors: ck.tensors.length, parameters: ck.tensors.reduce((s, t) => s + safeNumel(t.shape), 0) };
@@ -146,7 +146,9 @@ export class LayerTally {
   readonly nonFinite: string[] = [];
 
   add(l: LayerReport): void {
-    this.digests.push({ name: l.name, kind: l.kind, verdict: l.verdict, matchedBy: l.matchedBy, targetParameters: targetParameters(l) });
+    const digest: LayerDigest = { name: l.name, kind: l.kind, verdict: l.verdict, matchedBy: l.matchedBy, targetParameters: targetParameters(l) };
+    if (notMeasured(l)) digest.notMeasured = true;
+    this.digests.push(digest);
     // Every tensor without a counterpart: whole one-sided layers, and one-sided roles (a bias only in the target).
     for (const p of l.params) {
       if (p.sourceName !== null && p.targetName === null) this.unmatched.source.push(p.sourceName);

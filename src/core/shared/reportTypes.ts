@@ -158,6 +158,11 @@ export interface ReportSummary {
   recalibrateParameters?: number;
   /** Share of the target's parameters that transfer, fine-tune layers weighed by FINE_TUNE_WEIGHT (verdicts.ts). */
   weightedShare?: number;
+  /**
+   * Layers judged `reuse` whose weight was not measured (integers on both sides: a quantization
+   * whose scale was not read). Counted in byVerdict, left out of the parameters and the network estimate.
+   */
+  notMeasured?: number;
   network: {
     verdict: 'reusable' | 'partly reusable' | 'not reusable'; reason: string; estimate: boolean;
     /** The first kernel layer (network order) that does not transfer; null when all do or none was compared. */

@@ -120,14 +120,27 @@ export function targetParameters(layer: LayerReport): number {
   return layer.params.filter((p) => p.targetName !== null).reduce((s, p) => s + size(p), 0);
 }
 
-/**
- * What the summary reads of a layer: the layer, or the digest a streamed compare keeps of it
- * once it is written out (its target parameters counted, its tensors let go).
- */
-export type SummaryLayer = Pick<LayerReport, 'name' | 'kind' | 'verdict' | 'matchedBy'> & ({ params: LayerReport['params'] } | { targetParameters: number });
+/** What a streamed compare keeps of a layer once it is written out: its target parameters counted, its tensors let go. */
+export type LayerDigest = Pick<LayerReport, 'name' | 'kind' | 'verdict' | 'matchedBy'> & { targetParameters: number; notMeasured?: boolean };
+/** What the summary reads of a layer: the layer, or its digest. */
+export type SummaryLayer = (Pick<LayerReport, 'name' | 'kind' | 'verdict' | 'matchedBy'> & { params: LayerReport['params'] }) | LayerDigest;
 
 function onTarget(l: SummaryLayer): number {
   return 'targetParameters' in l ? l.targetParameters : targetParameters(l as LayerReport);
+}
+
+/** A weight read as integers on both sides: a quantization whose scale was not read (the reader warned). */
+function weightUnread(layer: Pick<LayerReport, 'params'>): boolean {
+  return layer.params.some((p) => p.role === 'weight' && both(p) && isInteger(p));
+}
+
+/**
+ * A layer passed as `reuse` without its weight measured (weightUnread): it says nothing of
+ * what transfers, so the network estimate and its split point leave it out.
+ */
+export function notMeasured(l: SummaryLayer): boolean {
+  if (l.verdict !== 'reuse') return false;
+  return 'params' in l ? weightUnread(l) : l.notMeasured === true;
 }
 
 /**
@@ -162,7 +175,7 @@ export function judgeLayer(layer: LayerReport, o: AnalyzeOptions): LayerJudgemen
   const d = drivingParam(layer, o);
   // Integer weights are quantized ones whose scale was not read (the reader warned): no counters,
   // not measured, and a float bias beside them does not speak for the layer.
-  if (d?.role !== 'weight' && layer.params.some((p) => p.role === 'weight' && both(p) && isInteger(p))) {
+  if (weightUnread(layer)) {
     return judgement('reuse', 'weight is integers on both sides (a quantization whose scale was not read; see the warnings): not measured, so this verdict says nothing of its values', none);
   }
   if (!d) {
@@ -282,10 +295,11 @@ export function fmtCount(n: number): string {
 export function summarise(layers: readonly SummaryLayer[]): ReportSummary {
   const byVerdict = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<Verdict, number>;
   const matchedBy = Object.fromEntries(MATCHES.map((m) => [m, 0])) as Record<MatchedBy, number>;
-  let reusable = 0, transferable = 0, recalibrate = 0, weighted = 0, total = 0;
+  let reusable = 0, transferable = 0, recalibrate = 0, weighted = 0, total = 0, unmeasured = 0;
   for (const l of layers) {
     byVerdict[l.verdict]++;
     matchedBy[l.matchedBy]++;
+    if (notMeasured(l)) { unmeasured++; continue; }
     const p = onTarget(l);
     total += p;
     weighted += p * transferWeight(l.verdict);
@@ -295,7 +309,7 @@ export function summarise(layers: readonly SummaryLayer[]): ReportSummary {
   }
   const share = total > 0 ? weighted / total : 0;
   const pct = (x: number) => (x > 0 && x < 0.01 ? '<1%' : `${Math.round(x * 100)}%`);
-  const lead = leadingTransferable(layers, total);
+  const lead = leadingTransferable(unmeasured ? layers.filter((l) => !notMeasured(l)) : layers, total);
   const leadScore = (lead.depthShare + lead.parameterShare) / 2;
   let verdict: ReportSummary['network']['verdict'];
   if (share >= NETWORK_REUSABLE_SHARE) verdict = 'reusable';
@@ -311,16 +325,19 @@ export function summarise(layers: readonly SummaryLayer[]): ReportSummary {
   const fineTuneNote = byVerdict['fine-tune'] > 0 ? `, fine-tune layers counting ${pct(FINE_TUNE_WEIGHT)}` : '';
   const reason = `estimate, not from a replacement experiment: ${leadText}; ${pct(share)} of the target's parameters `
     + `(${fmtCount(Math.round(weighted))} of ${fmtCount(total)}${fineTuneNote}) transfer `
-    + `(reusable at ≥ ${pct(NETWORK_REUSABLE_SHARE)}; partly reusable at ≥ ${pct(NETWORK_PARTLY_SHARE)}, or when the layers before the split point average ≥ ${fmt(NETWORK_PARTLY_LEADING)} of depth and parameters)`;
+    + `(reusable at ≥ ${pct(NETWORK_REUSABLE_SHARE)}; partly reusable at ≥ ${pct(NETWORK_PARTLY_SHARE)}, or when the layers before the split point average ≥ ${fmt(NETWORK_PARTLY_LEADING)} of depth and parameters)`
+    + (unmeasured ? `; ${unmeasured} layer${unmeasured > 1 ? 's' : ''} left out, ${unmeasured > 1 ? 'their weights' : 'its weight'} not measured (quantized, scale not read)` : '');
   const extra = (['source-only', 'target-only'] as Verdict[]).filter((v) => byVerdict[v] > 0).map((v) => `, ${byVerdict[v]} ${v}`).join('');
   const recalText = byVerdict.recalibrate > 0 ? `, ${byVerdict.recalibrate} recalibrate` : '';
-  const text = `${byVerdict.reuse + byVerdict.recalibrate} of ${layers.length} layers reusable (${fmtCount(reusable)} of ${fmtCount(total)} parameters${recalText}); `
-    + `${byVerdict['fine-tune']} fine-tune, ${byVerdict.retrain} retrain, ${byVerdict.incompatible} incompatible${extra}`
+  const unmeasuredText = unmeasured ? `; ${unmeasured} not measured (quantized weights whose scale was not read: passed as reuse, left out of the estimate)` : '';
+  const text = `${byVerdict.reuse + byVerdict.recalibrate - unmeasured} of ${layers.length} layers reusable (${fmtCount(reusable)} of ${fmtCount(total)} parameters${recalText}); `
+    + `${byVerdict['fine-tune']} fine-tune, ${byVerdict.retrain} retrain, ${byVerdict.incompatible} incompatible${extra}${unmeasuredText}`
     + ` — network looks ${verdict} (estimate)`;
   return {
     layers: layers.length, byVerdict, matchedBy,
     reusableParameters: reusable, transferableParameters: transferable, totalParameters: total,
     recalibrateParameters: recalibrate, weightedShare: share,
+    ...(unmeasured ? { notMeasured: unmeasured } : {}),
     network: {
       verdict, reason, estimate: true,
       splitAt: lead.kernels > 0 && lead.count < lead.kernels ? lead.next ?? null : null,
