@@ -19,7 +19,7 @@ import type { Worker } from 'node:worker_threads';
 import { startCoreThread } from '../tensor/threadEntry';
 import { closeSync, fstatSync, openSync, readdirSync, readlinkSync, readSync, realpathSync } from 'node:fs';
 import { baseAddress, chunkTable, contiguousData } from './hdf5Layout';
-import { ChunkedDataset, filterSupport, Hdf5Filter } from './hdf5Chunks';
+import { ChunkedDataset, Hdf5Filter } from './hdf5Chunks';
 import type { FileWindow } from './hdf5Window';
 import { resolve } from 'node:path';
 
@@ -208,17 +208,18 @@ export class Hdf5File {
 
   /**
    * What reading a chunked dataset without HDF5 takes (hdf5Chunks.ts): its chunk table and
-   * filters, when it is little-endian, its filters are ones undone natively and its table is the
-   * kind hdf5Layout.ts reads; undefined otherwise (it is read through h5wasm). The reader checks
-   * its first and last chunks against h5wasm's reading before it trusts the table.
+   * filters, when it is little-endian and its table is the kind hdf5Layout.ts reads; undefined
+   * otherwise (it is read through h5wasm). `filters` are the dataset's, as `filters(path)` gave
+   * them to the caller, who found them undone natively (`filterSupport(filters) === 'native'`):
+   * passed in so that a dataset's pipeline is fetched and judged once. The reader checks the
+   * first and last chunks against h5wasm's reading before it trusts the table.
    */
-  chunkedDataset(path: string): ChunkedDataset | undefined {
+  chunkedDataset(path: string, filters: Hdf5Filter[]): ChunkedDataset | undefined {
     const o = this.get(path);
     if (!(o instanceof this.lib.Dataset)) return undefined;
-    const filters = this.filters(path);
     return this.guard(() => {
       const m = o.metadata;
-      if (!m.chunks || !m.littleEndian || filterSupport(filters) !== 'native') return undefined;
+      if (!m.chunks || !m.littleEndian) return undefined;
       const shape = (m.shape ?? []).map(Number);
       return this.withHeader(path, (fd, base, header) => {
         const table = chunkTable(fd, base, header, shape, m.size, MAX_NATIVE_CHUNKS);

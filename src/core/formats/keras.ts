@@ -412,7 +412,8 @@ function guessVariable(f: Hdf5File, ds: string, i: number): string {
 function describe(f: Hdf5File, ds: string, name: string, cls: string | undefined, variable: string, common: Common): DescribedTensor | undefined {
   const info = f.dataset(ds);
   // A plugin filter h5wasm lacks would fail at read with HDF5's plugin search trace: say it here.
-  const support = filterSupport(f.filters(ds));
+  const filters = f.filters(ds);
+  const support = filterSupport(filters);
   if (typeof support === 'object') {
     throw new CheckpointError(f.path, `dataset ${ds} is compressed with the HDF5 filter ${support.name || 'unnamed'} (id ${support.id}), which Reuse Lens cannot decode: only HDF5's built-in filters (gzip, shuffle, fletcher32, szip, nbit, scaleoffset) are read; save it again with compression="gzip" or none`);
   }
@@ -426,7 +427,7 @@ function describe(f: Hdf5File, ds: string, name: string, cls: string | undefined
   // Large ones stored otherwise (chunked, compressed) are read a box of chunks at a time:
   // natively when the chunk table can be read and the filters are gzip/shuffle/fletcher32.
   const chunks = bytes >= DIRECT_READ_MIN_BYTES && fileOffset === undefined ? f.chunks(ds) ?? info.shape.map(() => 1) : undefined;
-  const native = chunks ? f.chunkedDataset(ds) : undefined;
+  const native = chunks && support === 'native' ? f.chunkedDataset(ds, filters) : undefined;
   return { name, dtype: info.dtype, ...layout, dataset: ds, bytes, ...(fileOffset !== undefined ? { fileOffset } : {}), ...(chunks ? { chunks } : {}), ...(native ? { native } : {}) };
 }
 
