@@ -72,6 +72,8 @@ export type Hdf5AttrValue = string | number | boolean | string[] | number[] | nu
 export class Hdf5File {
   /** Member names per group path: lookups walk from the root, and big models have many. */
   private readonly keyCache = new Map<string, Set<string>>();
+  /** The superblock's base address, read once per open file (null: not one hdf5Layout.ts reads). */
+  private base: number | null | undefined;
   private constructor(readonly path: string, private readonly lib: H5Module, private readonly wasm: WasmModule, private readonly file: H5.File, private readonly fsPath: string) {}
 
   /**
@@ -230,7 +232,11 @@ export class Hdf5File {
     });
   }
 
-  /** Runs `fn` on the file (read by `fs`) with the base address and the object header address of `path`'s dataset. */
+  /**
+   * Runs `fn` on the file (read by `fs`) with the base address and the object header address of
+   * `path`'s dataset. The superblock is read on the first call only: a Keras file of hundreds of
+   * datasets reads it once.
+   */
   private withHeader<T>(path: string, fn: (fd: number, base: number, header: number) => T | undefined): T | undefined {
     const Module = this.wasm;
     if (typeof Module?.create_object_reference !== 'function') return undefined;
@@ -240,8 +246,8 @@ export class Hdf5File {
     let fd: number;
     try { fd = openSync(this.fsPath, 'r'); } catch { return undefined; }
     try {
-      const base = baseAddress(fd);
-      return base === undefined ? undefined : fn(fd, base, header);
+      if (this.base === undefined) this.base = baseAddress(fd) ?? null;
+      return this.base === null ? undefined : fn(fd, this.base, header);
     } finally {
       closeSync(fd);
     }
