@@ -4,7 +4,8 @@
 // reading byte for byte (test/fixtures/gen_hdf5_filters.py, run here); through the shipped CLI
 // the filtered file compares with the same values stored plainly as identical, and a kernel in a
 // .keras is read inside the archive. A plugin filter h5wasm lacks (lzf) is refused when the file
-// is opened, and a damaged chunk is an error naming the file, never wrong numbers.
+// is opened, unless it is on a string variable that is skipped anyway; a damaged chunk is an
+// error naming the file, never wrong numbers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -95,6 +96,16 @@ test('a kernel compressed with a plugin filter HDF5 lacks here (lzf) is refused 
   const r = spawnSync(process.execPath, [CLI, 'inspect', file], { encoding: 'utf8' });
   assert.equal(r.status, 1, r.stdout);
   assert.ok(r.stderr.includes(`${file}: dataset dense/dense/kernel:0 is compressed with the HDF5 filter lzf (id 32000), which Reuse Lens cannot decode`), r.stderr);
+});
+
+test('a string variable compressed with a plugin filter (lzf) is skipped with a warning, and the file\'s kernel is still read', () => {
+  ensureProductionBuild();
+  const file = join(dir, 'lzf-string.h5');
+  const r = spawnSync(process.execPath, [CLI, 'inspect', file, '--json'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { tensors: { name: string; shape: number[] }[]; warnings: string[] };
+  assert.deepEqual(out.tensors.map((t) => [t.name, t.shape]), [['lookup/kernel', [120, 160]]]); // the [160, 120] Dense kernel, shown [out, in]
+  assert.deepEqual(out.warnings, ['lookup/vocabulary: string of 4 bytes is not a numeric type Reuse Lens compares; skipped']);
 });
 
 test('a damaged gzip chunk ends the compare with an error naming the file and the dataset, not with numbers', () => {

@@ -411,13 +411,14 @@ function guessVariable(f: Hdf5File, ds: string, i: number): string {
 
 function describe(f: Hdf5File, ds: string, name: string, cls: string | undefined, variable: string, common: Common): DescribedTensor | undefined {
   const info = f.dataset(ds);
+  // Skipped before its filters are looked at: a string dataset under a plugin filter is never read.
+  if (!info.dtype) { common.warnings.push(`${name}: ${info.typeDescription} is not a numeric type Reuse Lens compares; skipped`); return undefined; }
   // A plugin filter h5wasm lacks would fail at read with HDF5's plugin search trace: say it here.
   const filters = f.filters(ds);
   const support = filterSupport(filters);
   if (typeof support === 'object') {
     throw new CheckpointError(f.path, `dataset ${ds} is compressed with the HDF5 filter ${support.name || 'unnamed'} (id ${support.id}), which Reuse Lens cannot decode: only HDF5's built-in filters (gzip, shuffle, fletcher32, szip, nbit, scaleoffset) are read; save it again with compression="gzip" or none`);
   }
-  if (!info.dtype) { common.warnings.push(`${name}: ${info.typeDescription} is not a numeric type Reuse Lens compares; skipped`); return undefined; }
   const layout = kerasLayout(cls, variable, info.shape);
   // Only sizes the read's deadline; a lying shape is refused when the tensor is read.
   const bytes = info.shape.reduce((a, b) => a * b, 1) * DTYPE_SIZE[info.dtype];
