@@ -79,15 +79,35 @@ function affinePlan(a: Affine, stored: readonly number[]): AffinePlan {
 function dequantizeInto(src: Uint8Array, kind: StoredInt, le: boolean, first: number, count: number, p: AffinePlan, out: Float64Array | Float32Array, at: number): void {
   if (STORED_INT_BYTES[kind] === 1 && (p.channels === 1 || p.inner >= TABLE_MIN_RUN)) { byTable(src, kind === 'int8', first, count, p, out, at); return; }
   const q = intsOf(src, kind, le, count);
-  // A run of elements of one channel at a time (a whole filter, or a single element for a
-  // channels-last axis): the channel's scale and offset are looked up once per run.
-  for (let i = 0; i < count;) {
-    const step = Math.floor((first + i) / p.inner);
-    const c = p.channels === 1 ? 0 : step % p.channels;
-    const end = p.channels === 1 ? count : Math.min(count, (step + 1) * p.inner - first);
+  if (p.channels === 1) {
+    const s = p.scale[0], o = p.offset[0];
+    for (let i = 0; i < count; i++) out[at + i] = Math.fround(q[i] * s + o);
+    return;
+  }
+  let c = firstChannel(first, p);
+  if (p.inner === 1) {
+    // A channel per element (ONNX per-column weights, TFLite depthwise axis 3): a wrapping
+    // counter, no division per element (4M int8 per column: 7.5 -> 3.0 ns per element).
+    const { scale, offset, channels } = p;
+    for (let i = 0; i < count; i++) {
+      out[at + i] = Math.fround(q[i] * scale[c] + offset[c]);
+      if (++c === channels) c = 0;
+    }
+    return;
+  }
+  // A run of elements of one channel at a time (a whole filter): the channel's scale and offset
+  // are looked up once per run, the channel advancing with a wrapping counter.
+  let end = Math.min(count, p.inner - (first % p.inner));
+  for (let i = 0; i < count; end = Math.min(count, end + p.inner)) {
     const s = p.scale[c], o = p.offset[c];
     for (; i < end; i++) out[at + i] = Math.fround(q[i] * s + o);
+    if (++c === p.channels) c = 0;
   }
+}
+
+/** The channel of stored element `first`. */
+function firstChannel(first: number, p: AffinePlan): number {
+  return Math.floor(first / p.inner) % p.channels;
 }
 
 interface BlockPlan { scale: number[]; offset: number[]; /** Stored elements per step along the axis, the axis's length, its blocks and their length. */ inner: number; length: number; blocks: number; block: number }
@@ -138,10 +158,10 @@ function byTable(src: Uint8Array, signed: boolean, first: number, count: number,
   const head = (4 - (src.byteOffset & 3)) & 3;
   const words = out instanceof Float32Array && HOST_LITTLE_ENDIAN && count - head >= 4 ? new Uint32Array(src.buffer, src.byteOffset + head, (count - head) >> 2) : undefined;
   let built = -1;
-  for (let i = 0; i < count;) {
-    const step = Math.floor((first + i) / p.inner);
-    const c = p.channels === 1 ? 0 : step % p.channels;
-    const end = p.channels === 1 ? count : Math.min(count, (step + 1) * p.inner - first);
+  // Runs of one channel (the whole call when per tensor), the channel advancing with a wrapping counter.
+  let c = firstChannel(first, p);
+  let end = p.channels === 1 ? count : Math.min(count, p.inner - (first % p.inner));
+  for (let i = 0; i < count; end = Math.min(count, end + p.inner), c = c + 1 === p.channels ? 0 : c + 1) {
     if (c !== built) {
       const s = p.scale[c], o = p.offset[c];
       for (let b = 0; b < 256; b++) table[b] = Math.fround((signed ? (b << 24) >> 24 : b) * s + o);
