@@ -68,6 +68,31 @@ for (const kind of Object.keys(INTS) as StoredInt[]) {
   });
 }
 
+test('8-bit per-channel runs decoded in any order (tiles of a transpose, two readers of one tensor) give each channel its own values', () => {
+  // The tensor keeps its channel table between runs: a run of another channel must not see the last one's.
+  const shape = [6, 2000], n = 12000;
+  for (const kind of ['int8', 'uint8'] as StoredInt[]) {
+    const scale = Array.from({ length: 6 }, (_, c) => Math.fround(0.0123 * (c + 1) / 7));
+    const affine: Affine = { scale, offset: scale.map((s, c) => -((c % 5) - 2) * s), axis: 0 };
+    const q = INTS[kind](n);
+    const bytes = new Uint8Array(q.buffer, 0, q.byteLength);
+    const t: TensorInfo = { name: 'w', dtype: 'F32', shape, storage: quantizedStorage(kind, affine, shape, 'f', 'w'), location: { kind: 'contiguous', file: 'f', offset: 0, littleEndian: true } };
+    const e = elementsOf(t);
+    const want = whole(q, shape, affine);
+    const firsts = Array.from({ length: Math.ceil(n / 1500) }, (_, k) => k * 1500);
+    for (const order of [firsts.slice().reverse(), firsts.filter((_, k) => k % 2 === 0).concat(firsts.filter((_, k) => k % 2 === 1))]) {
+      for (const out of [new Float64Array(n), new Float32Array(n)]) {
+        for (const first of order) {
+          const count = Math.min(1500, n - first);
+          if (out instanceof Float64Array) e.decode(bytes.subarray(first, first + count), first, count, out, first);
+          else e.decodeFloat32!(bytes.subarray(first, first + count), first, count, out, first);
+        }
+        for (let i = 0; i < n; i++) if (out[i] !== want[i]) assert.fail(`${kind} runs in order ${order.join(',')}: element ${i} is ${out[i]}, whole gives ${want[i]}`);
+      }
+    }
+  }
+});
+
 test('plain float tensors keep their float32 path: no dequantization into float32 is offered for them', () => {
   for (const dtype of ['F32', 'F16', 'BF16', 'F64'] as const) {
     const t: TensorInfo = { name: 'w', dtype, shape: [4], location: { kind: 'contiguous', file: 'f', offset: 0, littleEndian: true } };

@@ -43,10 +43,12 @@ export function elementsOf(t: TensorInfo): StoredElements {
     return { size: STORED_INT_BYTES[kind], decode, decodeFloat32: decode };
   }
   const plan = affinePlan(s.affine, t.storedShape ?? t.shape);
+  // The tensor's own table: a reader decoding it a run at a time (a tile of 512 elements) builds it once per channel, not per run.
+  const lut: ChannelTable = { table: new Float32Array(STORED_INT_BYTES[kind] === 1 ? 256 : 0), built: -1 };
   return {
     size: STORED_INT_BYTES[kind],
-    decode: (src, first, count, out, at = 0) => dequantizeInto(src, kind, le, first, count, plan, out, at),
-    decodeFloat32: (src, first, count, out, at = 0) => dequantizeInto(src, kind, le, first, count, plan, out, at),
+    decode: (src, first, count, out, at = 0) => dequantizeInto(src, kind, le, first, count, plan, lut, out, at),
+    decodeFloat32: (src, first, count, out, at = 0) => dequantizeInto(src, kind, le, first, count, plan, lut, out, at),
   };
 }
 
@@ -76,8 +78,8 @@ function affinePlan(a: Affine, stored: readonly number[]): AffinePlan {
  * value = Math.fround(q * scale[c] + offset[c]): the float32 the model computes with (what a
  * Float32Array holding the dequantized values gives, bit for bit), c = (index / inner) % channels.
  */
-function dequantizeInto(src: Uint8Array, kind: StoredInt, le: boolean, first: number, count: number, p: AffinePlan, out: Float64Array | Float32Array, at: number): void {
-  if (STORED_INT_BYTES[kind] === 1 && (p.channels === 1 || p.inner >= TABLE_MIN_RUN)) { byTable(src, kind === 'int8', first, count, p, out, at); return; }
+function dequantizeInto(src: Uint8Array, kind: StoredInt, le: boolean, first: number, count: number, p: AffinePlan, lut: ChannelTable, out: Float64Array | Float32Array, at: number): void {
+  if (STORED_INT_BYTES[kind] === 1 && (p.channels === 1 || p.inner >= TABLE_MIN_RUN)) { byTable(src, kind === 'int8', first, count, p, lut, out, at); return; }
   const q = intsOf(src, kind, le, count);
   if (p.channels === 1) {
     const s = p.scale[0], o = p.offset[0];
@@ -143,29 +145,32 @@ function dequantizeBlocked(src: Uint8Array, kind: StoredInt, le: boolean, first:
   }
 }
 
-/** Runs of one channel at least this long are dequantized through a 256-entry table built per run. */
+/** Runs of one channel at least this long are dequantized through a 256-entry table of the channel. */
 const TABLE_MIN_RUN = 1024;
-const table = new Float32Array(256);
+
+/** A tensor's 256-entry table and the channel it holds (-1: none yet). */
+interface ChannelTable { table: Float32Array; built: number }
 
 /**
- * 8-bit integers through a table of their 256 values (one channel's, built for each run): a
- * lookup per element instead of a multiply-add and a rounding (a 250M-element int8 pair: 4.3 ->
- * 2.2 ns per element, most of its compare). Entries are Math.fround(q * s + o): the same values.
+ * 8-bit integers through a table of their 256 values (one channel's, built when a run of another
+ * channel starts): a lookup per element instead of a multiply-add and a rounding (a 250M-element
+ * int8 pair: 4.3 -> 2.2 ns per element, most of its compare). Entries are Math.fround(q * s + o):
+ * the same values.
  */
-function byTable(src: Uint8Array, signed: boolean, first: number, count: number, p: AffinePlan, out: Float64Array | Float32Array, at: number): void {
+function byTable(src: Uint8Array, signed: boolean, first: number, count: number, p: AffinePlan, lut: ChannelTable, out: Float64Array | Float32Array, at: number): void {
+  const table = lut.table;
   // Into float32 (the streamed chunks) four bytes are loaded at a time, from the first aligned
   // byte on: 1.36 -> 0.82 ns per element in a loop alone. words[j] holds bytes head + 4j .. + 3.
   const head = (4 - (src.byteOffset & 3)) & 3;
   const words = out instanceof Float32Array && HOST_LITTLE_ENDIAN && count - head >= 4 ? new Uint32Array(src.buffer, src.byteOffset + head, (count - head) >> 2) : undefined;
-  let built = -1;
   // Runs of one channel (the whole call when per tensor), the channel advancing with a wrapping counter.
   let c = firstChannel(first, p);
   let end = p.channels === 1 ? count : Math.min(count, p.inner - (first % p.inner));
   for (let i = 0; i < count; end = Math.min(count, end + p.inner), c = c + 1 === p.channels ? 0 : c + 1) {
-    if (c !== built) {
+    if (c !== lut.built) {
       const s = p.scale[c], o = p.offset[c];
       for (let b = 0; b < 256; b++) table[b] = Math.fround((signed ? (b << 24) >> 24 : b) * s + o);
-      built = c;
+      lut.built = c;
     }
     // Separate loops so that each sees one kind of output array.
     if (words) {
