@@ -1,11 +1,12 @@
 // The engine's facade: what the CLI and the worker call. Opens checkpoints, groups layers,
 // matches them, streams the tensor pairs through the metrics, and builds the report.
-import { DTYPE_SIZE, TensorInfo } from '../common/types';
+import { TensorInfo } from '../common/types';
 import { AnalyzeOptions, DEFAULT_OPTIONS, InspectResult, LayerReport, Report } from '../shared/reportTypes';
 import { CancelledError, CancelToken, throwIfCancelled } from '../common/errors';
 import { openCheckpoint } from '../formats/open';
 import { FilePool, float32Capable, SmallPairs } from '../tensor/tensorData';
 import { numel } from '../tensor/dtypes';
+import { storedSize } from '../tensor/storedElements';
 import { groupLayers } from './layers';
 import { LayerPair, matchLayersExplained } from './matching';
 import { orderSide } from './networkOrder';
@@ -43,7 +44,7 @@ export async function inspectPath(path: string, opts: { stats?: boolean; token?:
   const { layers, order } = orderSide(groupLayers(ck.tensors, ck.layerOrder), ck, undefined, []);
   const tensors: InspectResult['tensors'] = ck.tensors.map((t) => {
     const n = safeNumel(t.shape);
-    const row: InspectResult['tensors'][number] = { name: t.name, dtype: t.dtype, shape: [...t.shape], parameters: n, bytes: n * (t.storage?.bytesPerElement ?? DTYPE_SIZE[t.dtype]) };
+    const row: InspectResult['tensors'][number] = { name: t.name, dtype: t.dtype, shape: [...t.shape], parameters: n, bytes: n * storedSize(t) };
     if (t.storage) row.storage = t.storage.dtype;
     return row;
   });
@@ -151,8 +152,7 @@ export async function analyzeCheckpoints(source: string, target: string, options
     for (const pp of paramPairs(p)) if (comparable(pp)) { work.push(pp); layerOf.push(i); }
   }
   // Bytes each compared element costs, both sides: what a compare of 100 GB of shards says it has read.
-  const stored = (t: TensorInfo) => t.storage?.bytesPerElement ?? DTYPE_SIZE[t.dtype];
-  const bytesPer = (pp: Required<ParamPair>) => stored(pp.source) + stored(pp.target);
+  const bytesPer = (pp: Required<ParamPair>) => storedSize(pp.source) + storedSize(pp.target);
   let total = 0, bytesTotal = 0;
   for (const pp of work) { const n = safeNumel(pp.source.shape); total += n; bytesTotal += n * bytesPer(pp); }
   let done = 0, bytesDone = 0, last = 0;

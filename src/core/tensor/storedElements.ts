@@ -33,29 +33,28 @@ export function elementsOf(t: TensorInfo): StoredElements {
   const s = t.storage;
   const dtype: DType = storedDType(t) ?? t.dtype;
   if (!s || !('affine' in s)) {
-    return { size: DTYPE_SIZE[dtype], dtype, decode: (src, _first, count, out, at = 0) => decodeInto(src, dtype, le, count, out, at) };
+    return { size: storedSize(t), dtype, decode: (src, _first, count, out, at = 0) => decodeInto(src, dtype, le, count, out, at) };
   }
   const kind = s.dtype;
   if (s.affine.block !== undefined) {
     // Blocked quantization on a path of its own: the per-channel one below stays as it was.
     const b = blockPlan(s.affine, t.storedShape ?? t.shape);
     const decode = (src: Uint8Array, first: number, count: number, out: Float64Array | Float32Array, at = 0) => dequantizeBlocked(src, kind, le, first, count, b, out, at);
-    return { size: STORED_INT_BYTES[kind], decode, decodeFloat32: decode };
+    return { size: storedSize(t), decode, decodeFloat32: decode };
   }
   const plan = affinePlan(s.affine, t.storedShape ?? t.shape);
   // The tensor's own table: a reader decoding it a run at a time (a tile of 512 elements) builds it once per channel, not per run.
   const lut: ChannelTable = { table: new Float32Array(STORED_INT_BYTES[kind] === 1 ? 256 : 0), built: -1 };
   return {
-    size: STORED_INT_BYTES[kind],
+    size: storedSize(t),
     decode: (src, first, count, out, at = 0) => dequantizeInto(src, kind, le, first, count, plan, lut, out, at),
     decodeFloat32: (src, first, count, out, at = 0) => dequantizeInto(src, kind, le, first, count, plan, lut, out, at),
   };
 }
 
-/** Bytes per stored element of `t`. */
+/** Bytes per stored element of `t` (in the file: quantized storage counts its integers). */
 export function storedSize(t: TensorInfo): number {
-  const s = t.storage;
-  return !s ? DTYPE_SIZE[t.dtype] : s.dtype === 'float16' || s.dtype === 'bfloat16' ? 2 : STORED_INT_BYTES[s.dtype];
+  return t.storage?.bytesPerElement ?? DTYPE_SIZE[t.dtype];
 }
 
 /** The stored type when it is a plain dtype (float16 storage: F16, bfloat16: BF16), undefined for quantized integers. */
