@@ -45,11 +45,8 @@ export function elementsOf(t: TensorInfo): StoredElements {
   const plan = affinePlan(s.affine, t.storedShape ?? t.shape);
   // The tensor's own table: a reader decoding it a run at a time (a tile of 512 elements) builds it once per channel, not per run.
   const lut: ChannelTable = { table: new Float32Array(STORED_INT_BYTES[kind] === 1 ? 256 : 0), built: -1 };
-  return {
-    size: storedSize(t),
-    decode: (src, first, count, out, at = 0) => dequantizeInto(src, kind, le, first, count, plan, lut, out, at),
-    decodeFloat32: (src, first, count, out, at = 0) => dequantizeInto(src, kind, le, first, count, plan, lut, out, at),
-  };
+  const decode = (src: Uint8Array, first: number, count: number, out: Float64Array | Float32Array, at = 0) => dequantizeInto(src, kind, le, first, count, plan, lut, out, at);
+  return { size: storedSize(t), decode, decodeFloat32: decode };
 }
 
 /** Bytes per stored element of `t` (in the file: quantized storage counts its integers). */
@@ -68,9 +65,14 @@ interface AffinePlan { scale: number[]; offset: number[]; /** Stored elements pe
 function affinePlan(a: Affine, stored: readonly number[]): AffinePlan {
   if (a.scale.length <= 1) return { scale: [a.scale[0] ?? 1], offset: [a.offset[0] ?? 0], inner: 1, channels: 1 };
   const axis = a.axis ?? 0;
+  return { scale: a.scale, offset: a.offset, inner: innerOf(stored, axis), channels: stored[axis] ?? a.scale.length };
+}
+
+/** Stored elements per step along `axis` (the product of the axes after it, at least 1). */
+function innerOf(stored: readonly number[], axis: number): number {
   let inner = 1;
   for (let k = axis + 1; k < stored.length; k++) inner *= stored[k];
-  return { scale: a.scale, offset: a.offset, inner: Math.max(inner, 1), channels: stored[axis] ?? a.scale.length };
+  return Math.max(inner, 1);
 }
 
 /**
@@ -115,10 +117,8 @@ interface BlockPlan { scale: number[]; offset: number[]; /** Stored elements per
 
 function blockPlan(a: Affine, stored: readonly number[]): BlockPlan {
   const axis = a.axis ?? 0;
-  let inner = 1;
-  for (let k = axis + 1; k < stored.length; k++) inner *= stored[k];
   const length = stored[axis], block = a.block!;
-  return { scale: a.scale, offset: a.offset, inner: Math.max(inner, 1), length, blocks: Math.ceil(length / block), block };
+  return { scale: a.scale, offset: a.offset, inner: innerOf(stored, axis), length, blocks: Math.ceil(length / block), block };
 }
 
 /**
