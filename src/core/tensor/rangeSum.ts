@@ -67,8 +67,8 @@ export class RangeSummer {
       for (let start = job.start; start < end; start += CHUNK_ELEMENTS) {
         const count = Math.min(CHUNK_ELEMENTS, end - start);
         const [s, t] = this.bytes[0];
-        readFully(sides[0].fd, job.source.file, s, count * DTYPE_SIZE[job.source.dtype], job.source.offset + start * DTYPE_SIZE[job.source.dtype], false);
-        readFully(sides[1].fd, job.target.file, t, count * DTYPE_SIZE[job.target.dtype], job.target.offset + start * DTYPE_SIZE[job.target.dtype], false);
+        readFully(sides[0].fd, job.source.file, s, count * DTYPE_SIZE[job.source.dtype], job.source.offset + start * DTYPE_SIZE[job.source.dtype]);
+        readFully(sides[1].fd, job.target.file, t, count * DTYPE_SIZE[job.target.dtype], job.target.offset + start * DTYPE_SIZE[job.target.dtype]);
         this.add(job, acc, s, t, start, count);
       }
       return acc.sums();
@@ -160,12 +160,12 @@ function open(file: string, direct: boolean | undefined): Opened {
 }
 
 /** Reads `length` bytes at `position` into `into` (a plain read: all of them, or the error names the file). */
-function readFully(fd: number, file: string, into: Uint8Array, length: number, position: number, direct: boolean): void {
+function readFully(fd: number, file: string, into: Uint8Array, length: number, position: number): void {
   let done = 0;
   while (done < length) {
     let got: number;
     try { got = readSync(fd, into, done, length - done, position + done); } catch (e) { throw new CheckpointError(file, describeFsError(e)); }
-    done += checked(file, got, done, length, position, direct);
+    done += checked(file, got, done, length, position, false);
   }
 }
 
