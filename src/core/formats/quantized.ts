@@ -8,7 +8,6 @@
 // quantizations of the same layer use different scales, and integer tensors are never judged.
 import { Affine, STORED_INT_BYTES, StoredAs, StoredInt } from '../common/types';
 import { CheckpointError } from '../common/errors';
-import { RandomAccessFile } from '../common/fileio';
 
 export { STORED_INT_BYTES } from '../common/types';
 export type { Affine, StoredInt } from '../common/types';
@@ -45,12 +44,4 @@ export function quantizedStorage(kind: StoredInt, affine: Affine, storedShape: r
  */
 export function float16Storage(half: 'F16' | 'BF16' = 'F16'): StoredAs {
   return { dtype: half === 'F16' ? 'float16' : 'bfloat16', bytesPerElement: 2 };
-}
-
-/** A reader of `bytes` bytes of `path` at `start` (opens the file for each read): for small constants read whole. */
-export function fileBytes(path: string, start: number, bytes: number): () => Promise<Uint8Array> {
-  return async () => {
-    const f = await RandomAccessFile.open(path);
-    try { return await f.read(start, bytes); } finally { await f.close(); }
-  };
 }

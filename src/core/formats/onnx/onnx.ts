@@ -12,7 +12,8 @@ import { CheckpointError } from '../../common/errors';
 import { RandomAccessFile, fileSignature, describeFsError } from '../../common/fileio';
 import { decodeFloat32, numel } from '../../tensor/dtypes';
 import { FormatReader, LIMITS } from '../reader';
-import { fileBytes, float16Storage, quantizedStorage } from '../quantized';
+import { float16Storage, quantizedStorage } from '../quantized';
+import { FilePool } from '../../tensor/tensorData';
 import { onnxTypes, ONNX_DTYPE, TENSOR_DATA_FIELDS } from './onnxSchema';
 import { NodeInfo, PASS_THROUGH, planQuantization, QuantPlan, STORED_INT } from './onnxQuant';
 
@@ -168,17 +169,13 @@ export async function openOnnx(path: string): Promise<Checkpoint> {
   const consumers = consumersOf(nodes);
   const byName = new Map([...inline, ...inits].map((i) => [i.name, i]));
   // Scales and zero points are read through one open handle per file (a model has thousands of them).
-  const handles = new Map<string, Promise<RandomAccessFile>>();
-  const readAt = async (file: string, offset: number, bytes: number): Promise<Uint8Array> => {
-    let h = handles.get(file);
-    if (!h) { h = RandomAccessFile.open(file); handles.set(file, h); }
-    return (await h).read(offset, bytes);
-  };
+  const pool = new FilePool();
+  const readAt = async (file: string, offset: number, bytes: number): Promise<Uint8Array> => (await pool.get(file)).read(offset, bytes);
   let quant: QuantPlan;
   try {
     quant = await planQuantization(nodes, byName, (name) => smallValues(byName.get(name), path, folder, files, warnings, readAt));
   } finally {
-    for (const h of handles.values()) await h.then((f) => f.close(), () => undefined);
+    await pool.closeAll();
   }
   warnings.push(...quant.warnings);
   const dequantized = new Map<string, string>();
@@ -347,7 +344,7 @@ function elementsOf(init: Initializer, path: string): number {
 }
 
 /** Where an initializer's bytes (as `dtype`) are: external data, raw_data, or a typed field; undefined (with a warning) if none. */
-async function locate(init: Initializer, dtype: DType, n: number, path: string, folder: string, files: Checkpoint['files'], warnings: string[]): Promise<TensorLocation | undefined> {
+async function locate(init: Initializer, dtype: DType, n: number, path: string, folder: string, files: Checkpoint['files'], warnings: string[]): Promise<OnnxLocation | undefined> {
   const { name, dims } = init;
   const bytes = n * DTYPE_SIZE[dtype];
   if (init.external) return externalLocation(init, path, folder, bytes, files);
@@ -363,12 +360,8 @@ async function locate(init: Initializer, dtype: DType, n: number, path: string, 
   return { kind: 'loader', littleEndian: true, load: async () => new Uint8Array(0) };
 }
 
-/** A reader of a located tensor's stored bytes (a scale's, a zero point's). */
-function bytesOf(loc: TensorLocation, bytes: number): () => Promise<Uint8Array> {
-  if (loc.kind === 'contiguous') return fileBytes(loc.file, loc.offset, bytes);
-  if (loc.kind === 'loader') return loc.load;
-  throw new Error(`unexpected ${loc.kind} location of an ONNX tensor`);
-}
+/** Where an ONNX initializer's bytes can be: a run of a file (raw_data, packed floats, external data), or decoded typed fields. */
+type OnnxLocation = Extract<TensorLocation, { kind: 'contiguous' | 'loader' }>;
 
 /** Scales and zero points are at most this many numbers (one per channel). */
 const MAX_SMALL_VALUES = 1 << 20;
@@ -383,7 +376,7 @@ async function smallValues(init: Initializer | undefined, path: string, folder: 
   if (n > MAX_SMALL_VALUES) return undefined;
   const loc = await locate(init, dtype, n, path, folder, files, warnings);
   if (!loc) return undefined;
-  const raw = loc.kind === 'contiguous' ? await readAt(loc.file, loc.offset, n * DTYPE_SIZE[dtype]) : await bytesOf(loc, n * DTYPE_SIZE[dtype])();
+  const raw = loc.kind === 'contiguous' ? await readAt(loc.file, loc.offset, n * DTYPE_SIZE[dtype]) : await loc.load();
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const out = new Array<number>(n);
   const T = ONNX_DTYPE;
@@ -409,7 +402,7 @@ async function smallValues(init: Initializer | undefined, path: string, folder: 
 }
 
 /** Typed repeated fields: packed floats/doubles are contiguous in the file; varints need decoding. */
-function typedLocation(init: Initializer, dtype: DType, n: number, path: string): TensorLocation | undefined {
+function typedLocation(init: Initializer, dtype: DType, n: number, path: string): OnnxLocation | undefined {
   const f = TENSOR_DATA_FIELDS;
   const one = (no: number): Range | undefined => { const r = init.data.get(no); return r && r.length === 1 && r[0].wire === 2 ? r[0] : undefined; };
   const need = (r: Range, size: number): void => {
@@ -465,7 +458,7 @@ async function decodeTyped(path: string, ranges: Range[], field: number, dtype: 
   return out;
 }
 
-async function externalLocation(init: Initializer, path: string, folder: string, bytes: number, files: Checkpoint['files']): Promise<TensorLocation> {
+async function externalLocation(init: Initializer, path: string, folder: string, bytes: number, files: Checkpoint['files']): Promise<OnnxLocation> {
   const ext = init.external!;
   const loc = ext.location;
   if (!loc) throw new CheckpointError(path, `initializer ${init.name} is stored externally but names no location`);
