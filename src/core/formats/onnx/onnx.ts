@@ -14,8 +14,8 @@ import { decodeFloat32, numel } from '../../tensor/dtypes';
 import { FormatReader, LIMITS } from '../reader';
 import { float16Storage, quantizedStorage } from '../quantized';
 import { FilePool } from '../../tensor/tensorData';
-import { onnxTypes, ONNX_DTYPE, TENSOR_DATA_FIELDS } from './onnxSchema';
-import { NodeInfo, PASS_THROUGH, planQuantization, QuantPlan, STORED_INT } from './onnxQuant';
+import { onnxTypes, ONNX_DTYPE, ONNX_DTYPE_NAME, TENSOR_DATA_FIELDS } from './onnxSchema';
+import { MAX_SMALL_VALUES, NodeInfo, PASS_THROUGH, planQuantization, QuantPlan, STORED_INT } from './onnxQuant';
 
 export const onnxReader: FormatReader = {
   format: 'onnx',
@@ -32,7 +32,6 @@ const DTYPE_OF: Partial<Record<number, DType>> = {
   [ONNX_DTYPE.INT32]: 'I32', [ONNX_DTYPE.INT64]: 'I64', [ONNX_DTYPE.BOOL]: 'BOOL', [ONNX_DTYPE.FLOAT16]: 'F16',
   [ONNX_DTYPE.DOUBLE]: 'F64', [ONNX_DTYPE.BFLOAT16]: 'BF16',
 };
-const DTYPE_NAME = Object.fromEntries(Object.entries(ONNX_DTYPE).map(([k, v]) => [v, k])) as Record<number, string>;
 
 /** Bytes the walk reads at a time. */
 const WINDOW = 16384;
@@ -309,7 +308,7 @@ function storedDType(dataType: number): DType | undefined {
 async function describeInitializer(init: Initializer, path: string, folder: string, files: Checkpoint['files'],
   warnings: string[], uses: { node: NodeInfo; index: number }[] | undefined, quant: QuantPlan): Promise<TensorInfo | undefined> {
   const { name, dims } = init;
-  const typeName = DTYPE_NAME[init.dataType] ?? `type ${init.dataType}`;
+  const typeName = ONNX_DTYPE_NAME[init.dataType] ?? `type ${init.dataType}`;
   const q = quant.weights.get(name);
   const dtype = q ? storedDType(init.dataType) : DTYPE_OF[init.dataType];
   if (!dtype) { warnings.push(`${name}: ${typeName} initializers are not compared; skipped`); return undefined; }
@@ -351,7 +350,7 @@ async function locate(init: Initializer, dtype: DType, n: number, path: string, 
   if (init.data.has(TENSOR_DATA_FIELDS.raw_data)) {
     const r = init.data.get(TENSOR_DATA_FIELDS.raw_data)!;
     const last = r[r.length - 1];
-    if (last.end - last.start !== bytes) throw new CheckpointError(path, `initializer ${name}: raw_data has ${last.end - last.start} bytes, its dims [${dims.join(', ')}] of ${DTYPE_NAME[init.dataType] ?? dtype} need ${bytes}`);
+    if (last.end - last.start !== bytes) throw new CheckpointError(path, `initializer ${name}: raw_data has ${last.end - last.start} bytes, its dims [${dims.join(', ')}] of ${ONNX_DTYPE_NAME[init.dataType] ?? dtype} need ${bytes}`);
     return { kind: 'contiguous', file: path, offset: last.start, littleEndian: true };
   }
   const typed = typedLocation(init, dtype, n, path);
@@ -362,9 +361,6 @@ async function locate(init: Initializer, dtype: DType, n: number, path: string, 
 
 /** Where an ONNX initializer's bytes can be: a run of a file (raw_data, packed floats, external data), or decoded typed fields. */
 type OnnxLocation = Extract<TensorLocation, { kind: 'contiguous' | 'loader' }>;
-
-/** Scales and zero points are at most this many numbers (one per channel). */
-const MAX_SMALL_VALUES = 1 << 20;
 
 /** A small constant's numbers (a scale, a zero point), or undefined for none or one too large. */
 async function smallValues(init: Initializer | undefined, path: string, folder: string, files: Checkpoint['files'], warnings: string[],

@@ -13,7 +13,7 @@
 // StoredInt + Affine), as TF.js and TFLite quantized tensors are. Integer tensors that no
 // dequantization reaches (shapes, indices) stay integers and are not judged.
 import { Affine, StoredInt } from '../quantized';
-import { ONNX_DTYPE } from './onnxSchema';
+import { ONNX_DTYPE, ONNX_DTYPE_NAME } from './onnxSchema';
 
 export interface NodeInfo { opType: string; inputs: string[]; outputs: string[]; transB?: number; axis?: number; blockSize?: number; alpha?: number }
 
@@ -37,8 +37,6 @@ export const STORED_INT: Partial<Record<number, StoredInt>> = {
   [ONNX_DTYPE.INT8]: 'int8', [ONNX_DTYPE.UINT8]: 'uint8', [ONNX_DTYPE.INT16]: 'int16', [ONNX_DTYPE.UINT16]: 'uint16', [ONNX_DTYPE.INT32]: 'int32',
 };
 
-const TYPE_NAME = Object.fromEntries(Object.entries(ONNX_DTYPE).map(([k, v]) => [v, k.toLowerCase()])) as Record<number, string>;
-
 /** What the plan needs to know of a constant (initializer or Constant node tensor). */
 export interface ConstantInfo { dims: number[]; dataType: number }
 
@@ -59,11 +57,11 @@ const PARAM_INPUTS: Record<string, (i: number) => boolean> = {
 export const PASS_THROUGH = new Set(['QuantizeLinear', 'DequantizeLinear', 'DynamicQuantizeLinear']);
 
 /**
- * Blocked scales are held as numbers (16 bytes with their offsets) for as long as the model is
- * open: at most this many for one tensor (what a scale read gives, formats/onnx smallValues), and
- * for a whole model.
+ * A scale or zero point is at most this many numbers: `values` (formats/onnx smallValues) reads
+ * none larger, so it is also the most blocked scales one tensor can have.
  */
-const MAX_BLOCK_SCALES = 1 << 20;
+export const MAX_SMALL_VALUES = 1 << 20;
+/** Blocked scales are held as numbers (16 bytes with their offsets) for as long as the model is open: at most this many for a whole model. */
 const MAX_HELD_SCALES = 1 << 24;
 
 const FLOATS = new Set<number>([ONNX_DTYPE.FLOAT, ONNX_DTYPE.FLOAT16, ONNX_DTYPE.BFLOAT16, ONNX_DTYPE.DOUBLE]);
@@ -123,8 +121,8 @@ export async function planQuantization(nodes: readonly NodeInfo[], constants: Re
   const typeMismatch = (w: ConstantInfo & { kind: StoredInt }, scaleName: string | undefined, zeroName: string | undefined): string | undefined => {
     // ONNX (and onnxruntime's contrib ops) give a zero point the weight's own type: one of another type is no zero point of it.
     const zeroType = zeroName ? constants.get(zeroName)?.dataType : undefined;
-    if (zeroType !== undefined && zeroType !== w.dataType) return `whose zero point ${zeroName} is ${TYPE_NAME[zeroType] ?? `type ${zeroType}`}, not ${w.kind}`;
-    if (scaleName && constants.has(scaleName) && !isFloatConstant(scaleName)) return `whose scale ${scaleName} is ${TYPE_NAME[constants.get(scaleName)!.dataType] ?? 'no float'}, not a float`;
+    if (zeroType !== undefined && zeroType !== w.dataType) return `whose zero point ${zeroName} is ${ONNX_DTYPE_NAME[zeroType]?.toLowerCase() ?? `type ${zeroType}`}, not ${w.kind}`;
+    if (scaleName && constants.has(scaleName) && !isFloatConstant(scaleName)) return `whose scale ${scaleName} is ${ONNX_DTYPE_NAME[constants.get(scaleName)!.dataType]?.toLowerCase() ?? 'no float'}, not a float`;
     return undefined;
   };
 
@@ -149,7 +147,7 @@ export async function planQuantization(nodes: readonly NodeInfo[], constants: Re
       if (c && c.dims.join() !== want.join()) return skip(`along axis ${ax} whose ${what} has shape [${c.dims.join(', ')}], not [${want.join(', ')}] for its shape [${w.dims.join(', ')}]`);
     }
     const n = want.reduce((a, b) => a * b, 1);
-    if (n > MAX_BLOCK_SCALES || scalesHeld + n > MAX_HELD_SCALES) return skip(`whose ${n} scales are more than Reuse Lens holds (${MAX_BLOCK_SCALES} a tensor, ${MAX_HELD_SCALES} a model)`);
+    if (n > MAX_SMALL_VALUES || scalesHeld + n > MAX_HELD_SCALES) return skip(`whose ${n} scales are more than Reuse Lens holds (${MAX_SMALL_VALUES} a tensor, ${MAX_HELD_SCALES} a model)`);
     const scale = await values(scaleName!);
     const zero = zeroName ? await values(zeroName) : undefined;
     if (!scale || scale.length !== n || (zeroName && (!zero || zero.length !== n))) return skip('whose scale or zero point cannot be read');

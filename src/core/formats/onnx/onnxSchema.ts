@@ -67,5 +67,8 @@ export const ONNX_DTYPE = {
   FLOAT8E4M3FN: 17, FLOAT8E4M3FNUZ: 18, FLOAT8E5M2: 19, FLOAT8E5M2FNUZ: 20, UINT4: 21, INT4: 22,
 } as const;
 
+/** An ONNX DataType number's name (FLOAT, INT8, ...), for messages. */
+export const ONNX_DTYPE_NAME = Object.fromEntries(Object.entries(ONNX_DTYPE).map(([k, v]) => [v, k])) as Partial<Record<number, string>>;
+
 /** TensorProto field numbers of the data fields. */
 export const TENSOR_DATA_FIELDS = { float_data: 4, int32_data: 5, string_data: 6, int64_data: 7, raw_data: 9, double_data: 10, uint64_data: 11 } as const;
