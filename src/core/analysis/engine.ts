@@ -4,7 +4,7 @@ import { TensorInfo } from '../common/types';
 import { AnalyzeOptions, DEFAULT_OPTIONS, InspectResult, LayerReport, Report } from '../shared/reportTypes';
 import { CancelledError, CancelToken, throwIfCancelled } from '../common/errors';
 import { openCheckpoint } from '../formats/open';
-import { FilePool, float32Capable, SmallPairs } from '../tensor/tensorData';
+import { FilePool, SmallPairs } from '../tensor/tensorData';
 import { numel } from '../tensor/dtypes';
 import { storedSize } from '../tensor/storedElements';
 import { groupLayers } from './layers';
@@ -12,10 +12,10 @@ import { LayerPair, matchLayersExplained } from './matching';
 import { orderSide } from './networkOrder';
 import { CompareOptions, compareTensors, compareTensorsNow, forThreads, TensorPairMetrics } from './metrics';
 import { assembleReport, buildReport, comparable, layerReport, LayerExtras, LayerTally, ParamPair, paramPairs, ReportHead, reportHead } from './report';
-import { judgeLayers, rejudgeReport } from '../shared/verdicts';
+import { capByInput, rejudgeReport } from '../shared/verdicts';
 import { tensorStats } from '../tensor/stats';
 import { assertUnchanged } from '../common/fileStability';
-import { directReads, PARALLEL_MIN_ELEMENTS, sharedPairThreads, THREADS_MIN_ELEMENTS } from '../tensor/pairThreads';
+import { directReads, sharedPairThreads, THREADS_MIN_ELEMENTS } from '../tensor/pairThreads';
 import { normalizedLayers } from './normalization';
 import { bnEpsOf, bnStatistics } from './bnStatistics';
 import type { BnStatistics } from '../shared/reportTypes';
@@ -81,10 +81,7 @@ export async function inspectPath(path: string, opts: { stats?: boolean; token?:
  */
 function largeTensors(tensors: readonly TensorInfo[]): boolean {
   let sum = 0;
-  for (const t of tensors) {
-    const n = safeNumel(t.shape);
-    if (n >= PARALLEL_MIN_ELEMENTS && float32Capable(t) && (sum += n) >= THREADS_MIN_ELEMENTS) return true;
-  }
+  for (const t of tensors) if (forThreads(t, t) && (sum += safeNumel(t.shape)) >= THREADS_MIN_ELEMENTS) return true;
   return false;
 }
 
@@ -182,7 +179,7 @@ export async function analyzeCheckpoints(source: string, target: string, options
   const extras: LayerExtras = { normalized, bnStats };
   const statPool = new FilePool();
   // Streaming: a layer is judged and handed on once its tensor pairs are compared, and a
-  // normalization layer once the kernel it follows is judged too (judgeLayers caps it by it).
+  // normalization layer once the kernel it follows is judged too (capByInput caps it by it).
   const waiting = new Int32Array(pairs.length);
   for (const i of layerOf) waiting[i]++;
   const feederOf = new Map<number, number>(); // normalization layer -> the kernel layer it normalises
@@ -209,7 +206,7 @@ export async function analyzeCheckpoints(source: string, target: string, options
       if (f !== undefined) {
         let k = feeders.get(f);
         if (!k) { k = layerReport(pairs[f], f, metrics, opts, extras); feeders.set(f, k); }
-        l = judgeLayers([k, l], opts)[1];
+        l = capByInput([k, l])[1];
         feeders.delete(f);
       }
       if (normalized.has(p) && !feeders.has(next)) feeders.set(next, l);
@@ -277,6 +274,7 @@ export async function analyzeCheckpoints(source: string, target: string, options
     if (sink) await flush();
     else {
       for (const p of pairs) {
+        if (p.source?.kind !== 'bn') continue;
         const st = await bnStatsOf(p, statPool, eps, token);
         if (st) bnStats.set(p, st);
       }

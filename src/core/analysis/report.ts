@@ -7,7 +7,7 @@ import { LayerPair } from './matching';
 import { ROLE_ORDER } from './layers';
 import { isFloatDType, numel } from '../tensor/dtypes';
 import { TensorPairMetrics } from './metrics';
-import { judgeLayer, judgeLayers, summarise, SummaryLayer, LayerDigest, notMeasured, targetParameters } from '../shared/verdicts';
+import { judgeLayer, capByInput, summarise, SummaryLayer, LayerDigest, notMeasured, targetParameters } from '../shared/verdicts';
 
 export function checkpointSummary(ck: Checkpoint): CheckpointSummary {
   return { path: ck.path, format: ck.format, tensors: ck.tensors.length, parameters: ck.tensors.reduce((s, t) => s + safeNumel(t.shape), 0) };
@@ -34,9 +34,13 @@ export function paramPairs(pair: LayerPair): ParamPair[] {
   return [...byRole.values()].sort((a, b) => rank(a.role) - rank(b.role));
 }
 
-/** Whether a param pair is compared: both sides present with the same shape. */
+/**
+ * Whether a param pair is compared: both sides present with the same shape, and both floats or
+ * both integers (floats against integers are a quantized weight whose scale was not read: no
+ * numbers to compare, nor bytes to read).
+ */
 export function comparable(p: ParamPair): p is Required<ParamPair> {
-  return !!p.source && !!p.target && sameShape(p.source.shape, p.target.shape);
+  return !!p.source && !!p.target && sameShape(p.source.shape, p.target.shape) && isFloatDType(p.source.dtype) === isFloatDType(p.target.dtype);
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -53,9 +57,8 @@ export type PairMetricsMap = ReadonlyMap<TensorInfo, TensorPairMetrics>;
 
 function paramReport(p: ParamPair, m: TensorPairMetrics | undefined): ParamReport {
   const s = p.source, t = p.target;
-  // Floats against integers (a quantized weight whose scale was not read) are no numbers to compare.
+  // Floats against integers (not comparable: no metrics) say which side is which.
   const mixed = !!s && !!t && isFloatDType(s.dtype) !== isFloatDType(t.dtype);
-  if (mixed) m = undefined;
   const r: ParamReport = {
     role: p.role,
     sourceName: s?.name ?? null,
@@ -127,8 +130,8 @@ export function reportHead(source: Checkpoint, target: Checkpoint, options: Anal
 }
 
 export function buildReport(source: Checkpoint, target: Checkpoint, pairs: readonly LayerPair[], metrics: PairMetricsMap, options: AnalyzeOptions, warnings: string[] = [], extras: LayerExtras = {}): Report {
-  // Judged again as a whole: a normalization layer follows the kernel it normalises.
-  const layers = judgeLayers(pairs.map((p, i) => layerReport(p, i, metrics, options, extras)), options);
+  // Each layer is judged as it is built; a normalization layer then follows the kernel it normalises.
+  const layers = capByInput(pairs.map((p, i) => layerReport(p, i, metrics, options, extras)));
   const tally = new LayerTally();
   for (const l of layers) tally.add(l);
   return assembleReport(reportHead(source, target, options), layers, tally, source, target, warnings);

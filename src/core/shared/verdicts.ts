@@ -140,7 +140,9 @@ function weightUnread(layer: Pick<LayerReport, 'params'>): boolean {
  */
 export function notMeasured(l: SummaryLayer): boolean {
   if (l.verdict !== 'reuse') return false;
-  return 'params' in l ? weightUnread(l) : l.notMeasured === true;
+  // A BN layer with running statistics is judged on them (judgeBn), whatever its weight holds.
+  if ('params' in l) return !(l.kind === 'bn' && (l as LayerReport).bnStats) && weightUnread(l);
+  return l.notMeasured === true;
 }
 
 /**
@@ -172,12 +174,12 @@ export function judgeLayer(layer: LayerReport, o: AnalyzeOptions): LayerJudgemen
     return judgement('incompatible', `${label(layer.kind, mixed.role)} is ${mixed.dtype} in the source, ${mixed.targetDtype} in the target (integers whose quantization scale was not read; see the warnings): its values cannot be compared or copied as they are`, none);
   }
   if (layer.kind === 'bn' && layer.bnStats) return judgeBn(layer, layer.bnStats, o);
-  const d = drivingParam(layer, o);
   // Integer weights are quantized ones whose scale was not read (the reader warned): no counters,
   // not measured, and a float bias beside them does not speak for the layer.
   if (weightUnread(layer)) {
     return judgement('reuse', 'weight is integers on both sides (a quantization whose scale was not read; see the warnings): not measured, so this verdict says nothing of its values', none);
   }
+  const d = drivingParam(layer, o);
   if (!d) {
     return judgement('reuse', 'no floating-point tensor to compare (only integer counters); nothing to retrain', none);
   }
@@ -296,10 +298,12 @@ export function summarise(layers: readonly SummaryLayer[]): ReportSummary {
   const byVerdict = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<Verdict, number>;
   const matchedBy = Object.fromEntries(MATCHES.map((m) => [m, 0])) as Record<MatchedBy, number>;
   let reusable = 0, transferable = 0, recalibrate = 0, weighted = 0, total = 0, unmeasured = 0;
+  const measured: SummaryLayer[] = [];
   for (const l of layers) {
     byVerdict[l.verdict]++;
     matchedBy[l.matchedBy]++;
     if (notMeasured(l)) { unmeasured++; continue; }
+    measured.push(l);
     const p = onTarget(l);
     total += p;
     weighted += p * transferWeight(l.verdict);
@@ -309,7 +313,7 @@ export function summarise(layers: readonly SummaryLayer[]): ReportSummary {
   }
   const share = total > 0 ? weighted / total : 0;
   const pct = (x: number) => (x > 0 && x < 0.01 ? '<1%' : `${Math.round(x * 100)}%`);
-  const lead = leadingTransferable(unmeasured ? layers.filter((l) => !notMeasured(l)) : layers, total);
+  const lead = leadingTransferable(unmeasured ? measured : layers, total);
   const leadScore = (lead.depthShare + lead.parameterShare) / 2;
   let verdict: ReportSummary['network']['verdict'];
   if (share >= NETWORK_REUSABLE_SHARE) verdict = 'reusable';
@@ -383,7 +387,15 @@ const SEVERITY: Partial<Record<Verdict, number>> = { reuse: 0, recalibrate: 1, '
  * after a fine-tuned conv it trains with it.
  */
 export function judgeLayers(layers: readonly LayerReport[], o: AnalyzeOptions): LayerReport[] {
-  const judged = layers.map((l) => ({ ...l, ...judgeLayer(l, o) }));
+  return capByInput(layers.map((l) => ({ ...l, ...judgeLayer(l, o) })));
+}
+
+/**
+ * Layers each judged on its own (judgeLayer), a normalization layer then capped by the verdict of
+ * the kernel it normalises: what a report's verdicts are. The engine judges each layer as it
+ * builds it, so it needs only this step.
+ */
+export function capByInput(judged: readonly LayerReport[]): LayerReport[] {
   const feeder = new Map<string, LayerReport>();
   for (const l of judged) if (l.normalizedBy) feeder.set(l.normalizedBy.layer, l);
   return judged.map((l) => {
