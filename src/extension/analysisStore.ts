@@ -80,7 +80,8 @@ export class AnalysisStore implements vscode.Disposable {
     };
     const all = [entry, ...this.entries.filter((e) => e.id !== id)];
     this.entries = all.slice(0, MAX_ENTRIES);
-    // Evicted analyses leave no report behind on disk.
+    // Evicted analyses leave no report behind, on disk or re-judged in memory.
+    for (const e of all.slice(MAX_ENTRIES)) this.judged.forget(e.id);
     await Promise.all(all.slice(MAX_ENTRIES).map((e) => this.cache.delete(e.id)));
     await this.save();
     return entry;

@@ -208,6 +208,23 @@ test('a cached report of thousands of layers comes back whole after a restart; o
   } finally { await fs.rm(dir, { recursive: true, force: true }); }
 });
 
+test('reading a damaged cached report again and again leaves no file open', { skip: process.platform !== 'linux' && 'Linux only (/proc/self/fd)' }, async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'reuse-lens-cache-'));
+  try {
+    await fs.writeFile(path.join(dir, 'bad0.json'), '{"key":"bad0","layerLines":2}\n{"name":\n');
+    const open = async () => (await fs.readdir('/proc/self/fd')).length;
+    const before = await open();
+    for (let i = 0; i < 20; i++) assert.equal(await new ReportCache(dir).get('bad0'), undefined);
+    assert.ok(await open() <= before + 2, `${(await open()) - before} more files open after 20 reads`);
+  } finally { await fs.rm(dir, { recursive: true, force: true }); }
+});
+
+test('the Reuse Analysis row says how many of its reuse layers were not measured', () => {
+  const r = sample();
+  r.summary = { ...r.summary, notMeasured: 2 };
+  assert.match(analysisDescription(r), /^\d+ reuse \(2 not measured\) · /);
+});
+
 test('a dead worker is explained: out of memory with the setting to raise, a signal, an exit code with the last stderr line', () => {
   assert.match(describeExit(null, 'SIGABRT', '<--- Last few GCs --->\nFATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory', 2048), /ran out of memory \(limit 2048 MB\).*memoryLimitMb/);
   assert.match(describeExit(null, 'SIGKILL', '', 2048), /killed \(SIGKILL\)/);

@@ -103,3 +103,18 @@ test('a 50,000-layer analysis expands in the Reuse Analysis tree to 500 layers i
   assert.equal(items[1000].description, 'next 500 of 49,000 more');
   tree.dispose();
 });
+
+test('drawing the Reuse Analysis tree reads no stored report; a row\'s tooltip reads its report when VS Code asks for it', async () => {
+  const report = bigReport();
+  const entry = { id: 'a1', label: 'moe-source → moe-target', description: '', source: '/ws/a', target: '/ws/b' };
+  let reads = 0;
+  const store = { onDidChange: () => none, list: () => [entry], getReport: async () => { reads++; return report; } };
+  const tree = new AnalysisTree(store as never);
+  const [node] = await tree.getChildren();
+  const item = await tree.getTreeItem(node) as TreeItem;
+  assert.equal(reads, 0, 'a collapsed analysis row needs no report');
+  const resolved = await tree.resolveTreeItem(item as never, node) as TreeItem;
+  assert.equal(reads, 1);
+  assert.match(String((resolved.tooltip as { value?: string })?.value ?? resolved.tooltip), /^\*\*\S+ → \S+\*\*\n\nSource: /, "the summary of its report");
+  tree.dispose();
+});

@@ -305,12 +305,8 @@ export class RmseChart {
       onClick: (_e: ChartEvent, els: ActiveElement[]) => {
         if (this.swallowClick) { this.swallowClick = false; return; }
         const i = els[0]?.index;
-        if (i === undefined) return;
-        const g = this.groups?.[i];
-        if (g) {
-          if (g.end - g.start === 1) this.opts.onSelect(this.ordered[g.start].name);
-          else this.opts.onZoom(g);
-        } else if (this.layers[i]) this.opts.onSelect(this.layers[i].name);
+        // A click on a bar is a range of one bar: a group zooms in, a layer is selected.
+        if (i !== undefined) this.choose({ anchor: i, focus: i });
       },
       onHover: (e: ChartEvent, els: ActiveElement[]) => {
         const target = e.native?.target;
@@ -425,7 +421,9 @@ export class RmseChart {
       const at = barAt(p.x, area.left, area.right, barCount(this.bars()));
       this.range = { anchor: at, focus: at };
     }
-    this.range = { anchor: this.range!.anchor, focus: this.barOf(e) };
+    // Esc (or a redraw) dropped the range mid-drag: nothing to extend until the next press.
+    if (!this.range) return;
+    this.range = { anchor: this.range.anchor, focus: this.barOf(e) };
     this.showRange(this.range);
   }
 
@@ -443,11 +441,12 @@ export class RmseChart {
     const p = this.press;
     this.press = undefined;
     if (p?.dragging) this.setTooltip(true);
-    if (!p || p.id !== e.pointerId || !p.dragging || !this.range) return;
-    // The browser follows with a click on the canvas: not a click on a bar (cleared if none comes).
+    if (!p || p.id !== e.pointerId || !p.dragging) return;
+    // The browser follows with a click on the canvas: not a click on a bar (cleared if none comes),
+    // also when the range was dropped mid-drag.
     this.swallowClick = true;
     setTimeout(() => { this.swallowClick = false; }, 0);
-    this.choose(this.range);
+    if (this.range) this.choose(this.range);
   }
 
   private onKey(e: KeyboardEvent): void {
@@ -455,7 +454,8 @@ export class RmseChart {
     const key = KEYS[e.key];
     if (key && n > 0) {
       e.preventDefault();
-      this.range = moveRange(this.range, key, e.shiftKey, n, Math.max(0, this.selectedBar()));
+      // Where a new range starts: the selected layer's bar (a search of every layer: only then).
+      this.range = moveRange(this.range, key, e.shiftKey, n, this.range ? 0 : Math.max(0, this.selectedBar()));
       this.showRange(this.range);
     } else if ((e.key === 'Enter' || e.key === ' ') && this.range) {
       e.preventDefault();

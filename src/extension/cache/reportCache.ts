@@ -89,15 +89,17 @@ async function writeEntry(file: string, entry: CachedAnalysis): Promise<void> {
     let piece = JSON.stringify(head);
     for (const l of layers) {
       piece += '\n' + JSON.stringify(l);
-      if (piece.length >= PIECE_CHARS) { await out.write(piece); piece = ''; }
+      // writeFile, not write: it writes the whole piece (write may write part of it).
+      if (piece.length >= PIECE_CHARS) { await out.writeFile(piece); piece = ''; }
     }
-    await out.write(piece + '\n');
+    await out.writeFile(piece + '\n');
   } finally { await out.close(); }
 }
 
 /** An entry as writeEntry wrote it; undefined when the file is cut short or not ours. */
 async function readEntry(file: string): Promise<CachedAnalysis | undefined> {
-  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  const input = createReadStream(file, { encoding: 'utf8' });
+  const lines = createInterface({ input, crlfDelay: Infinity });
   let head: FileHead | undefined;
   const layers: CachedAnalysis['response']['report']['layers'] = [];
   try {
@@ -105,7 +107,11 @@ async function readEntry(file: string): Promise<CachedAnalysis | undefined> {
       if (!head) head = JSON.parse(line) as FileHead;
       else layers.push(JSON.parse(line));
     }
-  } finally { lines.close(); }
+  } finally {
+    lines.close();
+    // Closing the lines only pauses the stream: a file that failed to parse would stay open.
+    input.destroy();
+  }
   if (!head?.response?.report) return undefined;
   // Written before the layers had lines of their own: the whole entry on one line.
   if (head.layerLines === undefined) return layers.length === 0 ? head : undefined;

@@ -21,7 +21,9 @@ export function analysisLabel(report: Report): string {
 export function analysisDescription(report: Report): string {
   const s = report.summary;
   const recal = s.byVerdict.recalibrate ? ` · ${s.byVerdict.recalibrate} recalibrate` : '';
-  return `${s.byVerdict.reuse} reuse${recal} · ${s.byVerdict['fine-tune']} fine-tune · ${s.byVerdict.retrain} retrain`;
+  // Layers passed as reuse without their weight measured are counted in "reuse": say so.
+  const unmeasured = s.notMeasured ? ` (${s.notMeasured} not measured)` : '';
+  return `${s.byVerdict.reuse} reuse${unmeasured}${recal} · ${s.byVerdict['fine-tune']} fine-tune · ${s.byVerdict.retrain} retrain`;
 }
 
 export function analysisTooltip(report: Report): string {

@@ -45,6 +45,14 @@ export class AnalysisTree implements vscode.TreeDataProvider<AnalysisNode>, vsco
     return page.more > 0 ? [...rows, { kind: 'more', entry: node.entry, more: page.more }] : rows;
   }
 
+  /** An analysis row's tooltip, when VS Code is about to show it: its report's summary. */
+  async resolveTreeItem(item: vscode.TreeItem, node: AnalysisNode): Promise<vscode.TreeItem> {
+    if (node.kind !== 'analysis' || item.tooltip) return item;
+    const report = await this.store.getReport(node.entry.id);
+    item.tooltip = report ? md(analysisTooltip(report)) : `${node.entry.source} → ${node.entry.target}`;
+    return item;
+  }
+
   /** "Show more…" under an analysis: one more page of its layers. */
   showMore(id: string): void {
     this.pages.more(id);
@@ -59,9 +67,8 @@ export class AnalysisTree implements vscode.TreeDataProvider<AnalysisNode>, vsco
       item.iconPath = new vscode.ThemeIcon('git-compare');
       item.contextValue = 'reuseAnalysis';
       // No click command: a click expands the layers; the report opens from the inline button,
-      // the context menu, or a click on a layer.
-      const report = await this.store.getReport(node.entry.id);
-      item.tooltip = report ? md(analysisTooltip(report)) : `${node.entry.source} → ${node.entry.target}`;
+      // the context menu, or a click on a layer. The tooltip comes on hover (resolveTreeItem):
+      // drawing the view must not read every stored report from disk.
       return item;
     }
     if (node.kind === 'more') {
