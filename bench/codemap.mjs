@@ -85,6 +85,10 @@ async function main() {
     if (!existsSync(join(ROOT, f))) { process.stderr.write(`${f} is missing: run \`npm run build\` first\n`); process.exit(1); }
   }
   const work = mkdtempSync(join(tmpdir(), 'reuse-lens-codemap-'));
+  try { await measure(work); } finally { rmSync(work, { recursive: true, force: true }); }
+}
+
+async function measure(work) {
   const big = project(5000);
   writeFileSync(join(work, 'train.py'), big);
   const worst = zoo(5000);
@@ -186,7 +190,6 @@ async function main() {
   process.stdout.write(out.join('\n') + '\n');
   if (argv.includes('--json')) process.stdout.write(JSON.stringify({ full, workerCpuPerRun: workerCpu / RUNS, hostCpuPerRun: hostCpu / RUNS, edit: editMs, zoo: zooMs, pass, host, cli }) + '\n');
   if (rows.some(([, ms, goal]) => ms >= goal)) process.exitCode = 1;
-  rmSync(work, { recursive: true, force: true });
 }
 
 main().catch((e) => { process.stderr.write(`bench/codemap.mjs: ${e.stack ?? e}\n`); process.exit(1); });

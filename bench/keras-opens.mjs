@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './lib/measure.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const opt = (name, dflt) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : dflt; };
@@ -26,7 +27,6 @@ const FILES = ['keras/cnn_model.h5', 'keras/cnn_weights.h5', 'keras/cnn.weights.
 const require = createRequire(import.meta.url);
 const rpc = require(join(ROOT, 'node_modules/vscode-jsonrpc/node'));
 const dir = mkdtempSync(join(tmpdir(), 'reuse-lens-keras-opens-'));
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 const starts = (log) => readFileSync(log, 'utf8').split('\n').filter((l) => l === 'start hdf5-thread.js').length;
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
